@@ -1,0 +1,36 @@
+// File: aggregation/update_checks.h
+//
+// The boundary checks every strategy relies on, applied once by the
+// coordinator to each decoded-on-the-fly update before it reaches an
+// aggregator: finite values, an optional L2-norm bound, and a cap on the
+// example count a device may claim (its aggregation weight).
+#ifndef FEDGE_AGGREGATION_UPDATE_CHECKS_H_
+#define FEDGE_AGGREGATION_UPDATE_CHECKS_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "core/update_view.h"
+
+namespace fedge {
+
+struct UpdateLimits {
+  // Updates with a larger L2 norm are rejected; 0 disables the bound.
+  double max_l2_norm = 0;
+  // Claimed example counts above this are capped to it; 0 disables the cap.
+  uint64_t max_examples = 0;
+};
+
+struct CheckedUpdate {
+  double weight = 0;   // example count after capping
+  double l2_norm = 0;
+};
+
+// kInvalidArgument when the update has a non-finite value, exceeds the norm
+// bound, or claims zero examples.
+absl::StatusOr<CheckedUpdate> CheckUpdate(const UpdateView& update, uint64_t num_examples,
+                                          const UpdateLimits& limits);
+
+}  // namespace fedge
+
+#endif  // FEDGE_AGGREGATION_UPDATE_CHECKS_H_
