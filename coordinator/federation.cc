@@ -1,0 +1,385 @@
+#include "coordinator/federation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "compression/codec.h"
+#include "coordinator/round_state.h"
+#include "core/artifact.h"
+#include "core/logging.h"
+#include "core/status.h"
+#include "core/strings.h"
+
+namespace fedge {
+namespace {
+
+int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+struct DeviceEntry {
+  proto::DeviceInfo info;
+  bool eligible = true;
+  std::string ineligible_reason;
+  double epsilon_spent = 0;
+  std::map<std::string, double> metrics;  // last report
+};
+
+// A closed round waiting for evaluation of the model it produced.
+struct PendingRecord {
+  proto::RoundRecord record;
+  std::optional<ModelParams> model_to_evaluate;
+};
+
+}  // namespace
+
+absl::Status ValidateFederationOptions(const FederationOptions& o) {
+  auto bad = [](const char* what) { return absl::InvalidArgumentError(absl::StrCat("federation options: ", what)); };
+  if (o.model_id.empty()) return bad("model_id must not be empty");
+  if (o.max_rounds < 0) return bad("max_rounds must be >= 0 (0 runs without end)");
+  if (o.min_devices < 1) return bad("min_devices must be >= 1");
+  if (o.fraction < 0 || o.fraction > 1) return bad("fraction must be in [0, 1] (0 uses devices_per_round)");
+  if (o.fraction == 0 && o.devices_per_round < 1) return bad("devices_per_round must be >= 1");
+  if (!(o.over_selection >= 1 && o.over_selection <= 10)) return bad("over_selection must be in [1, 10]");
+  if (o.min_quorum < 1) return bad("min_quorum must be >= 1");
+  if (o.round_deadline <= absl::ZeroDuration()) return bad("round_deadline must be positive");
+  if (o.poll_interval <= absl::ZeroDuration()) return bad("poll_interval must be positive");
+  if (o.evaluate_every < 0) return bad("evaluate_every must be >= 0");
+  if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
+  if (!o.train.codec().empty()) FEDGE_RETURN_IF_ERROR(ValidateCodecSpec(o.train.codec()));
+  return absl::OkStatus();
+}
+
+struct Federation::Impl {
+  FederationOptions options;
+  std::unique_ptr<Strategy> strategy;
+  SigningKey signing_key;
+  Clock* clock;
+  ModelEvaluator* evaluator;
+
+  mutable absl::Mutex mu;
+  std::map<std::string, DeviceEntry> devices ABSL_GUARDED_BY(mu);  // ordered: selection is reproducible
+  ModelParams global ABSL_GUARDED_BY(mu);
+  uint64_t version ABSL_GUARDED_BY(mu) = 1;
+  std::string signed_model ABSL_GUARDED_BY(mu);
+  std::map<std::string, double> latest_metrics ABSL_GUARDED_BY(mu);
+  uint64_t rounds_started ABSL_GUARDED_BY(mu) = 0;
+  std::optional<RoundState> open ABSL_GUARDED_BY(mu);
+  std::vector<PendingRecord> pending ABSL_GUARDED_BY(mu);
+  std::vector<proto::RoundRecord> completed ABSL_GUARDED_BY(mu);
+
+  Impl(FederationOptions o, std::unique_ptr<Strategy> s, SigningKey k, Clock* c, ModelEvaluator* e)
+      : options(std::move(o)), strategy(std::move(s)), signing_key(std::move(k)), clock(c), evaluator(e) {}
+
+  absl::Status PublishModel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void MaybeOpenRound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  bool Finished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return options.max_rounds > 0 && static_cast<int64_t>(completed.size()) >= options.max_rounds;
+  }
+};
+
+absl::Status Federation::Impl::PublishModel() {
+  proto::ArtifactHeader header;
+  header.set_model_id(options.model_id);
+  header.set_version(version);
+  header.set_parent_version(version - 1);
+  header.set_architecture(options.architecture);
+  header.set_created_unix_micros(ToMicros(clock->Now()));
+  for (const auto& [k, v] : latest_metrics) (*header.mutable_metrics())[k] = v;
+  FEDGE_ASSIGN_OR_RETURN(signed_model, SignArtifact(MakeFp32Body(std::move(header), global), signing_key));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions options,
+                                                                std::unique_ptr<Strategy> strategy,
+                                                                ModelParams initial_model, SigningKey signing_key,
+                                                                Clock* clock, ModelEvaluator* evaluator) {
+  FEDGE_RETURN_IF_ERROR(ValidateFederationOptions(options));
+  FEDGE_RETURN_IF_ERROR(initial_model.Validate());
+  if (strategy == nullptr || clock == nullptr) {
+    return absl::InvalidArgumentError("federation: a strategy and a clock are required");
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(strategy), std::move(signing_key), clock,
+                                     evaluator);
+  {
+    absl::MutexLock lock(&impl->mu);
+    impl->global = std::move(initial_model);
+    FEDGE_RETURN_IF_ERROR(impl->PublishModel());
+  }
+  return std::unique_ptr<Federation>(new Federation(std::move(impl)));
+}
+
+Federation::Federation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Federation::~Federation() = default;
+
+absl::StatusOr<proto::RegisterResponse> Federation::Register(const proto::RegisterRequest& request) {
+  const std::string& id = request.device().device_id();
+  if (id.empty()) return absl::InvalidArgumentError("register: device_id must not be empty");
+  absl::MutexLock lock(&impl_->mu);
+  DeviceEntry& entry = impl_->devices[id];
+  entry.info = request.device();
+  proto::RegisterResponse response;
+  response.set_device_id(id);
+  response.set_model_id(impl_->options.model_id);
+  response.set_coordinator_public_key(impl_->signing_key.verify_key().raw());
+  return response;
+}
+
+absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTaskRequest& request) {
+  absl::MutexLock lock(&impl_->mu);
+  auto it = impl_->devices.find(request.device_id());
+  if (it == impl_->devices.end()) {
+    return absl::NotFoundError(absl::StrCat("device '", request.device_id(), "' is not registered; call Register first"));
+  }
+  it->second.eligible = request.eligible();
+  it->second.ineligible_reason = request.ineligible_reason();
+  if (impl_->Finished()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the federation has finished its ", impl_->options.max_rounds, " rounds"));
+  }
+  proto::PollTaskResponse response;
+  const proto::Task* task = nullptr;
+  if (impl_->open && request.eligible()) task = impl_->open->IssueTask(request.device_id());
+  if (task != nullptr) {
+    *response.mutable_task() = *task;
+    response.mutable_task()->set_model_size_bytes(impl_->signed_model.size());
+  } else {
+    response.set_retry_after_millis(absl::ToInt64Milliseconds(impl_->options.poll_interval));
+  }
+  return response;
+}
+
+absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::DownloadRequest& request) {
+  absl::MutexLock lock(&impl_->mu);
+  if (request.model_version() != impl_->version) {
+    return absl::FailedPreconditionError(absl::StrCat("model version ", request.model_version(),
+                                                      " is no longer served; the current version is ",
+                                                      impl_->version));
+  }
+  const std::string& model = impl_->signed_model;
+  if (request.offset() > model.size()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("download offset ", request.offset(), " is past the end of the ", model.size(), "-byte model"));
+  }
+  uint64_t n = impl_->options.download_chunk_bytes;
+  if (request.max_bytes() > 0) n = std::min<uint64_t>(n, request.max_bytes());
+  n = std::min<uint64_t>(n, model.size() - request.offset());
+  proto::DownloadResponse response;
+  response.set_offset(request.offset());
+  response.set_data(model.substr(request.offset(), n));
+  response.set_total_size(model.size());
+  if (impl_->open) impl_->open->record().set_bytes_down(impl_->open->record().bytes_down() + n);
+  return response;
+}
+
+absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequest& request) {
+  absl::MutexLock lock(&impl_->mu);
+  Impl& s = *impl_;
+  RoundState::TaskState* task = s.open ? s.open->FindTask(request.task_id()) : nullptr;
+  if (task == nullptr || task->device_id != request.device_id()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "task '", request.task_id(), "' is not open for device '", request.device_id(),
+        "': its round has closed (late update) or it was never assigned to this device"));
+  }
+  if (task->committed) return task->reply;  // resubmission: answered again, never counted twice
+  s.open->record().set_bytes_up(s.open->record().bytes_up() + request.data().size());
+  FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
+  proto::UploadResponse response;
+  response.set_committed_offset(task->upload.committed());
+  if (!request.final() || !task->upload.complete()) return response;
+  return s.Commit(*task);
+}
+
+// Validates a fully received update once and folds it into the aggregate.
+// Both outcomes are final for the task and are replayed to resubmissions.
+absl::StatusOr<proto::UploadResponse> Federation::Impl::Commit(RoundState::TaskState& task) {
+  const uint64_t size = task.upload.committed();
+  absl::Status verdict = open->Accept(task, options.limits);
+  task.committed = true;
+  task.upload.Release();
+  if (!verdict.ok()) {
+    FEDGE_LOG(WARNING) << "round " << open->round() << ": rejected update from " << task.device_id << ": "
+                       << verdict.message();
+    task.reply = verdict;
+    return verdict;
+  }
+  proto::UploadResponse response;
+  response.set_committed_offset(size);
+  response.set_accepted(true);
+  task.reply = response;
+  if (open->accepted() >= open->target()) CloseRound("target reached");
+  return response;
+}
+
+absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceReport& report) {
+  absl::MutexLock lock(&impl_->mu);
+  auto it = impl_->devices.find(report.device_id());
+  if (it == impl_->devices.end()) {
+    return absl::NotFoundError(absl::StrCat("device '", report.device_id(), "' is not registered"));
+  }
+  it->second.metrics.clear();
+  for (const auto& [k, v] : report.metrics()) it->second.metrics[k] = v;
+  it->second.epsilon_spent = std::max(it->second.epsilon_spent, report.epsilon_spent());
+  if (impl_->open) {
+    impl_->open->record().set_drift_alarms(impl_->open->record().drift_alarms() + report.alarms_size());
+  }
+  return proto::ReportResponse();
+}
+
+void Federation::Impl::MaybeOpenRound() {
+  if (open || Finished() || (options.max_rounds > 0 && static_cast<int64_t>(rounds_started) >= options.max_rounds)) {
+    return;
+  }
+  if (static_cast<int64_t>(devices.size()) < options.min_devices) return;
+  std::vector<std::string> eligible;
+  for (const auto& [id, entry] : devices) {
+    if (entry.eligible) eligible.push_back(id);
+  }
+  if (eligible.empty()) return;
+  const int64_t n = static_cast<int64_t>(eligible.size());
+  int64_t target = options.fraction > 0 ? static_cast<int64_t>(std::ceil(options.fraction * n))
+                                        : options.devices_per_round;
+  target = std::clamp<int64_t>(target, 1, n);
+  const int64_t selected = std::min<int64_t>(n, static_cast<int64_t>(std::ceil(target * options.over_selection)));
+
+  const uint64_t round = ++rounds_started;
+  SeededRandom rng(DeriveSeed(options.seed, round));
+  // Partial Fisher-Yates: the first `selected` entries are a uniform sample.
+  for (int64_t i = 0; i < selected; ++i) {
+    std::uniform_int_distribution<int64_t> pick(i, n - 1);
+    std::swap(eligible[i], eligible[pick(rng)]);
+  }
+  eligible.resize(selected);
+
+  proto::TrainConfig train = options.train;
+  if (train.codec().empty()) train.set_codec("fp32");
+  strategy->ConfigureTrain(round, train);
+  const absl::Time now = clock->Now();
+  open.emplace(RoundState::Options{.round = round,
+                                   .model_version = version,
+                                   .layout_id = global.layout.id(),
+                                   .num_elements = global.layout.num_elements(),
+                                   .target = target,
+                                   .architecture = options.architecture,
+                                   .train = std::move(train),
+                                   .opened = now,
+                                   .deadline = now + options.round_deadline},
+               std::move(eligible), strategy->BeginRound(global.layout.num_elements()));
+  FEDGE_LOG(INFO) << "round " << round << ": opened with " << selected << " devices selected for a target of "
+                  << target << " updates (" << n << " eligible)";
+}
+
+void Federation::Impl::CloseRound(std::string_view why) {
+  RoundState round = std::move(*open);
+  open.reset();
+  proto::RoundRecord record = round.FinalRecord();
+  record.set_closed_unix_micros(ToMicros(clock->Now()));
+  record.set_late(round.issued() - record.accepted() - record.rejected());
+  const int64_t needed = std::max(options.min_quorum, strategy->min_updates());
+  absl::Status outcome = absl::OkStatus();
+  if (record.accepted() < needed) {
+    outcome = absl::FailedPreconditionError(
+        absl::StrCat("quorum not reached: ", record.accepted(), " of the ", needed, " updates needed"));
+  } else {
+    absl::StatusOr<std::vector<float>> delta = round.Finish();
+    outcome = delta.ok() ? strategy->Apply(*delta, absl::MakeSpan(global.values)) : delta.status();
+  }
+  std::optional<ModelParams> to_evaluate;
+  if (outcome.ok()) {
+    ++version;
+    absl::Status published = PublishModel();
+    if (!published.ok()) FEDGE_LOG(ERROR) << "could not sign the new model: " << published.message();
+    if (evaluator != nullptr && options.evaluate_every > 0 &&
+        record.round() % static_cast<uint64_t>(options.evaluate_every) == 0) {
+      to_evaluate = global;
+    }
+  } else {
+    record.set_failure(std::string(outcome.message()));
+    FEDGE_LOG(WARNING) << "round " << record.round() << " failed (" << why << "): " << outcome.message()
+                       << "; the global model is unchanged";
+  }
+  record.set_succeeded(outcome.ok());
+  record.set_model_version(version);
+  pending.push_back({std::move(record), std::move(to_evaluate)});
+}
+
+std::vector<proto::RoundRecord> Federation::Tick() {
+  Impl& s = *impl_;
+  std::vector<PendingRecord> closed;
+  {
+    absl::MutexLock lock(&s.mu);
+    if (s.open && s.clock->Now() >= s.open->deadline()) s.CloseRound("deadline");
+    closed.swap(s.pending);
+  }
+  // Evaluation takes seconds on a real test set: run it without the lock so
+  // devices keep polling and uploading meanwhile.
+  for (PendingRecord& p : closed) {
+    if (!p.model_to_evaluate) continue;
+    absl::StatusOr<std::map<std::string, double>> metrics = s.evaluator->Evaluate(*p.model_to_evaluate);
+    if (!metrics.ok()) {
+      FEDGE_LOG(ERROR) << "round " << p.record.round() << ": evaluation failed: " << metrics.status().message();
+      continue;
+    }
+    for (const auto& [k, v] : *metrics) (*p.record.mutable_metrics())[k] = v;
+  }
+  std::vector<proto::RoundRecord> done;
+  absl::MutexLock lock(&s.mu);
+  for (PendingRecord& p : closed) {
+    for (const auto& [k, v] : p.record.metrics()) s.latest_metrics[k] = v;
+    s.completed.push_back(p.record);
+    done.push_back(std::move(p.record));
+  }
+  s.MaybeOpenRound();
+  return done;
+}
+
+bool Federation::finished() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->Finished();
+}
+
+proto::StatusResponse Federation::GetStatus() const {
+  absl::MutexLock lock(&impl_->mu);
+  proto::StatusResponse status;
+  status.set_current_round(impl_->open ? impl_->open->round() : impl_->rounds_started);
+  status.set_model_version(impl_->version);
+  status.set_registered_devices(impl_->devices.size());
+  const auto& done = impl_->completed;
+  for (size_t i = done.size() > 10 ? done.size() - 10 : 0; i < done.size(); ++i) {
+    *status.add_recent_rounds() = done[i];
+  }
+  for (const auto& [id, entry] : impl_->devices) {
+    if (entry.epsilon_spent > 0) (*status.mutable_device_epsilon())[id] = entry.epsilon_spent;
+  }
+  return status;
+}
+
+ModelParams Federation::global_model() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->global;
+}
+
+uint64_t Federation::model_version() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->version;
+}
+
+std::string Federation::signed_model() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->signed_model;
+}
+
+std::vector<proto::RoundRecord> Federation::rounds() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->completed;
+}
+
+std::vector<std::string> Federation::selected_devices() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->open ? impl_->open->selected() : std::vector<std::string>{};
+}
+
+}  // namespace fedge

@@ -1,0 +1,156 @@
+// File: coordinator/federation.h
+//
+// `Federation` is the coordinator's round state machine, independent of any
+// transport. It implements `Transport` (core/transport.h), so the gRPC
+// service adapter forwards each RPC to it and a simulated device calls it
+// in-process: the round logic exists once.
+//
+// A round, driven by an injected `Clock`:
+//   1. `Tick()` opens a round once at least `min_devices` devices are
+//      registered: it samples `ceil(target * over_selection)` of the eligible
+//      devices with a generator seeded from the options (reproducible), so
+//      stragglers do not stall the round.
+//   2. A selected device receives its `Task` on its next `PollTask`,
+//      downloads the signed global model in chunks (`Download`) and uploads
+//      its encoded delta in chunks (`Upload`, resumable at the acknowledged
+//      offset).
+//   3. The final chunk is validated once — task and round, layout id,
+//      element count, codec payload, finite values, norm bound, example
+//      count — and folded straight into the round's streaming aggregator,
+//      so memory stays O(model size) however many devices report. A
+//      rejected or late update never touches the aggregate; resubmitting an
+//      accepted update is acknowledged again and not counted twice.
+//   4. The round closes when `target` updates are accepted, or at the
+//      deadline. With at least `min_quorum` updates the strategy takes a
+//      server step and a new signed global version is published; otherwise
+//      the round fails cleanly and the global model is unchanged.
+//   5. The next `Tick()` evaluates the new model (if an evaluator is set)
+//      outside the lock, completes the round's `RoundRecord`, and opens the
+//      next round.
+//
+// Thread-safety: all methods are safe to call concurrently; one mutex
+// guards the round state. Evaluation runs outside it.
+#ifndef FEDGE_COORDINATOR_FEDERATION_H_
+#define FEDGE_COORDINATOR_FEDERATION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "aggregation/strategy.h"
+#include "aggregation/update_checks.h"
+#include "core/env.h"
+#include "core/evaluator.h"
+#include "core/params.h"
+#include "core/random.h"
+#include "core/signing.h"
+#include "core/transport.h"
+#include "proto/fedge.pb.h"
+
+namespace fedge {
+
+struct FederationOptions {
+  // --- Behaviour ---------------------------------------------------------
+  // Names the model family in artifacts and tasks.
+  std::string model_id = "fedge";
+  // Zoo architecture of the global model, sent in every task.
+  std::string architecture = "cnn_small";
+  // Rounds to run; 0 runs until the process stops.
+  int64_t max_rounds = 0;
+  // A round opens only once this many devices are registered.
+  int64_t min_devices = 1;
+  // Accepted updates that close a round early. When `fraction` > 0 the
+  // target is instead ceil(fraction * eligible devices), at least 1.
+  int64_t devices_per_round = 10;
+  double fraction = 0;
+  // Devices selected = ceil(target * over_selection), capped by the
+  // eligible population.
+  double over_selection = 1.3;
+  // Fewest accepted updates for a round to succeed at its deadline.
+  int64_t min_quorum = 1;
+  // Time from opening a round to closing it whatever has arrived.
+  absl::Duration round_deadline = absl::Minutes(10);
+  // How long devices without a task wait before polling again.
+  absl::Duration poll_interval = absl::Seconds(1);
+  // Evaluate the global model after every `evaluate_every` rounds; 0 never.
+  int64_t evaluate_every = 1;
+  // Seeds device selection.
+  uint64_t seed = 1;
+  // The training configuration every task carries (the strategy may add to
+  // it, e.g. FedProx's proximal term).
+  proto::TrainConfig train;
+  // Boundary checks applied to every update.
+  UpdateLimits limits;
+
+  // --- Performance -------------------------------------------------------
+  // Largest model chunk returned by one Download call.
+  uint32_t download_chunk_bytes = 1 << 20;
+};
+
+// Returns kInvalidArgument naming the first bad field.
+absl::Status ValidateFederationOptions(const FederationOptions& options);
+
+class Federation final : public Transport {
+ public:
+  // `strategy` and `signing_key` are owned. `clock` and `evaluator` are
+  // borrowed and must outlive the Federation; `evaluator` may be null.
+  // kInvalidArgument for bad options or an invalid initial model.
+  static absl::StatusOr<std::unique_ptr<Federation>> Create(FederationOptions options,
+                                                            std::unique_ptr<Strategy> strategy,
+                                                            ModelParams initial_model, SigningKey signing_key,
+                                                            Clock* clock, ModelEvaluator* evaluator);
+  ~Federation() override;
+
+  // --- Transport: the device-facing RPCs ---------------------------------
+  // Adds or refreshes a device. kInvalidArgument for an empty device id.
+  absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest& request) override;
+  // A task when the device is selected for the open round and has not
+  // reported yet; otherwise retry_after_millis. kNotFound for an
+  // unregistered device.
+  absl::StatusOr<proto::PollTaskResponse> PollTask(const proto::PollTaskRequest& request) override;
+  // A chunk of the signed global model. kFailedPrecondition when the
+  // requested version is no longer current, kOutOfRange past the end.
+  absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) override;
+  // Appends a chunk of an update; the final chunk validates and aggregates
+  // it. kFailedPrecondition for a task that is not open (late, wrong round,
+  // not this device's); kInvalidArgument for a malformed or out-of-bounds
+  // update. A chunk at an offset other than the acknowledged one is not an
+  // error: the response carries the offset to resume from.
+  absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
+  // Records device metrics, drift alarms and spent privacy.
+  absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
+
+  // --- Driving -----------------------------------------------------------
+  // Advances time-based transitions (see the file comment). Returns the
+  // records of the rounds completed by this call, in order.
+  std::vector<proto::RoundRecord> Tick();
+  // True once `max_rounds` rounds have completed.
+  bool finished() const;
+
+  // --- Inspection --------------------------------------------------------
+  proto::StatusResponse GetStatus() const;
+  // The current global model and its version.
+  ModelParams global_model() const;
+  uint64_t model_version() const;
+  // The signed artifact devices download for the current version.
+  std::string signed_model() const;
+  // Every completed round, oldest first.
+  std::vector<proto::RoundRecord> rounds() const;
+  // Devices selected for the open round (empty between rounds). A simulator
+  // uses it to materialise only the sampled devices.
+  std::vector<std::string> selected_devices() const;
+
+ private:
+  struct Impl;
+  explicit Federation(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_COORDINATOR_FEDERATION_H_

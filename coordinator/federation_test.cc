@@ -1,0 +1,306 @@
+#include "coordinator/federation.h"
+
+#include <cstring>
+
+#include "aggregation/fedavg.h"
+#include "core/artifact.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace fedge {
+namespace {
+
+using ::testing::Each;
+using ::testing::ElementsAre;
+using ::testing::FloatEq;
+using ::testing::HasSubstr;
+
+ModelParams TinyModel() {
+  ModelParams m;
+  m.layout = *ParamLayout::Create({{"w", {4}}});
+  m.values = {0, 0, 0, 0};
+  return m;
+}
+
+class SumEvaluator final : public ModelEvaluator {
+ public:
+  absl::StatusOr<std::map<std::string, double>> Evaluate(const ModelParams& params) override {
+    double sum = 0;
+    for (float v : params.values) sum += v;
+    return std::map<std::string, double>{{"test_sum", sum}};
+  }
+};
+
+class FederationTest : public ::testing::Test {
+ protected:
+  void Start(FederationOptions options, int num_devices, ModelEvaluator* evaluator = nullptr) {
+    options.min_devices = num_devices;
+    auto key = SigningKey::Generate();
+    ASSERT_TRUE(key.ok());
+    verify_key_ = key->verify_key();
+    auto f = Federation::Create(options, std::make_unique<FedAvg>(), TinyModel(), *std::move(key), &clock_, evaluator);
+    ASSERT_TRUE(f.ok()) << f.status();
+    federation_ = *std::move(f);
+    for (int i = 0; i < num_devices; ++i) {
+      proto::RegisterRequest r;
+      r.mutable_device()->set_device_id(absl::StrCat("d", i));
+      ASSERT_TRUE(federation_->Register(r).ok());
+    }
+    EXPECT_TRUE(federation_->Tick().empty());  // opens round 1
+  }
+
+  absl::StatusOr<proto::PollTaskResponse> Poll(const std::string& device) {
+    proto::PollTaskRequest r;
+    r.set_device_id(device);
+    r.set_eligible(true);
+    return federation_->PollTask(r);
+  }
+
+  proto::Task TaskFor(const std::string& device) {
+    auto poll = Poll(device);
+    EXPECT_TRUE(poll.ok() && poll->has_task()) << device << " got no task";
+    return poll.ok() ? poll->task() : proto::Task();
+  }
+
+  std::string Encode(const proto::Task& task, const std::vector<float>& delta, uint64_t examples = 1) {
+    proto::EncodedUpdate u;
+    u.set_round(task.round());
+    u.set_task_id(task.task_id());
+    u.set_base_version(task.model_version());
+    u.set_layout_id(TinyModel().layout.id());
+    u.set_num_elements(delta.size());
+    u.set_codec("fp32");
+    u.set_payload(std::string(reinterpret_cast<const char*>(delta.data()), delta.size() * sizeof(float)));
+    u.set_num_examples(examples);
+    (*u.mutable_metrics())["train_loss"] = examples;
+    return u.SerializeAsString();
+  }
+
+  absl::StatusOr<proto::UploadResponse> Send(const std::string& device, const proto::Task& task,
+                                             const std::string& bytes, uint64_t offset = 0, bool final = true,
+                                             size_t len = std::string::npos) {
+    proto::UploadRequest r;
+    r.set_device_id(device);
+    r.set_task_id(task.task_id());
+    r.set_offset(offset);
+    r.set_data(bytes.substr(offset, len));
+    r.set_total_size(bytes.size());
+    r.set_final(final);
+    return federation_->Upload(r);
+  }
+
+  absl::StatusOr<proto::UploadResponse> Upload(const std::string& device, const std::vector<float>& delta,
+                                               uint64_t examples = 1) {
+    const proto::Task task = TaskFor(device);
+    return Send(device, task, Encode(task, delta, examples));
+  }
+
+  FakeClock clock_;
+  VerifyKey verify_key_ = *VerifyKey::FromRaw(std::string(32, '\0'));
+  std::unique_ptr<Federation> federation_;
+};
+
+FederationOptions Target(int64_t devices_per_round, int64_t quorum = 1) {
+  FederationOptions o;
+  o.devices_per_round = devices_per_round;
+  o.min_quorum = quorum;
+  o.over_selection = 1.0;
+  o.round_deadline = absl::Minutes(5);
+  return o;
+}
+
+TEST_F(FederationTest, RoundClosesAtTargetWithTheWeightedMean) {
+  Start(Target(2), 2);
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}, 1).ok());
+  ASSERT_TRUE(Upload("d1", {3, 3, 3, -1}, 3).ok());
+  auto records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].succeeded());
+  EXPECT_EQ(records[0].accepted(), 2u);
+  EXPECT_EQ(records[0].model_version(), 2u);
+  EXPECT_DOUBLE_EQ(records[0].metrics().at("device_train_loss"), (1 * 1 + 3 * 3) / 4.0);
+  EXPECT_EQ(federation_->model_version(), 2u);
+  EXPECT_THAT(federation_->global_model().values, ElementsAre(FloatEq(2.5f), FloatEq(2.5f), FloatEq(2.5f), FloatEq(-0.5f)));
+}
+
+TEST_F(FederationTest, OverSelectionSamplesReproducibly) {
+  FederationOptions o = Target(4);
+  o.over_selection = 1.5;
+  Start(o, 10);
+  const std::vector<std::string> first = federation_->selected_devices();
+  EXPECT_EQ(first.size(), 6u);
+  Start(o, 10);
+  EXPECT_EQ(federation_->selected_devices(), first);
+  int with_task = 0;
+  for (int i = 0; i < 10; ++i) with_task += Poll(absl::StrCat("d", i))->has_task();
+  EXPECT_EQ(with_task, 6);
+}
+
+TEST_F(FederationTest, DeadlineClosesTheRoundWithWhatArrived) {
+  Start(Target(3), 3);
+  ASSERT_TRUE(Upload("d0", {2, 2, 2, 2}).ok());
+  TaskFor("d1");  // d1 takes a task and never reports
+  clock_.Advance(absl::Minutes(4));
+  EXPECT_TRUE(federation_->Tick().empty());
+  clock_.Advance(absl::Minutes(2));
+  auto records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].succeeded());
+  EXPECT_EQ(records[0].accepted(), 1u);
+  EXPECT_EQ(records[0].late(), 1u);
+  EXPECT_THAT(federation_->global_model().values, Each(FloatEq(2)));
+}
+
+TEST_F(FederationTest, QuorumNotReachedLeavesTheModelUnchanged) {
+  Start(Target(3, /*quorum=*/2), 3);
+  const std::string before = federation_->signed_model();
+  ASSERT_TRUE(Upload("d0", {2, 2, 2, 2}).ok());
+  clock_.Advance(absl::Minutes(6));
+  auto records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_FALSE(records[0].succeeded());
+  EXPECT_THAT(records[0].failure(), HasSubstr("quorum"));
+  EXPECT_EQ(federation_->model_version(), 1u);
+  EXPECT_EQ(federation_->signed_model(), before);
+  EXPECT_THAT(federation_->global_model().values, Each(FloatEq(0)));
+}
+
+TEST_F(FederationTest, LateUpdateIsRefusedAndNeverAggregated) {
+  Start(Target(2), 2);
+  const proto::Task late_task = TaskFor("d1");
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
+  clock_.Advance(absl::Minutes(6));
+  ASSERT_EQ(federation_->Tick().size(), 1u);
+  auto late = Send("d1", late_task, Encode(late_task, {100, 100, 100, 100}));
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(late.status().message(), HasSubstr("late"));
+  EXPECT_THAT(federation_->global_model().values, Each(FloatEq(1)));
+}
+
+TEST_F(FederationTest, ResubmissionIsAcknowledgedButCountedOnce) {
+  Start(Target(2), 2);
+  const proto::Task task = TaskFor("d0");
+  const std::string bytes = Encode(task, {4, 4, 4, 4});
+  ASSERT_TRUE(Send("d0", task, bytes)->accepted());
+  auto again = Send("d0", task, bytes);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->accepted());
+  EXPECT_FALSE(Poll("d0")->has_task());  // done for this round
+  ASSERT_TRUE(Upload("d1", {0, 0, 0, 0}).ok());
+  auto records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].accepted(), 2u);
+  EXPECT_THAT(federation_->global_model().values, Each(FloatEq(2)));
+}
+
+TEST_F(FederationTest, MalformedUpdatesAreRejectedWithoutTouchingTheAggregate) {
+  Start(Target(5), 5);
+  proto::Task t0 = TaskFor("d0");
+  proto::Task wrong_round = t0;
+  wrong_round.set_round(7);
+  auto r0 = Send("d0", t0, Encode(wrong_round, {9, 9, 9, 9}));
+  EXPECT_EQ(r0.status().code(), absl::StatusCode::kFailedPrecondition);
+
+  auto r1 = Upload("d1", {1, 2, 3});  // wrong element count
+  EXPECT_EQ(r1.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r1.status().message(), HasSubstr("elements"));
+
+  const proto::Task t2 = TaskFor("d2");
+  auto r2 = Send("d2", t2, Encode(t2, {1, std::nanf(""), 0, 0}));
+  EXPECT_EQ(r2.status().code(), absl::StatusCode::kInvalidArgument);
+
+  const proto::Task t3 = TaskFor("d3");
+  auto r3 = Send("d3", t3, "not a protobuf at all");
+  EXPECT_EQ(r3.status().code(), absl::StatusCode::kInvalidArgument);
+
+  auto r4 = Upload("d4", {1, 1, 1, 1});
+  ASSERT_TRUE(r4.ok());
+  // A rejected update stays rejected when resubmitted, and is counted once.
+  EXPECT_EQ(Send("d2", t2, Encode(t2, {0, 0, 0, 0})).status(), r2.status());
+  clock_.Advance(absl::Minutes(6));
+  auto records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].accepted(), 1u);
+  EXPECT_EQ(records[0].rejected(), 4u);
+  EXPECT_THAT(federation_->global_model().values, Each(FloatEq(1)));
+}
+
+TEST_F(FederationTest, UploadResumesAfterADisconnect) {
+  Start(Target(1), 1);
+  const proto::Task task = TaskFor("d0");
+  const std::string bytes = Encode(task, {5, 5, 5, 5});
+  const size_t half = bytes.size() / 2;
+  auto first = Send("d0", task, bytes, 0, /*final=*/false, half);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->committed_offset(), half);
+  // The device reconnects and asks where to resume with an empty chunk.
+  proto::UploadRequest probe;
+  probe.set_device_id("d0");
+  probe.set_task_id(task.task_id());
+  probe.set_total_size(bytes.size());
+  auto resume = federation_->Upload(probe);
+  ASSERT_TRUE(resume.ok());
+  EXPECT_EQ(resume->committed_offset(), half);
+  auto rest = Send("d0", task, bytes, resume->committed_offset(), /*final=*/true);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_TRUE(rest->accepted());
+  ASSERT_EQ(federation_->Tick().size(), 1u);
+  EXPECT_THAT(federation_->global_model().values, Each(FloatEq(5)));
+}
+
+TEST_F(FederationTest, ChunkedDownloadReassemblesTheSignedModel) {
+  FederationOptions o = Target(1);
+  o.download_chunk_bytes = 1024;
+  Start(o, 1);
+  const proto::Task task = TaskFor("d0");
+  std::string model;
+  while (model.size() < task.model_size_bytes()) {
+    proto::DownloadRequest r;
+    r.set_device_id("d0");
+    r.set_model_version(task.model_version());
+    r.set_offset(model.size());
+    r.set_max_bytes(16);
+    auto chunk = federation_->Download(r);
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    ASSERT_LE(chunk->data().size(), 16u);
+    model += chunk->data();
+  }
+  auto body = OpenArtifact(model, verify_key_);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(body->header().version(), 1u);
+  EXPECT_EQ(ParamsFromBody(*body)->values, TinyModel().values);
+  proto::DownloadRequest stale;
+  stale.set_model_version(0);
+  EXPECT_EQ(federation_->Download(stale).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(FederationTest, EvaluatesEachRoundAndStopsAfterMaxRounds) {
+  SumEvaluator evaluator;
+  FederationOptions o = Target(1);
+  o.max_rounds = 2;
+  Start(o, 1, &evaluator);
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
+  auto r1 = federation_->Tick();
+  ASSERT_EQ(r1.size(), 1u);
+  EXPECT_DOUBLE_EQ(r1[0].metrics().at("test_sum"), 4);
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
+  auto r2 = federation_->Tick();
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_DOUBLE_EQ(r2[0].metrics().at("test_sum"), 8);
+  EXPECT_TRUE(federation_->finished());
+  EXPECT_EQ(Poll("d0").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(federation_->rounds().size(), 2u);
+}
+
+TEST_F(FederationTest, RefusesUnknownDevicesAndBadOptions) {
+  Start(Target(1), 1);
+  EXPECT_EQ(Poll("stranger").status().code(), absl::StatusCode::kNotFound);
+  FederationOptions bad = Target(1);
+  bad.over_selection = 0.5;
+  EXPECT_EQ(ValidateFederationOptions(bad).code(), absl::StatusCode::kInvalidArgument);
+  bad = Target(0);
+  EXPECT_EQ(ValidateFederationOptions(bad).code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fedge

@@ -1,0 +1,115 @@
+#include "coordinator/round_state.h"
+
+#include "absl/strings/str_cat.h"
+#include "compression/codec.h"
+#include "core/status.h"
+
+namespace fedge {
+namespace {
+
+// An encoded update may exceed 4 bytes per element (sparse indices, block
+// scales, protobuf framing) but never by much more than 2x; anything larger
+// is refused before it is buffered.
+uint64_t MaxUploadBytes(int64_t num_elements) { return 8 * static_cast<uint64_t>(num_elements) + (64 << 10); }
+
+std::string TaskId(uint64_t round, const std::string& device_id) { return absl::StrCat("r", round, "-", device_id); }
+
+}  // namespace
+
+RoundState::RoundState(Options options, std::vector<std::string> selected,
+                       std::unique_ptr<RoundAggregator> aggregator)
+    : options_(std::move(options)), selected_(std::move(selected)), aggregator_(std::move(aggregator)) {
+  for (const std::string& id : selected_) is_selected_[id] = true;
+  record_.set_round(options_.round);
+  record_.set_selected(selected_.size());
+  record_.set_started_unix_micros(absl::ToUnixMicros(options_.opened));
+}
+
+const proto::Task* RoundState::IssueTask(const std::string& device_id) {
+  if (!is_selected_.contains(device_id)) return nullptr;
+  const std::string id = TaskId(options_.round, device_id);
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) {
+    TaskState state{.device_id = device_id,
+                    .task = proto::Task(),
+                    .upload = UploadBuffer(MaxUploadBytes(options_.num_elements))};
+    proto::Task& task = state.task;
+    task.set_round(options_.round);
+    task.set_task_id(id);
+    task.set_model_version(options_.model_version);
+    task.set_architecture(options_.architecture);
+    *task.mutable_train() = options_.train;
+    task.set_deadline_unix_micros(absl::ToUnixMicros(options_.deadline));
+    it = tasks_.emplace(id, std::move(state)).first;
+  }
+  return it->second.committed ? nullptr : &it->second.task;
+}
+
+RoundState::TaskState* RoundState::FindTask(const std::string& task_id) {
+  auto it = tasks_.find(task_id);
+  return it == tasks_.end() ? nullptr : &it->second;
+}
+
+absl::Status RoundState::Validate(const TaskState& task, const proto::EncodedUpdate& u) const {
+  const std::string who = absl::StrCat("update from '", task.device_id, "': ");
+  if (u.round() != options_.round || u.task_id() != task.task.task_id()) {
+    return absl::FailedPreconditionError(absl::StrCat(who, "it is for round ", u.round(), " task '", u.task_id(),
+                                                      "', not round ", options_.round, " task '",
+                                                      task.task.task_id(), "'"));
+  }
+  if (u.base_version() != options_.model_version) {
+    return absl::FailedPreconditionError(absl::StrCat(who, "it was trained from model version ", u.base_version(),
+                                                      ", the round serves version ", options_.model_version));
+  }
+  if (u.layout_id() != options_.layout_id) {
+    return absl::InvalidArgumentError(absl::StrCat(who, "layout id ", u.layout_id(),
+                                                   " does not match the global model's ", options_.layout_id));
+  }
+  if (u.num_elements() != static_cast<uint64_t>(options_.num_elements)) {
+    return absl::InvalidArgumentError(absl::StrCat(who, u.num_elements(), " elements, the model has ",
+                                                   options_.num_elements));
+  }
+  if (u.codec() != options_.train.codec()) {
+    return absl::InvalidArgumentError(absl::StrCat(who, "encoded with '", u.codec(), "' but the task asked for '",
+                                                   options_.train.codec(), "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> RoundState::Aggregate(const TaskState& task, const proto::EncodedUpdate& update,
+                                             const UpdateLimits& limits) {
+  FEDGE_RETURN_IF_ERROR(Validate(task, update));
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<UpdateView> view,
+                         DecodeUpdate(update.codec(), update.payload(), options_.num_elements));
+  FEDGE_ASSIGN_OR_RETURN(CheckedUpdate checked, CheckUpdate(*view, update.num_examples(), limits));
+  FEDGE_RETURN_IF_ERROR(aggregator_->Add(*view, checked.weight));
+  return checked.weight;
+}
+
+absl::Status RoundState::Accept(TaskState& task, const UpdateLimits& limits) {
+  proto::EncodedUpdate update;
+  const std::string_view bytes = task.upload.bytes();
+  absl::StatusOr<double> weight =
+      update.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))
+          ? Aggregate(task, update, limits)
+          : absl::InvalidArgumentError(
+                absl::StrCat("update from '", task.device_id, "': not an EncodedUpdate message (corrupt upload)"));
+  if (!weight.ok()) {
+    record_.set_rejected(record_.rejected() + 1);
+    return weight.status();
+  }
+  record_.set_accepted(record_.accepted() + 1);
+  total_weight_ += *weight;
+  for (const auto& [k, v] : update.metrics()) metric_sums_[k] += *weight * v;
+  return absl::OkStatus();
+}
+
+proto::RoundRecord RoundState::FinalRecord() const {
+  proto::RoundRecord record = record_;
+  if (total_weight_ > 0) {
+    for (const auto& [k, v] : metric_sums_) (*record.mutable_metrics())[absl::StrCat("device_", k)] = v / total_weight_;
+  }
+  return record;
+}
+
+}  // namespace fedge

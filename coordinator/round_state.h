@@ -1,0 +1,96 @@
+// File: coordinator/round_state.h
+//
+// The state of one open round, owned by the Federation under its lock: the
+// sampled devices and their tasks, each task's upload in progress, the
+// streaming aggregator and the counters that become the RoundRecord.
+// `Accept` is the trust boundary for updates: it parses and validates the
+// uploaded bytes once and only then lets them touch the aggregate.
+//
+// Thread-safety: not thread-safe; the Federation serialises access.
+#ifndef FEDGE_COORDINATOR_ROUND_STATE_H_
+#define FEDGE_COORDINATOR_ROUND_STATE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "aggregation/strategy.h"
+#include "aggregation/update_checks.h"
+#include "coordinator/upload_buffer.h"
+#include "proto/fedge.pb.h"
+
+namespace fedge {
+
+class RoundState {
+ public:
+  struct Options {
+    uint64_t round = 0;
+    uint64_t model_version = 0;
+    uint64_t layout_id = 0;
+    int64_t num_elements = 0;
+    int64_t target = 1;  // accepted updates that close the round
+    std::string architecture;
+    proto::TrainConfig train;
+    absl::Time opened;
+    absl::Time deadline;
+  };
+
+  struct TaskState {
+    std::string device_id;
+    proto::Task task;
+    UploadBuffer upload;
+    bool committed = false;
+    // The answer to the final chunk, replayed to resubmissions.
+    absl::StatusOr<proto::UploadResponse> reply = proto::UploadResponse();
+  };
+
+  RoundState(Options options, std::vector<std::string> selected, std::unique_ptr<RoundAggregator> aggregator);
+
+  // The task of `device_id`, created on first call; null when the device was
+  // not selected or its update is already committed.
+  const proto::Task* IssueTask(const std::string& device_id);
+  // Null for a task id that is not part of this round.
+  TaskState* FindTask(const std::string& task_id);
+
+  // Parses, validates and aggregates the complete upload of `task`.
+  // kInvalidArgument (or kFailedPrecondition for a stale round or base
+  // version) naming what was wrong; the aggregate is untouched then.
+  absl::Status Accept(TaskState& task, const UpdateLimits& limits);
+
+  // The round's combined delta. REQUIRES: called once, at close.
+  absl::StatusOr<std::vector<float>> Finish() { return aggregator_->Finish(); }
+  // The record so far, with device metrics averaged by aggregation weight.
+  proto::RoundRecord FinalRecord() const;
+  proto::RoundRecord& record() { return record_; }
+
+  uint64_t round() const { return options_.round; }
+  absl::Time deadline() const { return options_.deadline; }
+  int64_t target() const { return options_.target; }
+  int64_t accepted() const { return record_.accepted(); }
+  int64_t issued() const { return static_cast<int64_t>(tasks_.size()); }
+  const std::vector<std::string>& selected() const { return selected_; }
+
+ private:
+  absl::Status Validate(const TaskState& task, const proto::EncodedUpdate& update) const;
+  // Decodes, checks and folds in a validated update; returns its weight.
+  absl::StatusOr<double> Aggregate(const TaskState& task, const proto::EncodedUpdate& update,
+                                   const UpdateLimits& limits);
+
+  Options options_;
+  std::vector<std::string> selected_;
+  std::unique_ptr<RoundAggregator> aggregator_;
+  absl::flat_hash_map<std::string, bool> is_selected_;
+  std::map<std::string, TaskState> tasks_;  // by task id
+  proto::RoundRecord record_;
+  std::map<std::string, double> metric_sums_;  // weighted by aggregation weight
+  double total_weight_ = 0;
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_COORDINATOR_ROUND_STATE_H_

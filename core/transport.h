@@ -1,0 +1,45 @@
+// File: core/transport.h
+//
+// `Transport` is how a device reaches its coordinator: the five RPCs of the
+// `Coordinator` service in proto/fedge.proto as a C++ interface. The device
+// agent (client/device.h) is written against it and never knows which
+// implementation it talks to:
+//   * `GrpcTransport` (client/) sends each call over gRPC with TLS;
+//   * the coordinator's `Federation` implements it directly, so a simulated
+//     device calls the real round logic in-process (simulations/ wraps it to
+//     count bytes and inject network faults).
+// Simulation therefore never forks the round logic.
+//
+// Errors follow gRPC's status codes one to one: kUnavailable and
+// kDeadlineExceeded are transient (retry with backoff); kInvalidArgument,
+// kFailedPrecondition, kNotFound and kPermissionDenied are answers (do not
+// retry the same request).
+//
+// Thread-safety: implementations are safe for concurrent use.
+#ifndef FEDGE_CORE_TRANSPORT_H_
+#define FEDGE_CORE_TRANSPORT_H_
+
+#include "absl/status/statusor.h"
+#include "proto/fedge.pb.h"
+
+namespace fedge {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  virtual absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest& request) = 0;
+  virtual absl::StatusOr<proto::PollTaskResponse> PollTask(const proto::PollTaskRequest& request) = 0;
+  virtual absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) = 0;
+  virtual absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) = 0;
+  virtual absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) = 0;
+};
+
+// True for the codes a caller should retry after a backoff.
+inline bool IsTransient(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) || absl::IsAborted(status);
+}
+
+}  // namespace fedge
+
+#endif  // FEDGE_CORE_TRANSPORT_H_

@@ -1,0 +1,34 @@
+#include "models/dataset.h"
+
+#include <torch/torch.h>
+
+#include <cstring>
+#include <numeric>
+#include <vector>
+
+namespace fedge {
+
+TensorDataset ToTensors(const ImageDataset& data) {
+  std::vector<int64_t> all(data.num_examples);
+  std::iota(all.begin(), all.end(), 0);
+  return ToTensors(data, all);
+}
+
+TensorDataset ToTensors(const ImageDataset& data, absl::Span<const int64_t> indices) {
+  const int64_t n = static_cast<int64_t>(indices.size());
+  const int64_t pixels = data.rows * data.cols;
+  torch::Tensor raw = torch::empty({n, 1, data.rows, data.cols}, torch::kUInt8);
+  torch::Tensor labels = torch::empty({n}, torch::kInt64);
+  auto* raw_ptr = raw.data_ptr<uint8_t>();
+  auto* label_ptr = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    std::memcpy(raw_ptr + i * pixels, data.images.data() + indices[i] * pixels, pixels);
+    label_ptr[i] = data.labels[indices[i]];
+  }
+  TensorDataset out;
+  out.images = raw.to(torch::kFloat).div_(255.0f).sub_(kFashionMnistMean).div_(kFashionMnistStd);
+  out.labels = labels;
+  return out;
+}
+
+}  // namespace fedge

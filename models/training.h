@@ -1,0 +1,62 @@
+// File: models/training.h
+//
+// Plain (non-private) local training and evaluation of zoo models. The
+// device's Trainer (client/) and the coordinator's evaluator build on these;
+// DP-SGD (privacy/dpsgd/) has its own loop with Poisson sampling.
+//
+// LibTorch reports errors as exceptions; these functions catch them and
+// return kInternal, so no exception crosses this API.
+// Thread-safety: a model must not be trained or evaluated from two threads
+// at once; distinct models may be.
+#ifndef FEDGE_MODELS_TRAINING_H_
+#define FEDGE_MODELS_TRAINING_H_
+
+#include <cstdint>
+#include <string>
+
+#include <torch/nn/modules/container/sequential.h>
+
+#include "absl/status/statusor.h"
+#include "models/dataset.h"
+
+namespace fedge {
+
+struct TrainOptions {
+  int epochs = 1;
+  int64_t batch_size = 32;
+  double learning_rate = 0.05;
+  double momentum = 0;
+  double weight_decay = 0;
+  std::string optimizer = "sgd";  // "sgd" or "adam"
+  // FedProx proximal term (mu/2)||w - w_start||^2; 0 disables it.
+  double proximal_mu = 0;
+  // Seeds the shuffling of examples in each epoch.
+  uint64_t seed = 0;
+};
+
+struct TrainStats {
+  double mean_loss = 0;  // over all steps
+  int64_t examples = 0;  // examples processed in the last epoch (the data size)
+  int64_t steps = 0;
+};
+
+struct EvalStats {
+  double accuracy = 0;
+  double loss = 0;
+  int64_t examples = 0;
+};
+
+// Validates options: kInvalidArgument naming the bad field.
+absl::Status ValidateTrainOptions(const TrainOptions& options);
+
+// Trains `model` in place on `data` with cross-entropy loss.
+absl::StatusOr<TrainStats> Train(torch::nn::Sequential& model, const TensorDataset& data,
+                                 const TrainOptions& options);
+
+// Accuracy and mean cross-entropy of `model` on `data`.
+absl::StatusOr<EvalStats> Evaluate(torch::nn::Sequential& model, const TensorDataset& data,
+                                   int64_t batch_size = 1000);
+
+}  // namespace fedge
+
+#endif  // FEDGE_MODELS_TRAINING_H_
