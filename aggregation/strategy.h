@@ -62,6 +62,21 @@ class Strategy {
   virtual absl::Status Apply(absl::Span<const float> delta, absl::Span<float> global) = 0;
   // Fewest updates for which BeginRound's aggregator can produce a result.
   virtual int64_t min_updates() const { return 1; }
+
+  // Server-optimizer state that persists across rounds (e.g. FedAdam's
+  // moments), as flat vectors in a strategy-specific order documented by the
+  // strategy, for checkpointing. Empty for stateless strategies and before
+  // the first Apply.
+  virtual std::vector<std::vector<float>> ExportState() const { return {}; }
+  // Restores state produced by ExportState() of a strategy of the same name
+  // and options. An empty `state` resets the strategy to its initial state.
+  // kInvalidArgument when the number or sizes of the vectors do not match
+  // what the strategy keeps; a size that does not match the model is
+  // reported by the next Apply.
+  virtual absl::Status ImportState(std::vector<std::vector<float>> state) {
+    if (state.empty()) return absl::OkStatus();
+    return absl::InvalidArgumentError("this strategy keeps no state between rounds; import an empty state");
+  }
 };
 
 }  // namespace fedge

@@ -26,7 +26,9 @@ endfunction()
 if(FEDGE_USE_PCH)
   add_library(fedge_torch_pch STATIC ${CMAKE_CURRENT_LIST_DIR}/torch_pch.cc)
   target_link_libraries(fedge_torch_pch PUBLIC ${TORCH_LIBRARIES})
-  target_compile_options(fedge_torch_pch PRIVATE ${FEDGE_WARNINGS} ${FEDGE_SANITIZERS})
+  # GCC reuses a PCH only when the consumer's flags match. Every fedge target
+  # gets -pthread (so _REENTRANT) through gRPC's re2 dependency of fedge::core.
+  target_compile_options(fedge_torch_pch PRIVATE ${FEDGE_WARNINGS} ${FEDGE_SANITIZERS} -pthread)
   target_precompile_headers(fedge_torch_pch PRIVATE <torch/torch.h>)
 endif()
 

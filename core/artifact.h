@@ -34,6 +34,7 @@ absl::StatusOr<proto::ArtifactBody> OpenArtifact(std::string_view bytes, const V
 absl::Status ValidateArtifactBody(const proto::ArtifactBody& body);
 
 // Builds an fp32 body from flat parameters (one tensor per layout entry).
+// REQUIRES: params.Validate().ok().
 proto::ArtifactBody MakeFp32Body(proto::ArtifactHeader header, const ModelParams& params);
 
 // Extracts flat parameters from a validated fp32 body. kInvalidArgument if

@@ -59,7 +59,7 @@ void ReadNumber(ConfigSection& s, toml::table* table, std::string_view key, cons
     error(absl::StrCat("'", key_path, "' must be ", std::is_floating_point_v<T> ? "a number" : "an integer"));
     return;
   }
-  if (*value < lo || *value > hi) {
+  if (!(*value >= lo && *value <= hi)) {  // written so that NaN fails
     error(absl::StrCat("'", key_path, "' = ", *value, " is outside the allowed range [", lo, ", ", hi, "]"));
     return;
   }
@@ -90,7 +90,7 @@ void ConfigSection::Read(std::string_view key, int* out, int lo, int hi) {
 void ConfigSection::Read(std::string_view key, bool* out) {
   MarkUsed(key);
   if (!Has(key)) return;
-  if (auto v = table_->get(key)->value<bool>()) {
+  if (auto v = table_->get(key)->value_exact<bool>()) {  // value<bool>() accepts integers
     *out = *v;
   } else {
     state_->errors.push_back(absl::StrCat(state_->source, ": '", KeyPath(key), "' must be true or false"));

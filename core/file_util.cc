@@ -15,6 +15,11 @@
 namespace fedge {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::error_code ec;
+  // An ifstream opens a directory without error and reads it as empty.
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::UnavailableError(absl::StrCat(path, ": is a directory, not a file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (!std::filesystem::exists(path)) return absl::NotFoundError(absl::StrCat(path, ": no such file"));

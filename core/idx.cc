@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/file_util.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -61,15 +62,19 @@ absl::StatusOr<IdxArray> ParseIdx(std::string_view bytes, std::string_view sourc
   const size_t header = 4 + 4 * static_cast<size_t>(rank);
   if (bytes.size() < header) return absl::InvalidArgumentError(absl::StrCat(AsAbsl(source), ": truncated IDX header"));
   IdxArray array;
+  const uint64_t available = bytes.size() - header;
   uint64_t count = 1;
   for (int i = 0; i < rank; ++i) {
     const uint32_t d = ReadBigEndian32(p + 4 + 4 * i);
     array.dims.push_back(d);
-    count *= d;
+    // Saturate just above the payload size: a product that large cannot
+    // match anyway, and multiplying on could wrap around 2^64 to a match.
+    count = (d != 0 && count > available / d) ? available + 1 : count * d;
   }
-  if (bytes.size() - header != count) {
-    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(source), ": IDX header promises ", count, " bytes of data but ",
-                                                   bytes.size() - header, " are present (truncated or corrupt file)"));
+  if (available != count) {
+    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(source), ": IDX header dimensions ", absl::StrJoin(array.dims, "x"),
+                                                   " do not match the ", available,
+                                                   " bytes of data present (truncated or corrupt file)"));
   }
   array.data.assign(p + header, p + bytes.size());
   return array;

@@ -1,0 +1,28 @@
+// File: aggregation/fedadam.h
+//
+// FedAdam (Reddi et al. 2021): the FedOpt server optimizer (aggregation/fedopt.h)
+// with Adam's second-moment rule
+//   v_t = beta2 * v_{t-1} + (1 - beta2) * Delta_t^2
+// then x_{t+1} = x_t + eta * m_t / (sqrt(v_t) + tau).
+// Memory: three float vectors of the model's size (streaming mean, m, v).
+#ifndef FEDGE_AGGREGATION_FEDADAM_H_
+#define FEDGE_AGGREGATION_FEDADAM_H_
+
+#include "aggregation/fedopt.h"
+
+namespace fedge {
+
+// Thread-safety: see strategy.h (one thread at a time).
+class FedAdam final : public FedOpt {
+ public:
+  // REQUIRES: options.Validate().ok() (CreateStrategy checks it).
+  explicit FedAdam(FedOptOptions options = {}) : FedOpt(options) {}
+  std::string_view name() const override { return "fedadam"; }
+
+ protected:
+  void UpdateSecondMoment(absl::Span<const float> delta, absl::Span<float> v) const override;
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_AGGREGATION_FEDADAM_H_
