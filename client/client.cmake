@@ -1,0 +1,28 @@
+# fedge::client — the device agent (Device), the Trainer interface and its
+# LibTorch implementation, the device config, and the fedge-device binary.
+# Included from client/CMakeLists.txt. The gRPC transport is its own
+# LibTorch-free target, fedge::client_grpc (grpc.cmake).
+fedge_cc_library(
+  NAME client
+  SRCS device.cc device_config.cc trainer.cc
+  HDRS device.h device_config.h trainer.h
+  DEPS fedge::core fedge::compression fedge::models fedge::proto absl::function_ref absl::synchronization absl::time
+  TORCH
+)
+
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
+  include(${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
+endif()
+
+fedge_cc_test(NAME client_test
+  SRCS device_config_test.cc device_test.cc trainer_test.cc
+  DEPS fedge::client
+  TORCH)
+
+# The agent binary needs the gRPC transport (grpc.cmake: fedge::client_grpc).
+if(TARGET fedge_client_grpc AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/device_main.cc)
+  fedge_cc_binary(NAME fedge-device
+    SRCS device_main.cc
+    DEPS fedge::client fedge::client_grpc CLI11::CLI11
+    TORCH)
+endif()

@@ -1,0 +1,369 @@
+#include "client/device.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "compression/encoder.h"
+#include "core/artifact.h"
+#include "core/logging.h"
+#include "core/status.h"
+#include "core/strings.h"
+
+namespace fedge {
+namespace {
+
+constexpr char kDefaultCodec[] = "fp32";
+
+// Scales `delta` down to L2 norm `max_norm` if it is longer (the task's
+// client-level clipping hint); returns the norm before clipping.
+double ClipToNorm(std::vector<float>& delta, double max_norm) {
+  const double norm = std::sqrt(SquaredNorm(delta));
+  if (max_norm > 0 && norm > max_norm) {
+    const float scale = static_cast<float>(max_norm / norm);
+    for (float& v : delta) v *= scale;
+  }
+  return norm;
+}
+
+}  // namespace
+
+absl::Duration BackoffDelay(const RetryPolicy& policy, int retry, double u) {
+  const double factor = std::pow(policy.multiplier, std::max(retry, 0)) * (1 - policy.jitter + 2 * policy.jitter * u);
+  // Cap in floating point first so a large exponent cannot overflow Duration.
+  const double seconds = std::min(absl::ToDoubleSeconds(policy.initial_backoff) * factor,
+                                  absl::ToDoubleSeconds(policy.max_backoff));
+  return absl::Seconds(seconds);
+}
+
+absl::Status ValidateRetryPolicy(const RetryPolicy& p) {
+  if (p.initial_backoff < absl::ZeroDuration()) return absl::InvalidArgumentError("retry.initial_backoff must be >= 0");
+  if (p.max_backoff < p.initial_backoff) {
+    return absl::InvalidArgumentError("retry.max_backoff must be >= retry.initial_backoff");
+  }
+  if (!(p.multiplier >= 1)) return absl::InvalidArgumentError("retry.multiplier must be >= 1");
+  if (!(p.jitter >= 0 && p.jitter < 1)) return absl::InvalidArgumentError("retry.jitter must be in [0, 1)");
+  if (p.max_attempts < 1) return absl::InvalidArgumentError("retry.max_attempts must be >= 1");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDeviceOptions(const DeviceOptions& o) {
+  if (o.device_id.empty()) return absl::InvalidArgumentError("device_id must not be empty");
+  if (o.download_chunk_bytes == 0) return absl::InvalidArgumentError("download_chunk_bytes must be > 0");
+  if (o.upload_chunk_bytes == 0) return absl::InvalidArgumentError("upload_chunk_bytes must be > 0");
+  if (o.max_model_bytes == 0) return absl::InvalidArgumentError("max_model_bytes must be > 0");
+  return ValidateRetryPolicy(o.retry);
+}
+
+Device::Device(DeviceOptions options, Transport* transport, Clock* clock, Trainer* trainer,
+               VerifyKey coordinator_key)
+    : options_(std::move(options)),
+      transport_(transport),
+      clock_(clock),
+      trainer_(trainer),
+      coordinator_key_(std::move(coordinator_key)),
+      jitter_rng_(DeriveSeed(options_.seed, /*stream=*/0x6a6974746572ULL)) {}
+
+absl::StatusOr<std::unique_ptr<Device>> Device::Create(DeviceOptions options, Transport* transport, Clock* clock,
+                                                       Trainer* trainer, VerifyKey coordinator_key) {
+  FEDGE_RETURN_IF_ERROR(ValidateDeviceOptions(options));
+  if (transport == nullptr || clock == nullptr || trainer == nullptr) {
+    return absl::InvalidArgumentError("device: transport, clock and trainer must not be null");
+  }
+  return std::make_unique<Device>(std::move(options), transport, clock, trainer, std::move(coordinator_key));
+}
+
+DeviceCounters Device::counters() const {
+  absl::MutexLock lock(&counters_mu_);
+  return counters_;
+}
+
+void Device::Count(uint64_t DeviceCounters::*counter, uint64_t n) {
+  absl::MutexLock lock(&counters_mu_);
+  counters_.*counter += n;
+}
+
+absl::Status Device::WithRetry(std::string_view what, absl::FunctionRef<absl::Status()> attempt) {
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (int tries = 1;; ++tries) {
+    absl::Status status = attempt();
+    if (status.ok() || !IsTransient(status)) return status;
+    if (tries >= options_.retry.max_attempts) {
+      return absl::Status(status.code(), absl::StrCat(AsAbsl(what), " failed ", tries,
+                                                      " times; last error: ", status.message()));
+    }
+    Count(&DeviceCounters::retries);
+    const absl::Duration delay = BackoffDelay(options_.retry, tries - 1, uniform(jitter_rng_));
+    FEDGE_LOG(DEBUG) << options_.device_id << ": " << what << ": " << status << "; retrying in " << delay;
+    clock_->SleepFor(delay);
+  }
+}
+
+absl::Status Device::Register() {
+  proto::RegisterRequest request;
+  proto::DeviceInfo* info = request.mutable_device();
+  info->set_device_id(options_.device_id);
+  info->set_num_examples(options_.num_examples > 0 ? options_.num_examples : trainer_->num_examples());
+  for (const auto& [key, value] : options_.attributes) (*info->mutable_attributes())[key] = value;
+  FEDGE_RETURN_IF_ERROR(WithRetry("Register", [&]() { return transport_->Register(request).status(); }));
+  registered_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StepResult> Device::RunOnce() {
+  if (!registered_) FEDGE_RETURN_IF_ERROR(Register());
+  proto::PollTaskRequest request;
+  request.set_device_id(options_.device_id);
+  const Eligibility eligibility = options_.eligibility ? options_.eligibility() : Eligibility{};
+  request.set_eligible(eligibility.eligible);
+  if (!eligibility.eligible) request.set_ineligible_reason(eligibility.reason);
+
+  proto::PollTaskResponse response;
+  absl::Status polled = WithRetry("PollTask", [&]() {
+    FEDGE_ASSIGN_OR_RETURN(response, transport_->PollTask(request));
+    return absl::OkStatus();
+  });
+  Count(&DeviceCounters::polls);
+  if (absl::IsNotFound(polled)) registered_ = false;  // the coordinator forgot us: register again next time
+  FEDGE_RETURN_IF_ERROR(polled);
+
+  StepResult step;
+  if (!response.has_task()) {
+    step.retry_after = absl::Milliseconds(std::max<int64_t>(response.retry_after_millis(), 0));
+    return step;
+  }
+  step.had_task = true;
+  step.task_id = response.task().task_id();
+  step.round = response.task().round();
+  step.task_status = RunTask(response.task());
+  if (step.task_status.ok()) {
+    Count(&DeviceCounters::tasks_done);
+  } else {
+    Count(&DeviceCounters::tasks_failed);
+    FEDGE_LOG(WARNING) << options_.device_id << ": task " << step.task_id << " (round " << step.round
+                       << ") failed: " << step.task_status;
+  }
+  return step;
+}
+
+absl::Status Device::RunTask(const proto::Task& task) {
+  std::map<std::string, double> failure{{"task_failed", 1}};
+  absl::StatusOr<std::string> model = DownloadModel(task);
+  if (!model.ok()) {
+    ReportMetrics(std::move(failure));
+    return model.status();
+  }
+  absl::StatusOr<ModelParams> global = OpenModel(task, *model);
+  if (!global.ok()) {
+    Count(&DeviceCounters::artifacts_rejected);
+    failure["artifact_rejected"] = 1;
+    ReportMetrics(std::move(failure));
+    return global.status();
+  }
+  const uint64_t task_seed = DeriveSeed(options_.seed, task.round());
+  absl::StatusOr<TrainResult> trained = trainer_->Train(*global, task.train(), task_seed);
+  if (!trained.ok()) {
+    ReportMetrics(std::move(failure));
+    return trained.status();
+  }
+
+  std::vector<float> delta(trained->local.values.size());
+  for (size_t i = 0; i < delta.size(); ++i) delta[i] = trained->local.values[i] - global->values[i];
+  const double norm = ClipToNorm(delta, task.train().update_clip_norm());
+
+  proto::EncodedUpdate update;
+  update.set_round(task.round());
+  update.set_task_id(task.task_id());
+  update.set_base_version(task.model_version());
+  update.set_layout_id(global->layout.id());
+  update.set_num_elements(delta.size());
+  update.set_codec(task.train().codec().empty() ? kDefaultCodec : task.train().codec());
+  absl::StatusOr<std::string> payload = EncodeDelta(update.codec(), delta, DeriveSeed(task_seed, /*stream=*/2));
+  if (!payload.ok()) {
+    ReportMetrics(std::move(failure));
+    return payload.status();
+  }
+  update.set_payload(*std::move(payload));
+  update.set_num_examples(trained->num_examples);
+  for (const auto& [name, value] : trained->metrics) (*update.mutable_metrics())[name] = value;
+  (*update.mutable_metrics())["update_norm"] = norm;
+
+  if (task.deadline_unix_micros() > 0 && absl::ToUnixMicros(clock_->Now()) > task.deadline_unix_micros()) {
+    ReportMetrics(std::move(failure));
+    return absl::DeadlineExceededError("the task's deadline passed during training; the update was not sent");
+  }
+  absl::Status uploaded = UploadUpdate(task, update.SerializeAsString());
+  if (!uploaded.ok()) {
+    ReportMetrics(std::move(failure));
+    return uploaded;
+  }
+  std::map<std::string, double> metrics = trained->metrics;
+  metrics["update_norm"] = norm;
+  metrics["model_bytes"] = static_cast<double>(model->size());
+  metrics["update_bytes"] = static_cast<double>(update.ByteSizeLong());
+  ReportMetrics(std::move(metrics));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Device::DownloadModel(const proto::Task& task) {
+  if (task.task_id().empty()) return absl::InvalidArgumentError("task without a task_id");
+  if (task.model_size_bytes() > options_.max_model_bytes) {
+    return absl::FailedPreconditionError(absl::StrCat("the model is ", task.model_size_bytes(),
+                                                      " bytes, above this device's limit of ",
+                                                      options_.max_model_bytes));
+  }
+  std::string bytes;
+  uint64_t total = task.model_size_bytes();
+  proto::DownloadRequest request;
+  request.set_device_id(options_.device_id);
+  request.set_model_version(task.model_version());
+  request.set_max_bytes(options_.download_chunk_bytes);
+  // The offset only advances on a good chunk, so a retry resumes where the
+  // transfer stopped rather than starting over.
+  while (total == 0 || bytes.size() < total) {
+    request.set_offset(bytes.size());
+    proto::DownloadResponse chunk;
+    FEDGE_RETURN_IF_ERROR(WithRetry("Download", [&]() {
+      FEDGE_ASSIGN_OR_RETURN(chunk, transport_->Download(request));
+      return absl::OkStatus();
+    }));
+    if (chunk.offset() != bytes.size()) {
+      return absl::InternalError(absl::StrCat("coordinator answered offset ", chunk.offset(), " for a request at ",
+                                              bytes.size()));
+    }
+    if (total == 0) total = chunk.total_size();
+    if (chunk.total_size() != total || total == 0 || total > options_.max_model_bytes) {
+      return absl::InternalError(absl::StrCat("coordinator sent an inconsistent model size (", chunk.total_size(),
+                                              " bytes; expected ", total, ")"));
+    }
+    if (chunk.data().empty() || bytes.size() + chunk.data().size() > total) {
+      return absl::InternalError(absl::StrCat("coordinator sent a chunk of ", chunk.data().size(),
+                                              " bytes at offset ", bytes.size(), " of ", total));
+    }
+    bytes += chunk.data();
+    Count(&DeviceCounters::bytes_down, chunk.data().size());
+  }
+  return bytes;
+}
+
+absl::StatusOr<ModelParams> Device::OpenModel(const proto::Task& task, std::string_view bytes) {
+  FEDGE_ASSIGN_OR_RETURN(proto::ArtifactBody body, OpenArtifact(bytes, coordinator_key_));
+  const proto::ArtifactHeader& header = body.header();
+  if (header.architecture() != task.architecture() || header.architecture() != trainer_->architecture()) {
+    return absl::InvalidArgumentError(absl::StrCat("model architecture '", header.architecture(), "' (task: '",
+                                                   task.architecture(), "') is not this device's '",
+                                                   trainer_->architecture(), "'"));
+  }
+  if (header.version() != task.model_version()) {
+    return absl::InvalidArgumentError(absl::StrCat("downloaded model version ", header.version(),
+                                                   " is not the task's version ", task.model_version()));
+  }
+  FEDGE_ASSIGN_OR_RETURN(ModelParams params, ParamsFromBody(body));
+  if (!(params.layout == trainer_->layout())) {
+    return absl::InvalidArgumentError(absl::StrCat("model layout ", params.layout.id(),
+                                                   " does not match the trainer's layout ",
+                                                   trainer_->layout().id()));
+  }
+  return params;
+}
+
+absl::StatusOr<std::string> Device::EncodeDelta(const std::string& codec, const std::vector<float>& delta,
+                                                uint64_t seed) {
+  // One encoder is kept across tasks so error-feedback codecs carry their
+  // residual into the next update; a new codec or model size starts afresh.
+  if (encoder_ == nullptr || encoder_codec_ != codec ||
+      encoder_->num_elements() != static_cast<int64_t>(delta.size())) {
+    absl::StatusOr<std::unique_ptr<UpdateEncoder>> encoder =
+        UpdateEncoder::Create(codec, static_cast<int64_t>(delta.size()));
+    if (!encoder.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the task's update codec '", codec, "' is unusable: ", encoder.status().message()));
+    }
+    encoder_ = *std::move(encoder);
+    encoder_codec_ = codec;
+  }
+  SeededRandom rng(seed);
+  return encoder_->Encode(delta, rng);
+}
+
+absl::Status Device::UploadUpdate(const proto::Task& task, const std::string& bytes) {
+  proto::UploadRequest request;
+  request.set_device_id(options_.device_id);
+  request.set_task_id(task.task_id());
+  request.set_total_size(bytes.size());
+  uint64_t offset = 0;
+  int stalled = 0;  // answers that did not advance the acknowledged offset
+  while (true) {
+    const uint64_t len = std::min<uint64_t>(options_.upload_chunk_bytes, bytes.size() - offset);
+    request.set_offset(offset);
+    request.set_data(bytes.substr(offset, len));
+    request.set_final(offset + len == bytes.size());
+    proto::UploadResponse response;
+    FEDGE_RETURN_IF_ERROR(WithRetry("Upload", [&]() {
+      Count(&DeviceCounters::bytes_up, len);
+      FEDGE_ASSIGN_OR_RETURN(response, transport_->Upload(request));
+      return absl::OkStatus();
+    }));
+    if (response.accepted()) return absl::OkStatus();
+    if (response.committed_offset() > bytes.size()) {
+      return absl::InternalError(absl::StrCat("coordinator acknowledged ", response.committed_offset(),
+                                              " bytes of a ", bytes.size(), "-byte update"));
+    }
+    if (request.final() && response.committed_offset() == bytes.size()) {
+      return absl::InternalError(absl::StrCat("coordinator received the whole update but did not accept it: ",
+                                              response.detail()));
+    }
+    // Resume from what the coordinator holds, which may be behind what was
+    // sent (a lost chunk) or ahead of it (a retry of an acknowledged range).
+    stalled = response.committed_offset() > offset ? 0 : stalled + 1;
+    if (stalled >= options_.retry.max_attempts) {
+      return absl::UnavailableError(absl::StrCat("upload made no progress past offset ", offset, " after ", stalled,
+                                                 " chunks: ", response.detail()));
+    }
+    offset = response.committed_offset();
+  }
+}
+
+void Device::ReportMetrics(std::map<std::string, double> metrics) {
+  proto::DeviceReport report;
+  report.set_device_id(options_.device_id);
+  for (const auto& [name, value] : metrics) (*report.mutable_metrics())[name] = value;
+  // A lost report costs the coordinator a statistic, not the task: log only.
+  absl::Status status = WithRetry("Report", [&]() { return transport_->Report(report).status(); });
+  if (!status.ok()) FEDGE_LOG(WARNING) << options_.device_id << ": report not delivered: " << status;
+}
+
+absl::Status Device::Run(const RunLimits& limits) {
+  int64_t idle = 0;
+  int64_t failures = 0;
+  int64_t tasks = 0;
+  absl::Status last_error;
+  while (!(limits.stop && limits.stop())) {
+    absl::StatusOr<StepResult> step = RunOnce();
+    if (absl::IsFailedPrecondition(step.status())) {
+      FEDGE_LOG(INFO) << options_.device_id << ": coordinator has no more work: " << step.status().message();
+      return absl::OkStatus();
+    }
+    const absl::Status error = step.ok() ? step->task_status : step.status();
+    if (!error.ok()) {
+      last_error = error;
+      if (++failures >= limits.max_consecutive_failures) return last_error;
+      // A failed poll has already exhausted its retries; wait before trying again.
+      if (!step.ok()) clock_->SleepFor(BackoffDelay(options_.retry, options_.retry.max_attempts, 0.5));
+      continue;
+    }
+    failures = 0;
+    if (step->had_task) {
+      idle = 0;
+      if (limits.max_tasks > 0 && ++tasks >= limits.max_tasks) return absl::OkStatus();
+      continue;
+    }
+    if (limits.max_idle_polls > 0 && ++idle >= limits.max_idle_polls) return absl::OkStatus();
+    // A zero retry_after would make the device hammer the coordinator.
+    clock_->SleepFor(std::max(step->retry_after, options_.retry.initial_backoff));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fedge

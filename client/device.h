@@ -1,0 +1,217 @@
+// File: client/device.h
+//
+// `Device` is the agent that runs on an edge device (or, in simulation, one
+// virtual device): it registers with the coordinator, polls for tasks, and
+// for each task downloads the signed global model, verifies it against the
+// coordinator's pinned key, fine-tunes it with a `Trainer`, encodes the
+// delta (local - global) and uploads it, then reports its metrics.
+//
+// It speaks only `Transport` (core/transport.h), so the same loop runs over
+// gRPC (client/grpc_transport.h) and in-process against a `Federation`.
+// The delta is encoded with the codec pipeline the task names
+// (compression/encoder.h; "" means "fp32"); error-feedback codecs keep their
+// residual in the Device from one task to the next.
+//
+// Transfers are chunked and resumable: a transient error (IsTransient:
+// kUnavailable, kDeadlineExceeded, kAborted) is retried after an
+// exponential backoff with jitter, and the transfer continues from the
+// offset already reached (download) or acknowledged by the coordinator
+// (upload). Other errors are answers and end the task.
+//
+// Time comes from the injected `Clock`: backoffs call `Clock::SleepFor`, so
+// a `FakeClock` makes retries instant in tests. `RunOnce()` never sleeps on
+// the coordinator's "retry after" (it returns it), so a simulator can drive
+// many devices on one virtual clock; `Run()` does the waiting.
+//
+// Usage:
+//   Device device(options, transport.get(), Clock::Real(), trainer.get(), verify_key);
+//   FEDGE_RETURN_IF_ERROR(device.Run({.max_tasks = 10, .max_idle_polls = 100}));
+//
+// Thread-safety: a Device is driven from one thread at a time;
+// `counters()` may be read from any thread.
+#ifndef FEDGE_CLIENT_DEVICE_H_
+#define FEDGE_CLIENT_DEVICE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/trainer.h"
+#include "compression/encoder.h"
+#include "core/env.h"
+#include "core/random.h"
+#include "core/signing.h"
+#include "core/transport.h"
+#include "proto/fedge.pb.h"
+
+namespace fedge {
+
+// How one RPC is retried on transient errors.
+struct RetryPolicy {
+  // Delay before the first retry.
+  absl::Duration initial_backoff = absl::Milliseconds(500);
+  // No delay exceeds this, jitter included.
+  absl::Duration max_backoff = absl::Seconds(60);
+  // Each further retry waits `multiplier` times longer than the previous.
+  double multiplier = 2.0;
+  // Each delay is scaled by a factor drawn uniformly from
+  // [1 - jitter, 1 + jitter], so devices that failed together do not retry
+  // in lockstep. In [0, 1).
+  double jitter = 0.2;
+  // Tries of one call (the first included) before its transient error is
+  // returned. A transfer counts consecutive failures of the same chunk.
+  int max_attempts = 6;
+};
+
+// The delay before retry number `retry` (0 = first retry) given a uniform
+// draw `u` in [0, 1): min(max_backoff, initial * multiplier^retry *
+// (1 - jitter + 2 * jitter * u)).
+absl::Duration BackoffDelay(const RetryPolicy& policy, int retry, double u);
+
+// kInvalidArgument naming the bad field.
+absl::Status ValidateRetryPolicy(const RetryPolicy& policy);
+
+// Whether the device may train now (battery, privacy budget, policy...).
+struct Eligibility {
+  bool eligible = true;
+  std::string reason;  // sent to the coordinator when not eligible
+};
+
+struct DeviceOptions {
+  // --- Behaviour ---------------------------------------------------------
+  // The identity the device registers and acts as. Required.
+  std::string device_id;
+  // Local examples advertised at registration; 0 uses the trainer's count.
+  uint64_t num_examples = 0;
+  // Free-form attributes sent at registration (e.g. "os", "model").
+  std::map<std::string, std::string> attributes;
+  // Consulted before every poll; empty means always eligible.
+  std::function<Eligibility()> eligibility = nullptr;
+  // Retry policy for every RPC.
+  RetryPolicy retry;
+  // Seeds backoff jitter and, per round, local training (DeriveSeed).
+  uint64_t seed = 1;
+
+  // --- Performance and limits -------------------------------------------
+  // Largest model chunk requested per Download call.
+  uint32_t download_chunk_bytes = 256 << 10;
+  // Largest update chunk sent per Upload call.
+  uint32_t upload_chunk_bytes = 256 << 10;
+  // Models larger than this are refused before downloading (memory bound
+  // against a broken or hostile coordinator).
+  uint64_t max_model_bytes = uint64_t{256} << 20;
+};
+
+// kInvalidArgument naming the bad field.
+absl::Status ValidateDeviceOptions(const DeviceOptions& options);
+
+// Cumulative activity of a device since construction.
+struct DeviceCounters {
+  uint64_t polls = 0;
+  uint64_t tasks_done = 0;          // updates accepted by the coordinator
+  uint64_t tasks_failed = 0;        // tasks that ended without an accepted update
+  uint64_t artifacts_rejected = 0;  // models refused by signature or content checks
+  uint64_t retries = 0;             // transient errors retried
+  uint64_t bytes_down = 0;          // model bytes received
+  uint64_t bytes_up = 0;            // update bytes sent (retransmissions included)
+};
+
+// What one RunOnce() did.
+struct StepResult {
+  // True when the poll returned a task (whatever became of it).
+  bool had_task = false;
+  std::string task_id;
+  uint64_t round = 0;
+  // OK when the task's update was accepted; otherwise why the task failed.
+  absl::Status task_status;
+  // Without a task: how long the coordinator asked the device to wait.
+  absl::Duration retry_after = absl::ZeroDuration();
+};
+
+// When Run() stops.
+struct RunLimits {
+  // Stop after this many accepted updates in this call; 0 = no limit.
+  int64_t max_tasks = 0;
+  // Stop after this many consecutive polls without a task; 0 = no limit.
+  int64_t max_idle_polls = 0;
+  // Return the last error after this many consecutive failed steps (poll or
+  // task failures).
+  int64_t max_consecutive_failures = 5;
+  // Checked before every poll; returning true stops the loop.
+  std::function<bool()> stop = nullptr;
+};
+
+class Device {
+ public:
+  // `transport`, `clock` and `trainer` are borrowed and must outlive the
+  // Device. `coordinator_key` is the pinned key every model must verify
+  // against. REQUIRES: ValidateDeviceOptions(options).ok() (see Create).
+  Device(DeviceOptions options, Transport* transport, Clock* clock, Trainer* trainer, VerifyKey coordinator_key);
+  // Validating constructor: kInvalidArgument for bad options or null
+  // pointers.
+  static absl::StatusOr<std::unique_ptr<Device>> Create(DeviceOptions options, Transport* transport, Clock* clock,
+                                                        Trainer* trainer, VerifyKey coordinator_key);
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  // Registers (retrying transient errors). Called by RunOnce when needed.
+  absl::Status Register();
+
+  // Polls once and runs the task if one is offered: at most one task. Does
+  // not sleep on the coordinator's retry_after. Returns an error only when
+  // the device could not register or poll (the coordinator's answer, e.g.
+  // kFailedPrecondition once the federation is finished, or a transient
+  // error that outlasted the retry policy); a failed task is reported in
+  // StepResult::task_status and the counters.
+  absl::StatusOr<StepResult> RunOnce();
+
+  // Repeats RunOnce, sleeping on the clock as the coordinator asks (at least
+  // retry.initial_backoff between idle polls), until a
+  // limit in `limits` is reached (OK) or the coordinator answers a poll with
+  // kFailedPrecondition (finished: OK). Returns the last error after
+  // `max_consecutive_failures` consecutive failed steps.
+  absl::Status Run(const RunLimits& limits);
+
+  DeviceCounters counters() const;
+  const DeviceOptions& options() const { return options_; }
+
+ private:
+  // Runs a task end to end; the returned status is its outcome.
+  absl::Status RunTask(const proto::Task& task);
+  absl::StatusOr<std::string> DownloadModel(const proto::Task& task);
+  absl::StatusOr<ModelParams> OpenModel(const proto::Task& task, std::string_view bytes);
+  // Encodes with the task's codec (compression/encoder.h), keeping the
+  // encoder (and its error-feedback residual) across tasks.
+  absl::StatusOr<std::string> EncodeDelta(const std::string& codec, const std::vector<float>& delta, uint64_t seed);
+  absl::Status UploadUpdate(const proto::Task& task, const std::string& bytes);
+  void ReportMetrics(std::map<std::string, double> metrics);
+  // Calls `attempt` until it succeeds, fails with a non-transient error, or
+  // `retry_.max_attempts` tries have failed; sleeps BackoffDelay in between.
+  absl::Status WithRetry(std::string_view what, absl::FunctionRef<absl::Status()> attempt);
+  void Count(uint64_t DeviceCounters::*counter, uint64_t n = 1);
+
+  const DeviceOptions options_;
+  Transport* const transport_;
+  Clock* const clock_;
+  Trainer* const trainer_;
+  const VerifyKey coordinator_key_;
+  SeededRandom jitter_rng_;
+  bool registered_ = false;
+  std::unique_ptr<UpdateEncoder> encoder_;
+  std::string encoder_codec_;
+
+  mutable absl::Mutex counters_mu_;
+  DeviceCounters counters_ ABSL_GUARDED_BY(counters_mu_);
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_CLIENT_DEVICE_H_

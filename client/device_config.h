@@ -1,0 +1,117 @@
+// File: client/device_config.h
+//
+// Configuration of the `fedge-device` agent, read from a TOML file with
+// core/config.h (typed reads, unknown keys are errors), and the selection of
+// the device's local examples: an IID shard of a dataset by a seeded
+// permutation, or an explicit index file.
+//
+// File format (every key optional; flags of fedge-device override them):
+//
+//   device_id = "device-0"        # identity registered with the coordinator
+//   seed = 1                      # training / backoff seed of this device
+//   log_level = "info"            # debug | info | warning | error
+//
+//   [coordinator]
+//   address = "localhost:50051"   # host:port of the coordinator
+//   root_cert = "certs/ca.pem"    # PEM certificate(s) to trust for TLS
+//   public_key = "keys/coordinator.pub.pem"  # pinned Ed25519 model-signing key
+//   ssl_target_name_override = "" # testing only
+//   rpc_timeout_seconds = 30.0
+//
+//   [data]
+//   dir = "/usr/share/datasets/fashion-mnist"   # Fashion-MNIST IDX files
+//   shard = 0                     # this device's shard of the train split...
+//   num_shards = 1                # ...out of this many IID shards
+//   shard_seed = 1                # permutation seed shared by all devices
+//   index_file = ""               # or: explicit example indices (overrides shards)
+//
+//   [training]
+//   architecture = "cnn_small"    # zoo model; must match the coordinator's
+//   torch_threads = 1
+//
+//   [transfer]
+//   download_chunk_bytes = 262144
+//   upload_chunk_bytes = 262144
+//   max_model_bytes = 268435456
+//
+//   [retry]
+//   initial_backoff_ms = 500
+//   max_backoff_ms = 60000
+//   multiplier = 2.0
+//   jitter = 0.2
+//   max_attempts = 6
+//
+//   [run]
+//   max_tasks = 0                 # stop after this many accepted updates (0: no limit)
+//   max_idle_polls = 0            # stop after this many polls without a task (0: no limit)
+//   max_consecutive_failures = 5
+#ifndef FEDGE_CLIENT_DEVICE_CONFIG_H_
+#define FEDGE_CLIENT_DEVICE_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/device.h"
+#include "client/trainer.h"
+#include "core/idx.h"
+
+namespace fedge {
+
+// Where the device's examples come from.
+struct DataSource {
+  std::string dir = kDefaultFashionMnistDir;
+  int64_t shard = 0;
+  int64_t num_shards = 1;
+  uint64_t shard_seed = 1;
+  // When non-empty, the example indices to use instead of a shard.
+  std::string index_file;
+};
+
+// Everything fedge-device needs; plain values.
+struct DeviceConfig {
+  DeviceOptions device;
+  TorchTrainerOptions trainer;
+  RunLimits run;
+  DataSource data;
+  std::string log_level = "info";
+  // Coordinator connection (mapped onto GrpcTransportOptions by main()).
+  std::string address = "localhost:50051";
+  std::string root_cert_path;
+  std::string public_key_path;
+  std::string ssl_target_name_override;
+  absl::Duration rpc_timeout = absl::Seconds(30);
+};
+
+// Defaults for every field (device_id "device-0").
+DeviceConfig DefaultDeviceConfig();
+
+// Reads a config file over `config` (absent keys keep their value).
+// kNotFound for a missing file; kInvalidArgument listing every bad or
+// unknown key.
+absl::Status LoadDeviceConfig(const std::string& path, DeviceConfig* config);
+// Same from TOML text; `source` names it in messages.
+absl::Status ParseDeviceConfig(std::string_view text, std::string_view source, DeviceConfig* config);
+
+// Cross-field checks once flags are applied: device options, shard within
+// [0, num_shards), required paths present. kInvalidArgument naming the field.
+absl::Status ValidateDeviceConfig(const DeviceConfig& config);
+
+// Shard `shard` of `num_examples` examples split IID into `num_shards`
+// near-equal parts by a permutation seeded with `seed` (every device with
+// the same seed agrees on the split, so shards are disjoint). Sorted.
+// kInvalidArgument unless 0 <= shard < num_shards <= num_examples.
+absl::StatusOr<std::vector<int64_t>> IidShard(int64_t num_examples, int64_t shard, int64_t num_shards,
+                                              uint64_t seed);
+
+// Parses example indices separated by whitespace or commas; '#' starts a
+// comment. kInvalidArgument for a non-integer, an index outside
+// [0, num_examples), a duplicate, or no index at all.
+absl::StatusOr<std::vector<int64_t>> ParseIndexList(std::string_view text, int64_t num_examples);
+
+}  // namespace fedge
+
+#endif  // FEDGE_CLIENT_DEVICE_CONFIG_H_

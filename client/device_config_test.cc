@@ -1,0 +1,108 @@
+#include "client/device_config.h"
+
+#include <algorithm>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace fedge {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(DeviceConfigTest, ReadsEverySection) {
+  DeviceConfig c = DefaultDeviceConfig();
+  const absl::Status s = ParseDeviceConfig(R"(
+device_id = "phone-7"
+seed = 99
+[coordinator]
+address = "coord:443"
+root_cert = "ca.pem"
+public_key = "coord.pub.pem"
+rpc_timeout_seconds = 5.0
+[data]
+shard = 3
+num_shards = 10
+[training]
+architecture = "cnn_lenet"
+torch_threads = 2
+[transfer]
+download_chunk_bytes = 1024
+[retry]
+initial_backoff_ms = 250
+max_attempts = 3
+jitter = 0.1
+[run]
+max_tasks = 4
+)",
+                                           "test.toml", &c);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(c.device.device_id, "phone-7");
+  EXPECT_EQ(c.device.seed, 99u);
+  EXPECT_EQ(c.address, "coord:443");
+  EXPECT_EQ(c.root_cert_path, "ca.pem");
+  EXPECT_EQ(c.public_key_path, "coord.pub.pem");
+  EXPECT_EQ(c.rpc_timeout, absl::Seconds(5));
+  EXPECT_EQ(c.data.shard, 3);
+  EXPECT_EQ(c.data.num_shards, 10);
+  EXPECT_EQ(c.trainer.architecture, "cnn_lenet");
+  EXPECT_EQ(c.trainer.torch_threads, 2);
+  EXPECT_EQ(c.device.download_chunk_bytes, 1024u);
+  EXPECT_EQ(c.device.upload_chunk_bytes, 256u << 10);  // default kept
+  EXPECT_EQ(c.device.retry.initial_backoff, absl::Milliseconds(250));
+  EXPECT_EQ(c.device.retry.max_attempts, 3);
+  EXPECT_EQ(c.run.max_tasks, 4);
+  EXPECT_TRUE(ValidateDeviceConfig(c).ok());
+}
+
+TEST(DeviceConfigTest, ReportsUnknownKeysAndBadValuesTogether) {
+  DeviceConfig c = DefaultDeviceConfig();
+  const absl::Status s = ParseDeviceConfig("devce_id = \"x\"\n[retry]\njitter = 1.5\n", "bad.toml", &c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("devce_id"));
+  EXPECT_THAT(s.message(), HasSubstr("jitter"));
+}
+
+TEST(DeviceConfigTest, RequiresThePinnedKeyAndAShardInRange) {
+  DeviceConfig c = DefaultDeviceConfig();
+  EXPECT_THAT(ValidateDeviceConfig(c).message(), HasSubstr("public_key"));
+  c.public_key_path = "k.pem";
+  c.data.shard = 5;
+  c.data.num_shards = 5;
+  EXPECT_EQ(ValidateDeviceConfig(c).code(), absl::StatusCode::kInvalidArgument);
+  c.data.index_file = "indices.txt";  // an index file replaces the shard
+  EXPECT_TRUE(ValidateDeviceConfig(c).ok());
+}
+
+TEST(IidShardTest, ShardsAreDisjointCoverTheDataAndAreReproducible) {
+  std::set<int64_t> all;
+  size_t total = 0;
+  for (int64_t shard = 0; shard < 7; ++shard) {
+    auto indices = IidShard(100, shard, 7, 3);
+    ASSERT_TRUE(indices.ok());
+    EXPECT_GE(indices->size(), 14u);
+    EXPECT_LE(indices->size(), 15u);
+    EXPECT_TRUE(std::is_sorted(indices->begin(), indices->end()));
+    total += indices->size();
+    all.insert(indices->begin(), indices->end());
+  }
+  EXPECT_EQ(total, 100u);
+  EXPECT_EQ(all.size(), 100u);
+  EXPECT_EQ(*IidShard(100, 2, 7, 3), *IidShard(100, 2, 7, 3));
+  EXPECT_NE(*IidShard(100, 2, 7, 3), *IidShard(100, 2, 7, 4));
+  EXPECT_EQ(IidShard(100, 7, 7, 3).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(IidShard(3, 0, 4, 3).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ParseIndexListTest, ParsesAndValidates) {
+  EXPECT_THAT(*ParseIndexList("# my shard\n3 1,4\n  15 # last\n", 20), ElementsAre(3, 1, 4, 15));
+  EXPECT_EQ(ParseIndexList("1 x", 20).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseIndexList("1 20", 20).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseIndexList("1 1", 20).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseIndexList("# nothing\n", 20).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fedge

@@ -1,0 +1,147 @@
+// fedge-device: runs one federated-learning device against a coordinator
+// over gRPC with TLS. Configuration comes from an optional TOML file
+// (client/device_config.h) and flags, which override the file. The device
+// trains on its shard of the Fashion-MNIST train split and exits when a
+// limit is reached, the coordinator reports the federation finished, or on
+// SIGINT/SIGTERM. See client/README.md.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "client/device.h"
+#include "client/device_config.h"
+#include "client/grpc_transport.h"
+#include "client/trainer.h"
+#include "core/file_util.h"
+#include "core/idx.h"
+#include "core/logging.h"
+#include "core/signing.h"
+#include "core/status.h"
+
+namespace fedge {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+LogLevel ParseLogLevel(const std::string& level) {
+  if (level == "debug") return LogLevel::kDebug;
+  if (level == "warning") return LogLevel::kWarning;
+  if (level == "error") return LogLevel::kError;
+  return LogLevel::kInfo;
+}
+
+absl::StatusOr<std::vector<int64_t>> LocalIndices(const DataSource& source, int64_t num_examples) {
+  if (source.index_file.empty()) {
+    return IidShard(num_examples, source.shard, source.num_shards, source.shard_seed);
+  }
+  FEDGE_ASSIGN_OR_RETURN(std::string text, ReadFile(source.index_file));
+  absl::StatusOr<std::vector<int64_t>> indices = ParseIndexList(text, num_examples);
+  if (!indices.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(source.index_file, ": ", indices.status().message()));
+  }
+  return indices;
+}
+
+absl::Status RunDevice(const DeviceConfig& config) {
+  FEDGE_RETURN_IF_ERROR(ValidateDeviceConfig(config));
+  SetMinLogLevel(ParseLogLevel(config.log_level));
+  FEDGE_ASSIGN_OR_RETURN(VerifyKey key, VerifyKey::FromPemFile(config.public_key_path));
+
+  FEDGE_ASSIGN_OR_RETURN(ImageDataset train, LoadFashionMnist(config.data.dir, "train"));
+  FEDGE_ASSIGN_OR_RETURN(std::vector<int64_t> indices, LocalIndices(config.data, train.num_examples));
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchTrainer> trainer, TorchTrainer::Create(config.trainer, train, indices));
+  train = ImageDataset();  // the trainer holds its own tensors
+
+  GrpcTransportOptions transport_options;
+  transport_options.target = config.address;
+  transport_options.root_cert_pem_path = config.root_cert_path;
+  transport_options.rpc_timeout = config.rpc_timeout;
+  transport_options.ssl_target_name_override = config.ssl_target_name_override;
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, CreateGrpcTransport(transport_options));
+
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Device> device,
+                         Device::Create(config.device, transport.get(), Clock::Real(), trainer.get(), key));
+  FEDGE_LOG(INFO) << config.device.device_id << ": " << indices.size() << " local examples, model "
+                  << config.trainer.architecture << ", coordinator " << config.address << " (key "
+                  << key.KeyId() << ")";
+  RunLimits limits = config.run;
+  limits.stop = [] { return g_stop.load(); };
+  const absl::Status status = device->Run(limits);
+  const DeviceCounters c = device->counters();
+  std::printf("%s: %llu tasks done, %llu failed, %llu models rejected, %llu retries, %llu bytes down, %llu bytes up\n",
+              config.device.device_id.c_str(), static_cast<unsigned long long>(c.tasks_done),
+              static_cast<unsigned long long>(c.tasks_failed), static_cast<unsigned long long>(c.artifacts_rejected),
+              static_cast<unsigned long long>(c.retries), static_cast<unsigned long long>(c.bytes_down),
+              static_cast<unsigned long long>(c.bytes_up));
+  return status;
+}
+
+}  // namespace
+}  // namespace fedge
+
+int main(int argc, char** argv) {
+  using fedge::DeviceConfig;
+  CLI::App app("fedge-device: a federated-learning device agent (Fashion-MNIST)");
+  std::string config_path;
+  app.add_option("--config", config_path, "TOML config file (flags override it)")->check(CLI::ExistingFile);
+  // Flags are parsed into separate variables so that only the ones given
+  // override the file.
+  std::string address, root_cert, public_key, device_id, data_dir, index_file, model, log_level, name_override;
+  int64_t shard = -1, num_shards = 0, max_tasks = -1, max_idle_polls = -1;
+  int threads = -1;
+  uint64_t seed = 0;
+  app.add_option("--coordinator", address, "coordinator address host:port");
+  app.add_option("--root-cert", root_cert, "PEM certificate(s) to trust for the coordinator's TLS");
+  app.add_option("--coordinator-key", public_key, "pinned Ed25519 public key (PEM) that signs models");
+  app.add_option("--ssl-target-name-override", name_override, "TLS name to check (testing only)");
+  app.add_option("--device-id", device_id, "this device's id");
+  app.add_option("--seed", seed, "device seed (training, backoff jitter)");
+  app.add_option("--data-dir", data_dir, "directory with the Fashion-MNIST IDX files");
+  app.add_option("--shard", shard, "this device's IID shard of the train split")->check(CLI::NonNegativeNumber);
+  app.add_option("--num-shards", num_shards, "number of IID shards")->check(CLI::PositiveNumber);
+  app.add_option("--index-file", index_file, "file of example indices (instead of --shard)");
+  app.add_option("--model", model, "zoo architecture (must match the coordinator's)");
+  app.add_option("--threads", threads, "LibTorch intra-op threads")->check(CLI::Range(1, 1024));
+  app.add_option("--max-tasks", max_tasks, "exit after this many accepted updates (0: no limit)");
+  app.add_option("--max-idle-polls", max_idle_polls, "exit after this many polls without a task (0: no limit)");
+  app.add_option("--log-level", log_level, "debug | info | warning | error")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  CLI11_PARSE(app, argc, argv);
+
+  DeviceConfig config = fedge::DefaultDeviceConfig();
+  if (!config_path.empty()) {
+    if (absl::Status s = fedge::LoadDeviceConfig(config_path, &config); !s.ok()) {
+      std::cerr << "fedge-device: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  if (!address.empty()) config.address = address;
+  if (!root_cert.empty()) config.root_cert_path = root_cert;
+  if (!public_key.empty()) config.public_key_path = public_key;
+  if (!name_override.empty()) config.ssl_target_name_override = name_override;
+  if (!device_id.empty()) config.device.device_id = device_id;
+  if (app.count("--seed") > 0) config.device.seed = seed;
+  if (!data_dir.empty()) config.data.dir = data_dir;
+  if (shard >= 0) config.data.shard = shard;
+  if (num_shards > 0) config.data.num_shards = num_shards;
+  if (!index_file.empty()) config.data.index_file = index_file;
+  if (!model.empty()) config.trainer.architecture = model;
+  if (threads > 0) config.trainer.torch_threads = threads;
+  if (max_tasks >= 0) config.run.max_tasks = max_tasks;
+  if (max_idle_polls >= 0) config.run.max_idle_polls = max_idle_polls;
+  if (!log_level.empty()) config.log_level = log_level;
+
+  std::signal(SIGINT, fedge::OnSignal);
+  std::signal(SIGTERM, fedge::OnSignal);
+  const absl::Status status = fedge::RunDevice(config);
+  if (!status.ok()) {
+    std::cerr << "fedge-device: " << status.message() << "\n";
+    return 1;
+  }
+  return 0;
+}

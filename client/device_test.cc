@@ -1,0 +1,489 @@
+#include "client/device.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "compression/codec.h"
+#include "core/artifact.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "models/evaluator.h"
+#include "models/testing/synthetic_data.h"
+
+namespace fedge {
+namespace {
+
+using ::testing::ElementsAre;
+
+ParamLayout TestLayout() {
+  return *ParamLayout::Create({{"fc.weight", {4, 8}}, {"fc.bias", {4}}});
+}
+
+ModelParams TestModel() {
+  ModelParams params{TestLayout(), {}};
+  for (int64_t i = 0; i < params.layout.num_elements(); ++i) params.values.push_back(0.01f * i);
+  return params;
+}
+
+// Adds `step` to every parameter: a delta whose value the test knows.
+class FakeTrainer : public Trainer {
+ public:
+  const std::string& architecture() const override { return architecture_; }
+  const ParamLayout& layout() const override { return layout_; }
+  uint64_t num_examples() const override { return 120; }
+  absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig& config,
+                                    uint64_t seed) override {
+    seeds.push_back(seed);
+    configs.push_back(config);
+    TrainResult result{global, 100, {{"train_loss", 0.25}}};
+    for (float& v : result.local.values) v += step;
+    return result;
+  }
+
+  float step = 0.5f;
+  std::vector<uint64_t> seeds;
+  std::vector<proto::TrainConfig> configs;
+
+ private:
+  std::string architecture_ = "tiny";
+  ParamLayout layout_ = TestLayout();
+};
+
+// An in-test coordinator: hands out queued tasks, serves one signed model in
+// chunks, reassembles uploads, and fails chosen calls on demand.
+class FakeCoordinator : public Transport {
+ public:
+  FakeCoordinator(Clock* clock, const SigningKey& key, const ModelParams& model = TestModel(),
+                  std::string architecture = "tiny")
+      : clock_(clock), architecture_(std::move(architecture)) {
+    proto::ArtifactHeader header;
+    header.set_model_id("test");
+    header.set_version(7);
+    header.set_architecture(architecture_);
+    model_ = *SignArtifact(MakeFp32Body(header, model), key);
+  }
+
+  proto::Task MakeTask(uint64_t round) const {
+    proto::Task task;
+    task.set_round(round);
+    task.set_task_id("task-" + std::to_string(round));
+    task.set_model_version(7);
+    task.set_model_size_bytes(model_.size());
+    task.set_architecture(architecture_);
+    task.mutable_train()->set_local_epochs(1);
+    return task;
+  }
+
+  absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest& request) override {
+    registrations.push_back(request);
+    return proto::RegisterResponse();
+  }
+
+  absl::StatusOr<proto::PollTaskResponse> PollTask(const proto::PollTaskRequest& request) override {
+    poll_times.push_back(clock_->Now());
+    polls.push_back(request);
+    if (auto it = poll_failures.find(polls.size()); it != poll_failures.end()) return it->second;
+    proto::PollTaskResponse response;
+    if (tasks.empty()) {
+      response.set_retry_after_millis(retry_after_millis);
+    } else {
+      *response.mutable_task() = tasks.front();
+      tasks.pop_front();
+    }
+    return response;
+  }
+
+  absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) override {
+    download_offsets.push_back(request.offset());
+    if (auto it = download_failures.find(download_offsets.size()); it != download_failures.end()) return it->second;
+    if (request.offset() >= model_.size()) return absl::OutOfRangeError("past the end");
+    proto::DownloadResponse response;
+    response.set_offset(request.offset());
+    response.set_total_size(model_.size());
+    response.set_data(model_.substr(request.offset(), request.max_bytes()));
+    return response;
+  }
+
+  absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override {
+    upload_offsets.push_back(request.offset());
+    const size_t call = upload_offsets.size();
+    if (auto it = upload_failures.find(call); it != upload_failures.end()) return it->second;
+    // A "lost" chunk is acknowledged without being stored.
+    if (!lost_uploads.contains(call) && request.offset() <= received_.size()) {
+      received_.resize(request.offset());
+      received_ += request.data();
+    }
+    proto::UploadResponse response;
+    response.set_committed_offset(received_.size());
+    if (request.final() && received_.size() == request.total_size()) {
+      EXPECT_TRUE(update.ParseFromString(received_));
+      response.set_accepted(true);
+      received_.clear();
+      ++accepted;
+    }
+    return response;
+  }
+
+  absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override {
+    reports.push_back(report);
+    return proto::ReportResponse();
+  }
+
+  std::string& model() { return model_; }
+
+  std::deque<proto::Task> tasks;
+  int64_t retry_after_millis = 1000;
+  // Call number (1-based, per RPC) -> error returned instead of serving it.
+  std::map<size_t, absl::Status> poll_failures, download_failures, upload_failures;
+  std::set<size_t> lost_uploads;
+
+  std::vector<proto::RegisterRequest> registrations;
+  std::vector<proto::PollTaskRequest> polls;
+  std::vector<absl::Time> poll_times;
+  std::vector<uint64_t> download_offsets, upload_offsets;
+  std::vector<proto::DeviceReport> reports;
+  proto::EncodedUpdate update;
+  int accepted = 0;
+
+ private:
+  Clock* clock_;
+  std::string architecture_;
+  std::string model_;
+  std::string received_;
+};
+
+std::vector<float> Decode(const proto::EncodedUpdate& update) {
+  auto view = DecodeUpdate(update.codec(), update.payload(), static_cast<int64_t>(update.num_elements()));
+  EXPECT_TRUE(view.ok()) << view.status();
+  if (!view.ok()) return {};
+  std::vector<float> out((*view)->size());
+  (*view)->DecodeInto(absl::MakeSpan(out));
+  return out;
+}
+
+class DeviceTest : public ::testing::Test {
+ protected:
+  DeviceTest() : key_(*SigningKey::Generate()), coordinator_(&clock_, key_) {
+    options_.device_id = "phone-1";
+    options_.seed = 42;
+    options_.download_chunk_bytes = 64;
+    options_.upload_chunk_bytes = 50;
+    options_.retry.initial_backoff = absl::Milliseconds(100);
+    options_.retry.max_backoff = absl::Seconds(10);
+  }
+
+  std::unique_ptr<Device> MakeDevice() {
+    auto device = Device::Create(options_, &coordinator_, &clock_, &trainer_, key_.verify_key());
+    EXPECT_TRUE(device.ok()) << device.status();
+    return *std::move(device);
+  }
+
+  FakeClock clock_;
+  SigningKey key_;
+  FakeCoordinator coordinator_;
+  FakeTrainer trainer_;
+  DeviceOptions options_;
+};
+
+TEST_F(DeviceTest, TrainsOnATaskAndUploadsTheEncodedDelta) {
+  coordinator_.tasks.push_back(coordinator_.MakeTask(3));
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok()) << step.status();
+  ASSERT_TRUE(step->had_task);
+  EXPECT_TRUE(step->task_status.ok()) << step->task_status;
+  EXPECT_EQ(step->task_id, "task-3");
+
+  ASSERT_EQ(coordinator_.registrations.size(), 1u);
+  EXPECT_EQ(coordinator_.registrations[0].device().num_examples(), 120u);
+  EXPECT_EQ(coordinator_.accepted, 1);
+  const proto::EncodedUpdate& update = coordinator_.update;
+  EXPECT_EQ(update.round(), 3u);
+  EXPECT_EQ(update.task_id(), "task-3");
+  EXPECT_EQ(update.base_version(), 7u);
+  EXPECT_EQ(update.layout_id(), TestLayout().id());
+  EXPECT_EQ(update.num_elements(), 36u);
+  EXPECT_EQ(update.codec(), "fp32");
+  EXPECT_EQ(update.num_examples(), 100u);
+  EXPECT_EQ(update.metrics().at("train_loss"), 0.25);
+  for (float v : Decode(update)) EXPECT_NEAR(v, 0.5f, 1e-6);
+  EXPECT_THAT(trainer_.seeds, ElementsAre(DeriveSeed(42, 3)));
+
+  // The model came in 64-byte chunks, the update went out in 50-byte chunks.
+  EXPECT_EQ(coordinator_.download_offsets.size(), (coordinator_.model().size() + 63) / 64);
+  EXPECT_GT(coordinator_.upload_offsets.size(), 2u);
+  ASSERT_EQ(coordinator_.reports.size(), 1u);
+  EXPECT_EQ(coordinator_.reports[0].metrics().at("train_loss"), 0.25);
+  const DeviceCounters c = device->counters();
+  EXPECT_EQ(c.tasks_done, 1u);
+  EXPECT_EQ(c.tasks_failed, 0u);
+  EXPECT_EQ(c.bytes_down, coordinator_.model().size());
+  EXPECT_EQ(c.bytes_up, update.ByteSizeLong());
+}
+
+TEST_F(DeviceTest, DownloadResumesFromTheReachedOffsetAfterATransientError) {
+  coordinator_.tasks.push_back(coordinator_.MakeTask(1));
+  coordinator_.download_failures[3] = absl::UnavailableError("link down");
+  coordinator_.download_failures[4] = absl::DeadlineExceededError("slow");
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_TRUE(step->task_status.ok()) << step->task_status;
+  const auto& offsets = coordinator_.download_offsets;
+  ASSERT_GE(offsets.size(), 5u);
+  EXPECT_THAT(std::vector<uint64_t>(offsets.begin(), offsets.begin() + 5), ElementsAre(0, 64, 128, 128, 128));
+  EXPECT_EQ(device->counters().retries, 2u);
+  EXPECT_EQ(device->counters().bytes_down, coordinator_.model().size());
+  EXPECT_EQ(coordinator_.accepted, 1);
+}
+
+TEST_F(DeviceTest, UploadResumesFromTheCommittedOffset) {
+  coordinator_.tasks.push_back(coordinator_.MakeTask(1));
+  coordinator_.upload_failures[2] = absl::UnavailableError("reset by peer");
+  coordinator_.lost_uploads = {3};  // the retried chunk is acknowledged but lost
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_TRUE(step->task_status.ok()) << step->task_status;
+  const auto& offsets = coordinator_.upload_offsets;
+  ASSERT_GE(offsets.size(), 5u);
+  // 0 ok; 50 fails; 50 retried but lost -> coordinator still at 50; 50 again; then 100.
+  EXPECT_THAT(std::vector<uint64_t>(offsets.begin(), offsets.begin() + 5), ElementsAre(0, 50, 50, 50, 100));
+  EXPECT_EQ(coordinator_.accepted, 1);
+  for (float v : Decode(coordinator_.update)) EXPECT_NEAR(v, 0.5f, 1e-6);
+  EXPECT_EQ(device->counters().tasks_done, 1u);
+}
+
+TEST_F(DeviceTest, RefusesATamperedModelAndUploadsNothing) {
+  coordinator_.tasks.push_back(coordinator_.MakeTask(1));
+  std::string& model = coordinator_.model();
+  model[model.size() / 2] ^= 0x01;  // inside the tensors
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(step->task_status.code(), absl::StatusCode::kPermissionDenied) << step->task_status;
+  EXPECT_TRUE(coordinator_.upload_offsets.empty());
+  EXPECT_TRUE(trainer_.seeds.empty());
+  ASSERT_EQ(coordinator_.reports.size(), 1u);
+  EXPECT_EQ(coordinator_.reports[0].metrics().at("artifact_rejected"), 1);
+  EXPECT_EQ(device->counters().artifacts_rejected, 1u);
+  EXPECT_EQ(device->counters().tasks_failed, 1u);
+}
+
+TEST_F(DeviceTest, RefusesAModelSignedByAnotherKey) {
+  coordinator_.tasks.push_back(coordinator_.MakeTask(1));
+  auto device = Device::Create(options_, &coordinator_, &clock_, &trainer_, SigningKey::Generate()->verify_key());
+  ASSERT_TRUE(device.ok());
+  auto step = (*device)->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(step->task_status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(coordinator_.upload_offsets.empty());
+}
+
+TEST_F(DeviceTest, RefusesAModelOfAnotherArchitecture) {
+  proto::Task task = coordinator_.MakeTask(1);
+  task.set_architecture("cnn_small");
+  coordinator_.tasks.push_back(task);
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(step->task_status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(coordinator_.upload_offsets.empty());
+}
+
+TEST_F(DeviceTest, BackoffGrowsExponentiallyWithinJitterBounds) {
+  options_.retry.max_attempts = 5;
+  options_.retry.jitter = 0.25;
+  for (size_t call = 1; call <= 4; ++call) coordinator_.poll_failures[call] = absl::UnavailableError("down");
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_FALSE(step->had_task);
+  EXPECT_EQ(step->retry_after, absl::Seconds(1));
+  const auto& t = coordinator_.poll_times;
+  ASSERT_EQ(t.size(), 5u);
+  for (size_t k = 0; k + 1 < t.size(); ++k) {
+    const double base = 0.1 * std::pow(2.0, k);
+    const double waited = absl::ToDoubleSeconds(t[k + 1] - t[k]);
+    EXPECT_GE(waited, base * 0.75 - 1e-9) << "retry " << k;
+    EXPECT_LE(waited, base * 1.25 + 1e-9) << "retry " << k;
+  }
+  EXPECT_EQ(device->counters().retries, 4u);
+}
+
+TEST_F(DeviceTest, GivesUpAfterMaxAttempts) {
+  options_.retry.max_attempts = 3;
+  for (size_t call = 1; call <= 10; ++call) coordinator_.poll_failures[call] = absl::UnavailableError("down");
+  auto device = MakeDevice();
+  EXPECT_EQ(device->RunOnce().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(coordinator_.polls.size(), 3u);
+}
+
+TEST_F(DeviceTest, DoesNotRetryAnAnswer) {
+  coordinator_.tasks.push_back(coordinator_.MakeTask(1));
+  coordinator_.upload_failures[1] = absl::FailedPreconditionError("round closed");
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(step->task_status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(coordinator_.upload_offsets.size(), 1u);
+  EXPECT_EQ(device->counters().retries, 0u);
+  ASSERT_EQ(coordinator_.reports.size(), 1u);
+  EXPECT_EQ(coordinator_.reports[0].metrics().at("task_failed"), 1);
+}
+
+TEST_F(DeviceTest, ClipsTheDeltaToTheTasksNormHint) {
+  proto::Task task = coordinator_.MakeTask(1);
+  task.mutable_train()->set_update_clip_norm(0.3);
+  coordinator_.tasks.push_back(task);
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_EQ(coordinator_.accepted, 1);
+  const std::vector<float> delta = Decode(coordinator_.update);
+  EXPECT_NEAR(std::sqrt(SquaredNorm(delta)), 0.3, 1e-5);
+  EXPECT_NEAR(coordinator_.update.metrics().at("update_norm"), 0.5 * 6, 1e-5);  // sqrt(36) * 0.5
+}
+
+TEST_F(DeviceTest, EncodesWithTheTasksCodecAndFeedsBackTheResidual) {
+  for (int round = 1; round <= 2; ++round) {
+    proto::Task task = coordinator_.MakeTask(round);
+    task.mutable_train()->set_codec("topk:0.25>int8");
+    coordinator_.tasks.push_back(task);
+  }
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_EQ(coordinator_.accepted, 1);
+  EXPECT_EQ(coordinator_.update.codec(), "topk:0.25>int8");
+  const std::vector<float> first = Decode(coordinator_.update);
+  EXPECT_EQ(std::count_if(first.begin(), first.end(), [](float v) { return v != 0; }), 9);
+  // The 27 elements top-k held back carry 0.5 into round 2, where they are 1.0.
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_EQ(coordinator_.accepted, 2);
+  const std::vector<float> second = Decode(coordinator_.update);
+  EXPECT_NEAR(*std::max_element(second.begin(), second.end()), 1.0f, 0.02f);
+}
+
+TEST_F(DeviceTest, RefusesAnUnknownCodec) {
+  proto::Task task = coordinator_.MakeTask(1);
+  task.mutable_train()->set_codec("gzip");
+  coordinator_.tasks.push_back(task);
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_EQ(step->task_status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(coordinator_.upload_offsets.empty());
+}
+
+TEST_F(DeviceTest, SendsItsEligibilityWithEveryPoll) {
+  options_.eligibility = [] { return Eligibility{false, "battery low"}; };
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_EQ(coordinator_.polls.size(), 1u);
+  EXPECT_FALSE(coordinator_.polls[0].eligible());
+  EXPECT_EQ(coordinator_.polls[0].ineligible_reason(), "battery low");
+}
+
+TEST_F(DeviceTest, RunStopsAfterIdlePollsWaitingAsTold) {
+  coordinator_.tasks = {coordinator_.MakeTask(1), coordinator_.MakeTask(2)};
+  auto device = MakeDevice();
+  const absl::Time start = clock_.Now();
+  ASSERT_TRUE(device->Run({.max_idle_polls = 3}).ok());
+  EXPECT_EQ(device->counters().tasks_done, 2u);
+  EXPECT_EQ(coordinator_.polls.size(), 5u);
+  // Two waits of retry_after between the three idle polls; the last one stops.
+  EXPECT_EQ(clock_.Now() - start, absl::Seconds(2));
+  EXPECT_THAT(trainer_.seeds, ElementsAre(DeriveSeed(42, 1), DeriveSeed(42, 2)));
+}
+
+TEST_F(DeviceTest, RunStopsAtMaxTasksAndWhenTheFederationIsFinished) {
+  coordinator_.tasks = {coordinator_.MakeTask(1), coordinator_.MakeTask(2)};
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->Run({.max_tasks = 1}).ok());
+  EXPECT_EQ(device->counters().tasks_done, 1u);
+
+  coordinator_.poll_failures[coordinator_.polls.size() + 2] = absl::FailedPreconditionError("federation finished");
+  ASSERT_TRUE(device->Run({}).ok());
+  EXPECT_EQ(device->counters().tasks_done, 2u);
+}
+
+TEST_F(DeviceTest, RunReturnsTheErrorAfterRepeatedFailures) {
+  for (int round = 1; round <= 3; ++round) coordinator_.tasks.push_back(coordinator_.MakeTask(round));
+  coordinator_.model()[coordinator_.model().size() / 2] ^= 0x01;
+  auto device = MakeDevice();
+  EXPECT_EQ(device->Run({.max_consecutive_failures = 3}).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(device->counters().tasks_failed, 3u);
+}
+
+TEST_F(DeviceTest, ReregistersWhenTheCoordinatorForgetsTheDevice) {
+  coordinator_.poll_failures[1] = absl::NotFoundError("unknown device");
+  auto device = MakeDevice();
+  EXPECT_EQ(device->RunOnce().status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(device->RunOnce().ok());
+  EXPECT_EQ(coordinator_.registrations.size(), 2u);
+}
+
+// The whole path with a real zoo model: what the device uploads, added to
+// the global model, fits the device's data better.
+TEST(DeviceWithTorchTrainerTest, TheUploadedDeltaImprovesTheGlobalModel) {
+  const ImageDataset data = testing::BrightnessDataset(32);
+  std::vector<int64_t> all(32);
+  for (int64_t i = 0; i < 32; ++i) all[i] = i;
+  auto trainer = TorchTrainer::Create({.architecture = "cnn_student"}, data, all);
+  auto evaluator = TorchEvaluator::Create("cnn_student", data);
+  ASSERT_TRUE(trainer.ok() && evaluator.ok());
+  ModelParams global{(*trainer)->layout(), std::vector<float>((*trainer)->layout().num_elements())};
+  for (size_t i = 0; i < global.values.size(); ++i) global.values[i] = 0.05f * std::cos(0.71f * i);
+
+  FakeClock clock;
+  SigningKey key = *SigningKey::Generate();
+  FakeCoordinator coordinator(&clock, key, global, "cnn_student");
+  proto::Task task = coordinator.MakeTask(1);
+  task.mutable_train()->set_local_epochs(3);
+  task.mutable_train()->set_batch_size(8);
+  coordinator.tasks.push_back(task);
+  DeviceOptions options;
+  options.device_id = "d";
+  options.download_chunk_bytes = options.upload_chunk_bytes = 4096;
+  auto device = Device::Create(options, &coordinator, &clock, trainer->get(), key.verify_key());
+  ASSERT_TRUE(device.ok());
+  auto step = (*device)->RunOnce();
+  ASSERT_TRUE(step.ok() && step->task_status.ok()) << (step.ok() ? step->task_status : step.status());
+  ASSERT_EQ(coordinator.accepted, 1);
+  EXPECT_EQ(coordinator.update.num_examples(), 32u);
+
+  ModelParams updated = global;
+  const std::vector<float> delta = Decode(coordinator.update);
+  ASSERT_EQ(delta.size(), updated.values.size());
+  for (size_t i = 0; i < delta.size(); ++i) updated.values[i] += delta[i];
+  auto before = (*evaluator)->Evaluate(global);
+  auto after = (*evaluator)->Evaluate(updated);
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_LT(after->at("test_loss"), before->at("test_loss"));
+  EXPECT_NEAR(after->at("test_accuracy"), coordinator.reports.at(0).metrics().at("local_accuracy"), 1e-9);
+}
+
+TEST(DeviceOptionsTest, RejectsBadOptions) {
+  DeviceOptions options;
+  EXPECT_EQ(ValidateDeviceOptions(options).code(), absl::StatusCode::kInvalidArgument);
+  options.device_id = "d";
+  EXPECT_TRUE(ValidateDeviceOptions(options).ok());
+  options.retry.jitter = 1.0;
+  EXPECT_EQ(ValidateDeviceOptions(options).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BackoffDelayTest, IsCappedAndSpansTheJitterRange) {
+  RetryPolicy p{.initial_backoff = absl::Seconds(1), .max_backoff = absl::Seconds(5), .multiplier = 2, .jitter = 0.5};
+  EXPECT_EQ(BackoffDelay(p, 0, 0.0), absl::Milliseconds(500));
+  EXPECT_EQ(BackoffDelay(p, 1, 0.5), absl::Seconds(2));
+  EXPECT_EQ(BackoffDelay(p, 2, 0.0), absl::Seconds(2));
+  EXPECT_EQ(BackoffDelay(p, 2, 0.999), absl::Seconds(5));
+  EXPECT_EQ(BackoffDelay(p, 500, 0.5), absl::Seconds(5));
+}
+
+}  // namespace
+}  // namespace fedge

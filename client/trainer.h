@@ -1,0 +1,116 @@
+// File: client/trainer.h
+//
+// The device's local training step. `Trainer` is the seam between the
+// device agent (client/device.h), which only moves flat parameter vectors,
+// and the code that actually fine-tunes a model. This header is free of
+// LibTorch so the agent, the simulator and tests can use it without Torch
+// headers. `TorchTrainer`, below, is the LibTorch implementation; its
+// Torch types stay in client/trainer.cc behind a pointer to implementation.
+#ifndef FEDGE_CLIENT_TRAINER_H_
+#define FEDGE_CLIENT_TRAINER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "core/idx.h"
+#include "core/params.h"
+#include "proto/fedge.pb.h"
+
+namespace fedge {
+
+// What one local training task produced.
+struct TrainResult {
+  // The locally fine-tuned parameters, in the layout of the global model
+  // they started from (the device computes the delta).
+  ModelParams local;
+  // Examples trained on: the update's aggregation weight.
+  uint64_t num_examples = 0;
+  // Local metrics, e.g. "train_loss", "local_accuracy", "local_loss",
+  // "train_steps".
+  std::map<std::string, double> metrics;
+};
+
+// Thread-safety: implementations are used by one device, from one thread at
+// a time, unless they document otherwise.
+class Trainer {
+ public:
+  virtual ~Trainer() = default;
+
+  // The zoo architecture this trainer fine-tunes (models/zoo.h).
+  virtual const std::string& architecture() const = 0;
+  // The parameter layout it accepts and returns.
+  virtual const ParamLayout& layout() const = 0;
+  // Number of local examples available (before `config.max_examples`).
+  virtual uint64_t num_examples() const = 0;
+
+  // Fine-tunes a copy of `global` on local data as `config` says.
+  // `seed` makes the run reproducible (shuffling, example selection); the
+  // device derives it per round from its own seed.
+  // kInvalidArgument for a layout other than layout() or an invalid config,
+  // kFailedPrecondition when there is no local data or the config asks for
+  // something the trainer cannot do, kInternal for a training failure.
+  virtual absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig& config,
+                                            uint64_t seed) = 0;
+};
+
+struct TensorDataset;  // models/dataset.h
+
+struct TorchTrainerOptions {
+  // Zoo architecture to fine-tune (models/zoo.h); must match the tasks'.
+  std::string architecture = "cnn_small";
+  // LibTorch intra-op threads, set before each task. The setting is
+  // process-wide in LibTorch: devices sharing a process should agree on it.
+  // 0 leaves LibTorch's setting alone.
+  int torch_threads = 1;
+  // After training, evaluate the local model on the examples it trained on
+  // and report "local_accuracy" / "local_loss" (one extra forward pass).
+  bool evaluate_local = true;
+  // Examples per forward pass of that evaluation.
+  int64_t eval_batch_size = 1000;
+};
+
+// Fine-tunes a zoo model on the device's local examples with LibTorch
+// (models/training.h): SGD or Adam with momentum and weight decay, and the
+// FedProx proximal term mu/2 ||w - w_global||^2 when the task sets
+// `proximal_mu`. Zero-valued config fields (proto3's "unset") take the
+// defaults of `TrainOptions`: 1 epoch, batch 32, learning rate 0.05, "sgd".
+// Sample-level DP-SGD is not done here (privacy/ has its own loop): a task
+// with `dp_noise_multiplier > 0` is refused with kFailedPrecondition rather
+// than trained without the promised privacy.
+//
+// Owns its model instance and shares (does not copy) the example tensors.
+// Thread-safety: one Train at a time (not internally synchronised).
+class TorchTrainer final : public Trainer {
+ public:
+  // kInvalidArgument for an unknown architecture, negative torch_threads or
+  // eval_batch_size < 1; kFailedPrecondition for an empty dataset.
+  static absl::StatusOr<std::unique_ptr<TorchTrainer>> Create(const TorchTrainerOptions& options,
+                                                              const TensorDataset& data);
+  // Trains on the examples of `data` at `indices` (a device's shard).
+  // kInvalidArgument additionally for an index out of range.
+  static absl::StatusOr<std::unique_ptr<TorchTrainer>> Create(const TorchTrainerOptions& options,
+                                                              const ImageDataset& data,
+                                                              absl::Span<const int64_t> indices);
+  ~TorchTrainer() override;
+  TorchTrainer(const TorchTrainer&) = delete;
+  TorchTrainer& operator=(const TorchTrainer&) = delete;
+
+  const std::string& architecture() const override;
+  const ParamLayout& layout() const override;
+  uint64_t num_examples() const override;
+  absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig& config,
+                                    uint64_t seed) override;
+
+ private:
+  struct Impl;
+  explicit TorchTrainer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_CLIENT_TRAINER_H_
