@@ -66,6 +66,9 @@ struct Federation::Impl {
   std::map<std::string, double> latest_metrics ABSL_GUARDED_BY(mu);
   uint64_t rounds_started ABSL_GUARDED_BY(mu) = 0;
   std::optional<RoundState> open ABSL_GUARDED_BY(mu);
+  // Final answers of the last closed round, by task id: a device whose reply
+  // was lost retries its final chunk after its own update closed the round.
+  std::map<std::string, RoundState::CommittedReply> last_round_replies ABSL_GUARDED_BY(mu);
   std::vector<PendingRecord> pending ABSL_GUARDED_BY(mu);
   std::vector<proto::RoundRecord> completed ABSL_GUARDED_BY(mu);
 
@@ -179,6 +182,12 @@ absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequ
   absl::MutexLock lock(&impl_->mu);
   Impl& s = *impl_;
   RoundState::TaskState* task = s.open ? s.open->FindTask(request.task_id()) : nullptr;
+  if (task == nullptr) {
+    auto replayed = s.last_round_replies.find(request.task_id());
+    if (replayed != s.last_round_replies.end() && replayed->second.device_id == request.device_id()) {
+      return replayed->second.reply;
+    }
+  }
   if (task == nullptr || task->device_id != request.device_id()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "task '", request.task_id(), "' is not open for device '", request.device_id(),
@@ -275,6 +284,7 @@ void Federation::Impl::MaybeOpenRound() {
 void Federation::Impl::CloseRound(std::string_view why) {
   RoundState round = std::move(*open);
   open.reset();
+  last_round_replies = round.CommittedReplies();
   proto::RoundRecord record = round.FinalRecord();
   record.set_closed_unix_micros(ToMicros(clock->Now()));
   record.set_late(round.issued() - record.accepted() - record.rejected());

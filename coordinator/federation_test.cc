@@ -193,6 +193,19 @@ TEST_F(FederationTest, ResubmissionIsAcknowledgedButCountedOnce) {
   EXPECT_THAT(federation_->global_model().values, Each(FloatEq(2)));
 }
 
+TEST_F(FederationTest, RetriedFinalChunkIsAcknowledgedAfterItClosedTheRound) {
+  Start(Target(1), 1);
+  const proto::Task task = TaskFor("d0");
+  const std::string bytes = Encode(task, {1, 1, 1, 1});
+  ASSERT_TRUE(Send("d0", task, bytes)->accepted());  // closes the round; the reply is lost
+  auto retried = Send("d0", task, bytes);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->accepted());
+  EXPECT_EQ(Send("d1", task, bytes).status().code(), absl::StatusCode::kFailedPrecondition);  // not d1's task
+  ASSERT_EQ(federation_->Tick().size(), 1u);
+  EXPECT_THAT(federation_->global_model().values, Each(FloatEq(1)));
+}
+
 TEST_F(FederationTest, MalformedUpdatesAreRejectedWithoutTouchingTheAggregate) {
   Start(Target(5), 5);
   proto::Task t0 = TaskFor("d0");

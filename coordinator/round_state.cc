@@ -104,6 +104,14 @@ absl::Status RoundState::Accept(TaskState& task, const UpdateLimits& limits) {
   return absl::OkStatus();
 }
 
+std::map<std::string, RoundState::CommittedReply> RoundState::CommittedReplies() const {
+  std::map<std::string, CommittedReply> replies;
+  for (const auto& [id, task] : tasks_) {
+    if (task.committed) replies.emplace(id, CommittedReply{task.device_id, task.reply});
+  }
+  return replies;
+}
+
 proto::RoundRecord RoundState::FinalRecord() const {
   proto::RoundRecord record = record_;
   if (total_weight_ > 0) {

@@ -49,6 +49,11 @@ class RoundState {
     absl::StatusOr<proto::UploadResponse> reply = proto::UploadResponse();
   };
 
+  struct CommittedReply {
+    std::string device_id;
+    absl::StatusOr<proto::UploadResponse> reply;
+  };
+
   RoundState(Options options, std::vector<std::string> selected, std::unique_ptr<RoundAggregator> aggregator);
 
   // The task of `device_id`, created on first call; null when the device was
@@ -61,6 +66,9 @@ class RoundState {
   // kInvalidArgument (or kFailedPrecondition for a stale round or base
   // version) naming what was wrong; the aggregate is untouched then.
   absl::Status Accept(TaskState& task, const UpdateLimits& limits);
+
+  // The final answers given so far, by task id.
+  std::map<std::string, CommittedReply> CommittedReplies() const;
 
   // The round's combined delta. REQUIRES: called once, at close.
   absl::StatusOr<std::vector<float>> Finish() { return aggregator_->Finish(); }

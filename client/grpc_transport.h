@@ -1,0 +1,96 @@
+// File: client/grpc_transport.h
+//
+// `Transport` (core/transport.h) over gRPC with TLS: each call goes to the
+// coordinator's `Coordinator` service (proto/fedge.proto) with its own
+// deadline, and grpc::Status becomes absl::Status one to one (same code,
+// same message), so a device reacts to a remote Federation exactly as to an
+// in-process one: kUnavailable / kDeadlineExceeded are transient, the rest
+// are answers (see core/transport.h).
+//
+// The channel connects lazily on the first call and reconnects by itself;
+// a call made while the coordinator is unreachable, or when the TLS
+// handshake fails (e.g. the device trusts a different certificate), fails
+// fast with kUnavailable instead of waiting for the connection.
+//
+// Usage:
+//   GrpcTransportOptions options;
+//   options.target = "127.0.0.1:50051";
+//   options.root_cert_pem_path = "certs/cert.pem";
+//   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, CreateGrpcTransport(options));
+//
+// No LibTorch here: the transport links only fedge::core and gRPC.
+#ifndef FEDGE_CLIENT_GRPC_TRANSPORT_H_
+#define FEDGE_CLIENT_GRPC_TRANSPORT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/transport.h"
+
+namespace fedge {
+
+struct GrpcTransportOptions {
+  // The coordinator's address, host:port (any gRPC target URI works).
+  std::string target;
+  // PEM certificate(s) the device trusts for the coordinator: the
+  // coordinator's self-signed certificate or the CA that issued it. Empty
+  // uses gRPC's default root store.
+  std::string root_cert_pem_path;
+  // Deadline of every call.
+  absl::Duration rpc_timeout = absl::Seconds(30);
+  // Checks the server certificate against this name instead of the host in
+  // `target` (e.g. when dialling by an IP the certificate does not list).
+  // Testing and development only.
+  std::string ssl_target_name_override;
+  // Largest message received; must exceed the coordinator's download chunk
+  // plus ~1 KiB of framing.
+  int max_receive_message_bytes = 4 << 20;
+  // Longest wait between reconnection attempts while the coordinator is
+  // unreachable (gRPC's default of 120 s would leave a device idle for two
+  // minutes after a coordinator restart). Calls during the wait fail fast
+  // with kUnavailable.
+  absl::Duration max_reconnect_backoff = absl::Seconds(10);
+};
+
+// Counters of one transport since creation. Bytes are serialised protobuf
+// message sizes (what the application sends and receives), excluding
+// HTTP/2 and TLS framing.
+struct TransportStats {
+  uint64_t calls = 0;
+  uint64_t failed_calls = 0;
+  uint64_t bytes_sent = 0;      // requests of all calls
+  uint64_t bytes_received = 0;  // responses of successful calls
+};
+
+// Thread-safety: safe for concurrent use (gRPC channels and stubs are).
+class GrpcTransport final : public Transport {
+ public:
+  // kInvalidArgument for an empty target, a non-positive timeout or
+  // backoff, or a root file without a PEM certificate; kNotFound
+  // when root_cert_pem_path does not exist. Does not connect.
+  static absl::StatusOr<std::unique_ptr<GrpcTransport>> Create(const GrpcTransportOptions& options);
+  ~GrpcTransport() override;
+
+  absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest& request) override;
+  absl::StatusOr<proto::PollTaskResponse> PollTask(const proto::PollTaskRequest& request) override;
+  absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) override;
+  absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
+  absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
+
+  TransportStats stats() const;
+
+ private:
+  struct Impl;
+  explicit GrpcTransport(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// GrpcTransport::Create as the plain interface the device agent takes.
+absl::StatusOr<std::unique_ptr<Transport>> CreateGrpcTransport(const GrpcTransportOptions& options);
+
+}  // namespace fedge
+
+#endif  // FEDGE_CLIENT_GRPC_TRANSPORT_H_

@@ -1,0 +1,177 @@
+#include "coordinator/coordinator_config.h"
+
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "core/config.h"
+#include "core/status.h"
+
+namespace fedge {
+namespace {
+
+constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+
+void ReadServer(ConfigSection s, CoordinatorConfig& c) {
+  s.Read("listen", &c.listen);
+  s.Read("tls_cert", &c.tls_cert);
+  s.Read("tls_key", &c.tls_key);
+  s.Read("generate_dev_tls", &c.generate_dev_tls);
+  s.Read("signing_key", &c.signing_key);
+  s.Read("generate_signing_key", &c.generate_signing_key);
+  s.Read("public_key", &c.public_key);
+  s.Read("tick_interval_ms", &c.tick_interval_ms, 1, 3'600'000);
+  s.Read("exit_when_finished", &c.exit_when_finished);
+  s.Read("shutdown_grace_s", &c.shutdown_grace_s, 0, 3600);
+  s.Read("rounds_csv", &c.rounds_csv);
+  s.Read("max_message_bytes", &c.max_message_bytes, 64 << 10, 1 << 30);
+  s.Read("log_level", &c.log_level, {"debug", "info", "warning", "error"});
+}
+
+void ReadModelAndEvaluation(ConfigSection model, ConfigSection eval, CoordinatorConfig& c) {
+  model.Read("name", &c.federation.architecture);
+  model.Read("seed", &c.model_seed, 0, kMaxInt64);
+  model.Read("model_id", &c.federation.model_id);
+  eval.Read("data", &c.eval_data);
+  eval.Read("batch_size", &c.eval_batch_size, 1, 1 << 20);
+  eval.Read("threads", &c.eval_threads, 0, 1024);
+}
+
+void ReadFederation(ConfigSection s, FederationOptions& f) {
+  s.Read("rounds", &f.max_rounds, 0, kMaxInt64);
+  s.Read("min_devices", &f.min_devices, 1, kMaxInt64);
+  s.Read("devices_per_round", &f.devices_per_round, 1, kMaxInt64);
+  s.Read("fraction", &f.fraction, 0, 1);
+  s.Read("over_selection", &f.over_selection, 1, 10);
+  s.Read("min_quorum", &f.min_quorum, 1, kMaxInt64);
+  double deadline_s = absl::ToDoubleSeconds(f.round_deadline);
+  s.Read("round_deadline_s", &deadline_s, 1e-3, 1e7);
+  f.round_deadline = absl::Seconds(deadline_s);
+  int64_t poll_ms = absl::ToInt64Milliseconds(f.poll_interval);
+  s.Read("poll_interval_ms", &poll_ms, 1, 86'400'000);
+  f.poll_interval = absl::Milliseconds(poll_ms);
+  s.Read("evaluate_every", &f.evaluate_every, 0, kMaxInt64);
+  int64_t seed = static_cast<int64_t>(f.seed);
+  s.Read("seed", &seed, 0, kMaxInt64);
+  f.seed = static_cast<uint64_t>(seed);
+  int64_t chunk = f.download_chunk_bytes;
+  s.Read("download_chunk_bytes", &chunk, 1024, 256 << 20);
+  f.download_chunk_bytes = static_cast<uint32_t>(chunk);
+  s.Read("max_update_norm", &f.limits.max_l2_norm, 0, std::numeric_limits<double>::max());
+  int64_t max_examples = static_cast<int64_t>(f.limits.max_examples);
+  s.Read("max_examples", &max_examples, 0, kMaxInt64);
+  f.limits.max_examples = static_cast<uint64_t>(max_examples);
+}
+
+void ReadTrain(ConfigSection s, proto::TrainConfig& t) {
+  // Proto setters need temporaries: ConfigSection writes through pointers.
+  int local_epochs = t.local_epochs(), batch_size = t.batch_size();
+  double lr = t.learning_rate(), momentum = t.momentum(), weight_decay = t.weight_decay();
+  double dp_noise = t.dp_noise_multiplier(), dp_clip = t.dp_clip_norm(), update_clip = t.update_clip_norm();
+  int64_t max_examples = t.max_examples();
+  std::string optimizer = t.optimizer(), codec = t.codec();
+  s.Read("local_epochs", &local_epochs, 1, 1000);
+  s.Read("batch_size", &batch_size, 1, 1 << 20);
+  s.Read("learning_rate", &lr, 0, 100);
+  s.Read("momentum", &momentum, 0, 1);
+  s.Read("weight_decay", &weight_decay, 0, 1);
+  s.Read("optimizer", &optimizer, {"sgd", "adam"});
+  s.Read("codec", &codec);
+  s.Read("max_examples", &max_examples, 0, kMaxInt64);
+  s.Read("dp_noise_multiplier", &dp_noise, 0, 1e3);
+  s.Read("dp_clip_norm", &dp_clip, 0, 1e6);
+  s.Read("update_clip_norm", &update_clip, 0, 1e6);
+  t.set_local_epochs(local_epochs);
+  t.set_batch_size(batch_size);
+  t.set_learning_rate(lr);
+  t.set_momentum(momentum);
+  t.set_weight_decay(weight_decay);
+  t.set_optimizer(optimizer);
+  t.set_codec(codec);
+  t.set_max_examples(max_examples);
+  t.set_dp_noise_multiplier(dp_noise);
+  t.set_dp_clip_norm(dp_clip);
+  t.set_update_clip_norm(update_clip);
+}
+
+void ReadStrategy(ConfigSection s, StrategyOptions& o) {
+  s.Read("name", &o.name, KnownStrategyNames());
+  if (s.Has("server_learning_rate")) {
+    double eta = o.server_learning_rate.value_or(1.0);
+    s.Read("server_learning_rate", &eta, 1e-12, 1e6);
+    o.server_learning_rate = eta;
+  }
+  s.Read("proximal_mu", &o.proximal_mu, 0, 1e6);
+  s.Read("beta1", &o.beta1, 0, 1);
+  s.Read("beta2", &o.beta2, 0, 1);
+  s.Read("tau", &o.tau, 0, 1e6);
+  s.Read("server_momentum", &o.server_momentum, 0, 1);
+  s.Read("trim_fraction", &o.trim_fraction, 0, 0.5);
+  s.Read("num_byzantine", &o.num_byzantine, 0, kMaxInt64);
+  s.Read("num_selected", &o.num_selected, 0, kMaxInt64);
+  s.Read("max_updates", &o.max_updates, 1, kMaxInt64);
+}
+
+absl::Status ReadConfig(ConfigFile& file, CoordinatorConfig* config) {
+  ConfigSection root = file.root();
+  ReadServer(root.Section("server"), *config);
+  ReadModelAndEvaluation(root.Section("model"), root.Section("evaluation"), *config);
+  ReadFederation(root.Section("federation"), config->federation);
+  ReadTrain(root.Section("train"), config->federation.train);
+  ReadStrategy(root.Section("strategy"), config->strategy);
+  return file.Finish();
+}
+
+}  // namespace
+
+FederationOptions DefaultFederationOptions() {
+  FederationOptions options;
+  options.train.set_local_epochs(1);
+  options.train.set_batch_size(32);
+  options.train.set_learning_rate(0.05);
+  options.train.set_optimizer("sgd");
+  options.train.set_codec("fp32");
+  return options;
+}
+
+CoordinatorConfig::CoordinatorConfig() : federation(DefaultFederationOptions()) {}
+
+absl::Status ParseCoordinatorConfig(std::string_view toml, std::string_view source, CoordinatorConfig* config) {
+  FEDGE_ASSIGN_OR_RETURN(ConfigFile file, ConfigFile::Parse(toml, source));
+  return ReadConfig(file, config);
+}
+
+absl::Status LoadCoordinatorConfig(const std::string& path, CoordinatorConfig* config) {
+  FEDGE_ASSIGN_OR_RETURN(ConfigFile file, ConfigFile::Load(path));
+  return ReadConfig(file, config);
+}
+
+absl::Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
+  auto bad = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return bad("give both --tls-cert and --tls-key (server.tls_cert / server.tls_key), or neither");
+  }
+  if (!c.tls_cert.empty() && !c.generate_dev_tls.empty()) {
+    return bad("give either --tls-cert/--tls-key or --generate-dev-tls DIR, not both");
+  }
+  if (c.tls_cert.empty() && c.generate_dev_tls.empty()) {
+    return bad("no TLS material: set --tls-cert and --tls-key, or --generate-dev-tls DIR for a development pair");
+  }
+  if (c.signing_key.empty() && c.public_key.empty()) {
+    return bad("without --signing-key the signing key is ephemeral; set --public-key PATH so devices can pin it");
+  }
+  if (c.generate_signing_key && c.signing_key.empty()) {
+    return bad("--generate-signing-key needs --signing-key PATH to write the key to");
+  }
+  if (c.exit_when_finished && c.federation.max_rounds == 0) {
+    return bad("--exit-when-finished needs a round limit (--rounds N, federation.rounds)");
+  }
+  if (c.tick_interval_ms < 1) return bad("tick_interval_ms must be >= 1");
+  if (static_cast<int64_t>(c.federation.download_chunk_bytes) + 1024 > c.max_message_bytes) {
+    return bad("download_chunk_bytes (", c.federation.download_chunk_bytes,
+               ") + 1 KiB of framing exceeds max_message_bytes (", c.max_message_bytes, ")");
+  }
+  if (c.federation.architecture.empty()) return bad("model.name (--model) must name a zoo architecture");
+  return ValidateFederationOptions(c.federation);
+}
+
+}  // namespace fedge

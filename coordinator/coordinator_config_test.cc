@@ -1,0 +1,123 @@
+#include "coordinator/coordinator_config.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace fedge {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kFullConfig[] = R"(
+[server]
+listen = "0.0.0.0:6000"
+tls_cert = "c.pem"
+tls_key = "k.pem"
+signing_key = "sign.pem"
+generate_signing_key = true
+tick_interval_ms = 50
+exit_when_finished = true
+rounds_csv = "rounds.csv"
+log_level = "debug"
+
+[model]
+name = "mlp"
+seed = 7
+model_id = "fmnist"
+
+[evaluation]
+data = ""
+
+[federation]
+rounds = 3
+min_devices = 5
+devices_per_round = 4
+round_deadline_s = 30
+poll_interval_ms = 250
+download_chunk_bytes = 65536
+max_update_norm = 10.0
+
+[train]
+local_epochs = 2
+learning_rate = 0.1
+optimizer = "adam"
+codec = "fp32"
+
+[strategy]
+name = "fedadam"
+server_learning_rate = 0.03
+)";
+
+TEST(CoordinatorConfigTest, DefaultsAreValidOnceTlsIsGiven) {
+  CoordinatorConfig config;
+  EXPECT_EQ(config.federation.train.codec(), "fp32");
+  EXPECT_EQ(config.federation.train.batch_size(), 32);
+  EXPECT_EQ(ValidateCoordinatorConfig(config).code(), absl::StatusCode::kInvalidArgument) << "no TLS yet";
+  config.generate_dev_tls = "certs";
+  config.signing_key = "signing.pem";
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
+}
+
+TEST(CoordinatorConfigTest, ReadsEverySection) {
+  CoordinatorConfig config;
+  ASSERT_TRUE(ParseCoordinatorConfig(kFullConfig, "test.toml", &config).ok());
+  EXPECT_EQ(config.listen, "0.0.0.0:6000");
+  EXPECT_EQ(config.tick_interval_ms, 50);
+  EXPECT_TRUE(config.exit_when_finished);
+  EXPECT_EQ(config.federation.architecture, "mlp");
+  EXPECT_EQ(config.federation.model_id, "fmnist");
+  EXPECT_EQ(config.model_seed, 7);
+  EXPECT_EQ(config.eval_data, "");
+  EXPECT_EQ(config.federation.max_rounds, 3);
+  EXPECT_EQ(config.federation.devices_per_round, 4);
+  EXPECT_EQ(config.federation.round_deadline, absl::Seconds(30));
+  EXPECT_EQ(config.federation.poll_interval, absl::Milliseconds(250));
+  EXPECT_EQ(config.federation.download_chunk_bytes, 65536u);
+  EXPECT_DOUBLE_EQ(config.federation.limits.max_l2_norm, 10.0);
+  EXPECT_EQ(config.federation.train.local_epochs(), 2);
+  EXPECT_EQ(config.federation.train.batch_size(), 32) << "absent keys keep their defaults";
+  EXPECT_EQ(config.federation.train.optimizer(), "adam");
+  EXPECT_EQ(config.strategy.name, "fedadam");
+  ASSERT_TRUE(config.strategy.server_learning_rate.has_value());
+  EXPECT_DOUBLE_EQ(*config.strategy.server_learning_rate, 0.03);
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
+}
+
+TEST(CoordinatorConfigTest, ReportsEveryProblemWithItsKeyPath) {
+  CoordinatorConfig config;
+  const absl::Status status = ParseCoordinatorConfig(R"(
+[server]
+listne = "typo"
+[federation]
+rounds = -1
+[strategy]
+name = "fedmagic"
+)",
+                                                     "bad.toml", &config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(status.message());
+  EXPECT_THAT(message, HasSubstr("listne"));
+  EXPECT_THAT(message, HasSubstr("federation.rounds"));
+  EXPECT_THAT(message, HasSubstr("fedmagic"));
+}
+
+TEST(CoordinatorConfigTest, CrossFieldRules) {
+  CoordinatorConfig config;
+  config.tls_cert = "c.pem";
+  config.signing_key = "s.pem";
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("both"));
+  config.tls_key = "k.pem";
+  config.exit_when_finished = true;
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("round limit"));
+  config.federation.max_rounds = 2;
+  config.federation.download_chunk_bytes = 8 << 20;
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("max_message_bytes"));
+  config.federation.download_chunk_bytes = 1 << 20;
+  config.signing_key.clear();
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("ephemeral"));
+  config.public_key = "pub.pem";
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok());
+}
+
+}  // namespace
+}  // namespace fedge

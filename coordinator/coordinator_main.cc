@@ -1,0 +1,298 @@
+// fedge-coordinator: runs a federation as a gRPC service with TLS.
+//
+//   fedge-coordinator --config coordinator.toml --generate-dev-tls certs
+//       --signing-key keys/signing.pem --generate-signing-key
+//       --rounds 3 --devices-per-round 5 --min-devices 5 --exit-when-finished --rounds-csv rounds.csv
+//
+// Settings come from the TOML file (coordinator/coordinator_config.h), and
+// every flag given on the command line overrides the file. See
+// coordinator/README.md.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "aggregation/strategy_factory.h"
+#include "coordinator/coordinator_config.h"
+#include "coordinator/grpc_service.h"
+#include "coordinator/round_report.h"
+#include "coordinator/tls.h"
+#include "core/file_util.h"
+#include "core/idx.h"
+#include "core/logging.h"
+#include "core/signing.h"
+#include "core/status.h"
+#include "models/evaluator.h"
+#include "models/torch_params.h"
+#include "models/zoo.h"
+
+namespace fedge {
+namespace {
+
+// Plugs the LibTorch evaluator of models/ into the Federation's hook
+// (models/ must not depend on coordinator/).
+class TestSetEvaluator final : public ModelEvaluator {
+ public:
+  explicit TestSetEvaluator(std::unique_ptr<TorchEvaluator> evaluator) : evaluator_(std::move(evaluator)) {}
+  absl::StatusOr<std::map<std::string, double>> Evaluate(const ModelParams& params) override {
+    return evaluator_->Evaluate(params);
+  }
+
+ private:
+  std::unique_ptr<TorchEvaluator> evaluator_;
+};
+
+// Finds --config before the full parse, so the file is read first and the
+// flags then override it.
+std::string ConfigPathFromArgs(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) return argv[i + 1];
+    if (arg.starts_with("--config=")) return std::string(arg.substr(9));
+  }
+  return "";
+}
+
+void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_path, bool& generate_only) {
+  app.add_option("--config", config_path, "TOML config file (read first; flags override it)");
+  app.add_option("--listen", c.listen, "host:port to serve on (port 0 picks one)");
+  app.add_option("--tls-cert", c.tls_cert, "server certificate chain (PEM)");
+  app.add_option("--tls-key", c.tls_key, "server private key (PEM)");
+  app.add_option("--generate-dev-tls", c.generate_dev_tls,
+                 "keep or create a self-signed pair DIR/{cert,key}.pem and serve with it");
+  app.add_option("--signing-key", c.signing_key, "Ed25519 artifact-signing key (PEM)");
+  app.add_flag("--generate-signing-key", c.generate_signing_key, "create --signing-key if it does not exist");
+  app.add_option("--public-key", c.public_key, "write the signing public key here (default <signing-key>.pub)");
+  app.add_flag("--generate-only", generate_only, "write TLS and signing keys, then exit");
+  app.add_option("--tick-interval-ms", c.tick_interval_ms, "round state machine period");
+  app.add_flag("--exit-when-finished", c.exit_when_finished, "exit after --rounds rounds");
+  app.add_option("--shutdown-grace-s", c.shutdown_grace_s, "time in-flight RPCs get at shutdown");
+  app.add_option("--rounds-csv", c.rounds_csv, "write round records to this CSV after every round");
+  app.add_option("--max-message-bytes", c.max_message_bytes, "largest gRPC message");
+  app.add_option("--log-level", c.log_level, "debug, info, warning or error");
+}
+
+void AddModelFlags(CLI::App& app, CoordinatorConfig& c) {
+  FederationOptions& f = c.federation;
+  app.add_option("--model", f.architecture, "zoo architecture of the global model");
+  app.add_option("--model-seed", c.model_seed, "seed of the initial weights");
+  app.add_option("--model-id", f.model_id, "model family name in artifacts");
+  app.add_option("--eval-data", c.eval_data, "Fashion-MNIST dir for test-set evaluation; '' disables");
+  app.add_option("--eval-batch-size", c.eval_batch_size, "examples per evaluation forward pass");
+  app.add_option("--eval-threads", c.eval_threads, "LibTorch threads for evaluation (0: default)");
+  app.add_option("--rounds", f.max_rounds, "rounds to run (0: until stopped)");
+  app.add_option("--min-devices", f.min_devices, "registered devices needed to open a round");
+  app.add_option("--devices-per-round", f.devices_per_round, "accepted updates that close a round");
+  app.add_option("--fraction", f.fraction, "target = ceil(fraction * eligible) when > 0");
+  app.add_option("--over-selection", f.over_selection, "selected = ceil(target * over_selection)");
+  app.add_option("--min-quorum", f.min_quorum, "fewest updates for a round to succeed at its deadline");
+  app.add_option_function<double>(
+      "--round-deadline-s", [&f](const double& s) { f.round_deadline = absl::Seconds(s); }, "round deadline");
+  app.add_option_function<int64_t>(
+      "--poll-interval-ms", [&f](const int64_t& ms) { f.poll_interval = absl::Milliseconds(ms); },
+      "idle devices poll again after this");
+  app.add_option("--evaluate-every", f.evaluate_every, "evaluate every N rounds (0: never)");
+  app.add_option("--seed", f.seed, "seed of device selection");
+  app.add_option("--download-chunk-bytes", f.download_chunk_bytes, "largest model chunk per Download");
+  app.add_option("--max-update-norm", f.limits.max_l2_norm, "reject updates with a larger L2 norm (0: off)");
+  app.add_option("--max-examples", f.limits.max_examples, "cap on a device's claimed example count (0: off)");
+}
+
+void AddTrainAndStrategyFlags(CLI::App& app, CoordinatorConfig& c) {
+  proto::TrainConfig& t = c.federation.train;
+  app.add_option_function<int>("--local-epochs", [&t](const int& v) { t.set_local_epochs(v); }, "local epochs");
+  app.add_option_function<int>("--batch-size", [&t](const int& v) { t.set_batch_size(v); }, "local batch size");
+  app.add_option_function<double>("--lr", [&t](const double& v) { t.set_learning_rate(v); }, "local learning rate");
+  app.add_option_function<double>("--momentum", [&t](const double& v) { t.set_momentum(v); }, "local momentum");
+  app.add_option_function<std::string>("--optimizer", [&t](const std::string& v) { t.set_optimizer(v); },
+                                       "sgd or adam");
+  app.add_option_function<std::string>("--codec", [&t](const std::string& v) { t.set_codec(v); },
+                                       "update codec pipeline, e.g. fp32 or topk:0.01>int8>zstd");
+  app.add_option_function<int64_t>("--train-max-examples", [&t](const int64_t& v) { t.set_max_examples(v); },
+                                   "examples per task (0: all)");
+  app.add_option_function<double>("--dp-noise-multiplier", [&t](const double& v) { t.set_dp_noise_multiplier(v); },
+                                   "DP-SGD noise multiplier (0: off)");
+  app.add_option_function<double>("--dp-clip-norm", [&t](const double& v) { t.set_dp_clip_norm(v); },
+                                   "DP-SGD per-example clip norm");
+  app.add_option_function<double>("--update-clip-norm", [&t](const double& v) { t.set_update_clip_norm(v); },
+                                   "client-level update clip norm (0: off)");
+  app.add_option("--strategy", c.strategy.name, "fedavg, fedprox, fedadam, ...");
+  app.add_option_function<double>(
+      "--server-lr", [&c](const double& v) { c.strategy.server_learning_rate = v; }, "server learning rate");
+  app.add_option("--proximal-mu", c.strategy.proximal_mu, "FedProx mu");
+}
+
+// Shutdown signals travel through a self-pipe: the handler only write()s
+// (async-signal-safe), whichever thread the kernel picks to run it, and a
+// normal thread turns the byte into RequestStop(). Threads started before
+// main() (by gRPC or LibTorch static initialisers) make a blocked-signal +
+// sigwait() scheme unreliable, hence a handler.
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void OnShutdownSignal(int sig) {
+  const char byte = static_cast<char>(sig);
+  [[maybe_unused]] const ssize_t n = write(g_signal_pipe[1], &byte, 1);
+}
+
+absl::Status InstallSignalHandlers() {
+  if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return absl::InternalError("cannot create the signal pipe");
+  struct sigaction action = {};
+  action.sa_handler = OnShutdownSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  // Installed explicitly so SIGINT works even when the shell started us in
+  // the background with SIGINT ignored.
+  if (sigaction(SIGINT, &action, nullptr) != 0 || sigaction(SIGTERM, &action, nullptr) != 0) {
+    return absl::InternalError("cannot install the SIGINT/SIGTERM handlers");
+  }
+  return absl::OkStatus();
+}
+
+// Returns the signal number read from the pipe, or 0 for the wake-up byte.
+int WaitForSignalByte() {
+  char byte = 0;
+  while (read(g_signal_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  return byte;
+}
+
+LogLevel ParseLogLevel(const std::string& name) {
+  if (name == "debug") return LogLevel::kDebug;
+  if (name == "warning") return LogLevel::kWarning;
+  if (name == "error") return LogLevel::kError;
+  return LogLevel::kInfo;
+}
+
+absl::StatusOr<TlsKeyCertPair> PrepareTls(const CoordinatorConfig& c) {
+  if (!c.tls_cert.empty()) return LoadKeyCertPair(c.tls_cert, c.tls_key);
+  FEDGE_ASSIGN_OR_RETURN(DevTlsFiles files, EnsureDevTlsPair(c.generate_dev_tls));
+  FEDGE_LOG(INFO) << (files.generated ? "generated" : "using existing") << " development TLS pair "
+                  << files.cert_path << " / " << files.key_path << "; devices trust " << files.cert_path;
+  return LoadKeyCertPair(files.cert_path, files.key_path);
+}
+
+absl::StatusOr<SigningKey> PrepareSigningKey(const CoordinatorConfig& c) {
+  std::optional<SigningKey> key;
+  if (c.signing_key.empty()) {
+    FEDGE_LOG(WARNING) << "no --signing-key: using an ephemeral signing key valid for this run only";
+    FEDGE_ASSIGN_OR_RETURN(key, SigningKey::Generate());
+  } else if (std::filesystem::exists(c.signing_key)) {
+    FEDGE_ASSIGN_OR_RETURN(key, SigningKey::FromPemFile(c.signing_key));
+  } else if (c.generate_signing_key) {
+    FEDGE_ASSIGN_OR_RETURN(key, SigningKey::Generate());
+    FEDGE_RETURN_IF_ERROR(WritePrivateFile(c.signing_key, key->ToPem()));
+    FEDGE_LOG(INFO) << "generated signing key " << c.signing_key;
+  } else {
+    return absl::NotFoundError(
+        absl::StrCat(c.signing_key, ": no such signing key; add --generate-signing-key to create it"));
+  }
+  const std::string public_path = c.public_key.empty() ? absl::StrCat(c.signing_key, ".pub") : c.public_key;
+  FEDGE_RETURN_IF_ERROR(WritePublicFile(public_path, key->verify_key().ToPem()));
+  FEDGE_LOG(INFO) << "artifact signing key " << key->verify_key().KeyId() << "; devices pin " << public_path;
+  return *std::move(key);
+}
+
+absl::StatusOr<std::unique_ptr<ModelEvaluator>> MakeEvaluator(const CoordinatorConfig& c) {
+  if (c.eval_data.empty() || c.federation.evaluate_every == 0) return nullptr;
+  FEDGE_ASSIGN_OR_RETURN(ImageDataset test, LoadFashionMnist(c.eval_data, "test"));
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchEvaluator> evaluator,
+                         TorchEvaluator::Create(c.federation.architecture, test, c.eval_batch_size, c.eval_threads));
+  FEDGE_LOG(INFO) << "evaluating on " << evaluator->num_examples() << " test examples from " << c.eval_data;
+  return std::make_unique<TestSetEvaluator>(std::move(evaluator));
+}
+
+// Serves until the last round (with exit_when_finished) or SIGINT/SIGTERM.
+absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
+  SetMinLogLevel(ParseLogLevel(c.log_level));
+  FEDGE_RETURN_IF_ERROR(ValidateCoordinatorConfig(c));
+  FEDGE_ASSIGN_OR_RETURN(TlsKeyCertPair tls, PrepareTls(c));
+  FEDGE_ASSIGN_OR_RETURN(SigningKey signing_key, PrepareSigningKey(c));
+  if (generate_only) return absl::OkStatus();
+
+  FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential model,
+                         CreateModel(c.federation.architecture, static_cast<uint64_t>(c.model_seed)));
+  ModelParams initial = ToParams(*model);
+  FEDGE_LOG(INFO) << "model " << c.federation.architecture << ": " << initial.values.size() << " parameters";
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(c.strategy));
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelEvaluator> evaluator, MakeEvaluator(c));
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Federation> federation,
+                         Federation::Create(c.federation, std::move(strategy), std::move(initial),
+                                            std::move(signing_key), Clock::Real(), evaluator.get()));
+
+  CoordinatorServerOptions options;
+  options.listen_address = c.listen;
+  options.tls = std::move(tls);
+  options.tick_interval = absl::Milliseconds(c.tick_interval_ms);
+  options.exit_when_finished = c.exit_when_finished;
+  options.shutdown_grace = absl::Seconds(c.shutdown_grace_s);
+  options.max_message_bytes = static_cast<int>(c.max_message_bytes);
+  if (!c.rounds_csv.empty()) {
+    // Rewritten whole (atomically) so metric columns added by later rounds
+    // appear and a crash never leaves a torn file.
+    options.on_round = [&c, fed = federation.get()](const proto::RoundRecord&) {
+      const absl::Status written = WriteFileAtomically(c.rounds_csv, RoundsToCsv(fed->rounds()));
+      if (!written.ok()) FEDGE_LOG(WARNING) << "rounds CSV: " << written;
+    };
+  }
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorServer> server,
+                         CoordinatorServer::Start(std::move(options), federation.get()));
+  FEDGE_LOG(INFO) << "fedge-coordinator serving " << c.federation.model_id << " on " << c.listen << " (port "
+                  << server->port() << "), " << c.strategy.name << ", "
+                  << (c.federation.max_rounds > 0 ? absl::StrCat(c.federation.max_rounds, " rounds") : "no round limit");
+
+  FEDGE_RETURN_IF_ERROR(InstallSignalHandlers());
+  std::thread signal_thread([&server] {
+    const int sig = WaitForSignalByte();
+    if (sig != 0) FEDGE_LOG(INFO) << "received " << strsignal(sig) << "; shutting down";
+    server->RequestStop();
+  });
+  server->Wait();
+  const char wake = 0;
+  [[maybe_unused]] const ssize_t n = write(g_signal_pipe[1], &wake, 1);
+  signal_thread.join();
+  FEDGE_LOG(INFO) << "stopped after " << federation->rounds().size() << " completed rounds; model v"
+                  << federation->model_version();
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace fedge
+
+int main(int argc, char** argv) {
+  fedge::CoordinatorConfig config;
+  const std::string config_path = fedge::ConfigPathFromArgs(argc, argv);
+  if (!config_path.empty()) {
+    const absl::Status loaded = fedge::LoadCoordinatorConfig(config_path, &config);
+    if (!loaded.ok()) {
+      std::cerr << "fedge-coordinator: " << loaded << "\n";
+      return 2;
+    }
+  }
+  CLI::App app{"fedge-coordinator: federated-learning coordinator (gRPC + TLS)"};
+  bool generate_only = false;
+  std::string config_flag;  // already applied above
+  fedge::AddServerFlags(app, config, config_flag, generate_only);
+  fedge::AddModelFlags(app, config);
+  fedge::AddTrainAndStrategyFlags(app, config);
+  CLI11_PARSE(app, argc, argv);
+
+  const absl::Status status = fedge::Run(config, generate_only);
+  if (!status.ok()) {
+    FEDGE_LOG(ERROR) << status;
+    return 1;
+  }
+  return 0;
+}

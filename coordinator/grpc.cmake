@@ -1,0 +1,26 @@
+# fedge::coordinator_grpc — the coordinator as a network service: gRPC
+# service adapter over Federation, TLS material, round reports and the
+# coordinator config schema. Free of LibTorch; only the fedge-coordinator
+# binary links the model zoo and the evaluator.
+fedge_cc_library(
+  NAME coordinator_grpc
+  SRCS coordinator_config.cc grpc_service.cc round_report.cc tls.cc
+  HDRS coordinator_config.h grpc_service.h round_report.h tls.h
+  DEPS fedge::coordinator fedge::aggregation fedge::core gRPC::grpc++ OpenSSL::Crypto
+)
+
+# The test drives a device through the real client transport.
+if(NOT TARGET fedge_client_grpc)
+  include(${PROJECT_SOURCE_DIR}/client/grpc.cmake)
+endif()
+
+fedge_cc_test(NAME grpc_service_test
+  SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc tls_test.cc
+  DEPS fedge::coordinator_grpc fedge::client_grpc fedge::aggregation)
+
+# The service binary. Only here do LibTorch (model zoo, test-set evaluator)
+# and CLI11 come in.
+fedge_cc_binary(NAME fedge-coordinator
+  SRCS coordinator_main.cc
+  DEPS fedge::coordinator_grpc fedge::models CLI11::CLI11
+  TORCH)

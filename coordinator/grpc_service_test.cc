@@ -1,0 +1,400 @@
+// End-to-end tests of the gRPC service: a real CoordinatorServer over TLS on
+// a loopback port, a Federation with a tiny fake model and a FakeClock, and
+// a device driven by hand through the real client transport.
+#include "coordinator/grpc_service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "aggregation/fedavg.h"
+#include "client/grpc_transport.h"
+#include "core/artifact.h"
+#include "core/env.h"
+#include "core/signing.h"
+#include "coordinator/tls.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/fedge.grpc.pb.h"
+
+namespace fedge {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int64_t kElements = 1000;  // a 4 KB model: several 1 KiB chunks
+constexpr char kDevice[] = "device-1";
+
+std::string FreshDir(std::string_view name) {
+  const std::string dir = absl::StrCat(::testing::TempDir(), "fedge_grpc_service_test_", ::getpid(), "_",
+                                       std::string(name));
+  std::filesystem::remove_all(dir);
+  return dir;
+}
+
+ModelParams InitialModel() {
+  ModelParams params;
+  params.layout = *ParamLayout::Create({TensorSpec{"w", {kElements}}});
+  params.values.resize(kElements);
+  for (int64_t i = 0; i < kElements; ++i) params.values[i] = 0.001f * static_cast<float>(i);
+  return params;
+}
+
+// The serialised EncodedUpdate of an fp32 delta for `task`.
+std::string Fp32Update(const proto::Task& task, uint64_t layout_id, const std::vector<float>& delta) {
+  proto::EncodedUpdate update;
+  update.set_round(task.round());
+  update.set_task_id(task.task_id());
+  update.set_base_version(task.model_version());
+  update.set_layout_id(layout_id);
+  update.set_num_elements(delta.size());
+  update.set_codec("fp32");
+  std::string payload(delta.size() * sizeof(float), '\0');
+  std::memcpy(payload.data(), delta.data(), payload.size());  // the host is little-endian, like the wire
+  update.set_payload(payload);
+  update.set_num_examples(50);
+  return update.SerializeAsString();
+}
+
+class GrpcServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    auto files = EnsureDevTlsPair(dir_);
+    ASSERT_TRUE(files.ok()) << files.status();
+    cert_path_ = files->cert_path;
+    auto pair = LoadKeyCertPair(files->cert_path, files->key_path);
+    ASSERT_TRUE(pair.ok()) << pair.status();
+    tls_ = *pair;
+    auto key = SigningKey::Generate();
+    ASSERT_TRUE(key.ok());
+    verify_key_ = key->verify_key().ToPem();
+
+    FederationOptions options;
+    options.model_id = "grpc-test";
+    options.architecture = "fake";
+    options.max_rounds = 1;
+    options.min_devices = 1;
+    options.devices_per_round = 1;
+    options.over_selection = 1;
+    options.round_deadline = absl::Minutes(5);
+    options.download_chunk_bytes = 1024;
+    options.train.set_codec("fp32");
+    auto federation = Federation::Create(options, std::make_unique<FedAvg>(), InitialModel(), *std::move(key),
+                                         &clock_, /*evaluator=*/nullptr);
+    ASSERT_TRUE(federation.ok()) << federation.status();
+    federation_ = *std::move(federation);
+  }
+
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+    std::filesystem::remove_all(FreshDir("other_pair"));
+  }
+
+  void StartServer(absl::Duration tick_interval = absl::ZeroDuration(), bool exit_when_finished = false) {
+    CoordinatorServerOptions options;
+    options.listen_address = "127.0.0.1:0";
+    options.tls = tls_;
+    options.tick_interval = tick_interval;
+    options.exit_when_finished = exit_when_finished;
+    options.on_round = [this](const proto::RoundRecord& record) {
+      absl::MutexLock lock(&mu_);
+      driver_records_.push_back(record);
+    };
+    auto server = CoordinatorServer::Start(options, federation_.get());
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    ASSERT_GT(server_->port(), 0);
+  }
+
+  std::unique_ptr<GrpcTransport> Connect(const std::string& host = "127.0.0.1",
+                                         const std::string& trusted_cert = "") {
+    GrpcTransportOptions options;
+    options.target = absl::StrCat(host, ":", server_->port());
+    options.root_cert_pem_path = trusted_cert.empty() ? cert_path_ : trusted_cert;
+    options.rpc_timeout = absl::Seconds(10);
+    auto transport = GrpcTransport::Create(options);
+    EXPECT_TRUE(transport.ok()) << transport.status();
+    return transport.ok() ? *std::move(transport) : nullptr;
+  }
+
+  // Registers the device, opens the round and returns the device's task.
+  proto::Task RegisterAndGetTask(Transport& transport) {
+    proto::RegisterRequest reg;
+    reg.mutable_device()->set_device_id(kDevice);
+    reg.mutable_device()->set_num_examples(50);
+    auto registered = transport.Register(reg);
+    EXPECT_TRUE(registered.ok()) << registered.status();
+    proto::PollTaskRequest poll;
+    poll.set_device_id(kDevice);
+    poll.set_eligible(true);
+    federation_->Tick();
+    auto polled = transport.PollTask(poll);
+    EXPECT_TRUE(polled.ok()) << polled.status();
+    EXPECT_TRUE(polled.ok() && polled->has_task());
+    return polled.ok() ? polled->task() : proto::Task();
+  }
+
+  // Downloads the whole artifact in chunks of at most `max_bytes`.
+  std::string DownloadModel(Transport& transport, const proto::Task& task, uint32_t max_bytes, int* chunks) {
+    std::string artifact;
+    *chunks = 0;
+    uint64_t total = 1;
+    while (artifact.size() < total) {
+      proto::DownloadRequest request;
+      request.set_device_id(kDevice);
+      request.set_model_version(task.model_version());
+      request.set_offset(artifact.size());
+      request.set_max_bytes(max_bytes);
+      auto chunk = transport.Download(request);
+      EXPECT_TRUE(chunk.ok()) << chunk.status();
+      if (!chunk.ok() || chunk->data().empty()) break;
+      EXPECT_EQ(chunk->offset(), artifact.size());
+      EXPECT_LE(chunk->data().size(), max_bytes);
+      artifact += chunk->data();
+      total = chunk->total_size();
+      ++*chunks;
+    }
+    return artifact;
+  }
+
+  absl::StatusOr<proto::UploadResponse> UploadChunk(Transport& transport, const proto::Task& task,
+                                                    const std::string& bytes, uint64_t offset, uint64_t size) {
+    proto::UploadRequest request;
+    request.set_device_id(kDevice);
+    request.set_task_id(task.task_id());
+    request.set_offset(offset);
+    request.set_data(bytes.substr(offset, size));
+    request.set_total_size(bytes.size());
+    request.set_final(offset + size >= bytes.size());
+    return transport.Upload(request);
+  }
+
+  std::vector<proto::RoundRecord> DriverRecords() {
+    absl::MutexLock lock(&mu_);
+    return driver_records_;
+  }
+
+  std::string dir_;
+  std::string cert_path_;
+  std::string verify_key_;
+  TlsKeyCertPair tls_;
+  FakeClock clock_;
+  std::unique_ptr<Federation> federation_;
+  std::unique_ptr<CoordinatorServer> server_;
+  absl::Mutex mu_;
+  std::vector<proto::RoundRecord> driver_records_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(GrpcServiceTest, DeviceRunsARoundOverTlsWithChunkedResumableTransfers) {
+  StartServer();
+  std::unique_ptr<GrpcTransport> transport = Connect();
+  ASSERT_NE(transport, nullptr);
+
+  proto::PollTaskRequest poll;
+  poll.set_device_id(kDevice);
+  poll.set_eligible(true);
+  proto::RegisterRequest reg;
+  reg.mutable_device()->set_device_id(kDevice);
+  ASSERT_TRUE(transport->Register(reg).ok());
+  auto idle = transport->PollTask(poll);
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_FALSE(idle->has_task()) << "no round is open before Tick()";
+  EXPECT_GT(idle->retry_after_millis(), 0);
+
+  const proto::Task task = RegisterAndGetTask(*transport);
+  ASSERT_FALSE(task.task_id().empty());
+  EXPECT_EQ(task.model_version(), federation_->model_version());
+
+  // Download in 700-byte chunks and verify the signature against the pinned key.
+  int chunks = 0;
+  const std::string artifact = DownloadModel(*transport, task, 700, &chunks);
+  EXPECT_EQ(artifact.size(), task.model_size_bytes());
+  EXPECT_GE(chunks, 5);
+  auto verify_key = VerifyKey::FromPem(verify_key_);
+  ASSERT_TRUE(verify_key.ok());
+  auto body = OpenArtifact(artifact, *verify_key);
+  ASSERT_TRUE(body.ok()) << body.status();
+  auto global = ParamsFromBody(*body);
+  ASSERT_TRUE(global.ok()) << global.status();
+  EXPECT_EQ(global->values, InitialModel().values);
+
+  // Upload two chunks, "lose the connection", then ask where to resume.
+  const std::vector<float> delta(kElements, 0.5f);
+  const std::string update = Fp32Update(task, global->layout.id(), delta);
+  constexpr uint64_t kChunk = 512;
+  ASSERT_GT(update.size(), 4 * kChunk);
+  for (uint64_t offset : {uint64_t{0}, kChunk}) {
+    auto ack = UploadChunk(*transport, task, update, offset, kChunk);
+    ASSERT_TRUE(ack.ok()) << ack.status();
+    EXPECT_EQ(ack->committed_offset(), offset + kChunk);
+    EXPECT_FALSE(ack->accepted());
+  }
+  const TransportStats first_stats = transport->stats();
+  EXPECT_GE(first_stats.bytes_received, artifact.size());
+  EXPECT_GE(first_stats.bytes_sent, 2 * kChunk);
+  transport.reset();
+
+  std::unique_ptr<GrpcTransport> reconnected = Connect();
+  ASSERT_NE(reconnected, nullptr);
+  auto probe = UploadChunk(*reconnected, task, update, 0, 0);
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  uint64_t offset = probe->committed_offset();
+  EXPECT_EQ(offset, 2 * kChunk);
+  absl::StatusOr<proto::UploadResponse> ack;
+  while (offset < update.size()) {
+    ack = UploadChunk(*reconnected, task, update, offset, kChunk);
+    ASSERT_TRUE(ack.ok()) << ack.status();
+    offset = ack->committed_offset();
+  }
+  EXPECT_TRUE(ack->accepted());
+
+  // The round closed at its target; the next Tick completes its record.
+  const std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].succeeded()) << records[0].failure();
+  EXPECT_EQ(records[0].accepted(), 1u);
+  EXPECT_EQ(records[0].model_version(), task.model_version() + 1);
+  EXPECT_EQ(federation_->model_version(), task.model_version() + 1);
+  EXPECT_TRUE(federation_->finished());
+  const ModelParams next = federation_->global_model();
+  ASSERT_EQ(next.values.size(), static_cast<size_t>(kElements));
+  for (int64_t i = 0; i < kElements; i += 97) EXPECT_FLOAT_EQ(next.values[i], 0.001f * i + 0.5f) << i;
+}
+
+TEST_F(GrpcServiceTest, StatusCodesAndMessagesCrossTheWireUnchanged) {
+  StartServer();
+  std::unique_ptr<GrpcTransport> transport = Connect();
+  ASSERT_NE(transport, nullptr);
+
+  proto::PollTaskRequest poll;
+  poll.set_device_id("nobody");
+  poll.set_eligible(true);
+  const absl::Status unknown = transport->PollTask(poll).status();
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kNotFound) << unknown;
+  EXPECT_EQ(unknown, federation_->PollTask(poll).status()) << "same code and message as in-process";
+
+  proto::RegisterRequest no_id;
+  EXPECT_EQ(transport->Register(no_id).status().code(), absl::StatusCode::kInvalidArgument);
+
+  const proto::Task task = RegisterAndGetTask(*transport);
+  proto::DownloadRequest stale;
+  stale.set_device_id(kDevice);
+  stale.set_model_version(task.model_version() + 7);
+  EXPECT_EQ(transport->Download(stale).status().code(), absl::StatusCode::kFailedPrecondition);
+  proto::DownloadRequest past_end;
+  past_end.set_device_id(kDevice);
+  past_end.set_model_version(task.model_version());
+  past_end.set_offset(task.model_size_bytes() + 1);
+  EXPECT_EQ(transport->Download(past_end).status().code(), absl::StatusCode::kOutOfRange);
+
+  proto::Task wrong_task = task;
+  wrong_task.set_task_id("not-a-task");
+  const absl::Status late = UploadChunk(*transport, wrong_task, "abc", 0, 3).status();
+  EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(late.message()), HasSubstr("not-a-task"));
+
+  const TransportStats stats = transport->stats();
+  EXPECT_EQ(stats.failed_calls, 5u);
+  EXPECT_EQ(stats.calls, 7u);
+}
+
+TEST_F(GrpcServiceTest, AdminServiceReportsStatus) {
+  StartServer();
+  std::unique_ptr<GrpcTransport> transport = Connect();
+  ASSERT_NE(transport, nullptr);
+  RegisterAndGetTask(*transport);
+
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = tls_.cert_chain_pem;
+  auto channel = grpc::CreateChannel(absl::StrCat("localhost:", server_->port()), grpc::SslCredentials(ssl));
+  auto admin = proto::Admin::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  proto::StatusResponse status;
+  const grpc::Status rpc = admin->GetStatus(&context, proto::StatusRequest(), &status);
+  ASSERT_TRUE(rpc.ok()) << rpc.error_message();
+  EXPECT_EQ(status.registered_devices(), 1u);
+  EXPECT_EQ(status.model_version(), federation_->model_version());
+}
+
+TEST_F(GrpcServiceTest, HandshakeFailsWhenTheDeviceTrustsAnotherCertificate) {
+  StartServer();
+  const std::string other_dir = FreshDir("other_pair");
+  auto other = EnsureDevTlsPair(other_dir);
+  ASSERT_TRUE(other.ok()) << other.status();
+  std::unique_ptr<GrpcTransport> transport = Connect("127.0.0.1", other->cert_path);
+  ASSERT_NE(transport, nullptr);
+  proto::RegisterRequest reg;
+  reg.mutable_device()->set_device_id(kDevice);
+  const absl::Status status = transport->Register(reg).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(federation_->GetStatus().registered_devices(), 0u);
+
+  // The genuine certificate works by either subjectAltName.
+  for (const char* host : {"127.0.0.1", "localhost"}) {
+    std::unique_ptr<GrpcTransport> trusted = Connect(host);
+    ASSERT_NE(trusted, nullptr);
+    EXPECT_TRUE(trusted->Register(reg).ok()) << host;
+  }
+}
+
+TEST_F(GrpcServiceTest, DriverThreadCompletesRoundsAndStopsWhenFinished) {
+  StartServer(absl::Milliseconds(1), /*exit_when_finished=*/true);
+  std::unique_ptr<GrpcTransport> transport = Connect();
+  ASSERT_NE(transport, nullptr);
+  const proto::Task task = RegisterAndGetTask(*transport);
+  ASSERT_FALSE(task.task_id().empty());
+  const ModelParams initial = InitialModel();
+  const std::string update = Fp32Update(task, initial.layout.id(), std::vector<float>(kElements, 1.0f));
+  auto ack = UploadChunk(*transport, task, update, 0, update.size());
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_TRUE(ack->accepted());
+
+  server_->Wait();  // returns once the driver saw the federation finish
+  EXPECT_TRUE(server_->stop_requested());
+  EXPECT_TRUE(federation_->finished());
+  const std::vector<proto::RoundRecord> records = DriverRecords();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].succeeded());
+  EXPECT_EQ(records[0].accepted(), 1u);
+  EXPECT_EQ(records[0].model_version(), task.model_version() + 1);
+  // After shutdown, calls fail as transient errors.
+  EXPECT_TRUE(IsTransient(transport->PollTask(proto::PollTaskRequest()).status()));
+}
+
+TEST_F(GrpcServiceTest, StartRejectsBadOptionsAndBusyPorts) {
+  CoordinatorServerOptions no_tls;
+  no_tls.listen_address = "127.0.0.1:0";
+  EXPECT_EQ(CoordinatorServer::Start(no_tls, federation_.get()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  StartServer();
+  CoordinatorServerOptions same_port;
+  same_port.listen_address = absl::StrCat("127.0.0.1:", server_->port());
+  same_port.tls = tls_;
+  same_port.tick_interval = absl::ZeroDuration();
+  EXPECT_EQ(CoordinatorServer::Start(same_port, federation_.get()).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST(GrpcTransportTest, CreateValidatesOptions) {
+  GrpcTransportOptions options;
+  EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options.target = "127.0.0.1:1";
+  options.root_cert_pem_path = "/nonexistent/cert.pem";
+  EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kNotFound);
+  options.root_cert_pem_path = "";
+  options.rpc_timeout = absl::ZeroDuration();
+  EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fedge
