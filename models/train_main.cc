@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   uint64_t seed = 1;
   fedge::TrainOptions options;
   options.batch_size = 32;
-  options.learning_rate = 0.05;
+  options.learning_rate = 0.01;
   options.momentum = 0.9;
   app.add_option("--model", model_name, "zoo model name");
   app.add_option("--data-dir", data_dir, "directory with the Fashion-MNIST IDX files");

@@ -52,8 +52,8 @@ class SimulatorTest : public ::testing::Test {
     return s;
   }
 
-  static absl::StatusOr<RunReport> Run(const Scenario& s) {
-    FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim, Simulator::Create(s, *data_));
+  static absl::StatusOr<RunReport> Run(const Scenario& s, TransportKind transport = TransportKind::kInProcess) {
+    FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim, Simulator::Create(s, *data_, transport));
     RunReport report(s);
     while (!sim->finished()) {
       FEDGE_ASSIGN_OR_RETURN(RoundRow row, sim->RunRound());
@@ -93,6 +93,18 @@ TEST_F(SimulatorTest, SameSeedGivesIdenticalRoundsAtAnyWorkerCount) {
   auto c = Run(other);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_NE(DeterministicCsv(*a), DeterministicCsv(*c));
+}
+
+TEST_F(SimulatorTest, LoopbackGrpcGivesTheSameRoundsAsInProcess) {
+  Scenario s = Tiny();
+  s.rounds = 2;
+  auto local = Run(s);
+  auto remote = Run(s, TransportKind::kGrpc);
+  ASSERT_TRUE(local.ok()) << local.status();
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  EXPECT_EQ(DeterministicCsv(*local), DeterministicCsv(*remote));
+  EXPECT_EQ(ParseTransportKind("grpc").value(), TransportKind::kGrpc);
+  EXPECT_FALSE(ParseTransportKind("carrier pigeon").ok());
 }
 
 TEST_F(SimulatorTest, CountsParticipationAndTraffic) {
