@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/random.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -115,12 +116,15 @@ absl::StatusOr<TrainResult> TorchTrainer::Train(const ModelParams& global, const
     return absl::InternalError(absl::StrCat("trainer: selecting examples failed: ", e.what()));
   }
   FEDGE_RETURN_IF_ERROR(LoadParams(global, *impl_->model));
+  const absl::Time started = absl::Now();  // reported only, never decides anything
   FEDGE_ASSIGN_OR_RETURN(TrainStats stats, fedge::Train(impl_->model, data, options));
+  const double train_seconds = absl::ToDoubleSeconds(absl::Now() - started);
 
   TrainResult result;
   result.num_examples = static_cast<uint64_t>(data.size());
   result.metrics["train_loss"] = stats.mean_loss;
   result.metrics["train_steps"] = static_cast<double>(stats.steps);
+  result.metrics["train_seconds"] = train_seconds;
   if (impl_->options.evaluate_local) {
     FEDGE_ASSIGN_OR_RETURN(EvalStats eval, Evaluate(impl_->model, data, impl_->options.eval_batch_size));
     result.metrics["local_accuracy"] = eval.accuracy;

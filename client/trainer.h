@@ -30,7 +30,7 @@ struct TrainResult {
   // Examples trained on: the update's aggregation weight.
   uint64_t num_examples = 0;
   // Local metrics, e.g. "train_loss", "local_accuracy", "local_loss",
-  // "train_steps".
+  // "train_steps", "train_seconds" (wall time of the training loop).
   std::map<std::string, double> metrics;
 };
 

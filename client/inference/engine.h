@@ -22,8 +22,8 @@
 // Thread-safety: an engine is thread-compatible, not thread-safe. Its
 // inference methods mutate the internal arena, so one engine must be used by
 // one thread at a time (give each worker thread its own engine). The const
-// accessors may be called concurrently. Hot-swapping a model means loading a
-// new engine and replacing the owning pointer.
+// accessors may be called concurrently. To hot-swap models while serving, use
+// ModelSlot (client/inference/model_slot.h).
 #ifndef FEDGE_CLIENT_INFERENCE_ENGINE_H_
 #define FEDGE_CLIENT_INFERENCE_ENGINE_H_
 

@@ -1,0 +1,73 @@
+# Shared by the loopback end-to-end test and the loopback benchmark: a
+# fedge-coordinator and fedge-device processes on 127.0.0.1 over TLS.
+# Source it, set LOOPBACK_BIN (the build's bin/) and LOOPBACK_WORK (a scratch
+# directory), then call the functions below. Every process started is killed
+# by loopback_cleanup.
+
+LOOPBACK_PIDS=()
+LOOPBACK_PORT=""
+LOOPBACK_COORDINATOR=""
+
+loopback_cleanup() {
+  for p in "${LOOPBACK_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+}
+
+# Creates the development TLS pair and the artifact signing key.
+loopback_keys() {
+  "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" \
+    --signing-key "$LOOPBACK_WORK/signing.pem" --generate-signing-key --generate-only
+}
+
+# loopback_start_coordinator [WRAPPER...] -- [FLAGS...]: starts the coordinator
+# on a free port (optionally under a wrapper such as /usr/bin/time) and waits
+# until it serves; sets LOOPBACK_PORT and LOOPBACK_COORDINATOR.
+loopback_start_coordinator() {
+  local wrapper=()
+  while [[ $# -gt 0 && $1 != "--" ]]; do wrapper+=("$1"); shift; done
+  shift
+  "${wrapper[@]}" "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" \
+    --signing-key "$LOOPBACK_WORK/signing.pem" --listen 127.0.0.1:0 --rounds-csv "$LOOPBACK_WORK/rounds.csv" \
+    --exit-when-finished "$@" 2> "$LOOPBACK_WORK/coordinator.log" &
+  LOOPBACK_COORDINATOR=$!
+  LOOPBACK_PIDS+=("$LOOPBACK_COORDINATOR")
+  for _ in $(seq 1 1200); do  # the coordinator logs its port once it serves
+    LOOPBACK_PORT=$(sed -n 's/.*fedge-coordinator serving .*(port \([0-9]*\)).*/\1/p' "$LOOPBACK_WORK/coordinator.log")
+    [[ -n $LOOPBACK_PORT ]] && return 0
+    kill -0 "$LOOPBACK_COORDINATOR" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "fedge-coordinator did not start:" >&2
+  cat "$LOOPBACK_WORK/coordinator.log" >&2
+  return 1
+}
+
+# loopback_start_device INDEX NUM_SHARDS [WRAPPER...] -- [FLAGS...]: one device
+# on IID shard INDEX; its pid is appended to LOOPBACK_DEVICES.
+LOOPBACK_DEVICES=()
+loopback_start_device() {
+  local index=$1 shards=$2
+  shift 2
+  local wrapper=()
+  while [[ $# -gt 0 && $1 != "--" ]]; do wrapper+=("$1"); shift; done
+  shift
+  "${wrapper[@]}" "$LOOPBACK_BIN/fedge-device" --coordinator "127.0.0.1:$LOOPBACK_PORT" \
+    --root-cert "$LOOPBACK_WORK/certs/cert.pem" --coordinator-key "$LOOPBACK_WORK/signing.pem.pub" \
+    --device-id "device-$index" --seed $((index + 1)) --shard "$index" --num-shards "$shards" \
+    --threads 1 "$@" 2> "$LOOPBACK_WORK/device-$index.log" &
+  LOOPBACK_DEVICES+=($!)
+  LOOPBACK_PIDS+=($!)
+}
+
+# Waits for the coordinator and every device; fails if any exited non-zero.
+loopback_wait() {
+  local status=0
+  wait "$LOOPBACK_COORDINATOR" || { echo "fedge-coordinator exited with $?" >&2; status=1; }
+  for d in "${LOOPBACK_DEVICES[@]}"; do wait "$d" || { echo "a fedge-device exited with $?" >&2; status=1; }; done
+  if [[ $status -ne 0 ]]; then tail -n 20 "$LOOPBACK_WORK"/*.log >&2; fi
+  return $status
+}
+
+# csv_column FILE NAME: the values of column NAME (by header), one per line.
+csv_column() {
+  awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } c { print $c }' "$1"
+}
