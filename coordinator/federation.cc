@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "compression/codec.h"
+#include "coordinator/client_dp_aggregator.h"
 #include "coordinator/round_state.h"
 #include "core/artifact.h"
 #include "core/logging.h"
@@ -48,6 +49,12 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   if (o.evaluate_every < 0) return bad("evaluate_every must be >= 0");
   if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
   if (!o.train.codec().empty()) FEDGE_RETURN_IF_ERROR(ValidateCodecSpec(o.train.codec()));
+  if (o.client_dp) {
+    if (!(o.client_dp->device_sampling_rate > 0 && o.client_dp->device_sampling_rate <= 1)) {
+      return bad("client_dp.device_sampling_rate must be in (0, 1]: the expected fraction of devices per round");
+    }
+    if (!(o.client_dp_delta > 0 && o.client_dp_delta < 1)) return bad("client_dp_delta must be in (0, 1)");
+  }
   return absl::OkStatus();
 }
 
@@ -57,6 +64,7 @@ struct Federation::Impl {
   SigningKey signing_key;
   Clock* clock;
   ModelEvaluator* evaluator;
+  std::unique_ptr<ClientDp> client_dp;  // null without client-level DP
 
   mutable absl::Mutex mu;
   std::map<std::string, DeviceEntry> devices ABSL_GUARDED_BY(mu);  // ordered: selection is reproducible
@@ -76,6 +84,7 @@ struct Federation::Impl {
       : options(std::move(o)), strategy(std::move(s)), signing_key(std::move(k)), clock(c), evaluator(e) {}
 
   absl::Status PublishModel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  std::unique_ptr<RoundAggregator> BeginAggregation(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void MaybeOpenRound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -107,6 +116,10 @@ absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions
   }
   auto impl = std::make_unique<Impl>(std::move(options), std::move(strategy), std::move(signing_key), clock,
                                      evaluator);
+  if (impl->options.client_dp) {
+    SecureRandom* rng = impl->options.dp_random ? impl->options.dp_random : SecureRandom::Default();
+    FEDGE_ASSIGN_OR_RETURN(impl->client_dp, ClientDp::Create(*impl->options.client_dp, rng));
+  }
   {
     absl::MutexLock lock(&impl->mu);
     impl->global = std::move(initial_model);
@@ -238,6 +251,12 @@ absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceRepo
   return proto::ReportResponse();
 }
 
+std::unique_ptr<RoundAggregator> Federation::Impl::BeginAggregation(int64_t target) {
+  const int64_t n = global.layout.num_elements();
+  if (client_dp == nullptr) return strategy->BeginRound(n);
+  return std::make_unique<ClientDpAggregator>(client_dp->BeginRound(n), target);
+}
+
 void Federation::Impl::MaybeOpenRound() {
   if (open || Finished() || (options.max_rounds > 0 && static_cast<int64_t>(rounds_started) >= options.max_rounds)) {
     return;
@@ -276,7 +295,7 @@ void Federation::Impl::MaybeOpenRound() {
                                    .train = std::move(train),
                                    .opened = now,
                                    .deadline = now + options.round_deadline},
-               std::move(eligible), strategy->BeginRound(global.layout.num_elements()));
+               std::move(eligible), BeginAggregation(target));
   FEDGE_LOG(INFO) << "round " << round << ": opened with " << selected << " devices selected for a target of "
                   << target << " updates (" << n << " eligible)";
 }
@@ -296,6 +315,11 @@ void Federation::Impl::CloseRound(std::string_view why) {
   } else {
     absl::StatusOr<std::vector<float>> delta = round.Finish();
     outcome = delta.ok() ? strategy->Apply(*delta, absl::MakeSpan(global.values)) : delta.status();
+  }
+  if (client_dp != nullptr) {
+    absl::StatusOr<PrivacyGuarantee> spent = client_dp->Epsilon(options.client_dp_delta);
+    if (spent.ok()) (*record.mutable_metrics())["client_epsilon"] = spent->epsilon;
+    (*record.mutable_metrics())["client_clip_norm"] = client_dp->clip_norm();
   }
   std::optional<ModelParams> to_evaluate;
   if (outcome.ok()) {

@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,7 @@
 #include "core/random.h"
 #include "core/signing.h"
 #include "core/transport.h"
+#include "privacy/client_dp.h"
 #include "proto/fedge.pb.h"
 
 namespace fedge {
@@ -86,6 +88,14 @@ struct FederationOptions {
   proto::TrainConfig train;
   // Boundary checks applied to every update.
   UpdateLimits limits;
+  // Client-level DP (DP-FedAvg): when set, updates are clipped and summed
+  // unweighted, Gaussian noise is added to the sum and it is divided by the
+  // round's target; the round records then carry "client_epsilon" at
+  // `client_dp_delta`. `device_sampling_rate` must be set for accounting.
+  std::optional<ClientDpOptions> client_dp;
+  double client_dp_delta = 1e-5;
+  // Noise source for client DP; null uses SecureRandom::Default(). Borrowed.
+  SecureRandom* dp_random = nullptr;
 
   // --- Performance -------------------------------------------------------
   // Largest model chunk returned by one Download call.

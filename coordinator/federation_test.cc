@@ -305,6 +305,33 @@ TEST_F(FederationTest, EvaluatesEachRoundAndStopsAfterMaxRounds) {
   EXPECT_EQ(federation_->rounds().size(), 2u);
 }
 
+TEST_F(FederationTest, ClientLevelDpClipsUnweightedAndAccountsEachRound) {
+  DeterministicRandom noise(5);
+  FederationOptions o = Target(2);
+  o.max_rounds = 2;
+  o.client_dp = ClientDpOptions{.clip_norm = 1, .noise_multiplier = 0.01, .device_sampling_rate = 0.5};
+  o.dp_random = &noise;
+  Start(o, 2);
+  ASSERT_TRUE(Upload("d0", {10, 0, 0, 0}, /*examples=*/1).ok());
+  ASSERT_TRUE(Upload("d1", {0, 0, 0, -3}, /*examples=*/1000).ok());  // weight ignored
+  auto r1 = federation_->Tick();
+  ASSERT_EQ(r1.size(), 1u);
+  // Each update clipped to norm 1, summed, divided by the target of 2.
+  const std::vector<float> global = federation_->global_model().values;
+  EXPECT_NEAR(global[0], 0.5, 0.03);
+  EXPECT_NEAR(global[3], -0.5, 0.03);
+  const double eps1 = r1[0].metrics().at("client_epsilon");
+  EXPECT_GT(eps1, 0);
+  ASSERT_TRUE(Upload("d0", {1, 0, 0, 0}).ok());
+  ASSERT_TRUE(Upload("d1", {1, 0, 0, 0}).ok());
+  auto r2 = federation_->Tick();
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_GT(r2[0].metrics().at("client_epsilon"), eps1);
+  FederationOptions bad = Target(1);
+  bad.client_dp = ClientDpOptions{};  // no sampling rate
+  EXPECT_EQ(ValidateFederationOptions(bad).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(FederationTest, RefusesUnknownDevicesAndBadOptions) {
   Start(Target(1), 1);
   EXPECT_EQ(Poll("stranger").status().code(), absl::StatusCode::kNotFound);
