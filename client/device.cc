@@ -4,9 +4,11 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "compression/encoder.h"
 #include "core/artifact.h"
+#include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -15,6 +17,8 @@ namespace fedge {
 namespace {
 
 constexpr char kDefaultCodec[] = "fp32";
+
+std::string EncoderStatePath(const std::string& dir) { return dir + "/encoder.state"; }
 
 // Scales `delta` down to L2 norm `max_norm` if it is longer (the task's
 // client-level clipping hint); returns the norm before clipping.
@@ -190,10 +194,12 @@ absl::Status Device::RunTask(const proto::Task& task) {
   (*update.mutable_metrics())["update_norm"] = norm;
 
   if (task.deadline_unix_micros() > 0 && absl::ToUnixMicros(clock_->Now()) > task.deadline_unix_micros()) {
+    SettleEncoder(/*delivered=*/false);
     ReportMetrics(std::move(failure));
     return absl::DeadlineExceededError("the task's deadline passed during training; the update was not sent");
   }
   absl::Status uploaded = UploadUpdate(task, update.SerializeAsString());
+  SettleEncoder(uploaded.ok());
   if (!uploaded.ok()) {
     ReportMetrics(std::move(failure));
     return uploaded;
@@ -272,10 +278,9 @@ absl::StatusOr<std::string> Device::EncodeDelta(const std::string& codec, const 
                                                 uint64_t seed) {
   // One encoder is kept across tasks so error-feedback codecs carry their
   // residual into the next update; a new codec or model size starts afresh.
-  if (encoder_ == nullptr || encoder_codec_ != codec ||
-      encoder_->num_elements() != static_cast<int64_t>(delta.size())) {
-    absl::StatusOr<std::unique_ptr<UpdateEncoder>> encoder =
-        UpdateEncoder::Create(codec, static_cast<int64_t>(delta.size()));
+  const int64_t n = static_cast<int64_t>(delta.size());
+  if (encoder_ == nullptr || encoder_codec_ != codec || encoder_->num_elements() != n) {
+    absl::StatusOr<std::unique_ptr<UpdateEncoder>> encoder = OpenEncoder(codec, n);
     if (!encoder.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("the task's update codec '", codec, "' is unusable: ", encoder.status().message()));
@@ -283,8 +288,35 @@ absl::StatusOr<std::string> Device::EncodeDelta(const std::string& codec, const 
     encoder_ = *std::move(encoder);
     encoder_codec_ = codec;
   }
+  encoder_state_before_ = encoder_->SaveState();
   SeededRandom rng(seed);
   return encoder_->Encode(delta, rng);
+}
+
+absl::StatusOr<std::unique_ptr<UpdateEncoder>> Device::OpenEncoder(const std::string& codec, int64_t num_elements) {
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<UpdateEncoder> encoder, UpdateEncoder::Create(codec, num_elements));
+  if (options_.state_dir.empty()) return encoder;
+  absl::StatusOr<std::string> saved = ReadFile(EncoderStatePath(options_.state_dir));
+  const std::string prefix = codec + "\n";
+  if (!saved.ok() || !absl::StartsWith(*saved, prefix)) return encoder;  // nothing saved for this codec
+  absl::Status restored = encoder->RestoreState(std::string_view(*saved).substr(prefix.size()));
+  if (!restored.ok()) {
+    FEDGE_LOG(WARNING) << options_.device_id << ": discarding the saved error-feedback residual: " << restored;
+  }
+  return encoder;
+}
+
+void Device::SettleEncoder(bool delivered) {
+  if (encoder_ == nullptr) return;
+  if (!delivered) {
+    absl::Status restored = encoder_->RestoreState(encoder_state_before_);
+    if (!restored.ok()) FEDGE_LOG(ERROR) << options_.device_id << ": could not restore the residual: " << restored;
+    return;
+  }
+  if (options_.state_dir.empty()) return;
+  absl::Status saved =
+      WriteFileAtomically(EncoderStatePath(options_.state_dir), encoder_codec_ + "\n" + encoder_->SaveState());
+  if (!saved.ok()) FEDGE_LOG(WARNING) << options_.device_id << ": could not persist the residual: " << saved;
 }
 
 absl::Status Device::UploadUpdate(const proto::Task& task, const std::string& bytes) {

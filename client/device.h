@@ -100,6 +100,10 @@ struct DeviceOptions {
   // Seeds backoff jitter and, per round, local training (DeriveSeed).
   uint64_t seed = 1;
 
+  // Directory for state that must survive restarts (the error-feedback
+  // residual of the update encoder); empty keeps it in memory only.
+  std::string state_dir;
+
   // --- Performance and limits -------------------------------------------
   // Largest model chunk requested per Download call.
   uint32_t download_chunk_bytes = 256 << 10;
@@ -191,6 +195,13 @@ class Device {
   // Encodes with the task's codec (compression/encoder.h), keeping the
   // encoder (and its error-feedback residual) across tasks.
   absl::StatusOr<std::string> EncodeDelta(const std::string& codec, const std::vector<float>& delta, uint64_t seed);
+  // After an upload: keeps (and persists) the encoder's new residual when the
+  // update was delivered, or restores the residual it had before encoding,
+  // so error feedback neither loses nor double-counts mass.
+  void SettleEncoder(bool delivered);
+  // A fresh encoder for `codec`, with the residual persisted in state_dir
+  // when it was saved for the same codec and size.
+  absl::StatusOr<std::unique_ptr<UpdateEncoder>> OpenEncoder(const std::string& codec, int64_t num_elements);
   absl::Status UploadUpdate(const proto::Task& task, const std::string& bytes);
   void ReportMetrics(std::map<std::string, double> metrics);
   // Calls `attempt` until it succeeds, fails with a non-transient error, or
@@ -207,6 +218,7 @@ class Device {
   bool registered_ = false;
   std::unique_ptr<UpdateEncoder> encoder_;
   std::string encoder_codec_;
+  std::string encoder_state_before_;  // residual before the pending update
 
   mutable absl::Mutex counters_mu_;
   DeviceCounters counters_ ABSL_GUARDED_BY(counters_mu_);

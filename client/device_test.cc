@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -366,6 +367,39 @@ TEST_F(DeviceTest, EncodesWithTheTasksCodecAndFeedsBackTheResidual) {
   ASSERT_EQ(coordinator_.accepted, 2);
   const std::vector<float> second = Decode(coordinator_.update);
   EXPECT_NEAR(*std::max_element(second.begin(), second.end()), 1.0f, 0.02f);
+}
+
+TEST_F(DeviceTest, TheResidualSurvivesARestart) {
+  for (int round = 1; round <= 2; ++round) {
+    proto::Task task = coordinator_.MakeTask(round);
+    task.mutable_train()->set_codec("topk:0.25>int8");
+    coordinator_.tasks.push_back(task);
+  }
+  options_.state_dir = ::testing::TempDir() + "/device_residual_state";
+  std::filesystem::remove_all(options_.state_dir);
+  ASSERT_TRUE(MakeDevice()->RunOnce().ok());  // then the device "restarts"
+  ASSERT_TRUE(MakeDevice()->RunOnce().ok());
+  ASSERT_EQ(coordinator_.accepted, 2);
+  const std::vector<float> second = Decode(coordinator_.update);
+  EXPECT_NEAR(*std::max_element(second.begin(), second.end()), 1.0f, 0.02f);  // as without a restart
+}
+
+TEST_F(DeviceTest, AnUndeliveredUpdateGivesItsMassBackToTheResidual) {
+  for (int round = 1; round <= 2; ++round) {
+    proto::Task task = coordinator_.MakeTask(round);
+    task.mutable_train()->set_codec("topk:0.25>int8");
+    task.set_deadline_unix_micros(round == 1 ? 1 : 0);  // round 1's deadline has passed: nothing is sent
+    coordinator_.tasks.push_back(task);
+  }
+  auto device = MakeDevice();
+  auto first = device->RunOnce();
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(absl::IsDeadlineExceeded(first->task_status)) << first->task_status;
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_EQ(coordinator_.accepted, 1);
+  const std::vector<float> second = Decode(coordinator_.update);
+  // Only round 2's own 0.5s: the undelivered round 1 left no residual behind.
+  EXPECT_NEAR(*std::max_element(second.begin(), second.end()), 0.5f, 0.02f);
 }
 
 TEST_F(DeviceTest, RefusesAnUnknownCodec) {
