@@ -6,7 +6,7 @@ fedge_cc_library(
   NAME client
   SRCS device.cc device_config.cc trainer.cc
   HDRS device.h device_config.h trainer.h
-  DEPS fedge::core fedge::compression fedge::models fedge::proto absl::function_ref absl::synchronization absl::time
+  DEPS fedge::core fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto absl::function_ref absl::synchronization absl::time
   TORCH
 )
 

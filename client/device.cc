@@ -11,6 +11,7 @@
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status.h"
+#include "privacy/privacy_ledger.h"
 #include "core/strings.h"
 
 namespace fedge {
@@ -119,7 +120,8 @@ absl::StatusOr<StepResult> Device::RunOnce() {
   if (!registered_) FEDGE_RETURN_IF_ERROR(Register());
   proto::PollTaskRequest request;
   request.set_device_id(options_.device_id);
-  const Eligibility eligibility = options_.eligibility ? options_.eligibility() : Eligibility{};
+  Eligibility eligibility = options_.eligibility ? options_.eligibility() : Eligibility{};
+  if (!budget_refusal_.empty()) eligibility = Eligibility{.eligible = false, .reason = budget_refusal_};
   request.set_eligible(eligibility.eligible);
   if (!eligibility.eligible) request.set_ineligible_reason(eligibility.reason);
 
@@ -151,8 +153,28 @@ absl::StatusOr<StepResult> Device::RunOnce() {
   return step;
 }
 
+absl::Status Device::CheckPrivacyBudget(const proto::Task& task) {
+  absl::StatusOr<std::optional<SgmEvent>> planned = trainer_->PlanPrivacy(task.train());
+  if (!planned.ok()) return planned.status();
+  PrivacyLedger* ledger = options_.privacy_ledger;
+  if (!planned->has_value() || ledger == nullptr) return absl::OkStatus();
+  const SgmEvent& e = **planned;
+  FEDGE_ASSIGN_OR_RETURN(double epsilon, ledger->EpsilonIfSpent(e.sample_rate, e.noise_multiplier, e.steps));
+  if (epsilon <= ledger->budget().epsilon) return absl::OkStatus();
+  // Refused once, refused for good: the device says why at every poll.
+  budget_refusal_ = absl::StrCat("privacy budget exhausted: a task would bring epsilon from ", ledger->Epsilon(),
+                                 " to ", epsilon, ", above the lifetime budget of ", ledger->budget().epsilon,
+                                 " at delta ", ledger->budget().delta);
+  return absl::ResourceExhaustedError(budget_refusal_);
+}
+
 absl::Status Device::RunTask(const proto::Task& task) {
   std::map<std::string, double> failure{{"task_failed", 1}};
+  if (absl::Status budget = CheckPrivacyBudget(task); !budget.ok()) {
+    failure["privacy_budget_refused"] = absl::IsResourceExhausted(budget);
+    ReportMetrics(std::move(failure));
+    return budget;
+  }
   absl::StatusOr<std::string> model = DownloadModel(task);
   if (!model.ok()) {
     ReportMetrics(std::move(failure));
@@ -172,6 +194,15 @@ absl::Status Device::RunTask(const proto::Task& task) {
     return trained.status();
   }
 
+  if (trained->privacy && options_.privacy_ledger != nullptr) {
+    // Charged before anything derived from the data leaves the device.
+    const SgmEvent& e = *trained->privacy;
+    absl::Status charged = options_.privacy_ledger->Charge(e.sample_rate, e.noise_multiplier, e.steps);
+    if (!charged.ok()) {
+      ReportMetrics(std::move(failure));
+      return charged;
+    }
+  }
   std::vector<float> delta(trained->local.values.size());
   for (size_t i = 0; i < delta.size(); ++i) delta[i] = trained->local.values[i] - global->values[i];
   const double norm = ClipToNorm(delta, task.train().update_clip_norm());
@@ -192,6 +223,16 @@ absl::Status Device::RunTask(const proto::Task& task) {
   update.set_num_examples(trained->num_examples);
   for (const auto& [name, value] : trained->metrics) (*update.mutable_metrics())[name] = value;
   (*update.mutable_metrics())["update_norm"] = norm;
+  if (trained->privacy) {
+    proto::PrivacySpend* spend = update.mutable_privacy();
+    spend->set_noise_multiplier(trained->privacy->noise_multiplier);
+    spend->set_sample_rate(trained->privacy->sample_rate);
+    spend->set_steps(trained->privacy->steps);
+    if (options_.privacy_ledger != nullptr) {
+      spend->set_epsilon_total(options_.privacy_ledger->Epsilon());
+      spend->set_delta(options_.privacy_ledger->budget().delta);
+    }
+  }
 
   if (task.deadline_unix_micros() > 0 && absl::ToUnixMicros(clock_->Now()) > task.deadline_unix_micros()) {
     SettleEncoder(/*delivered=*/false);
@@ -361,6 +402,7 @@ void Device::ReportMetrics(std::map<std::string, double> metrics) {
   proto::DeviceReport report;
   report.set_device_id(options_.device_id);
   for (const auto& [name, value] : metrics) (*report.mutable_metrics())[name] = value;
+  if (options_.privacy_ledger != nullptr) report.set_epsilon_spent(options_.privacy_ledger->Epsilon());
   // A lost report costs the coordinator a statistic, not the task: log only.
   absl::Status status = WithRetry("Report", [&]() { return transport_->Report(report).status(); });
   if (!status.ok()) FEDGE_LOG(WARNING) << options_.device_id << ": report not delivered: " << status;

@@ -54,6 +54,8 @@
 
 namespace fedge {
 
+class PrivacyLedger;  // privacy/privacy_ledger.h
+
 // How one RPC is retried on transient errors.
 struct RetryPolicy {
   // Delay before the first retry.
@@ -100,6 +102,12 @@ struct DeviceOptions {
   // Seeds backoff jitter and, per round, local training (DeriveSeed).
   uint64_t seed = 1;
 
+  // The device's privacy ledger (privacy/privacy_ledger.h), borrowed; must
+  // outlive the Device. When set, a DP-SGD task that would exceed its
+  // lifetime budget is refused (and the device polls as ineligible from then
+  // on, saying why), and every DP-SGD run is charged before its update
+  // leaves. Null trains DP tasks without budget enforcement.
+  PrivacyLedger* privacy_ledger = nullptr;
   // Directory for state that must survive restarts (the error-feedback
   // residual of the update encoder); empty keeps it in memory only.
   std::string state_dir;
@@ -190,6 +198,9 @@ class Device {
  private:
   // Runs a task end to end; the returned status is its outcome.
   absl::Status RunTask(const proto::Task& task);
+  // kResourceExhausted when the task's DP-SGD run would exceed the ledger's
+  // budget (and remembers the refusal); other codes for an invalid config.
+  absl::Status CheckPrivacyBudget(const proto::Task& task);
   absl::StatusOr<std::string> DownloadModel(const proto::Task& task);
   absl::StatusOr<ModelParams> OpenModel(const proto::Task& task, std::string_view bytes);
   // Encodes with the task's codec (compression/encoder.h), keeping the
@@ -219,6 +230,7 @@ class Device {
   std::unique_ptr<UpdateEncoder> encoder_;
   std::string encoder_codec_;
   std::string encoder_state_before_;  // residual before the pending update
+  std::string budget_refusal_;        // non-empty once the privacy budget refused a task
 
   mutable absl::Mutex counters_mu_;
   DeviceCounters counters_ ABSL_GUARDED_BY(counters_mu_);

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "models/evaluator.h"
 #include "models/testing/synthetic_data.h"
+#include "privacy/privacy_ledger.h"
 
 namespace fedge {
 namespace {
@@ -41,10 +42,14 @@ class FakeTrainer : public Trainer {
                                     uint64_t seed) override {
     seeds.push_back(seed);
     configs.push_back(config);
-    TrainResult result{global, 100, {{"train_loss", 0.25}}};
+    TrainResult result{global, 100, {{"train_loss", 0.25}}, privacy};
     for (float& v : result.local.values) v += step;
     return result;
   }
+  absl::StatusOr<std::optional<SgmEvent>> PlanPrivacy(const proto::TrainConfig&) const override { return privacy; }
+
+  // When set, every task is a DP-SGD run spending this.
+  std::optional<SgmEvent> privacy;
 
   float step = 0.5f;
   std::vector<uint64_t> seeds;
@@ -411,6 +416,33 @@ TEST_F(DeviceTest, RefusesAnUnknownCodec) {
   ASSERT_TRUE(step.ok());
   EXPECT_EQ(step->task_status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(coordinator_.upload_offsets.empty());
+}
+
+TEST_F(DeviceTest, ChargesItsLedgerAndRefusesTasksBeyondTheBudget) {
+  const std::string path = ::testing::TempDir() + "/device_ledger_test";
+  std::filesystem::remove(path);
+  auto ledger = PrivacyLedger::Open(path, {.epsilon = 2.5, .delta = 1e-5});
+  ASSERT_TRUE(ledger.ok()) << ledger.status();
+  // A task is q 0.01, sigma 1, 1000 steps: epsilon 2.10 alone, about 2.9 for two; the budget is 2.5.
+  trainer_.privacy = SgmEvent{.sample_rate = 0.01, .noise_multiplier = 1.0, .steps = 1000};
+  options_.privacy_ledger = ledger->get();
+  coordinator_.tasks = {coordinator_.MakeTask(1), coordinator_.MakeTask(2)};
+  auto device = MakeDevice();
+  auto first = device->RunOnce();
+  ASSERT_TRUE(first.ok() && first->task_status.ok()) << first.status();
+  EXPECT_NEAR((*ledger)->Epsilon(), 2.1014, 1e-3);
+  EXPECT_NEAR(coordinator_.update.privacy().epsilon_total(), (*ledger)->Epsilon(), 1e-12);
+  auto second = device->RunOnce();
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(second->task_status)) << second->task_status;
+  EXPECT_EQ(coordinator_.accepted, 1);  // nothing trained or sent for the refused task
+  EXPECT_EQ(trainer_.seeds.size(), 1u);
+  EXPECT_NEAR((*ledger)->Epsilon(), 2.1014, 1e-3);  // and nothing charged
+  EXPECT_EQ(coordinator_.reports.back().metrics().at("privacy_budget_refused"), 1);
+  EXPECT_GT(coordinator_.reports.back().epsilon_spent(), 2);
+  ASSERT_TRUE(device->RunOnce().ok());  // from now on it says why it cannot train
+  EXPECT_FALSE(coordinator_.polls.back().eligible());
+  EXPECT_THAT(coordinator_.polls.back().ineligible_reason(), ::testing::HasSubstr("privacy budget"));
 }
 
 TEST_F(DeviceTest, SendsItsEligibilityWithEveryPoll) {

@@ -14,6 +14,7 @@
 #include "models/torch_params.h"
 #include "models/training.h"
 #include "models/zoo.h"
+#include "privacy/dpsgd/dpsgd_trainer.h"
 
 namespace fedge {
 namespace {
@@ -21,11 +22,6 @@ namespace {
 // Maps a task's TrainConfig onto TrainOptions; zero means "unset" in proto3
 // and keeps the TrainOptions default, negative values reach validation.
 absl::StatusOr<TrainOptions> ToTrainOptions(const proto::TrainConfig& config, uint64_t seed) {
-  if (config.dp_noise_multiplier() > 0) {
-    return absl::FailedPreconditionError(
-        "the task asks for sample-level DP-SGD (dp_noise_multiplier > 0); TorchTrainer does not add DP noise, "
-        "use the DP-SGD trainer of privacy/");
-  }
   if (config.max_examples() < 0) return absl::InvalidArgumentError("train config: max_examples must be >= 0");
   TrainOptions o;
   if (config.local_epochs() != 0) o.epochs = config.local_epochs();
@@ -39,6 +35,33 @@ absl::StatusOr<TrainOptions> ToTrainOptions(const proto::TrainConfig& config, ui
   absl::Status valid = ValidateTrainOptions(o);
   if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat("train config: ", valid.message()));
   return o;
+}
+
+// The DP-SGD run a task asks for (dp_noise_multiplier > 0), built on the
+// task's plain options: the batch size becomes the expected batch size of
+// Poisson sampling.
+absl::StatusOr<DpSgdOptions> ToDpSgdOptions(const TrainOptions& o, const proto::TrainConfig& config) {
+  if (!(config.dp_clip_norm() > 0)) {
+    return absl::InvalidArgumentError("train config: DP-SGD needs dp_clip_norm > 0 (the per-example clipping norm)");
+  }
+  if (o.optimizer != "sgd" || o.proximal_mu != 0) {
+    return absl::InvalidArgumentError("train config: DP-SGD supports the sgd optimizer without a proximal term");
+  }
+  DpSgdOptions dp{.clip_norm = config.dp_clip_norm(),
+                  .noise_multiplier = config.dp_noise_multiplier(),
+                  .expected_batch_size = o.batch_size,
+                  .epochs = o.epochs,
+                  .learning_rate = o.learning_rate,
+                  .momentum = o.momentum,
+                  .weight_decay = o.weight_decay,
+                  .seed = o.seed};
+  absl::Status valid = ValidateDpSgdOptions(dp);
+  if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat("train config: ", valid.message()));
+  return dp;
+}
+
+int64_t ExamplesUsed(int64_t available, int64_t max_examples) {
+  return max_examples > 0 ? std::min(available, max_examples) : available;
 }
 
 // A seeded random subset of `max_examples` examples, or all of them.
@@ -94,6 +117,13 @@ absl::StatusOr<std::unique_ptr<TorchTrainer>> TorchTrainer::Create(const TorchTr
   return Create(options, tensors);
 }
 
+absl::StatusOr<std::optional<SgmEvent>> TorchTrainer::PlanPrivacy(const proto::TrainConfig& config) const {
+  if (!(config.dp_noise_multiplier() > 0)) return std::nullopt;
+  FEDGE_ASSIGN_OR_RETURN(TrainOptions options, ToTrainOptions(config, /*seed=*/0));
+  FEDGE_ASSIGN_OR_RETURN(DpSgdOptions dp, ToDpSgdOptions(options, config));
+  return PlanDpSgd(dp, ExamplesUsed(impl_->data.size(), config.max_examples()));
+}
+
 const std::string& TorchTrainer::architecture() const { return impl_->options.architecture; }
 const ParamLayout& TorchTrainer::layout() const { return impl_->layout; }
 uint64_t TorchTrainer::num_examples() const { return static_cast<uint64_t>(impl_->data.size()); }
@@ -116,16 +146,26 @@ absl::StatusOr<TrainResult> TorchTrainer::Train(const ModelParams& global, const
     return absl::InternalError(absl::StrCat("trainer: selecting examples failed: ", e.what()));
   }
   FEDGE_RETURN_IF_ERROR(LoadParams(global, *impl_->model));
-  const absl::Time started = absl::Now();  // reported only, never decides anything
-  FEDGE_ASSIGN_OR_RETURN(TrainStats stats, fedge::Train(impl_->model, data, options));
-  const double train_seconds = absl::ToDoubleSeconds(absl::Now() - started);
-
   TrainResult result;
   result.num_examples = static_cast<uint64_t>(data.size());
-  result.metrics["train_loss"] = stats.mean_loss;
-  result.metrics["train_steps"] = static_cast<double>(stats.steps);
-  result.metrics["train_seconds"] = train_seconds;
-  if (impl_->options.evaluate_local) {
+  const absl::Time started = absl::Now();  // reported only, never decides anything
+  if (config.dp_noise_multiplier() > 0) {
+    FEDGE_ASSIGN_OR_RETURN(DpSgdOptions dp, ToDpSgdOptions(options, config));
+    SecureRandom* rng = impl_->options.dp_random ? impl_->options.dp_random : SecureRandom::Default();
+    FEDGE_ASSIGN_OR_RETURN(DpSgdStats stats, TrainWithDpSgd(impl_->model, data, dp, rng));
+    result.privacy = SgmEvent{.sample_rate = stats.sample_rate,
+                              .noise_multiplier = stats.noise_multiplier,
+                              .steps = stats.steps};
+    result.metrics["train_steps"] = static_cast<double>(stats.steps);
+  } else {
+    FEDGE_ASSIGN_OR_RETURN(TrainStats stats, fedge::Train(impl_->model, data, options));
+    result.metrics["train_loss"] = stats.mean_loss;
+    result.metrics["train_steps"] = static_cast<double>(stats.steps);
+  }
+  result.metrics["train_seconds"] = absl::ToDoubleSeconds(absl::Now() - started);
+  // Losses and accuracies on private data are not privatised: a DP task
+  // reports none of them.
+  if (impl_->options.evaluate_local && !result.privacy) {
     FEDGE_ASSIGN_OR_RETURN(EvalStats eval, Evaluate(impl_->model, data, impl_->options.eval_batch_size));
     result.metrics["local_accuracy"] = eval.accuracy;
     result.metrics["local_loss"] = eval.loss;

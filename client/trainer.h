@@ -12,12 +12,15 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/idx.h"
 #include "core/params.h"
+#include "core/random.h"
+#include "privacy/rdp_accountant.h"
 #include "proto/fedge.pb.h"
 
 namespace fedge {
@@ -32,6 +35,9 @@ struct TrainResult {
   // Local metrics, e.g. "train_loss", "local_accuracy", "local_loss",
   // "train_steps", "train_seconds" (wall time of the training loop).
   std::map<std::string, double> metrics;
+  // For a DP-SGD task: the sampled Gaussian mechanism the run amounted to,
+  // which the device's privacy ledger is charged before the update leaves.
+  std::optional<SgmEvent> privacy;
 };
 
 // Thread-safety: implementations are used by one device, from one thread at
@@ -55,6 +61,12 @@ class Trainer {
   // something the trainer cannot do, kInternal for a training failure.
   virtual absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig& config,
                                             uint64_t seed) = 0;
+  // The privacy a task would spend, before training it: nullopt for a task
+  // without DP-SGD. kInvalidArgument for an invalid DP configuration.
+  virtual absl::StatusOr<std::optional<SgmEvent>> PlanPrivacy(const proto::TrainConfig& config) const {
+    (void)config;
+    return std::nullopt;
+  }
 };
 
 struct TensorDataset;  // models/dataset.h
@@ -67,10 +79,14 @@ struct TorchTrainerOptions {
   // 0 leaves LibTorch's setting alone.
   int torch_threads = 1;
   // After training, evaluate the local model on the examples it trained on
-  // and report "local_accuracy" / "local_loss" (one extra forward pass).
+  // and report "local_accuracy" / "local_loss" (one extra forward pass;
+  // never for DP-SGD tasks, whose metrics must not leak the data).
   bool evaluate_local = true;
   // Examples per forward pass of that evaluation.
   int64_t eval_batch_size = 1000;
+  // Noise source for DP-SGD tasks; null uses SecureRandom::Default().
+  // Borrowed; must outlive the trainer.
+  SecureRandom* dp_random = nullptr;
 };
 
 // Fine-tunes a zoo model on the device's local examples with LibTorch
@@ -102,8 +118,12 @@ class TorchTrainer final : public Trainer {
   const std::string& architecture() const override;
   const ParamLayout& layout() const override;
   uint64_t num_examples() const override;
+  // A task with dp_noise_multiplier > 0 trains with DP-SGD
+  // (privacy/dpsgd/): Poisson batches of expected size batch_size,
+  // per-example clipping to dp_clip_norm, Gaussian noise.
   absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig& config,
                                     uint64_t seed) override;
+  absl::StatusOr<std::optional<SgmEvent>> PlanPrivacy(const proto::TrainConfig& config) const override;
 
  private:
   struct Impl;

@@ -117,8 +117,28 @@ TEST_F(TorchTrainerTest, RefusesWhatItCannotDo) {
   bad.set_local_epochs(-1);
   EXPECT_EQ(trainer_->Train(global_, bad, 1).status().code(), absl::StatusCode::kInvalidArgument);
   bad = config_;
-  bad.set_dp_noise_multiplier(1.1);
-  EXPECT_EQ(trainer_->Train(global_, bad, 1).status().code(), absl::StatusCode::kFailedPrecondition);
+  bad.set_dp_noise_multiplier(1.1);  // DP-SGD without a clipping norm
+  EXPECT_EQ(trainer_->Train(global_, bad, 1).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(trainer_->PlanPrivacy(bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TorchTrainerTest, ADpTaskTrainsWithDpSgdAndReportsWhatItSpent) {
+  EXPECT_FALSE(trainer_->PlanPrivacy(config_)->has_value());
+  config_.set_dp_noise_multiplier(1.0);
+  config_.set_dp_clip_norm(1.0);
+  config_.set_batch_size(8);
+  auto planned = trainer_->PlanPrivacy(config_);
+  ASSERT_TRUE(planned.ok() && planned->has_value()) << planned.status();
+  EXPECT_DOUBLE_EQ((*planned)->sample_rate, 8.0 / 40);
+  EXPECT_EQ((*planned)->steps, 10);  // 2 epochs of ceil(40 / 8) expected batches
+  auto result = trainer_->Train(global_, config_, 5);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_TRUE(result->privacy.has_value());
+  EXPECT_EQ(result->privacy->steps, (*planned)->steps);
+  EXPECT_DOUBLE_EQ(result->privacy->noise_multiplier, 1.0);
+  EXPECT_GT(DistanceToGlobal(result->local), 0);
+  EXPECT_EQ(result->metrics.count("train_loss"), 0u);  // nothing data-dependent leaves a DP task
+  EXPECT_EQ(result->metrics.count("local_accuracy"), 0u);
 }
 
 TEST(TorchTrainerCreateTest, ValidatesItsInputs) {

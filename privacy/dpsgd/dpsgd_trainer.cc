@@ -160,15 +160,20 @@ absl::StatusOr<DpSgdStepStats> DpSgdTrainer::Step(const torch::Tensor& images, c
   return stats;
 }
 
+SgmEvent PlanDpSgd(const DpSgdOptions& options, int64_t dataset_size) {
+  const int64_t b = options.expected_batch_size;
+  return SgmEvent{.sample_rate = static_cast<double>(b) / static_cast<double>(dataset_size),
+                  .noise_multiplier = options.noise_multiplier,
+                  .steps = options.steps > 0 ? options.steps : options.epochs * ((dataset_size + b - 1) / b)};
+}
+
 absl::StatusOr<DpSgdStats> TrainWithDpSgd(torch::nn::Sequential& model, const TensorDataset& data,
                                           const DpSgdOptions& options, SecureRandom* rng) {
   FEDGE_RETURN_IF_ERROR(ValidateDpSgdOptions(options));
   const int64_t n = data.size();
   if (n == 0) return absl::FailedPreconditionError("no training examples");
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<DpSgdTrainer> trainer, DpSgdTrainer::Create(model, options, n, rng));
-  const int64_t steps = options.steps > 0 ? options.steps
-                                          : options.epochs * ((n + options.expected_batch_size - 1) /
-                                                              options.expected_batch_size);
+  const int64_t steps = PlanDpSgd(options, n).steps;
   DpSgdStats stats;
   stats.sample_rate = trainer->sample_rate();
   stats.noise_multiplier = options.noise_multiplier;

@@ -39,6 +39,7 @@
 #include "core/random.h"
 #include "models/dataset.h"
 #include "privacy/dpsgd/per_example_gradients.h"
+#include "privacy/rdp_accountant.h"
 
 namespace fedge {
 
@@ -115,6 +116,11 @@ class DpSgdTrainer {
   std::unique_ptr<Impl> impl_;
   double sample_rate_;
 };
+
+// The sampled Gaussian mechanism a run of `options` over `dataset_size`
+// examples amounts to: what a privacy ledger must accept before training.
+// REQUIRES: ValidateDpSgdOptions(options).ok(), dataset_size >= 1.
+SgmEvent PlanDpSgd(const DpSgdOptions& options, int64_t dataset_size);
 
 // Trains `model` in place on `data` with DP-SGD (Poisson-sampled batches);
 // see DpSgdTrainer for the status codes. kFailedPrecondition for no data.

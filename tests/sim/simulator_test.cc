@@ -95,6 +95,20 @@ TEST_F(SimulatorTest, SameSeedGivesIdenticalRoundsAtAnyWorkerCount) {
   EXPECT_NE(DeterministicCsv(*a), DeterministicCsv(*c));
 }
 
+TEST_F(SimulatorTest, ErrorFeedbackCodecIsDeterministicAndSmaller) {
+  Scenario s = Tiny();
+  s.codec = "topk:0.1>int8";  // devices keep their residual between materialisations
+  s.run.workers = 1;
+  auto one = Run(s);
+  s.run.workers = 2;
+  auto two = Run(s);
+  auto fp32 = Run(Tiny());
+  ASSERT_TRUE(one.ok() && two.ok() && fp32.ok()) << one.status() << two.status() << fp32.status();
+  EXPECT_EQ(DeterministicCsv(*one), DeterministicCsv(*two));
+  const RoundRow& r = one->rows()[0];
+  EXPECT_LT(r.bytes_up * 4.0, fp32->rows()[0].bytes_up * 1.0 / fp32->rows()[0].participants * r.participants);
+}
+
 TEST_F(SimulatorTest, LoopbackGrpcGivesTheSameRoundsAsInProcess) {
   Scenario s = Tiny();
   s.rounds = 2;

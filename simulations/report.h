@@ -1,0 +1,89 @@
+// File: simulations/report.h
+//
+// The results of a simulated run, written to <out_dir>/<name>/:
+//   rounds.csv    one row per round (columns in kRoundColumns order);
+//   summary.json  the scenario, final and best accuracy, totals, timings;
+//   report.html   one self-contained page (inline CSS and SVG charts, no
+//                 external resource): accuracy, loss, bytes up/down and
+//                 participation per round, and the scenario table.
+//
+// Columns are declared once, in report.cc's column table: adding one (for
+// example epsilon or a drift score) is a field in `RoundRow` and one line
+// there; the CSV, the JSON and the HTML pick it up.
+//
+// LibTorch-free. Thread-compatible: a RunReport is filled by one thread.
+#ifndef FEDGE_SIMULATIONS_REPORT_H_
+#define FEDGE_SIMULATIONS_REPORT_H_
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "nlohmann/json.hpp"
+#include "simulations/scenario.h"
+
+namespace fedge {
+
+// One completed round. Metrics that were not measured this round (the test
+// set is evaluated every `evaluate_every` rounds) are NaN and written empty.
+struct RoundRow {
+  int64_t round = 0;
+  bool succeeded = false;
+  double test_accuracy = NAN;
+  double test_loss = NAN;
+  int64_t participants = 0;  // updates accepted into the aggregate
+  int64_t selected = 0;      // devices sampled by the coordinator
+  int64_t dropped = 0;       // sampled but no update arrived in time (offline, dropout, deadline, late)
+  int64_t rejected = 0;      // updates refused by the coordinator's checks
+  uint64_t bytes_up = 0;
+  uint64_t bytes_down = 0;
+  double sim_time_s = 0;   // simulated time since the start of the run, at the round's close
+  double wall_time_s = 0;  // real seconds spent in the round
+};
+
+// Column names of rounds.csv, in order. Columns whose name ends in
+// "wall_time_s" depend on the machine; every other column is a function of
+// the scenario and seed only.
+const std::vector<std::string>& RoundColumns();
+
+// Real time spent outside the rounds.
+struct RunTimings {
+  double setup_s = 0;  // loading data, partitioning, registering devices
+  double total_s = 0;  // the whole run
+};
+
+class RunReport {
+ public:
+  explicit RunReport(Scenario scenario) : scenario_(std::move(scenario)) {}
+
+  void AddRound(const RoundRow& row) { rows_.push_back(row); }
+  const std::vector<RoundRow>& rows() const { return rows_; }
+  const Scenario& scenario() const { return scenario_; }
+
+  // rounds.csv contents: a header line and one line per round.
+  std::string RoundsCsv() const;
+  // summary.json contents.
+  nlohmann::json Summary(const RunTimings& timings) const;
+  // report.html contents.
+  std::string Html(const RunTimings& timings) const;
+  // A one-screen plain-text summary for the terminal, ending with the
+  // report's path.
+  std::string TerminalSummary(const RunTimings& timings, const std::string& dir) const;
+
+  // Writes rounds.csv, summary.json and report.html into `dir` (created if
+  // needed), each atomically. kUnavailable on an I/O error.
+  absl::Status WriteAll(const std::string& dir, const RunTimings& timings) const;
+  // Writes rounds.csv only (called after every round so a long run leaves
+  // partial results behind).
+  absl::Status WriteCsv(const std::string& dir) const;
+
+ private:
+  Scenario scenario_;
+  std::vector<RoundRow> rows_;
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_SIMULATIONS_REPORT_H_

@@ -1,0 +1,123 @@
+#include "simulations/report.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/strings/str_split.h"
+#include "core/file_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "simulations/progress.h"
+#include "simulations/svg_chart.h"
+
+namespace fedge {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+RunReport TwoRounds() {
+  Scenario s;
+  s.name = "unit <test>";
+  RunReport report(s);
+  report.AddRound({.round = 1,
+                   .succeeded = true,
+                   .participants = 3,
+                   .selected = 4,
+                   .dropped = 1,
+                   .bytes_up = 1000,
+                   .bytes_down = 2000,
+                   .sim_time_s = 1.5,
+                   .wall_time_s = 0.25});
+  report.AddRound({.round = 2,
+                   .succeeded = true,
+                   .test_accuracy = 0.5,
+                   .test_loss = 1.25,
+                   .participants = 4,
+                   .selected = 4,
+                   .bytes_up = 1100,
+                   .bytes_down = 2100,
+                   .sim_time_s = 3,
+                   .wall_time_s = 0.5});
+  return report;
+}
+
+TEST(ReportTest, CsvHasTheHeaderAndOneRowPerRound) {
+  const std::string csv = TwoRounds().RoundsCsv();
+  std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0],
+            "round,succeeded,test_accuracy,test_loss,participants,selected,dropped,rejected,bytes_up,bytes_down,"
+            "sim_time_s,wall_time_s");
+  EXPECT_EQ(lines[1], "1,1,,,3,4,1,0,1000,2000,1.500,0.250");  // not evaluated: empty cells
+  EXPECT_EQ(lines[2], "2,1,0.500000,1.250000,4,4,0,0,1100,2100,3.000,0.500");
+}
+
+TEST(ReportTest, SummaryHasTotalsAndBestAccuracy) {
+  const nlohmann::json j = TwoRounds().Summary({.setup_s = 1, .total_s = 2});
+  EXPECT_EQ(j["totals"]["bytes_up"], 2100);
+  EXPECT_EQ(j["totals"]["participants"], 7);
+  EXPECT_EQ(j["final_test_accuracy"], 0.5);
+  EXPECT_EQ(j["best_round"], 2);
+  EXPECT_EQ(j["scenario"]["name"], "unit <test>");
+  EXPECT_DOUBLE_EQ(j["timings"]["sim_time_s"].get<double>(), 3);
+  EXPECT_TRUE(nlohmann::json::parse(j.dump()).is_object());
+}
+
+TEST(ReportTest, HtmlIsSelfContainedWithFourCharts) {
+  const std::string html = TwoRounds().Html({.total_s = 2});
+  size_t charts = 0;
+  for (size_t at = html.find("<svg"); at != std::string::npos; at = html.find("<svg", at + 1)) ++charts;
+  EXPECT_EQ(charts, 4u);
+  EXPECT_THAT(html, HasSubstr("<polyline"));
+  EXPECT_THAT(html, HasSubstr("unit &lt;test&gt;"));
+  EXPECT_THAT(html, Not(HasSubstr("<script")));
+  EXPECT_THAT(html, Not(HasSubstr("<link")));
+  EXPECT_THAT(html, Not(HasSubstr("src=")));
+  EXPECT_THAT(html, HasSubstr("data.partition"));  // scenario table
+}
+
+TEST(ReportTest, WriteAllWritesTheThreeFiles) {
+  const std::string dir = ::testing::TempDir() + "/fedge_report_test";
+  std::filesystem::remove_all(dir);
+  const RunReport report = TwoRounds();
+  ASSERT_TRUE(report.WriteAll(dir, {.total_s = 2}).ok());
+  EXPECT_EQ(*ReadFile(dir + "/rounds.csv"), report.RoundsCsv());
+  EXPECT_TRUE(nlohmann::json::parse(*ReadFile(dir + "/summary.json"))["totals"].is_object());
+  EXPECT_THAT(*ReadFile(dir + "/report.html"), HasSubstr("</html>"));
+  EXPECT_THAT(report.TerminalSummary({.total_s = 2}, dir), HasSubstr(dir + "/report.html"));
+}
+
+TEST(SvgChartTest, NiceTicksAndEmptyCharts) {
+  EXPECT_THAT(NiceTicks(0, 1, 6), ElementsAre(0, 0.2, 0.4, 0.6000000000000001, 0.8, 1));
+  EXPECT_THAT(NiceTicks(0, 100, 6), ElementsAre(0, 20, 40, 60, 80, 100));
+  EXPECT_THAT(NiceTicks(0.05, 0.37, 6), ElementsAre(0, 0.1, 0.2, ::testing::DoubleNear(0.3, 1e-12), 0.4));
+  EXPECT_THAT(RenderSvg({.title = "t", .y_label = "", .x = {1, 2}, .series = {{"s", "#000", {NAN, NAN}}}}),
+              HasSubstr("no data"));
+  EXPECT_EQ(HtmlEscape("a<&>\"'"), "a&lt;&amp;&gt;&quot;&#39;");
+}
+
+TEST(ProgressTest, LineShowsBarCountsAndEta) {
+  EXPECT_EQ(ProgressBar::Line(5, 10, "acc 80.0%", absl::Seconds(30), 10),
+            "[#####     ] 5/10 rounds  acc 80.0%  0:30 elapsed  ETA 0:30");
+  EXPECT_EQ(FormatElapsed(absl::Seconds(3725)), "1:02:05");
+}
+
+TEST(ProgressTest, PlainOutputPrintsAboutTenLinesForLongRuns) {
+  char* buffer = nullptr;
+  size_t size = 0;
+  std::FILE* out = open_memstream(&buffer, &size);
+  FakeClock clock;
+  ProgressBar bar(100, out, /*tty=*/false, &clock);
+  for (int i = 1; i <= 100; ++i) bar.Update(i, "");
+  bar.Finish();
+  std::fclose(out);
+  const std::string text(buffer, size);
+  free(buffer);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 10);
+  EXPECT_THAT(text, HasSubstr("100/100 rounds"));
+}
+
+}  // namespace
+}  // namespace fedge

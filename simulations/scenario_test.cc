@@ -1,0 +1,123 @@
+#include "simulations/scenario.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace fedge {
+namespace {
+
+using ::testing::HasSubstr;
+
+const ScenarioChecks kNoDataDir{.known_models = {"cnn_small", "cnn_lenet"}, .require_data_dir = false};
+
+TEST(ScenarioTest, DefaultsAndEveryTableParse) {
+  auto s = ParseScenario(R"(
+name = "t"
+seed = 7
+rounds = 3
+model = "cnn_lenet"
+codec = "int8"
+[population]
+num_devices = 40
+[selection]
+fraction = 0.25
+over_selection = 1.5
+min_quorum = 2
+round_deadline_s = 30
+[training]
+local_epochs = 2
+batch_size = 64
+lr = 0.01
+momentum = 0.9
+weight_decay = 1e-4
+optimizer = "adam"
+[data]
+partition = "dirichlet"
+alpha = 0.1
+max_examples_per_device = 100
+[devices]
+compute_speed = { mean = 200, sigma = 0.1 }
+latency_ms = { mean = 10 }
+availability = 0.9
+dropout = 0.05
+[run]
+workers = 2
+evaluate_every = 0
+out_dir = "/tmp/x"
+)",
+                         "t.toml", kNoDataDir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->seed, 7u);
+  EXPECT_EQ(s->model, "cnn_lenet");
+  EXPECT_EQ(s->population.num_devices, 40);
+  EXPECT_DOUBLE_EQ(s->selection.fraction, 0.25);
+  EXPECT_EQ(s->training.optimizer, "adam");
+  EXPECT_EQ(s->data.partition, "dirichlet");
+  EXPECT_DOUBLE_EQ(s->devices.compute_speed.mean, 200);
+  EXPECT_DOUBLE_EQ(s->devices.latency_ms.sigma, Scenario().devices.latency_ms.sigma);
+  EXPECT_EQ(s->run.workers, 2);
+  EXPECT_EQ(s->run.torch_threads, 1);
+  EXPECT_EQ(ScenarioToJson(*s)["devices"]["compute_speed"]["mean"], 200.0);
+}
+
+TEST(ScenarioTest, ReportsEveryProblemAtOnceWithFullKeyPaths) {
+  auto s = ParseScenario(R"(
+rounds = 0
+model = "resnet"
+codec = "int9"
+[training]
+lr = "fast"
+learning_rate = 0.1
+[data]
+partition = "zipf"
+dir = "/no/such/dir"
+[devices]
+compute_speed = { mean = 10, sgima = 1 }
+)",
+                         "bad.toml", {.known_models = {"cnn_small"}, .require_data_dir = true});
+  ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string m(s.status().message());
+  EXPECT_THAT(m, HasSubstr("'rounds' = 0 is outside"));
+  EXPECT_THAT(m, HasSubstr("resnet"));
+  EXPECT_THAT(m, HasSubstr("codec"));
+  EXPECT_THAT(m, HasSubstr("training.lr"));
+  EXPECT_THAT(m, HasSubstr("training.learning_rate"));
+  EXPECT_THAT(m, HasSubstr("zipf"));
+  EXPECT_THAT(m, HasSubstr("/no/such/dir"));
+  EXPECT_THAT(m, HasSubstr("devices.compute_speed.sgima"));
+}
+
+TEST(ScenarioTest, CrossFieldRules) {
+  auto both = ParseScenario("[selection]\ndevices_per_round = 2\nfraction = 0.5\n", "x", kNoDataDir);
+  EXPECT_THAT(both.status().message(), HasSubstr("not both"));
+  auto too_many = ParseScenario("[population]\nnum_devices = 3\n[selection]\ndevices_per_round = 5\n", "x", kNoDataDir);
+  EXPECT_THAT(too_many.status().message(), HasSubstr("exceeds"));
+  // The default target shrinks to a small population instead of failing.
+  auto small = ParseScenario("[population]\nnum_devices = 3\n", "x", kNoDataDir);
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(small->selection.devices_per_round, 3);
+  EXPECT_THAT(ParseScenario("name = \"a/b\"\n", "x", kNoDataDir).status().message(), HasSubstr("name"));
+}
+
+TEST(ScenarioTest, LaterFeatureTablesAreUnknownUntilImplemented) {
+  auto s = ParseScenario("[dp]\nnoise_multiplier = 1.0\n", "x", kNoDataDir);
+  EXPECT_THAT(s.status().message(), HasSubstr("dp"));
+}
+
+TEST(ScenarioTest, MissingFileAndSyntaxErrors) {
+  EXPECT_EQ(LoadScenario("/no/such/scenario.toml").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ParseScenario("rounds = = 3", "x", kNoDataDir).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ScenarioTest, LogNormalHasTheConfiguredMean) {
+  EXPECT_DOUBLE_EQ(SampleLogNormal({.mean = 5, .sigma = 0}, 1.3), 5);
+  const LogNormal d{.mean = 10, .sigma = 0.5};
+  EXPECT_LT(SampleLogNormal(d, -1), SampleLogNormal(d, 1));
+  // E[exp(sigma z - sigma^2/2)] = 1: check by quadrature over the normal density.
+  double sum = 0, dz = 0.001;
+  for (double z = -8; z < 8; z += dz) sum += SampleLogNormal(d, z) * std::exp(-z * z / 2) / std::sqrt(2 * M_PI) * dz;
+  EXPECT_NEAR(sum, 10, 1e-3);
+}
+
+}  // namespace
+}  // namespace fedge

@@ -1,0 +1,325 @@
+#include "simulations/simulator.h"
+
+#include <stdlib.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <tuple>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "aggregation/fedavg.h"
+#include "client/device.h"
+#include "client/trainer.h"
+#include "compression/codec_spec.h"
+#include "coordinator/federation.h"
+#include "core/env.h"
+#include "core/evaluator.h"
+#include "core/random.h"
+#include "core/signing.h"
+#include "core/status.h"
+#include "core/strings.h"
+#include "models/evaluator.h"
+#include "models/torch_params.h"
+#include "models/zoo.h"
+#include "simulations/grpc_loopback.h"
+#include "simulations/partition.h"
+#include "simulations/progress.h"
+#include "simulations/virtual_device.h"
+
+namespace fedge {
+namespace {
+
+constexpr uint64_t kPartitionStream = 0x7061727469ULL;
+constexpr uint64_t kModelStream = 0x6d6f64656cULL;
+constexpr uint64_t kSelectionStream = 0x73656c656374ULL;
+
+// Plugs the LibTorch test-set evaluator into the coordinator's hook.
+class TestSetEvaluator final : public ModelEvaluator {
+ public:
+  explicit TestSetEvaluator(std::unique_ptr<TorchEvaluator> evaluator) : evaluator_(std::move(evaluator)) {}
+  absl::StatusOr<std::map<std::string, double>> Evaluate(const ModelParams& params) override {
+    return evaluator_->Evaluate(params);
+  }
+
+ private:
+  std::unique_ptr<TorchEvaluator> evaluator_;
+};
+
+FederationOptions ToFederationOptions(const Scenario& s, int64_t num_elements) {
+  FederationOptions o;
+  o.model_id = s.name;
+  o.architecture = s.model;
+  o.max_rounds = s.rounds;
+  o.min_devices = s.population.num_devices;
+  o.devices_per_round = s.selection.devices_per_round;
+  o.fraction = s.selection.fraction;
+  o.over_selection = s.selection.over_selection;
+  o.min_quorum = s.selection.min_quorum;
+  o.round_deadline = absl::Seconds(s.selection.round_deadline_s);
+  o.evaluate_every = s.run.evaluate_every;
+  o.seed = DeriveSeed(s.seed, kSelectionStream);
+  o.train.set_local_epochs(s.training.local_epochs);
+  o.train.set_batch_size(s.training.batch_size);
+  o.train.set_learning_rate(s.training.lr);
+  o.train.set_momentum(s.training.momentum);
+  o.train.set_weight_decay(s.training.weight_decay);
+  o.train.set_optimizer(s.training.optimizer);
+  o.train.set_codec(s.codec);
+  o.limits.expected_elements = num_elements;
+  return o;
+}
+
+// What one materialised device did this round.
+struct DeviceOutcome {
+  std::string id;
+  std::optional<InFlightUpload> upload;
+  absl::Status status;             // the task's outcome as the device saw it
+  bool simulated_failure = false;  // dropout or deadline, not a real error
+};
+
+}  // namespace
+
+struct Simulator::Impl {
+  Scenario scenario;
+  SimulationData data;
+  std::vector<DeviceProfile> population;
+  absl::flat_hash_map<std::string, size_t> index_of;
+  FakeClock clock;  // the coordinator's, i.e. the simulation's, clock
+  absl::Time start;
+  std::unique_ptr<TestSetEvaluator> evaluator;
+  std::unique_ptr<Federation> federation;
+  std::unique_ptr<GrpcLoopback> loopback;  // declared after the Federation it serves
+  Transport* coordinator = nullptr;        // how devices reach the Federation
+  VerifyKey verify_key;
+  // Per-device state that outlives a device's materialisation (the update
+  // encoder's error-feedback residual), one folder per device; empty for
+  // stateless codecs. A fresh temporary folder, so runs never share state.
+  std::string state_root;
+  ThreadPool pool;
+
+  Impl(const Scenario& s, SimulationData d, VerifyKey key)
+      : scenario(s), data(std::move(d)), verify_key(std::move(key)), pool(s.run.workers) {}
+  ~Impl() {
+    if (!state_root.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(state_root, ignored);
+    }
+  }
+
+  DeviceOutcome RunDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened, absl::Time deadline);
+};
+
+Simulator::Simulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Simulator::~Simulator() = default;
+
+absl::StatusOr<SimulationData> LoadSimulationData(const Scenario& scenario) {
+  SimulationData data;
+  FEDGE_ASSIGN_OR_RETURN(data.train, LoadFashionMnist(scenario.data.dir, "train"));
+  if (scenario.run.evaluate_every > 0) {
+    FEDGE_ASSIGN_OR_RETURN(data.test, LoadFashionMnist(scenario.data.dir, "test"));
+  }
+  return data;
+}
+
+absl::StatusOr<TransportKind> ParseTransportKind(std::string_view name) {
+  if (name == "inprocess") return TransportKind::kInProcess;
+  if (name == "grpc") return TransportKind::kGrpc;
+  return absl::InvalidArgumentError(absl::StrCat("unknown transport '", AsAbsl(name), "'; use inprocess or grpc"));
+}
+
+absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& scenario, SimulationData data,
+                                                             TransportKind transport) {
+  FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential model,
+                         CreateModel(scenario.model, DeriveSeed(scenario.seed, kModelStream)));
+  ModelParams initial = ToParams(*model);
+  FEDGE_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate());
+  auto impl = std::make_unique<Impl>(scenario, std::move(data), key.verify_key());
+  impl->start = impl->clock.Now();
+
+  FEDGE_ASSIGN_OR_RETURN(
+      Partition shards,
+      PartitionData(impl->data.train.labels, {.method = scenario.data.partition,
+                                              .num_devices = scenario.population.num_devices,
+                                              .alpha = scenario.data.alpha,
+                                              .classes_per_device = scenario.data.classes_per_device,
+                                              .max_examples_per_device = scenario.data.max_examples_per_device,
+                                              .seed = DeriveSeed(scenario.seed, kPartitionStream)}));
+  impl->population = MakePopulation(scenario, std::move(shards));
+  for (size_t i = 0; i < impl->population.size(); ++i) impl->index_of[impl->population[i].id] = i;
+
+  if (scenario.run.evaluate_every > 0) {
+    // A fixed thread count keeps the test loss bit-identical across worker counts.
+    FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchEvaluator> evaluator,
+                           TorchEvaluator::Create(scenario.model, impl->data.test, 1000, scenario.run.torch_threads));
+    impl->evaluator = std::make_unique<TestSetEvaluator>(std::move(evaluator));
+  }
+  const int64_t num_elements = initial.layout.num_elements();
+  FEDGE_ASSIGN_OR_RETURN(impl->federation,
+                         Federation::Create(ToFederationOptions(scenario, num_elements), std::make_unique<FedAvg>(),
+                                            std::move(initial), std::move(key), &impl->clock, impl->evaluator.get()));
+  FEDGE_ASSIGN_OR_RETURN(CodecSpec codec, ParseCodecSpec(scenario.codec));
+  if (codec.uses_error_feedback()) {
+    std::string dir = (std::filesystem::temp_directory_path() / "fedge-sim-state-XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) return absl::UnavailableError("cannot create a temporary state directory");
+    impl->state_root = dir;
+  }
+  impl->coordinator = impl->federation.get();
+  if (transport == TransportKind::kGrpc) {
+    FEDGE_ASSIGN_OR_RETURN(impl->loopback, GrpcLoopback::Start(impl->federation.get()));
+    impl->coordinator = impl->loopback->transport();
+  }
+  for (const DeviceProfile& p : impl->population) {
+    proto::RegisterRequest request;
+    request.mutable_device()->set_device_id(p.id);
+    request.mutable_device()->set_num_examples(p.examples.size());
+    FEDGE_RETURN_IF_ERROR(impl->coordinator->Register(request).status());
+  }
+  impl->federation->Tick();  // opens round 1
+  return std::unique_ptr<Simulator>(new Simulator(std::move(impl)));
+}
+
+DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened,
+                                         absl::Time deadline) {
+  DeviceOutcome outcome;
+  outcome.id = profile.id;
+  TorchTrainerOptions trainer_options;
+  trainer_options.architecture = scenario.model;
+  trainer_options.torch_threads = scenario.run.torch_threads;
+  trainer_options.evaluate_local = false;
+  absl::StatusOr<std::unique_ptr<TorchTrainer>> trainer =
+      TorchTrainer::Create(trainer_options, data.train, profile.examples);
+  if (!trainer.ok()) {
+    outcome.status = trainer.status();
+    return outcome;
+  }
+  FakeClock device_clock(opened);
+  SimLink link(coordinator, &device_clock, profile, deadline);
+  SimTrainer sim_trainer(trainer->get(), &device_clock, profile.compute_speed, fate.drops_out, deadline);
+  DeviceOptions options;
+  options.device_id = profile.id;
+  options.num_examples = profile.examples.size();
+  options.seed = profile.seed;
+  if (!state_root.empty()) options.state_dir = absl::StrCat(state_root, "/", profile.id);
+  Device device(std::move(options), &link, &device_clock, &sim_trainer, verify_key);
+  absl::StatusOr<StepResult> step = device.RunOnce();
+  outcome.status = !step.ok()        ? step.status()
+                   : !step->had_task ? absl::InternalError("the coordinator offered no task to a sampled device")
+                                     : step->task_status;
+  outcome.simulated_failure = sim_trainer.simulated_failure() || link.refused_late();
+  outcome.upload = link.upload();
+  return outcome;
+}
+
+absl::StatusOr<RoundRow> Simulator::RunRound() {
+  Impl& s = *impl_;
+  if (s.federation->finished()) return absl::FailedPreconditionError("every round of the scenario has run");
+  const absl::Time wall_start = Clock::Real()->Now();
+  const absl::Time opened = s.clock.Now();
+  const absl::Time deadline = opened + absl::Seconds(s.scenario.selection.round_deadline_s);
+  const uint64_t round = s.federation->GetStatus().current_round();
+
+  std::vector<std::string> selected = s.federation->selected_devices();
+  std::sort(selected.begin(), selected.end());
+  std::vector<DeviceOutcome> outcomes(selected.size());
+  for (size_t i = 0; i < selected.size(); ++i) {
+    const DeviceProfile& profile = s.population[s.index_of.at(selected[i])];
+    const RoundFate fate = DrawFate(s.scenario, round, profile.id);
+    if (!fate.online || profile.examples.empty()) continue;  // never takes its task
+    s.pool.Schedule([&s, &profile, fate, opened, deadline, out = &outcomes[i]] {
+      *out = s.RunDevice(profile, fate, opened, deadline);
+    });
+  }
+  s.pool.Wait();
+
+  // Deliver in simulated arrival order so the aggregate is reproducible.
+  std::vector<const DeviceOutcome*> arrived;
+  absl::Status unexpected;
+  for (const DeviceOutcome& o : outcomes) {
+    if (o.upload && o.upload->arrival <= deadline) arrived.push_back(&o);
+    if (!o.status.ok() && !o.simulated_failure && !absl::IsDeadlineExceeded(o.status) && unexpected.ok()) {
+      unexpected = absl::Status(o.status.code(), absl::StrCat(o.id, ": ", o.status.message()));
+    }
+  }
+  if (arrived.empty() && !unexpected.ok()) {
+    return absl::InternalError(
+        absl::StrCat("round ", round, ": no device could deliver an update; first error: ", unexpected.ToString()));
+  }
+  std::sort(arrived.begin(), arrived.end(), [](const DeviceOutcome* a, const DeviceOutcome* b) {
+    return std::tie(a->upload->arrival, a->id) < std::tie(b->upload->arrival, b->id);
+  });
+  for (const DeviceOutcome* o : arrived) {
+    s.clock.SetTime(std::max(s.clock.Now(), o->upload->arrival));
+    for (const proto::UploadRequest& chunk : o->upload->chunks) {
+      // A refusal (late after the target was reached, invalid) is the
+      // coordinator's answer and is counted in its round record.
+      if (!s.coordinator->Upload(chunk).ok()) break;
+    }
+  }
+  std::vector<proto::RoundRecord> records = s.federation->Tick();
+  if (records.empty()) {  // the target was not reached: the round runs to its deadline
+    s.clock.SetTime(std::max(s.clock.Now(), deadline));
+    records = s.federation->Tick();
+  }
+  if (records.size() != 1) {
+    return absl::InternalError(absl::StrCat("round ", round, ": expected one closed round, got ", records.size()));
+  }
+  const proto::RoundRecord& r = records[0];
+  RoundRow row;
+  row.round = static_cast<int64_t>(r.round());
+  row.succeeded = r.succeeded();
+  if (auto it = r.metrics().find("test_accuracy"); it != r.metrics().end()) row.test_accuracy = it->second;
+  if (auto it = r.metrics().find("test_loss"); it != r.metrics().end()) row.test_loss = it->second;
+  row.participants = r.accepted();
+  row.selected = r.selected();
+  row.rejected = r.rejected();
+  row.dropped = row.selected - row.participants - row.rejected;
+  row.bytes_up = r.bytes_up();
+  row.bytes_down = r.bytes_down();
+  row.sim_time_s = absl::ToDoubleSeconds(absl::FromUnixMicros(r.closed_unix_micros()) - s.start);
+  row.wall_time_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start);
+  return row;
+}
+
+bool Simulator::finished() const { return impl_->federation->finished(); }
+
+int64_t Simulator::empty_devices() const {
+  return std::count_if(impl_->population.begin(), impl_->population.end(),
+                       [](const DeviceProfile& p) { return p.examples.empty(); });
+}
+
+std::string ReportDir(const Scenario& scenario) { return absl::StrCat(scenario.run.out_dir, "/", scenario.name); }
+
+absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions& options) {
+  const absl::Time wall_start = Clock::Real()->Now();
+  FEDGE_ASSIGN_OR_RETURN(SimulationData data, LoadSimulationData(scenario));
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim,
+                         Simulator::Create(scenario, std::move(data), options.transport));
+  RunTimings timings{.setup_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start)};
+  if (options.out != nullptr && sim->empty_devices() > 0) {
+    std::fprintf(options.out, "note: %lld of %lld devices received no examples and never train\n",
+                 static_cast<long long>(sim->empty_devices()), static_cast<long long>(scenario.population.num_devices));
+  }
+  const std::string dir = ReportDir(scenario);
+  RunReport report(scenario);
+  std::optional<ProgressBar> progress;
+  if (options.out != nullptr) progress.emplace(scenario.rounds, options.out, options.tty);
+  std::string status;
+  while (!sim->finished()) {
+    FEDGE_ASSIGN_OR_RETURN(RoundRow row, sim->RunRound());
+    report.AddRound(row);
+    FEDGE_RETURN_IF_ERROR(report.WriteCsv(dir));
+    if (std::isfinite(row.test_accuracy)) status = absl::StrFormat("acc %.2f%%", 100 * row.test_accuracy);
+    if (progress) progress->Update(row.round, status);
+  }
+  if (progress) progress->Finish();
+  timings.total_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start);
+  FEDGE_RETURN_IF_ERROR(report.WriteAll(dir, timings));
+  if (options.out != nullptr) std::fputs(report.TerminalSummary(timings, dir).c_str(), options.out);
+  return report;
+}
+
+}  // namespace fedge

@@ -1,0 +1,35 @@
+# The LibTorch part of simulations/: included from CMakeLists.txt.
+fedge_cc_library(
+  NAME sim
+  SRCS simulator.cc virtual_device.cc grpc_loopback.cc
+  HDRS simulator.h virtual_device.h grpc_loopback.h
+  DEPS fedge::sim_base fedge::client fedge::client_grpc fedge::coordinator fedge::coordinator_grpc fedge::models
+       fedge::aggregation
+  TORCH
+)
+
+fedge_cc_binary(NAME fedge-sim
+  SRCS sim_main.cc
+  DEPS fedge::sim CLI11::CLI11
+  TORCH)
+
+# End-to-end tests live in tests/sim/.
+set(FEDGE_SIM_TESTS ${PROJECT_SOURCE_DIR}/tests/sim)
+if(EXISTS ${FEDGE_SIM_TESTS}/simulator_test.cc)
+  fedge_cc_test(NAME sim_e2e_test
+    SRCS ${FEDGE_SIM_TESTS}/simulator_test.cc
+    DEPS fedge::sim
+    TORCH
+    TIMEOUT 120)
+endif()
+if(FEDGE_BUILD_TESTS AND EXISTS ${FEDGE_SIM_TESTS}/report_render_test.sh)
+  add_test(NAME sim_report_render_test
+    COMMAND ${FEDGE_SIM_TESTS}/report_render_test.sh $<TARGET_FILE:fedge-sim> ${FEDGE_SIM_TESTS}/tiny.toml)
+  set_tests_properties(sim_report_render_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+endif()
+
+fedge_cc_test(NAME sim_device_test
+  SRCS virtual_device_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 60)

@@ -1,0 +1,111 @@
+// File: simulations/simulator.h
+//
+// `Simulator` runs a scenario (simulations/scenario.h) as a federation of
+// virtual devices on one machine, through the same code a deployment runs:
+// the coordinator's `Federation` (coordinator/federation.h) and, for every
+// sampled device, the device agent `Device` (client/device.h) with a
+// LibTorch `TorchTrainer`.
+//
+// One round:
+//   1. The Federation has opened the round and sampled its devices
+//      (`selected_devices()`). Only these are materialised — Device,
+//      TorchTrainer and example tensors — so a population of 10,000 costs
+//      little more memory than the cohort.
+//   2. Each sampled device's fate is drawn (offline, drops out) and the
+//      online ones run one `Device::RunOnce()` concurrently on a worker
+//      pool (one LibTorch thread each), each on its own virtual clock
+//      starting at the round's opening: download, train, encode, upload.
+//      Their links (SimLink) charge latency and bandwidth and hold the
+//      uploads in flight (simulations/virtual_device.h).
+//   3. The uploads are delivered to the Federation sequentially in order of
+//      simulated arrival (ties by device id) with the coordinator's clock
+//      set to each arrival; those arriving after the deadline are dropped.
+//      The Federation closes the round at its target or, advanced to the
+//      deadline, with what arrived; evaluation on the test set follows.
+//   Since floating-point sums depend on order, this fixed delivery order
+//   makes every column of rounds.csv except wall time bit-identical for a
+//   given seed at any worker count.
+//
+// Thread-safety: a Simulator is driven from one thread; it runs devices on
+// its own pool.
+#ifndef FEDGE_SIMULATIONS_SIMULATOR_H_
+#define FEDGE_SIMULATIONS_SIMULATOR_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "core/idx.h"
+#include "simulations/report.h"
+#include "simulations/scenario.h"
+
+namespace fedge {
+
+// How virtual devices reach the coordinator.
+enum class TransportKind {
+  kInProcess,  // direct calls into the Federation
+  kGrpc,       // gRPC with TLS over 127.0.0.1 (simulations/grpc_loopback.h)
+};
+
+// "inprocess" or "grpc"; kInvalidArgument otherwise.
+absl::StatusOr<TransportKind> ParseTransportKind(std::string_view name);
+
+struct SimulationData {
+  ImageDataset train;
+  ImageDataset test;  // may be empty when the scenario never evaluates
+};
+
+// Loads Fashion-MNIST from scenario.data.dir (the test split only when
+// run.evaluate_every > 0). kNotFound / kInvalidArgument from core/idx.h.
+absl::StatusOr<SimulationData> LoadSimulationData(const Scenario& scenario);
+
+class Simulator {
+ public:
+  // Partitions `data.train`, draws the population, creates the Federation
+  // with the initial model and registers every device, then opens round 1.
+  // kInvalidArgument for a scenario the components refuse (unknown model,
+  // bad codec, empty test set with evaluation on); kUnavailable when the
+  // gRPC loopback cannot start.
+  static absl::StatusOr<std::unique_ptr<Simulator>> Create(const Scenario& scenario, SimulationData data,
+                                                           TransportKind transport = TransportKind::kInProcess);
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Runs the open round to its close and returns its row.
+  // kFailedPrecondition once every round has run; kInternal when no device
+  // could train for a reason other than the simulation's own (e.g. a codec
+  // the device agent does not support), naming it.
+  absl::StatusOr<RoundRow> RunRound();
+  bool finished() const;
+
+  // Devices with an empty data shard (never able to train).
+  int64_t empty_devices() const;
+
+ private:
+  struct Impl;
+  explicit Simulator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct RunOptions {
+  // Progress and the final summary go here (borrowed); null for silence.
+  std::FILE* out = stderr;
+  // Redraw a progress bar (a TTY) rather than print plain lines.
+  bool tty = false;
+  TransportKind transport = TransportKind::kInProcess;
+};
+
+// Loads the data, runs every round and writes rounds.csv (after each round),
+// summary.json and report.html to <run.out_dir>/<name>/. Returns the report.
+absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions& options);
+
+// <run.out_dir>/<name>
+std::string ReportDir(const Scenario& scenario);
+
+}  // namespace fedge
+
+#endif  // FEDGE_SIMULATIONS_SIMULATOR_H_

@@ -1,0 +1,134 @@
+// File: simulations/virtual_device.h
+//
+// The pieces that turn the real device agent (client/device.h) into a
+// simulated one, without forking its logic:
+//
+//  * `DeviceProfile`: the cheap record kept for every device of the
+//    population — id, data shard, and its heterogeneity draws (compute
+//    speed, link bandwidths, latency). Tens of thousands cost little.
+//  * `SimLink`: the device's `Transport`. It forwards Register, PollTask,
+//    Download and Report to the coordinator's `Federation` in-process, and
+//    charges each transfer to the device's own virtual clock: the first
+//    chunk of a transfer pays the one-way latency, every chunk pays
+//    bytes / bandwidth. Uploads are held back ("in flight") with their
+//    simulated arrival time and acknowledged to the device; the simulator
+//    later delivers them to the Federation one by one in arrival order, so
+//    the aggregate does not depend on which worker thread finished first.
+//    An upload that would arrive after the round deadline is refused at
+//    once with kFailedPrecondition, as the coordinator refuses late updates,
+//    so the device keeps its error-feedback residual as it would for real.
+//  * `SimTrainer`: wraps the real `Trainer`, advances the device clock by
+//    examples * epochs / compute_speed, and makes the device fail the task
+//    without training when it drops out or would finish after the round
+//    deadline (the update then never reaches the coordinator).
+//
+// LibTorch-free. Thread-safety: a SimLink and a SimTrainer belong to one
+// device and are used from the thread that runs it.
+#ifndef FEDGE_SIMULATIONS_VIRTUAL_DEVICE_H_
+#define FEDGE_SIMULATIONS_VIRTUAL_DEVICE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "client/trainer.h"
+#include "core/env.h"
+#include "core/transport.h"
+#include "simulations/partition.h"
+#include "simulations/scenario.h"
+
+namespace fedge {
+
+struct DeviceProfile {
+  std::string id;
+  std::vector<int64_t> examples;  // indices into the training set
+  double compute_speed = 1;       // examples per second
+  double bytes_per_s_up = 1;
+  double bytes_per_s_down = 1;
+  absl::Duration latency;
+  uint64_t seed = 0;  // the device agent's seed (training, backoff jitter)
+};
+
+// Draws one profile per shard from the scenario's device distributions,
+// deterministically from scenario.seed. Ids are "dev-" plus the index,
+// zero-padded so that they sort in index order.
+std::vector<DeviceProfile> MakePopulation(const Scenario& scenario, Partition shards);
+
+// What happens to a sampled device in one round, drawn from
+// (seed, round, device) so it does not depend on scheduling.
+struct RoundFate {
+  bool online = true;      // takes the task at all
+  bool drops_out = false;  // fails after downloading, before uploading
+};
+RoundFate DrawFate(const Scenario& scenario, uint64_t round, const std::string& device_id);
+
+// An upload held in flight by SimLink.
+struct InFlightUpload {
+  std::vector<proto::UploadRequest> chunks;
+  absl::Time arrival;  // on the simulated clock, when the last byte arrives
+  uint64_t bytes = 0;
+};
+
+class SimLink final : public Transport {
+ public:
+  // `coordinator`, `clock` and `profile` are borrowed; `clock` is this
+  // device's own virtual clock; `deadline` closes the round on it.
+  SimLink(Transport* coordinator, FakeClock* clock, const DeviceProfile& profile, absl::Time deadline);
+
+  absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest& request) override;
+  absl::StatusOr<proto::PollTaskResponse> PollTask(const proto::PollTaskRequest& request) override;
+  absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) override;
+  // Holds the chunk for later delivery and acknowledges it; the final chunk
+  // is acknowledged as accepted (the coordinator's verdict comes at
+  // delivery). kFailedPrecondition, holding nothing, when the chunk would
+  // arrive after the deadline.
+  absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
+  absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
+
+  // The complete upload, once the device has sent its final chunk.
+  const std::optional<InFlightUpload>& upload() const { return complete_; }
+  // True when an upload was refused for arriving after the deadline.
+  bool refused_late() const { return refused_late_; }
+
+ private:
+  Transport* const coordinator_;
+  FakeClock* const clock_;
+  const DeviceProfile& profile_;
+  const absl::Time deadline_;
+  InFlightUpload pending_;
+  bool refused_late_ = false;
+  std::optional<InFlightUpload> complete_;
+};
+
+class SimTrainer final : public Trainer {
+ public:
+  // `inner` and `clock` are borrowed. `deadline` is the round's close on
+  // the simulated clock.
+  SimTrainer(Trainer* inner, FakeClock* clock, double compute_speed, bool drops_out, absl::Time deadline);
+
+  const std::string& architecture() const override { return inner_->architecture(); }
+  const ParamLayout& layout() const override { return inner_->layout(); }
+  uint64_t num_examples() const override { return inner_->num_examples(); }
+  // kUnavailable for a simulated dropout, kDeadlineExceeded when training
+  // would end after the deadline (neither trains); otherwise the inner
+  // trainer's result, with the clock advanced by the training time.
+  absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig& config,
+                                    uint64_t seed) override;
+
+  // True when Train failed for a simulated reason (dropout or deadline).
+  bool simulated_failure() const { return simulated_failure_; }
+
+ private:
+  Trainer* const inner_;
+  FakeClock* const clock_;
+  const double compute_speed_;
+  const bool drops_out_;
+  const absl::Time deadline_;
+  bool simulated_failure_ = false;
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_SIMULATIONS_VIRTUAL_DEVICE_H_
