@@ -25,6 +25,7 @@ struct DeviceEntry {
   std::string ineligible_reason;
   double epsilon_spent = 0;
   std::map<std::string, double> metrics;  // last report
+  proto::DeviceDrift drift;               // alarms == 0 until the first alarm
 };
 
 // A closed round waiting for evaluation of the model it produced.
@@ -47,6 +48,10 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   if (o.round_deadline <= absl::ZeroDuration()) return bad("round_deadline must be positive");
   if (o.poll_interval <= absl::ZeroDuration()) return bad("poll_interval must be positive");
   if (o.evaluate_every < 0) return bad("evaluate_every must be >= 0");
+  if (!(o.extra_round_drift_fraction >= 0 && o.extra_round_drift_fraction <= 1)) {
+    return bad("extra_round_drift_fraction must be in [0, 1] (0 disables extra rounds)");
+  }
+  if (o.max_extra_rounds < 0) return bad("max_extra_rounds must be >= 0");
   if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
   if (!o.train.codec().empty()) FEDGE_RETURN_IF_ERROR(ValidateCodecSpec(o.train.codec()));
   if (o.client_dp) {
@@ -73,6 +78,7 @@ struct Federation::Impl {
   std::string signed_model ABSL_GUARDED_BY(mu);
   std::map<std::string, double> latest_metrics ABSL_GUARDED_BY(mu);
   uint64_t rounds_started ABSL_GUARDED_BY(mu) = 0;
+  int64_t extra_rounds ABSL_GUARDED_BY(mu) = 0;  // granted for drift
   std::optional<RoundState> open ABSL_GUARDED_BY(mu);
   // Final answers of the last closed round, by task id: a device whose reply
   // was lost retries its final chunk after its own update closed the round.
@@ -88,8 +94,13 @@ struct Federation::Impl {
   void MaybeOpenRound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Rounds to run in all (0: no limit), extra drift rounds included.
+  int64_t RoundLimit() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return options.max_rounds > 0 ? options.max_rounds + extra_rounds : 0;
+  }
   bool Finished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return options.max_rounds > 0 && static_cast<int64_t>(completed.size()) >= options.max_rounds;
+    return RoundLimit() > 0 && static_cast<int64_t>(completed.size()) >= RoundLimit();
   }
 };
 
@@ -154,7 +165,7 @@ absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTa
   it->second.ineligible_reason = request.ineligible_reason();
   if (impl_->Finished()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("the federation has finished its ", impl_->options.max_rounds, " rounds"));
+        absl::StrCat("the federation has finished its ", impl_->RoundLimit(), " rounds"));
   }
   proto::PollTaskResponse response;
   const proto::Task* task = nullptr;
@@ -232,6 +243,7 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Commit(RoundState::TaskS
   response.set_committed_offset(size);
   response.set_accepted(true);
   task.reply = response;
+  devices[task.device_id].drift.set_drifting(false);  // its data is in the model now
   if (open->accepted() >= open->target()) CloseRound("target reached");
   return response;
 }
@@ -245,6 +257,18 @@ absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceRepo
   it->second.metrics.clear();
   for (const auto& [k, v] : report.metrics()) it->second.metrics[k] = v;
   it->second.epsilon_spent = std::max(it->second.epsilon_spent, report.epsilon_spent());
+  if (report.alarms_size() > 0) {
+    proto::DeviceDrift& drift = it->second.drift;
+    const proto::DriftAlarm& last = report.alarms(report.alarms_size() - 1);
+    drift.set_device_id(report.device_id());
+    drift.set_alarms(drift.alarms() + report.alarms_size());
+    drift.set_last_alarm_unix_micros(last.unix_micros());
+    drift.set_last_detector(last.detector());
+    drift.set_last_statistic(last.statistic());
+    drift.set_drifting(true);
+    FEDGE_LOG(INFO) << "drift alarm from " << report.device_id() << ": " << last.detector() << " statistic "
+                    << last.statistic();
+  }
   if (impl_->open) {
     impl_->open->record().set_drift_alarms(impl_->open->record().drift_alarms() + report.alarms_size());
   }
@@ -258,9 +282,7 @@ std::unique_ptr<RoundAggregator> Federation::Impl::BeginAggregation(int64_t targ
 }
 
 void Federation::Impl::MaybeOpenRound() {
-  if (open || Finished() || (options.max_rounds > 0 && static_cast<int64_t>(rounds_started) >= options.max_rounds)) {
-    return;
-  }
+  if (open || Finished() || (RoundLimit() > 0 && static_cast<int64_t>(rounds_started) >= RoundLimit())) return;
   if (static_cast<int64_t>(devices.size()) < options.min_devices) return;
   std::vector<std::string> eligible;
   for (const auto& [id, entry] : devices) {
@@ -275,10 +297,10 @@ void Federation::Impl::MaybeOpenRound() {
 
   const uint64_t round = ++rounds_started;
   SeededRandom rng(DeriveSeed(options.seed, round));
-  // Partial Fisher-Yates: the first `selected` entries are a uniform sample.
-  for (int64_t i = 0; i < selected; ++i) {
-    std::uniform_int_distribution<int64_t> pick(i, n - 1);
-    std::swap(eligible[i], eligible[pick(rng)]);
+  std::shuffle(eligible.begin(), eligible.end(), rng);  // the first `selected` are a uniform sample
+  if (options.favour_drifting) {
+    std::stable_partition(eligible.begin(), eligible.end(),
+                          [&](const std::string& id) { return devices.at(id).drift.drifting(); });
   }
   eligible.resize(selected);
 
@@ -337,7 +359,22 @@ void Federation::Impl::CloseRound(std::string_view why) {
   }
   record.set_succeeded(outcome.ok());
   record.set_model_version(version);
+  GrantExtraRoundOnDrift(record);
   pending.push_back({std::move(record), std::move(to_evaluate)});
+}
+
+void Federation::Impl::GrantExtraRoundOnDrift(proto::RoundRecord& record) {
+  int64_t drifting = 0;
+  for (const auto& [id, entry] : devices) drifting += entry.drift.drifting();
+  (*record.mutable_metrics())["drifting_devices"] = static_cast<double>(drifting);
+  if (options.extra_round_drift_fraction <= 0 || options.max_rounds == 0 || extra_rounds >= options.max_extra_rounds ||
+      drifting < options.extra_round_drift_fraction * static_cast<double>(devices.size())) {
+    return;
+  }
+  ++extra_rounds;
+  FEDGE_LOG(INFO) << "round " << record.round() << ": " << drifting << " of " << devices.size()
+                  << " devices are drifting; granting extra round " << extra_rounds << " of "
+                  << options.max_extra_rounds;
 }
 
 std::vector<proto::RoundRecord> Federation::Tick() {
@@ -387,6 +424,7 @@ proto::StatusResponse Federation::GetStatus() const {
   }
   for (const auto& [id, entry] : impl_->devices) {
     if (entry.epsilon_spent > 0) (*status.mutable_device_epsilon())[id] = entry.epsilon_spent;
+    if (entry.drift.alarms() > 0) *status.add_drift() = entry.drift;
   }
   return status;
 }

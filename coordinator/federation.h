@@ -88,6 +88,14 @@ struct FederationOptions {
   proto::TrainConfig train;
   // Boundary checks applied to every update.
   UpdateLimits limits;
+  // Drift response. With `favour_drifting`, devices that reported a drift
+  // alarm since their last accepted update are sampled before the others.
+  bool favour_drifting = false;
+  // When > 0: once at least this fraction of registered devices is drifting
+  // at the end of a round, one extra round is granted beyond `max_rounds`
+  // (at most `max_extra_rounds` in all), so the model can adapt.
+  double extra_round_drift_fraction = 0;
+  int64_t max_extra_rounds = 0;
   // Client-level DP (DP-FedAvg): when set, updates are clipped and summed
   // unweighted, Gaussian noise is added to the sum and it is divided by the
   // round's target; the round records then carry "client_epsilon" at

@@ -332,6 +332,51 @@ TEST_F(FederationTest, ClientLevelDpClipsUnweightedAndAccountsEachRound) {
   EXPECT_EQ(ValidateFederationOptions(bad).code(), absl::StatusCode::kInvalidArgument);
 }
 
+void ReportAlarm(Federation& federation, const std::string& device, double statistic) {
+  proto::DeviceReport report;
+  report.set_device_id(device);
+  proto::DriftAlarm* alarm = report.add_alarms();
+  alarm->set_detector("page_hinkley");
+  alarm->set_statistic(statistic);
+  alarm->set_unix_micros(123);
+  ASSERT_TRUE(federation.Report(report).ok());
+}
+
+TEST_F(FederationTest, DriftMapFavoursDriftingDevicesAndGrantsAnExtraRound) {
+  FederationOptions o = Target(2);
+  o.max_rounds = 1;
+  o.favour_drifting = true;
+  o.extra_round_drift_fraction = 0.2;
+  o.max_extra_rounds = 1;
+  Start(o, 10);
+  ASSERT_TRUE(Upload(federation_->selected_devices()[0], {1, 1, 1, 1}).ok());
+  const std::string other = federation_->selected_devices()[1];
+  // Two devices that were not selected drift before the round closes.
+  std::vector<std::string> drifting;
+  for (int i = 0; i < 10 && drifting.size() < 2; ++i) {
+    const std::string id = absl::StrCat("d", i);
+    if (id != federation_->selected_devices()[0] && id != other) drifting.push_back(id);
+  }
+  for (const std::string& id : drifting) ReportAlarm(*federation_, id, 55.0);
+  ASSERT_TRUE(Upload(other, {1, 1, 1, 1}).ok());
+  auto r1 = federation_->Tick();  // closes round 1, grants round 2, opens it
+  ASSERT_EQ(r1.size(), 1u);
+  EXPECT_EQ(r1[0].drift_alarms(), 2u);
+  EXPECT_EQ(r1[0].metrics().at("drifting_devices"), 2);
+  EXPECT_FALSE(federation_->finished());
+  std::vector<std::string> selected = federation_->selected_devices();
+  std::sort(selected.begin(), selected.end());
+  EXPECT_EQ(selected, drifting);  // the drifting devices come first
+  const proto::StatusResponse status = federation_->GetStatus();
+  ASSERT_EQ(status.drift_size(), 2);
+  EXPECT_TRUE(status.drift(0).drifting());
+  EXPECT_EQ(status.drift(0).last_statistic(), 55.0);
+  for (const std::string& id : drifting) ASSERT_TRUE(Upload(id, {1, 1, 1, 1}).ok());
+  ASSERT_EQ(federation_->Tick().size(), 1u);
+  EXPECT_TRUE(federation_->finished());  // only one extra round
+  EXPECT_FALSE(federation_->GetStatus().drift(0).drifting());  // its update is in the model
+}
+
 TEST_F(FederationTest, RefusesUnknownDevicesAndBadOptions) {
   Start(Target(1), 1);
   EXPECT_EQ(Poll("stranger").status().code(), absl::StatusCode::kNotFound);
