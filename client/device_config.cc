@@ -35,6 +35,12 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   root.Read("device_id", &c->device.device_id);
   ReadU64(root, "seed", &c->device.seed);
   root.Read("log_level", &c->log_level, {"debug", "info", "warning", "error"});
+  root.Read("state_dir", &c->device.state_dir);
+
+  ConfigSection privacy = root.Section("privacy");
+  privacy.Read("ledger", &c->privacy_ledger_path);
+  privacy.Read("epsilon", &c->privacy_budget.epsilon, 1e-3, 1e6);
+  privacy.Read("delta", &c->privacy_budget.delta, 1e-300, 0.5);
 
   ConfigSection coordinator = root.Section("coordinator");
   coordinator.Read("address", &c->address);

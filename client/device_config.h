@@ -41,6 +41,13 @@
 //   jitter = 0.2
 //   max_attempts = 6
 //
+//   state_dir = ""                # keeps the error-feedback residual across restarts
+//
+//   [privacy]
+//   ledger = ""                   # privacy ledger file; enables the lifetime budget
+//   epsilon = 8.0                 # lifetime budget (epsilon, delta) for DP-SGD tasks
+//   delta = 1e-5
+//
 //   [run]
 //   max_tasks = 0                 # stop after this many accepted updates (0: no limit)
 //   max_idle_polls = 0            # stop after this many polls without a task (0: no limit)
@@ -57,6 +64,7 @@
 #include "absl/time/time.h"
 #include "client/device.h"
 #include "client/trainer.h"
+#include "privacy/privacy_ledger.h"
 #include "core/idx.h"
 
 namespace fedge {
@@ -84,6 +92,9 @@ struct DeviceConfig {
   std::string public_key_path;
   std::string ssl_target_name_override;
   absl::Duration rpc_timeout = absl::Seconds(30);
+  // Privacy ledger file (privacy/privacy_ledger.h); empty: no budget.
+  std::string privacy_ledger_path;
+  PrivacyBudget privacy_budget{.epsilon = 8.0, .delta = 1e-5};
 };
 
 // Defaults for every field (device_id "device-0").

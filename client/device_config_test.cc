@@ -17,6 +17,10 @@ TEST(DeviceConfigTest, ReadsEverySection) {
   const absl::Status s = ParseDeviceConfig(R"(
 device_id = "phone-7"
 seed = 99
+state_dir = "/var/lib/fedge"
+[privacy]
+ledger = "/var/lib/fedge/ledger"
+epsilon = 4.0
 [coordinator]
 address = "coord:443"
 root_cert = "ca.pem"
@@ -54,6 +58,10 @@ max_tasks = 4
   EXPECT_EQ(c.device.retry.initial_backoff, absl::Milliseconds(250));
   EXPECT_EQ(c.device.retry.max_attempts, 3);
   EXPECT_EQ(c.run.max_tasks, 4);
+  EXPECT_EQ(c.device.state_dir, "/var/lib/fedge");
+  EXPECT_EQ(c.privacy_ledger_path, "/var/lib/fedge/ledger");
+  EXPECT_EQ(c.privacy_budget.epsilon, 4.0);
+  EXPECT_EQ(c.privacy_budget.delta, 1e-5);  // default kept
   EXPECT_TRUE(ValidateDeviceConfig(c).ok());
 }
 

@@ -20,6 +20,7 @@
 #include "core/logging.h"
 #include "core/signing.h"
 #include "core/status.h"
+#include "privacy/privacy_ledger.h"
 
 namespace fedge {
 namespace {
@@ -64,8 +65,16 @@ absl::Status RunDevice(const DeviceConfig& config) {
   transport_options.ssl_target_name_override = config.ssl_target_name_override;
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, CreateGrpcTransport(transport_options));
 
+  DeviceOptions options = config.device;
+  std::unique_ptr<PrivacyLedger> ledger;
+  if (!config.privacy_ledger_path.empty()) {
+    FEDGE_ASSIGN_OR_RETURN(ledger, PrivacyLedger::Open(config.privacy_ledger_path, config.privacy_budget));
+    options.privacy_ledger = ledger.get();
+    FEDGE_LOG(INFO) << config.device.device_id << ": privacy ledger " << config.privacy_ledger_path << ", epsilon "
+                    << ledger->Epsilon() << " spent of " << config.privacy_budget.epsilon;
+  }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Device> device,
-                         Device::Create(config.device, transport.get(), Clock::Real(), trainer.get(), key));
+                         Device::Create(options, transport.get(), Clock::Real(), trainer.get(), key));
   FEDGE_LOG(INFO) << config.device.device_id << ": " << indices.size() << " local examples, model "
                   << config.trainer.architecture << ", coordinator " << config.address << " (key "
                   << key.KeyId() << ")";
@@ -109,6 +118,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "LibTorch intra-op threads")->check(CLI::Range(1, 1024));
   app.add_option("--max-tasks", max_tasks, "exit after this many accepted updates (0: no limit)");
   app.add_option("--max-idle-polls", max_idle_polls, "exit after this many polls without a task (0: no limit)");
+  std::string state_dir, ledger_path;
+  double epsilon = 0;
+  app.add_option("--state-dir", state_dir, "directory for state kept across restarts (error-feedback residual)");
+  app.add_option("--privacy-ledger", ledger_path, "privacy ledger file: enforces the lifetime DP budget");
+  app.add_option("--privacy-epsilon", epsilon, "lifetime epsilon budget for DP-SGD tasks")->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "debug | info | warning | error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
   CLI11_PARSE(app, argc, argv);
@@ -135,6 +149,9 @@ int main(int argc, char** argv) {
   if (max_tasks >= 0) config.run.max_tasks = max_tasks;
   if (max_idle_polls >= 0) config.run.max_idle_polls = max_idle_polls;
   if (!log_level.empty()) config.log_level = log_level;
+  if (!state_dir.empty()) config.device.state_dir = state_dir;
+  if (!ledger_path.empty()) config.privacy_ledger_path = ledger_path;
+  if (epsilon > 0) config.privacy_budget.epsilon = epsilon;
 
   std::signal(SIGINT, fedge::OnSignal);
   std::signal(SIGTERM, fedge::OnSignal);
