@@ -35,6 +35,7 @@ InferenceEngine::InferenceEngine(proto::ArtifactHeader header, Int8Plan plan, Ke
     : header_(std::move(header)), plan_(std::move(plan)), kernels_(kernels) {
   size_t scratch = 0;
   if (kernels_ == KernelSet::kOptimized) {
+    isa_ = DetectKernelIsa();
     for (PlannedOp& op : plan_.ops) {
       if (op.kind != OpKind::kConv2d && op.kind != OpKind::kLinear) continue;
       PackWeights(op);
@@ -51,12 +52,12 @@ void InferenceEngine::RunOp(const PlannedOp& op, const int8_t* in, int8_t* out) 
   const bool optimized = kernels_ == KernelSet::kOptimized;
   switch (op.kind) {
     case OpKind::kConv2d:
-      optimized ? OptimizedConv2d(op, in, out, scratch_.data()) : ReferenceConv2d(op, in, out);
+      optimized ? OptimizedConv2d(op, isa_, in, out, scratch_.data()) : ReferenceConv2d(op, in, out);
       break;
     case OpKind::kLinear:
-      optimized ? OptimizedLinear(op, in, out, scratch_.data()) : ReferenceLinear(op, in, out);
+      optimized ? OptimizedLinear(op, isa_, in, out, scratch_.data()) : ReferenceLinear(op, in, out);
       break;
-    case OpKind::kMaxPool2d: MaxPool2d(op, in, out); break;
+    case OpKind::kMaxPool2d: optimized ? OptimizedMaxPool2d(op, isa_, in, out) : MaxPool2d(op, in, out); break;
     case OpKind::kAvgPool2d: AvgPool2d(op, in, out); break;
     case OpKind::kRelu: Relu(op, in, out); break;
     case OpKind::kFlatten: break;
@@ -86,8 +87,8 @@ absl::Status InferenceEngine::QuantizeInput(absl::Span<const float> input, absl:
     if (!std::isfinite(input[i])) {
       return absl::InvalidArgumentError(absl::StrCat("input value ", i, " is not finite"));
     }
-    out[i] = QuantizeValue(input[i], plan_.input_q);
   }
+  OptimizedQuantizeInput(isa_, input.data(), input.size(), plan_.input_q, out.data());
   return absl::OkStatus();
 }
 

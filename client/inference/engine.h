@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "client/inference/graph_plan.h"
+#include "client/inference/optimized_kernels.h"
 #include "client/inference/quantization.h"
 #include "core/signing.h"
 #include "proto/fedge.pb.h"
@@ -111,6 +112,7 @@ class InferenceEngine {
   proto::ArtifactHeader header_;
   Int8Plan plan_;
   KernelSet kernels_;
+  KernelIsa isa_ = KernelIsa::kPortable;  // variant of the optimised kernels, fixed at load
   std::vector<int8_t> arena_;     // two halves of plan_.max_activation each
   std::vector<int16_t> scratch_;  // im2col rows for the optimised kernels
 };

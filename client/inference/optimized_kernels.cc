@@ -1,7 +1,11 @@
 #include "client/inference/optimized_kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+
+#include "client/inference/optimized_kernels_avx2.h"
+#include "client/inference/reference_kernels.h"
 
 namespace fedge {
 namespace {
@@ -11,6 +15,9 @@ namespace {
 #else
 #define FEDGE_INT8_MULTIVERSION
 #endif
+
+// -1: no override; else a KernelIsa forced by ScopedKernelIsaOverride.
+std::atomic<int> g_isa_override{-1};
 
 // Output positions per column block: 64 rows of a 25x25-patch conv stay in
 // L1, a few hundred-wide im2col rows still stay in L2.
@@ -129,19 +136,63 @@ void PackWeights(PlannedOp& op) {
   }
 }
 
-size_t OptimizedScratchSize(const PlannedOp& op) {
-  const size_t depth = static_cast<size_t>(PaddedDepth(op.depth));
-  if (op.kind == OpKind::kConv2d) return static_cast<size_t>(op.out.h) * op.out.w * depth;
-  if (op.kind == OpKind::kLinear) return depth;
-  return 0;
+KernelIsa DetectKernelIsa() {
+  const int forced = g_isa_override.load(std::memory_order_relaxed);
+  if (forced >= 0) return static_cast<KernelIsa>(forced);
+  return Avx2KernelsSupported() ? KernelIsa::kAvx2 : KernelIsa::kPortable;
 }
 
-void OptimizedConv2d(const PlannedOp& op, const int8_t* in, int8_t* out, int16_t* scratch) {
+std::vector<KernelIsa> SupportedKernelIsas() {
+  std::vector<KernelIsa> isas = {KernelIsa::kPortable};
+  if (Avx2KernelsSupported()) isas.push_back(KernelIsa::kAvx2);
+  return isas;
+}
+
+ScopedKernelIsaOverride::ScopedKernelIsaOverride(KernelIsa isa)
+    : previous_(g_isa_override.exchange(static_cast<int>(isa))) {}
+
+ScopedKernelIsaOverride::~ScopedKernelIsaOverride() { g_isa_override.store(previous_); }
+
+size_t OptimizedScratchSize(const PlannedOp& op) {
+  if (op.kind != OpKind::kConv2d && op.kind != OpKind::kLinear) return 0;
+  const size_t depth = static_cast<size_t>(PaddedDepth(op.depth));
+  size_t size = op.kind == OpKind::kConv2d ? static_cast<size_t>(op.out.h) * op.out.w * depth : depth;
+#if FEDGE_INFERENCE_HAVE_AVX2
+  size = std::max(size, Avx2ScratchSize(op));
+#endif
+  return size;
+}
+
+void OptimizedConv2d(const PlannedOp& op, KernelIsa isa, const int8_t* in, int8_t* out, int16_t* scratch) {
+#if FEDGE_INFERENCE_HAVE_AVX2
+  if (isa == KernelIsa::kAvx2) return Avx2Conv2d(op, in, out, scratch);
+#endif
+  (void)isa;
   Im2Col(op, in, scratch);
   GemmRequantize(op, scratch, op.out.h * op.out.w, out);
 }
 
-void OptimizedLinear(const PlannedOp& op, const int8_t* in, int8_t* out, int16_t* scratch) {
+void OptimizedQuantizeInput(KernelIsa isa, const float* in, size_t n, ActivationQuant q, int8_t* out) {
+#if FEDGE_INFERENCE_HAVE_AVX2
+  if (isa == KernelIsa::kAvx2) return Avx2QuantizeInput(in, n, q, out);
+#endif
+  (void)isa;
+  for (size_t i = 0; i < n; ++i) out[i] = QuantizeValue(in[i], q);
+}
+
+void OptimizedMaxPool2d(const PlannedOp& op, KernelIsa isa, const int8_t* in, int8_t* out) {
+#if FEDGE_INFERENCE_HAVE_AVX2
+  if (isa == KernelIsa::kAvx2 && Avx2MaxPool2x2(op, in, out)) return;
+#endif
+  (void)isa;
+  MaxPool2d(op, in, out);
+}
+
+void OptimizedLinear(const PlannedOp& op, KernelIsa isa, const int8_t* in, int8_t* out, int16_t* scratch) {
+#if FEDGE_INFERENCE_HAVE_AVX2
+  if (isa == KernelIsa::kAvx2) return Avx2Linear(op, in, out, scratch);
+#endif
+  (void)isa;
   const int depth = op.packed.depth_padded;
   for (int k = 0; k < op.depth; ++k) scratch[k] = in[k];
   std::fill(scratch + op.depth, scratch + depth, int16_t{0});
