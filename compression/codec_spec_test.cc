@@ -80,7 +80,7 @@ TEST(CodecSpecTest, SizesAndRatios) {
   EXPECT_EQ(*MaxEncodedSize("int8", 1000), 4u * 4 + 1000);
   EXPECT_EQ(*MaxEncodedSize("int4:100", 1001), 4u * 11 + 501);
   EXPECT_EQ(*MaxEncodedSize("sign", 1000), 4u * 4 + 125);
-  EXPECT_EQ(*MaxEncodedSize("topk:0.01>fp16", 1000), 10u * 4 + 10 * 2);
+  EXPECT_EQ(*MaxEncodedSize("topk:0.01>fp16", 1000), 13u + 10 * 2);  // 10 indices of 10 bits, 10 halves
   EXPECT_GE(*MaxEncodedSize("int8>zstd", 1000), 1016u);
   EXPECT_EQ(MaxEncodedSize("int8", -1).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_DOUBLE_EQ(CompressionRatio(1000, 1000), 4.0);

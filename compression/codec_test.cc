@@ -195,7 +195,6 @@ class MalformedPayloadTest : public ::testing::Test {
   }
 
   static void PutFloat(std::string& s, size_t offset, float v) { std::memcpy(s.data() + offset, &v, 4); }
-  static void PutU32(std::string& s, size_t offset, uint32_t v) { std::memcpy(s.data() + offset, &v, 4); }
 
   const std::vector<float> x_ = RandomVector(kN, 11);
 };
@@ -216,7 +215,7 @@ TEST_F(MalformedPayloadTest, WrongSizeOrTruncated) {
   ExpectRejected("fp32", Encode("fp32", x_).substr(0, 3999), "fp32 payload has 3999 bytes");
   ExpectRejected("int4", Encode("int4", x_).substr(0, 100), "int4 payload");
   ExpectRejected("sign", Encode("sign", x_) + std::string(1, '\0'), "sign payload");
-  ExpectRejected("topk:0.01", Encode("topk:0.01", x_).substr(0, 79), "topk payload has 79 bytes");
+  ExpectRejected("topk:0.01", Encode("topk:0.01", x_).substr(0, 52), "topk payload has 52 bytes");
   // The payload of another codec for the same update.
   ExpectRejected("int4", int8, "int4 payload has 1016 bytes");
 }
@@ -253,24 +252,38 @@ TEST_F(MalformedPayloadTest, NonFiniteValuesAndNonZeroPadding) {
   sign.back() = static_cast<char>(sign.back() | 0x80);
   ExpectRejected("sign", sign, "padding bits", 13);
   std::string topk = Encode("topk:0.01", x_);
-  PutFloat(topk, 40 + 4 * 3, std::numeric_limits<float>::infinity());
+  PutFloat(topk, 13 + 4 * 3, std::numeric_limits<float>::infinity());  // after 13 bytes of indices
   ExpectRejected("topk:0.01", topk, "fp32 payload: value 3 is inf");
 }
 
 TEST_F(MalformedPayloadTest, BadTopKIndices) {
-  const std::string good = Encode("topk:0.01>int8", x_);  // k = 10
-  std::string payload = good;
-  PutU32(payload, 4 * 9, kN);
-  ExpectRejected("topk:0.01>int8", payload, "index 9 is 1000, outside [0, 1000)");
-  payload = good;
-  PutU32(payload, 4 * 9, 0xffffffffu);
-  ExpectRejected("topk:0.01>int8", payload, "outside");
-  payload = good;
-  std::memcpy(payload.data() + 4, payload.data(), 4);
-  ExpectRejected("topk:0.01>int8", payload, "duplicate index");
-  payload = good;
-  std::swap_ranges(payload.begin(), payload.begin() + 4, payload.begin() + 4);
-  ExpectRejected("topk:0.01>int8", payload, "strictly increasing");
+  // n = 1000 packs each index into 10 bits, LSB first: index j occupies bits
+  // [10j, 10j + 10) of the section.
+  const std::string good = Encode("topk:0.01>int8", x_);  // k = 10, 13 index bytes
+  auto set_index = [](std::string payload, int j, uint32_t value) {
+    for (int b = 0; b < 10; ++b) {
+      const int bit = 10 * j + b;
+      const char mask = static_cast<char>(1 << (bit % 8));
+      payload[bit / 8] = static_cast<char>((value >> b) & 1 ? payload[bit / 8] | mask : payload[bit / 8] & ~mask);
+    }
+    return payload;
+  };
+  auto get_index = [](const std::string& payload, int j) {
+    uint32_t value = 0;
+    for (int b = 0; b < 10; ++b) {
+      const int bit = 10 * j + b;
+      value |= static_cast<uint32_t>((payload[bit / 8] >> (bit % 8)) & 1) << b;
+    }
+    return value;
+  };
+  ExpectRejected("topk:0.01>int8", set_index(good, 9, kN), "index 9 is 1000, outside [0, 1000)");
+  ExpectRejected("topk:0.01>int8", set_index(good, 9, 1023), "outside");
+  ExpectRejected("topk:0.01>int8", set_index(good, 1, get_index(good, 0)), "duplicate index");
+  std::string swapped = set_index(good, 0, get_index(good, 1));
+  ExpectRejected("topk:0.01>int8", set_index(swapped, 1, get_index(good, 0)), "strictly increasing");
+  std::string padded = good;
+  padded[12] = static_cast<char>(padded[12] | 0x80);  // 100 index bits end at bit 4 of byte 12
+  ExpectRejected("topk:0.01>int8", padded, "padding bits");
 }
 
 TEST_F(MalformedPayloadTest, ZstdGarbageAndBombs) {

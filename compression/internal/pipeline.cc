@@ -16,7 +16,7 @@ absl::Status ValidateElementCount(int64_t n) {
 
 size_t RawSectionSize(const CodecSpec& spec, int64_t n) {
   const auto values = MakeValueCodec(spec.value);
-  if (spec.topk_fraction) return TopKEncodedSize(TopKCount(*spec.topk_fraction, n), *values);
+  if (spec.topk_fraction) return TopKEncodedSize(TopKCount(*spec.topk_fraction, n), n, *values);
   return values->EncodedSize(n);
 }
 

@@ -2,8 +2,9 @@
 //
 // `topk:F`: keeps the k = TopKCount(F, n) entries of largest magnitude. The
 // section is
-//   k little-endian uint32 indices, strictly increasing, each < n, then
-//   the k kept values encoded by the pipeline's value codec,
+//   k indices, strictly increasing, each < n, bit-packed LSB first with
+//   w = max(1, ceil(log2 n)) bits each into ceil(k·w / 8) bytes (padding
+//   bits zero), then the k kept values encoded by the pipeline's value codec,
 // and decodes to a vector that is zero except at the indices. k is not sent:
 // both sides derive it from the spec. Parsing rejects out-of-range,
 // duplicate or unsorted indices. Biased: encoders run it with error
@@ -24,9 +25,9 @@
 namespace fedge::compression_internal {
 
 // Bytes EncodeTopK writes for k kept values.
-size_t TopKEncodedSize(int64_t k, const ValueCodec& values);
+size_t TopKEncodedSize(int64_t k, int64_t n, const ValueCodec& values);
 
-// Writes the top-k section of `x` to out[0, TopKEncodedSize(k, values)).
+// Writes the top-k section of `x` to out[0, TopKEncodedSize(k, x.size(), values)).
 // Ties in magnitude go to the lower index, so encoding is deterministic.
 // REQUIRES: 0 <= k <= x.size() <= kMaxUpdateElements, x finite.
 void EncodeTopK(absl::Span<const float> x, int64_t k, const ValueCodec& values, absl::BitGenRef gen,
