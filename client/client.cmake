@@ -2,11 +2,24 @@
 # LibTorch implementation, the device config, and the fedge-device binary.
 # Included from client/CMakeLists.txt. The gRPC transport is its own
 # LibTorch-free target, fedge::client_grpc (grpc.cmake).
+# fedge::drift_response — the device's response to drift alarms (monitor,
+# recent-data priority, report). LibTorch-free.
+fedge_cc_library(
+  NAME drift_response
+  SRCS drift_response.cc
+  HDRS drift_response.h
+  DEPS fedge::drift fedge::core fedge::proto absl::span absl::status absl::statusor absl::strings
+)
+
+fedge_cc_test(NAME drift_response_test
+  SRCS drift_response_test.cc
+  DEPS fedge::drift_response fedge::device_data)
+
 fedge_cc_library(
   NAME client
   SRCS device.cc device_config.cc trainer.cc
   HDRS device.h device_config.h trainer.h
-  DEPS fedge::core fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto absl::function_ref absl::synchronization absl::time
+  DEPS fedge::core fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response absl::function_ref absl::synchronization absl::time
   TORCH
 )
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/drift_response.h"
 #include "compression/encoder.h"
 #include "core/artifact.h"
 #include "core/file_util.h"
@@ -398,10 +399,18 @@ absl::Status Device::UploadUpdate(const proto::Task& task, const std::string& by
   }
 }
 
+absl::Status Device::ReportDrift(absl::Span<const proto::DriftAlarm> alarms) {
+  if (alarms.empty()) return absl::OkStatus();
+  proto::DeviceReport report = MakeDriftReport(options_.device_id, alarms, last_metrics_);
+  if (options_.privacy_ledger != nullptr) report.set_epsilon_spent(options_.privacy_ledger->Epsilon());
+  return WithRetry("Report", [&]() { return transport_->Report(report).status(); });
+}
+
 void Device::ReportMetrics(std::map<std::string, double> metrics) {
   proto::DeviceReport report;
   report.set_device_id(options_.device_id);
   for (const auto& [name, value] : metrics) (*report.mutable_metrics())[name] = value;
+  last_metrics_ = std::move(metrics);
   if (options_.privacy_ledger != nullptr) report.set_epsilon_spent(options_.privacy_ledger->Epsilon());
   // A lost report costs the coordinator a statistic, not the task: log only.
   absl::Status status = WithRetry("Report", [&]() { return transport_->Report(report).status(); });

@@ -44,6 +44,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "client/trainer.h"
 #include "compression/encoder.h"
 #include "core/env.h"
@@ -192,6 +193,13 @@ class Device {
   // `max_consecutive_failures` consecutive failed steps.
   absl::Status Run(const RunLimits& limits);
 
+  // Reports drift alarms (client/drift_response.h) to the coordinator with
+  // the device's latest metrics, retrying transient errors as every RPC does.
+  // With FederationOptions::favour_drifting the coordinator then samples
+  // this device first. OK when delivered; the transport's error otherwise.
+  // An empty span sends nothing and returns OK.
+  absl::Status ReportDrift(absl::Span<const proto::DriftAlarm> alarms);
+
   DeviceCounters counters() const;
   const DeviceOptions& options() const { return options_; }
 
@@ -231,6 +239,9 @@ class Device {
   std::string encoder_codec_;
   std::string encoder_state_before_;  // residual before the pending update
   std::string budget_refusal_;        // non-empty once the privacy budget refused a task
+  // The metrics last reported; a drift report repeats them, since the
+  // coordinator keeps only a device's latest report's metrics.
+  std::map<std::string, double> last_metrics_;
 
   mutable absl::Mutex counters_mu_;
   DeviceCounters counters_ ABSL_GUARDED_BY(counters_mu_);

@@ -232,6 +232,28 @@ TEST_F(DeviceTest, TrainsOnATaskAndUploadsTheEncodedDelta) {
   EXPECT_EQ(c.bytes_up, update.ByteSizeLong());
 }
 
+TEST_F(DeviceTest, ReportsDriftAlarmsWithItsLatestMetrics) {
+  coordinator_.tasks.push_back(coordinator_.MakeTask(3));
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_EQ(coordinator_.reports.size(), 1u);
+  EXPECT_TRUE(device->ReportDrift({}).ok());  // nothing to send
+  EXPECT_EQ(coordinator_.reports.size(), 1u);
+  proto::DriftAlarm alarm;
+  alarm.set_detector("page_hinkley");
+  alarm.set_statistic(61.5);
+  alarm.set_samples_seen(420);
+  ASSERT_TRUE(device->ReportDrift({alarm}).ok());
+  ASSERT_EQ(coordinator_.reports.size(), 2u);
+  const proto::DeviceReport& report = coordinator_.reports[1];
+  EXPECT_EQ(report.device_id(), "phone-1");
+  ASSERT_EQ(report.alarms_size(), 1);
+  EXPECT_EQ(report.alarms(0).detector(), "page_hinkley");
+  EXPECT_EQ(report.alarms(0).statistic(), 61.5);
+  EXPECT_EQ(report.alarms(0).samples_seen(), 420u);
+  EXPECT_EQ(report.metrics().at("train_loss"), 0.25);  // repeated from the last task
+}
+
 TEST_F(DeviceTest, DownloadResumesFromTheReachedOffsetAfterATransientError) {
   coordinator_.tasks.push_back(coordinator_.MakeTask(1));
   coordinator_.download_failures[3] = absl::UnavailableError("link down");

@@ -9,6 +9,8 @@
 #include "core/file_util.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "simulations/drift_report.h"
+#include "simulations/privacy_report.h"
 #include "simulations/svg_chart.h"
 
 namespace fedge {
@@ -32,8 +34,21 @@ const std::vector<Column>& Columns() {
       {"selected", [](const RoundRow& r) { return absl::StrCat(r.selected); }},
       {"dropped", [](const RoundRow& r) { return absl::StrCat(r.dropped); }},
       {"rejected", [](const RoundRow& r) { return absl::StrCat(r.rejected); }},
+      {"malicious", [](const RoundRow& r) { return absl::StrCat(r.malicious); }},
       {"bytes_up", [](const RoundRow& r) { return absl::StrCat(r.bytes_up); }},
       {"bytes_down", [](const RoundRow& r) { return absl::StrCat(r.bytes_down); }},
+      {"compression_ratio", [](const RoundRow& r) { return Real(r.compression_ratio, 3); }},
+      {"epsilon_device_median", [](const RoundRow& r) { return Real(r.epsilon_device_median, 4); }},
+      {"epsilon_device_max", [](const RoundRow& r) { return Real(r.epsilon_device_max, 4); }},
+      {"client_epsilon", [](const RoundRow& r) { return Real(r.client_epsilon, 4); }},
+      {"drift_progress", [](const RoundRow& r) { return Real(r.drift_progress, 3); }},
+      {"drift_alarms", [](const RoundRow& r) { return absl::StrCat(r.drift_alarms); }},
+      {"alarms_drifted", [](const RoundRow& r) { return absl::StrCat(r.alarms_drifted); }},
+      {"alarms_undrifted", [](const RoundRow& r) { return absl::StrCat(r.alarms_undrifted); }},
+      {"drifting_devices", [](const RoundRow& r) { return absl::StrCat(r.drifting_devices); }},
+      {"drift_detected", [](const RoundRow& r) { return absl::StrCat(r.drift_detected); }},
+      {"false_alarm_devices", [](const RoundRow& r) { return absl::StrCat(r.false_alarm_devices); }},
+      {"drifted_accuracy", [](const RoundRow& r) { return Real(r.drifted_accuracy, 6); }},
       {"sim_time_s", [](const RoundRow& r) { return Real(r.sim_time_s, 3); }},
       {"wall_time_s", [](const RoundRow& r) { return Real(r.wall_time_s, 3); }},
   };
@@ -114,6 +129,8 @@ const std::vector<std::string>& RoundColumns() {
   return *names;
 }
 
+std::string_view ReportStyle() { return kStyle; }
+
 std::string RunReport::RoundsCsv() const {
   std::string csv = absl::StrCat(absl::StrJoin(RoundColumns(), ","), "\n");
   std::vector<std::string> cells;
@@ -142,6 +159,7 @@ nlohmann::json RunReport::Summary(const RunTimings& timings) const {
                   {"total_wall_s", timings.total_s},
                   {"mean_round_wall_s", rows_.empty() ? 0.0 : t.wall_s / rows_.size()},
                   {"sim_time_s", rows_.empty() ? 0.0 : rows_.back().sim_time_s}};
+  if (scenario_.drift.enabled()) j["drift"] = DriftSummary(scenario_, rows_);
   j["columns"] = RoundColumns();
   return j;
 }
@@ -198,7 +216,10 @@ std::string RunReport::Html(const RunTimings& timings) const {
                                 {"accepted", "#1f77b4", accepted},
                                 {"dropped", "#ff7f0e", dropped},
                                 {"rejected", "#d62728", rejected}}});
-  html += "</div>\n<h2>Scenario</h2>\n<table>\n";
+  html += "</div>\n";
+  html += CompressionPrivacyHtml(rows_);
+  html += DriftHtml(scenario_, rows_);
+  html += "<h2>Scenario</h2>\n<table>\n";
   ScenarioRows(ScenarioToJson(scenario_), "", html);
   html += "</table>\n</body></html>\n";
   return html;
@@ -215,6 +236,8 @@ std::string RunReport::TerminalSummary(const RunTimings& timings, const std::str
   absl::StrAppendFormat(&s, "  traffic              %s up, %s down\n", Megabytes(t.bytes_up), Megabytes(t.bytes_down));
   absl::StrAppendFormat(&s, "  time                 %.1f s wall (setup %.1f s), %.1f s simulated\n", timings.total_s,
                         timings.setup_s, rows_.empty() ? 0.0 : rows_.back().sim_time_s);
+  s += CompressionPrivacyTerminalLines(rows_);
+  s += DriftTerminalLines(scenario_, rows_);
   absl::StrAppendFormat(&s, "  report               %s/report.html\n", dir);
   return s;
 }

@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -37,8 +38,30 @@ struct RoundRow {
   int64_t selected = 0;      // devices sampled by the coordinator
   int64_t dropped = 0;       // sampled but no update arrived in time (offline, dropout, deadline, late)
   int64_t rejected = 0;      // updates refused by the coordinator's checks
+  int64_t malicious = 0;     // accepted updates that came from attackers ([attack])
   uint64_t bytes_up = 0;
   uint64_t bytes_down = 0;
+  // fp32 bytes / bytes_up: (accepted + rejected updates) × 4 bytes per
+  // parameter over the whole EncodedUpdate messages received; NaN without uploads.
+  double compression_ratio = NAN;
+  // Sample-level DP ([dp]): median and max over all devices of the ε their
+  // ledgers have spent (never-trained devices count 0); NaN without [dp].
+  double epsilon_device_median = NAN;
+  double epsilon_device_max = NAN;
+  // Client-level DP ([client_dp]): the coordinator's ε so far; NaN without.
+  double client_epsilon = NAN;
+  // Drift ([drift], simulations/drift_sim.h); NaN / 0 without.
+  double drift_progress = NAN;      // the schedule's progress this round, in [0, 1]
+  int64_t drift_alarms = 0;         // alarms the coordinator received this round
+  int64_t alarms_drifted = 0;       // drifting devices that raised an alarm this round
+  int64_t alarms_undrifted = 0;     // other devices that raised an alarm this round
+  int64_t drifting_devices = 0;     // devices the coordinator marks as drifting at the close
+  int64_t drifted_devices = 0;      // devices whose data drift (the schedule's group)
+  int64_t drift_detected = 0;       // drifted devices with an alarm since the onset, so far
+  int64_t false_alarm_devices = 0;  // undrifted devices with any alarm, so far
+  // Global model on held-out data transformed like the drifted devices'
+  // current data (evaluated with the test set).
+  double drifted_accuracy = NAN;
   double sim_time_s = 0;   // simulated time since the start of the run, at the round's close
   double wall_time_s = 0;  // real seconds spent in the round
 };
@@ -47,6 +70,9 @@ struct RoundRow {
 // "wall_time_s" depend on the machine; every other column is a function of
 // the scenario and seed only.
 const std::vector<std::string>& RoundColumns();
+
+// The stylesheet of the report pages (shared by simulations/comparison.h).
+std::string_view ReportStyle();
 
 // Real time spent outside the rounds.
 struct RunTimings {

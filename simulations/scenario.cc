@@ -11,6 +11,8 @@
 #include "core/config.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "simulations/privacy_setup.h"
+#include "simulations/strategy_setup.h"
 
 namespace fedge {
 namespace {
@@ -92,6 +94,15 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
   run.Read("evaluate_every", &sc.run.evaluate_every, 0, kMaxInt);
   run.Read("out_dir", &sc.run.out_dir);
   if (sc.run.out_dir.empty()) run.Error("'out_dir' must not be empty");
+
+  const int64_t target =
+      sc.selection.fraction > 0
+          ? std::max<int64_t>(1, static_cast<int64_t>(std::ceil(sc.selection.fraction * sc.population.num_devices)))
+          : sc.selection.devices_per_round;
+  ReadStrategyTable(root.Section("strategy"), target, &sc.strategy);
+  ReadAttackTable(root.Section("attack"), &sc.attack);
+  ReadPrivacyTables(root, sc);
+  ReadDriftTable(root.Section("drift"), sc.population.num_devices, sc.rounds, &sc.drift);
 }
 
 nlohmann::json ToJson(const LogNormal& d) { return {{"mean", d.mean}, {"sigma", d.sigma}}; }
@@ -148,6 +159,10 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
               {"torch_threads", s.run.torch_threads},
               {"evaluate_every", s.run.evaluate_every},
               {"out_dir", s.run.out_dir}};
+  j["strategy"] = StrategyToJson(s.strategy);
+  j["attack"] = AttackToJson(s.attack);
+  PrivacyToJson(s, j);
+  if (s.drift.enabled()) j["drift"] = DriftToJson(s.drift);
   return j;
 }
 

@@ -15,12 +15,14 @@
 //   [devices]     compute_speed, bandwidth_up, bandwidth_down, latency_ms
 //                 (each { mean, sigma } of a log-normal), availability, dropout
 //   [run]         workers, torch_threads, evaluate_every, out_dir
+//   [strategy]    name + StrategyOptions fields (simulations/strategy_setup.h)
+//   [attack]      fraction, kind, scale, noise_std (simulations/attack.h)
+//   [dp], [client_dp]  sample- and client-level DP (simulations/privacy_setup.h)
+//   [drift]       data drift schedule, detector and response (simulations/drift_schedule.h)
 //
 // Parsing is done once, at the boundary: every value is type- and
 // range-checked, unknown keys (typos) are reported with their full path, and
-// all problems are returned together. Tables for later features (dp, drift,
-// attack, strategy) are not read yet, so a file using them is refused as
-// having unknown keys rather than silently ignored.
+// all problems are returned together.
 //
 // This file is free of LibTorch; the caller supplies the model zoo's names.
 #ifndef FEDGE_SIMULATIONS_SCENARIO_H_
@@ -32,8 +34,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "aggregation/strategy_factory.h"
 #include "core/idx.h"
 #include "nlohmann/json.hpp"
+#include "simulations/attack.h"
+#include "simulations/drift_schedule.h"
+#include "simulations/privacy_setup.h"
 
 namespace fedge {
 
@@ -123,6 +129,17 @@ struct Scenario {
     // Reports are written to <out_dir>/<name>/.
     std::string out_dir = "runs";
   } run;
+
+  // The coordinator's aggregation strategy ([strategy]; default FedAvg).
+  StrategyOptions strategy;
+  // Byzantine devices ([attack]; default none).
+  AttackOptions attack;
+  // Sample-level DP-SGD on devices ([dp]) and client-level DP at the
+  // coordinator ([client_dp]); simulations/privacy_setup.h. Default off.
+  DpSettings dp;
+  ClientDpSettings client_dp;
+  // Drifting device data and the federation's response ([drift]; default off).
+  DriftSettings drift;
 };
 
 // What ParseScenario checks beyond the file itself.

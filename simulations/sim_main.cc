@@ -5,7 +5,10 @@
 //   fedge-sim validate SCENARIO.toml
 //
 // `run` writes rounds.csv, summary.json and report.html to
-// <out_dir>/<name>/ and prints a summary; see simulations/README.md.
+// <out_dir>/<name>/ and prints a summary; a scenario with [[variant]] tables
+// runs every variant with the same seed, reports each to
+// <out_dir>/<name>/<variant>/ and compares them in <out_dir>/<name>/
+// (`--variant LABEL` runs only that one). See simulations/README.md.
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -16,8 +19,10 @@
 #include "CLI/CLI.hpp"
 #include "core/logging.h"
 #include "models/zoo.h"
+#include "simulations/run_variants.h"
 #include "simulations/scenario.h"
 #include "simulations/simulator.h"
+#include "simulations/variants.h"
 
 namespace {
 
@@ -27,19 +32,27 @@ struct Overrides {
   std::optional<uint64_t> seed;
   std::optional<std::string> out_dir;
   std::optional<std::string> name;
+  std::optional<std::string> variant;
 };
 
-absl::StatusOr<fedge::Scenario> Load(const std::string& path, const Overrides& o) {
+absl::StatusOr<fedge::ScenarioSet> Load(const std::string& path, const Overrides& o) {
   fedge::ScenarioChecks checks;
   for (const fedge::ModelInfo& m : fedge::ModelZoo()) checks.known_models.push_back(m.name);
-  absl::StatusOr<fedge::Scenario> s = fedge::LoadScenario(path, checks);
-  if (!s.ok()) return s;
-  if (o.workers) s->run.workers = *o.workers;
-  if (o.rounds) s->rounds = *o.rounds;
-  if (o.seed) s->seed = *o.seed;
-  if (o.out_dir) s->run.out_dir = *o.out_dir;
-  if (o.name) s->name = *o.name;
-  return s;
+  absl::StatusOr<fedge::ScenarioSet> set = fedge::LoadScenarioSet(path, checks);
+  if (!set.ok()) return set;
+  for (fedge::ScenarioVariant& run : set->runs) {
+    fedge::Scenario& s = run.scenario;
+    if (o.workers) s.run.workers = *o.workers;
+    if (o.rounds) s.rounds = *o.rounds;
+    if (o.seed) s.seed = *o.seed;
+    if (o.out_dir) s.run.out_dir = *o.out_dir;
+    if (o.name) s.name = *o.name;
+  }
+  if (o.variant) {
+    std::erase_if(set->runs, [&](const fedge::ScenarioVariant& run) { return run.label != *o.variant; });
+    if (set->runs.empty()) return absl::InvalidArgumentError("--variant: the scenario has no run labelled '" + *o.variant + "'");
+  }
+  return set;
 }
 
 }  // namespace
@@ -62,6 +75,7 @@ int main(int argc, char** argv) {
   run->add_option("--name", o.name, "run name, the report subfolder (overrides name)");
   run->add_option("--transport", transport, "how devices reach the coordinator: inprocess or grpc (TLS over 127.0.0.1)")
       ->check(CLI::IsMember({"inprocess", "grpc"}));
+  run->add_option("--variant", o.variant, "run only the base or variant with this label");
   run->add_flag("-v,--verbose", verbose, "log coordinator and device events");
 
   CLI::App* validate = app.add_subcommand("validate", "check a scenario file and print it as JSON");
@@ -69,21 +83,24 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  absl::StatusOr<fedge::Scenario> scenario = Load(path, o);
-  if (!scenario.ok()) {
-    std::fprintf(stderr, "fedge-sim: invalid scenario:\n%s\n", std::string(scenario.status().message()).c_str());
+  absl::StatusOr<fedge::ScenarioSet> set = Load(path, o);
+  if (!set.ok()) {
+    std::fprintf(stderr, "fedge-sim: invalid scenario:\n%s\n", std::string(set.status().message()).c_str());
     return 2;
   }
   if (validate->parsed()) {
-    std::printf("%s\n", fedge::ScenarioToJson(*scenario).dump(2).c_str());
+    const nlohmann::json out =
+        set->has_variants ? fedge::ScenarioSetToJson(*set) : fedge::ScenarioToJson(set->runs[0].scenario);
+    std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
+  const fedge::Scenario* scenario = &set->runs[0].scenario;
   // LibTorch's intra-op thread count is process-wide: one thread per device,
   // parallelism comes from training devices concurrently.
   torch::set_num_threads(scenario->run.torch_threads);
   fedge::SetMinLogLevel(verbose ? fedge::LogLevel::kInfo : fedge::LogLevel::kError);
-  absl::StatusOr<fedge::RunReport> report = fedge::RunScenario(
-      *scenario,
+  absl::StatusOr<fedge::ComparisonReport> report = fedge::RunScenarioSet(
+      *set,
       {.out = stderr, .tty = isatty(fileno(stderr)) == 1, .transport = *fedge::ParseTransportKind(transport)});
   if (!report.ok()) {
     std::fprintf(stderr, "fedge-sim: %s\n", report.status().ToString().c_str());

@@ -5,13 +5,14 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <numeric>
 #include <optional>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "aggregation/fedavg.h"
+#include "aggregation/strategy_factory.h"
 #include "client/device.h"
 #include "client/trainer.h"
 #include "compression/codec_spec.h"
@@ -25,8 +26,12 @@
 #include "models/evaluator.h"
 #include "models/torch_params.h"
 #include "models/zoo.h"
+#include "simulations/attack.h"
+#include "simulations/attacking_trainer.h"
+#include "simulations/drift_sim.h"
 #include "simulations/grpc_loopback.h"
 #include "simulations/partition.h"
+#include "simulations/privacy_runtime.h"
 #include "simulations/progress.h"
 #include "simulations/virtual_device.h"
 
@@ -36,6 +41,7 @@ namespace {
 constexpr uint64_t kPartitionStream = 0x7061727469ULL;
 constexpr uint64_t kModelStream = 0x6d6f64656cULL;
 constexpr uint64_t kSelectionStream = 0x73656c656374ULL;
+constexpr uint64_t kAttackStream = 0x61747461636bULL;
 
 // Plugs the LibTorch test-set evaluator into the coordinator's hook.
 class TestSetEvaluator final : public ModelEvaluator {
@@ -88,9 +94,16 @@ struct Simulator::Impl {
   SimulationData data;
   std::vector<DeviceProfile> population;
   absl::flat_hash_map<std::string, size_t> index_of;
+  std::vector<bool> malicious;  // by population index ([attack])
+  // Once a round has succeeded, devices evidently can train, so a later
+  // round where every device fails (e.g. the model diverged under attack)
+  // is an outcome to record, not a setup error to stop at.
+  bool any_round_succeeded = false;
   FakeClock clock;  // the coordinator's, i.e. the simulation's, clock
   absl::Time start;
   std::unique_ptr<TestSetEvaluator> evaluator;
+  std::unique_ptr<PrivacyRuntime> privacy;  // declared before the Federation, which borrows its noise source
+  int64_t num_elements = 0;                 // parameters of the model
   std::unique_ptr<Federation> federation;
   std::unique_ptr<GrpcLoopback> loopback;  // declared after the Federation it serves
   Transport* coordinator = nullptr;        // how devices reach the Federation
@@ -99,6 +112,9 @@ struct Simulator::Impl {
   // encoder's error-feedback residual), one folder per device; empty for
   // stateless codecs. A fresh temporary folder, so runs never share state.
   std::string state_root;
+  // Drifting device data and the devices' drift response ([drift]); null without.
+  std::unique_ptr<DriftSimulation> drift;
+  int64_t round_in_progress = 0;  // the round RunDevice trains for
   ThreadPool pool;
 
   Impl(const Scenario& s, SimulationData d, VerifyKey key)
@@ -150,6 +166,8 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
                                               .seed = DeriveSeed(scenario.seed, kPartitionStream)}));
   impl->population = MakePopulation(scenario, std::move(shards));
   for (size_t i = 0; i < impl->population.size(); ++i) impl->index_of[impl->population[i].id] = i;
+  impl->malicious = SelectMaliciousDevices(static_cast<int64_t>(impl->population.size()), scenario.attack.fraction,
+                                           DeriveSeed(scenario.seed, kAttackStream));
 
   if (scenario.run.evaluate_every > 0) {
     // A fixed thread count keeps the test loss bit-identical across worker counts.
@@ -158,8 +176,16 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     impl->evaluator = std::make_unique<TestSetEvaluator>(std::move(evaluator));
   }
   const int64_t num_elements = initial.layout.num_elements();
+  impl->num_elements = num_elements;
+  std::vector<std::string> ids;
+  for (const DeviceProfile& p : impl->population) ids.push_back(p.id);
+  FEDGE_ASSIGN_OR_RETURN(impl->privacy, PrivacyRuntime::Create(scenario, std::move(ids)));
+  FederationOptions federation_options = ToFederationOptions(scenario, num_elements);
+  impl->privacy->Configure(federation_options);
+  DriftSimulation::Configure(scenario, federation_options);
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(scenario.strategy));
   FEDGE_ASSIGN_OR_RETURN(impl->federation,
-                         Federation::Create(ToFederationOptions(scenario, num_elements), std::make_unique<FedAvg>(),
+                         Federation::Create(std::move(federation_options), std::move(strategy),
                                             std::move(initial), std::move(key), &impl->clock, impl->evaluator.get()));
   FEDGE_ASSIGN_OR_RETURN(CodecSpec codec, ParseCodecSpec(scenario.codec));
   if (codec.uses_error_feedback()) {
@@ -178,6 +204,10 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     request.mutable_device()->set_num_examples(p.examples.size());
     FEDGE_RETURN_IF_ERROR(impl->coordinator->Register(request).status());
   }
+  if (scenario.drift.enabled()) {
+    FEDGE_ASSIGN_OR_RETURN(impl->drift, DriftSimulation::Create(scenario, impl->data.train, impl->data.test,
+                                                                impl->population, impl->coordinator, &impl->clock));
+  }
   impl->federation->Tick();  // opens round 1
   return std::unique_ptr<Simulator>(new Simulator(std::move(impl)));
 }
@@ -190,26 +220,60 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
   trainer_options.architecture = scenario.model;
   trainer_options.torch_threads = scenario.run.torch_threads;
   trainer_options.evaluate_local = false;
-  absl::StatusOr<std::unique_ptr<TorchTrainer>> trainer =
-      TorchTrainer::Create(trainer_options, data.train, profile.examples);
+  // A fresh noise stream per device and round (keyed by the round's opening).
+  absl::StatusOr<DevicePrivacy> privacy_state =
+      privacy->Materialise(profile.id, profile.seed, static_cast<uint64_t>(absl::ToUnixMicros(opened)));
+  if (!privacy_state.ok()) {
+    outcome.status = privacy_state.status();
+    return outcome;
+  }
+  trainer_options.dp_random = privacy_state->noise.get();
+  const bool is_malicious = malicious[index_of.at(profile.id)];
+  // Label flipping poisons the data the device is given, not its update.
+  const bool flips_labels = is_malicious && !IsUpdateAttack(scenario.attack);
+  absl::StatusOr<std::unique_ptr<TorchTrainer>> trainer;
+  if (flips_labels && drift == nullptr) {
+    const ImageDataset poisoned = FlippedLabelShard(data.train, profile.examples);
+    std::vector<int64_t> all(poisoned.num_examples);
+    std::iota(all.begin(), all.end(), 0);
+    trainer = TorchTrainer::Create(trainer_options, poisoned, all);
+  } else if (drift != nullptr) {
+    // The device's current data window, drifted as it arrived.
+    ImageDataset current = drift->TrainingSet(index_of.at(profile.id), round_in_progress, profile.seed);
+    std::vector<int64_t> all(current.num_examples);
+    std::iota(all.begin(), all.end(), 0);
+    if (flips_labels) current = FlippedLabelShard(current, all);
+    trainer = TorchTrainer::Create(trainer_options, current, all);
+  } else {
+    trainer = TorchTrainer::Create(trainer_options, data.train, profile.examples);
+  }
   if (!trainer.ok()) {
     outcome.status = trainer.status();
     return outcome;
   }
+  std::optional<AttackingTrainer> attacking;
+  Trainer* honest_or_not = trainer->get();
+  if (is_malicious && IsUpdateAttack(scenario.attack)) {
+    honest_or_not = &attacking.emplace(trainer->get(), scenario.attack);
+  }
   FakeClock device_clock(opened);
   SimLink link(coordinator, &device_clock, profile, deadline);
-  SimTrainer sim_trainer(trainer->get(), &device_clock, profile.compute_speed, fate.drops_out, deadline);
+  SimTrainer sim_trainer(honest_or_not, &device_clock, profile.compute_speed, fate.drops_out, deadline);
   DeviceOptions options;
   options.device_id = profile.id;
   options.num_examples = profile.examples.size();
   options.seed = profile.seed;
   if (!state_root.empty()) options.state_dir = absl::StrCat(state_root, "/", profile.id);
+  options.privacy_ledger = privacy_state->ledger.get();
   Device device(std::move(options), &link, &device_clock, &sim_trainer, verify_key);
   absl::StatusOr<StepResult> step = device.RunOnce();
   outcome.status = !step.ok()        ? step.status()
                    : !step->had_task ? absl::InternalError("the coordinator offered no task to a sampled device")
                                      : step->task_status;
-  outcome.simulated_failure = sim_trainer.simulated_failure() || link.refused_late();
+  privacy->Release(*privacy_state);
+  // A device whose privacy budget is spent refuses its task: expected, like a dropout.
+  outcome.simulated_failure = sim_trainer.simulated_failure() || link.refused_late() ||
+                              (privacy->device_dp() && absl::IsResourceExhausted(outcome.status));
   outcome.upload = link.upload();
   return outcome;
 }
@@ -221,6 +285,12 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   const absl::Time opened = s.clock.Now();
   const absl::Time deadline = opened + absl::Seconds(s.scenario.selection.round_deadline_s);
   const uint64_t round = s.federation->GetStatus().current_round();
+  if (s.drift != nullptr) {
+    // Every device sees this round's data with the deployed model first; its
+    // alarms reach the coordinator during the round.
+    s.round_in_progress = static_cast<int64_t>(round);
+    FEDGE_RETURN_IF_ERROR(s.drift->ObserveRound(static_cast<int64_t>(round), s.federation->global_model()));
+  }
 
   std::vector<std::string> selected = s.federation->selected_devices();
   std::sort(selected.begin(), selected.end());
@@ -244,19 +314,22 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
       unexpected = absl::Status(o.status.code(), absl::StrCat(o.id, ": ", o.status.message()));
     }
   }
-  if (arrived.empty() && !unexpected.ok()) {
+  if (arrived.empty() && !unexpected.ok() && !s.any_round_succeeded) {
     return absl::InternalError(
         absl::StrCat("round ", round, ": no device could deliver an update; first error: ", unexpected.ToString()));
   }
   std::sort(arrived.begin(), arrived.end(), [](const DeviceOutcome* a, const DeviceOutcome* b) {
     return std::tie(a->upload->arrival, a->id) < std::tie(b->upload->arrival, b->id);
   });
+  int64_t malicious_accepted = 0;
   for (const DeviceOutcome* o : arrived) {
     s.clock.SetTime(std::max(s.clock.Now(), o->upload->arrival));
     for (const proto::UploadRequest& chunk : o->upload->chunks) {
       // A refusal (late after the target was reached, invalid) is the
       // coordinator's answer and is counted in its round record.
-      if (!s.coordinator->Upload(chunk).ok()) break;
+      absl::StatusOr<proto::UploadResponse> response = s.coordinator->Upload(chunk);
+      if (!response.ok()) break;
+      if (chunk.final() && response->accepted() && s.malicious[s.index_of.at(o->id)]) ++malicious_accepted;
     }
   }
   std::vector<proto::RoundRecord> records = s.federation->Tick();
@@ -271,14 +344,22 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   RoundRow row;
   row.round = static_cast<int64_t>(r.round());
   row.succeeded = r.succeeded();
+  s.any_round_succeeded = s.any_round_succeeded || r.succeeded();
   if (auto it = r.metrics().find("test_accuracy"); it != r.metrics().end()) row.test_accuracy = it->second;
   if (auto it = r.metrics().find("test_loss"); it != r.metrics().end()) row.test_loss = it->second;
   row.participants = r.accepted();
   row.selected = r.selected();
   row.rejected = r.rejected();
+  row.malicious = malicious_accepted;
   row.dropped = row.selected - row.participants - row.rejected;
   row.bytes_up = r.bytes_up();
   row.bytes_down = r.bytes_down();
+  if (row.bytes_up > 0) {
+    row.compression_ratio = static_cast<double>(row.participants + row.rejected) * 4.0 *
+                            static_cast<double>(s.num_elements) / static_cast<double>(row.bytes_up);
+  }
+  s.privacy->FillRow(r, row);
+  if (s.drift != nullptr) FEDGE_RETURN_IF_ERROR(s.drift->FillRow(r, s.federation->global_model(), row));
   row.sim_time_s = absl::ToDoubleSeconds(absl::FromUnixMicros(r.closed_unix_micros()) - s.start);
   row.wall_time_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start);
   return row;
@@ -303,7 +384,7 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions
     std::fprintf(options.out, "note: %lld of %lld devices received no examples and never train\n",
                  static_cast<long long>(sim->empty_devices()), static_cast<long long>(scenario.population.num_devices));
   }
-  const std::string dir = ReportDir(scenario);
+  const std::string dir = options.report_dir.empty() ? ReportDir(scenario) : options.report_dir;
   RunReport report(scenario);
   std::optional<ProgressBar> progress;
   if (options.out != nullptr) progress.emplace(scenario.rounds, options.out, options.tty);

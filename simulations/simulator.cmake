@@ -1,10 +1,12 @@
 # The LibTorch part of simulations/: included from CMakeLists.txt.
 fedge_cc_library(
   NAME sim
-  SRCS simulator.cc virtual_device.cc grpc_loopback.cc
-  HDRS simulator.h virtual_device.h grpc_loopback.h
+  SRCS simulator.cc virtual_device.cc grpc_loopback.cc attacking_trainer.cc
+       privacy_runtime.cc run_variants.cc drift_sim.cc
+  HDRS simulator.h virtual_device.h grpc_loopback.h attacking_trainer.h
+       privacy_runtime.h run_variants.h drift_sim.h
   DEPS fedge::sim_base fedge::client fedge::client_grpc fedge::coordinator fedge::coordinator_grpc fedge::models
-       fedge::aggregation
+       fedge::aggregation fedge::drift_response fedge::device_data
   TORCH
 )
 
@@ -33,3 +35,28 @@ fedge_cc_test(NAME sim_device_test
   DEPS fedge::sim
   TORCH
   TIMEOUT 60)
+
+# Variants and differential privacy, end to end (tests/sim/variants_dp_test.cc).
+if(EXISTS ${FEDGE_SIM_TESTS}/variants_dp_test.cc)
+  fedge_cc_test(NAME sim_variants_dp_test
+    SRCS ${FEDGE_SIM_TESTS}/variants_dp_test.cc
+    DEPS fedge::sim
+    TORCH
+    TIMEOUT 120)
+endif()
+
+# A tiny drifting federation on real data: drifted devices alarm, others do not.
+fedge_cc_test(NAME sim_drift_e2e_test
+  SRCS drift_sim_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 120)
+
+# Byzantine devices end to end: the attack decorator, median vs FedAvg under attack.
+if(EXISTS ${FEDGE_SIM_TESTS}/byzantine_test.cc)
+  fedge_cc_test(NAME sim_byzantine_test
+    SRCS ${FEDGE_SIM_TESTS}/byzantine_test.cc
+    DEPS fedge::sim
+    TORCH
+    TIMEOUT 120)
+endif()

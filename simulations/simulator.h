@@ -76,9 +76,11 @@ class Simulator {
   Simulator& operator=(const Simulator&) = delete;
 
   // Runs the open round to its close and returns its row.
-  // kFailedPrecondition once every round has run; kInternal when no device
-  // could train for a reason other than the simulation's own (e.g. a codec
-  // the device agent does not support), naming it.
+  // kFailedPrecondition once every round has run; kInternal when, before
+  // any round has succeeded, no device could train for a reason other than
+  // the simulation's own (e.g. a codec the device agent does not support),
+  // naming it. Later, such a round is recorded as failed (a model can
+  // diverge, e.g. under attack) and the run goes on.
   absl::StatusOr<RoundRow> RunRound();
   bool finished() const;
 
@@ -97,6 +99,8 @@ struct RunOptions {
   // Redraw a progress bar (a TTY) rather than print plain lines.
   bool tty = false;
   TransportKind transport = TransportKind::kInProcess;
+  // Where the reports go; empty means ReportDir(scenario).
+  std::string report_dir = {};
 };
 
 // Loads the data, runs every round and writes rounds.csv (after each round),

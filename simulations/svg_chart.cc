@@ -117,6 +117,14 @@ std::string RenderSvg(const LineChart& c) {
     absl::StrAppendFormat(&svg, "<text x=\"%.1f\" y=\"%.1f\" class=\"label\" text-anchor=\"middle\">no data</text>\n",
                           kLeft + pw / 2, kTop + ph / 2);
   }
+  for (double m : c.markers) {
+    if (!(m >= x0 && m <= x1)) continue;
+    absl::StrAppendFormat(&svg,
+                          "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
+                          "stroke-dasharray=\"5,4\" class=\"marker\"/>"
+                          "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">%s</text>\n",
+                          px(m), px(m), kTop, kTop + ph, px(m) + 3, kTop + 12, HtmlEscape(c.marker_label));
+  }
   double legend_x = kLeft;
   for (const ChartSeries& s : c.series) {
     std::string points, dots;

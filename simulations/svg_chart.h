@@ -33,6 +33,10 @@ struct LineChart {
   double y_min = NAN;
   double y_max = NAN;
   bool from_zero = true;
+  // Vertical dashed lines at these x values (e.g. a drift onset), each
+  // labelled with `marker_label`.
+  std::vector<double> markers = {};
+  std::string marker_label = {};
 };
 
 // The chart as an <svg> element. A chart without any finite value shows

@@ -116,6 +116,10 @@ class SimTrainer final : public Trainer {
   // trainer's result, with the clock advanced by the training time.
   absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig& config,
                                     uint64_t seed) override;
+  // The inner trainer's plan, so the device's privacy ledger is consulted.
+  absl::StatusOr<std::optional<SgmEvent>> PlanPrivacy(const proto::TrainConfig& config) const override {
+    return inner_->PlanPrivacy(config);
+  }
 
   // True when Train failed for a simulated reason (dropout or deadline).
   bool simulated_failure() const { return simulated_failure_; }

@@ -39,7 +39,7 @@ class CountingTrainer final : public Trainer {
   uint64_t num_examples() const override { return 100; }
   absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig&, uint64_t) override {
     ++calls;
-    return TrainResult{.local = global, .num_examples = 100, .metrics = {}};
+    return TrainResult{.local = global, .num_examples = 100, .metrics = {}, .privacy = std::nullopt};
   }
   int calls = 0;
 

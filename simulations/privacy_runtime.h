@@ -1,0 +1,103 @@
+// File: simulations/privacy_runtime.h
+//
+// `PrivacyRuntime` turns a scenario's [dp] and [client_dp] tables
+// (simulations/privacy_setup.h) into what the real components take, and
+// measures what the run spends:
+//
+//   - [dp]: every task's TrainConfig carries dp_noise_multiplier and
+//     dp_clip_norm, so devices train with DP-SGD (client/trainer.h); each
+//     materialised device gets its own PrivacyLedger
+//     (privacy/privacy_ledger.h), stored in a temporary folder owned by the
+//     runtime and reopened every round the device is materialised, so its
+//     lifetime budget `device_epsilon` holds over the whole run;
+//   - [client_dp]: FederationOptions::client_dp with the device sampling rate
+//     q = devices sampled per round / population.
+//
+// Noise is drawn from DeterministicRandom streams derived from the scenario
+// seed (per device and round for DP-SGD, one for client DP), NOT from the
+// system CSPRNG: a simulation must be reproducible, and its data is public.
+//
+// Per round it reports `epsilon_device_median` / `epsilon_device_max` (over
+// the whole population, devices that never trained counting 0) and the
+// coordinator's `client_epsilon`.
+//
+// Thread-safety: Materialise/Release may be called concurrently (device
+// workers); Configure and FillRow from the driving thread.
+#ifndef FEDGE_SIMULATIONS_PRIVACY_RUNTIME_H_
+#define FEDGE_SIMULATIONS_PRIVACY_RUNTIME_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "coordinator/federation.h"
+#include "core/random.h"
+#include "privacy/privacy_ledger.h"
+#include "proto/fedge.pb.h"
+#include "simulations/report.h"
+#include "simulations/scenario.h"
+
+namespace fedge {
+
+// The privacy state of one device for one materialisation. Movable.
+struct DevicePrivacy {
+  std::string device_id;
+  // The device's ledger (null without [dp]); pass as DeviceOptions::privacy_ledger.
+  std::unique_ptr<PrivacyLedger> ledger;
+  // DP-SGD noise for this device and round; pass as TorchTrainerOptions::dp_random.
+  std::unique_ptr<DeterministicRandom> noise;
+};
+
+class PrivacyRuntime {
+ public:
+  // `device_ids` is the population. Creates the ledger folder when [dp] is
+  // on; kUnavailable when it cannot.
+  static absl::StatusOr<std::unique_ptr<PrivacyRuntime>> Create(const Scenario& scenario,
+                                                                std::vector<std::string> device_ids);
+  ~PrivacyRuntime();  // removes the ledger folder
+  PrivacyRuntime(const PrivacyRuntime&) = delete;
+  PrivacyRuntime& operator=(const PrivacyRuntime&) = delete;
+
+  // Sets the DP fields of `options` (train.dp_*, client_dp, client_dp_delta,
+  // dp_random). `options.train`, selection and population fields are
+  // expected to be set already. Borrowed pointers stay valid for this
+  // object's lifetime.
+  void Configure(FederationOptions& options);
+
+  bool device_dp() const { return scenario_.dp.enabled; }
+
+  // Opens `device_id`'s ledger (when [dp] is on) and a noise stream seeded
+  // by the device's seed (DeviceProfile::seed) and `round`.
+  // kDataLoss/kUnavailable from PrivacyLedger::Open.
+  absl::StatusOr<DevicePrivacy> Materialise(const std::string& device_id, uint64_t device_seed, uint64_t round);
+  // Records the ε the device's ledger has spent; call before destroying it.
+  void Release(const DevicePrivacy& device);
+
+  // Sets row.epsilon_device_median/max and row.client_epsilon (NaN when
+  // the scenario has no such DP).
+  void FillRow(const proto::RoundRecord& record, RoundRow& row) const;
+
+ private:
+  PrivacyRuntime(const Scenario& scenario, std::vector<std::string> device_ids);
+
+  const Scenario scenario_;
+  const std::vector<std::string> device_ids_;
+  std::string ledger_dir_;  // empty without [dp]
+  DeterministicRandom client_noise_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, double> spent_ ABSL_GUARDED_BY(mu_);
+};
+
+// Devices the coordinator samples per round for `scenario`:
+// ceil(target × over_selection) capped by the population, where target is
+// devices_per_round or ceil(fraction × num_devices).
+int64_t ExpectedSampledPerRound(const Scenario& scenario);
+
+}  // namespace fedge
+
+#endif  // FEDGE_SIMULATIONS_PRIVACY_RUNTIME_H_
