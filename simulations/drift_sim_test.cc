@@ -8,19 +8,12 @@
 #include "core/logging.h"
 #include "core/status.h"
 #include "gtest/gtest.h"
+#include "simulations/testing/small_data.h"
 #include "simulations/drift_report.h"
 #include "simulations/simulator.h"
 
 namespace fedge {
 namespace {
-
-ImageDataset Head(const ImageDataset& data, int64_t n) {
-  ImageDataset head = data;
-  head.num_examples = n;
-  head.images.resize(n * data.rows * data.cols);
-  head.labels.resize(n);
-  return head;
-}
 
 Scenario Drifting() {
   Scenario s;
@@ -47,11 +40,10 @@ Scenario Drifting() {
 
 TEST(DriftSimulationTest, DriftedDevicesAlarmAndTheCoordinatorHearsThem) {
   SetMinLogLevel(LogLevel::kError);
-  auto train = LoadFashionMnist(kDefaultFashionMnistDir, "train");
-  auto test = LoadFashionMnist(kDefaultFashionMnistDir, "test");
-  ASSERT_TRUE(train.ok() && test.ok()) << train.status() << test.status();
+  auto data = testing::SmallFashionMnist(6000, 1000);
+  ASSERT_TRUE(data.ok()) << data.status();
   const Scenario scenario = Drifting();
-  auto sim = Simulator::Create(scenario, SimulationData{Head(*train, 6000), Head(*test, 1000)});
+  auto sim = Simulator::Create(scenario, *std::move(data));
   ASSERT_TRUE(sim.ok()) << sim.status();
   RunReport report(scenario);
   while (!(*sim)->finished()) {

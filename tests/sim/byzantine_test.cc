@@ -6,6 +6,7 @@
 
 #include "core/logging.h"
 #include "gtest/gtest.h"
+#include "simulations/testing/small_data.h"
 #include "simulations/attacking_trainer.h"
 #include "simulations/simulator.h"
 
@@ -54,22 +55,13 @@ TEST(AttackingTrainerTest, SignFlipSendsMinusTenTimesTheHonestDelta) {
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(result->local.values[i], expected[i], 1e-6) << i;
 }
 
-ImageDataset Head(const ImageDataset& data, int64_t n) {
-  ImageDataset head = data;
-  head.num_examples = n;
-  head.images.resize(n * data.rows * data.cols);
-  head.labels.resize(n);
-  return head;
-}
-
 class ByzantineRunTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     SetMinLogLevel(LogLevel::kError);
-    auto train = LoadFashionMnist(kDefaultFashionMnistDir, "train");
-    auto test = LoadFashionMnist(kDefaultFashionMnistDir, "test");
-    ASSERT_TRUE(train.ok() && test.ok()) << train.status() << test.status();
-    data_ = new SimulationData{Head(*train, 2000), Head(*test, 500)};
+    auto data = testing::SmallFashionMnist(2000, 500);
+    ASSERT_TRUE(data.ok()) << data.status();
+    data_ = new SimulationData(*std::move(data));
   }
 
   // 10 IID devices of 100 examples, all 10 per round, 2 of them attacking.

@@ -10,28 +10,20 @@
 #include "core/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "simulations/testing/small_data.h"
 
 namespace fedge {
 namespace {
 
 using ::testing::HasSubstr;
 
-ImageDataset Head(const ImageDataset& data, int64_t n) {
-  ImageDataset head = data;
-  head.num_examples = n;
-  head.images.resize(n * data.rows * data.cols);
-  head.labels.resize(n);
-  return head;
-}
-
 class SimulatorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     SetMinLogLevel(LogLevel::kError);  // simulated dropouts are logged as device warnings
-    auto train = LoadFashionMnist(kDefaultFashionMnistDir, "train");
-    auto test = LoadFashionMnist(kDefaultFashionMnistDir, "test");
-    ASSERT_TRUE(train.ok() && test.ok()) << train.status() << test.status();
-    data_ = new SimulationData{Head(*train, 3000), Head(*test, 300)};
+    auto data = testing::SmallFashionMnist(3000, 300);
+    ASSERT_TRUE(data.ok()) << data.status();
+    data_ = new SimulationData(*std::move(data));
   }
 
   static Scenario Tiny() {

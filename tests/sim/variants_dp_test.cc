@@ -8,6 +8,7 @@
 #include "core/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "simulations/testing/small_data.h"
 #include "simulations/run_variants.h"
 #include "simulations/simulator.h"
 #include "simulations/variants.h"
@@ -17,22 +18,13 @@ namespace {
 
 using ::testing::HasSubstr;
 
-ImageDataset Head(const ImageDataset& data, int64_t n) {
-  ImageDataset head = data;
-  head.num_examples = n;
-  head.images.resize(n * data.rows * data.cols);
-  head.labels.resize(n);
-  return head;
-}
-
 class VariantsDpTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     SetMinLogLevel(LogLevel::kError);
-    auto train = LoadFashionMnist(kDefaultFashionMnistDir, "train");
-    auto test = LoadFashionMnist(kDefaultFashionMnistDir, "test");
-    ASSERT_TRUE(train.ok() && test.ok()) << train.status() << test.status();
-    data_ = new SimulationData{Head(*train, 2000), Head(*test, 300)};
+    auto data = testing::SmallFashionMnist(2000, 300);
+    ASSERT_TRUE(data.ok()) << data.status();
+    data_ = new SimulationData(*std::move(data));
   }
 
   // Five devices of 60 examples, all of them every round.
