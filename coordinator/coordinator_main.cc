@@ -42,18 +42,6 @@
 namespace fedge {
 namespace {
 
-// Plugs the LibTorch evaluator of models/ into the Federation's hook
-// (models/ must not depend on coordinator/).
-class TestSetEvaluator final : public ModelEvaluator {
- public:
-  explicit TestSetEvaluator(std::unique_ptr<TorchEvaluator> evaluator) : evaluator_(std::move(evaluator)) {}
-  absl::StatusOr<std::map<std::string, double>> Evaluate(const ModelParams& params) override {
-    return evaluator_->Evaluate(params);
-  }
-
- private:
-  std::unique_ptr<TorchEvaluator> evaluator_;
-};
 
 // Finds --config before the full parse, so the file is read first and the
 // flags then override it.
@@ -211,7 +199,7 @@ absl::StatusOr<std::unique_ptr<ModelEvaluator>> MakeEvaluator(const CoordinatorC
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchEvaluator> evaluator,
                          TorchEvaluator::Create(c.federation.architecture, test, c.eval_batch_size, c.eval_threads));
   FEDGE_LOG(INFO) << "evaluating on " << evaluator->num_examples() << " test examples from " << c.eval_data;
-  return std::make_unique<TestSetEvaluator>(std::move(evaluator));
+  return evaluator;
 }
 
 // Serves until the last round (with exit_when_finished) or SIGINT/SIGTERM.

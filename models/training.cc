@@ -10,16 +10,6 @@
 namespace fedge {
 namespace {
 
-std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(torch::nn::Sequential& model, const TrainOptions& o) {
-  if (o.optimizer == "adam") {
-    return std::make_unique<torch::optim::Adam>(
-        model->parameters(), torch::optim::AdamOptions(o.learning_rate).weight_decay(o.weight_decay));
-  }
-  return std::make_unique<torch::optim::SGD>(
-      model->parameters(),
-      torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
-}
-
 // Adds the gradient of (mu/2)||w - anchor||^2, i.e. mu * (w - anchor).
 void AddProximalGradient(torch::nn::Sequential& model, const std::vector<torch::Tensor>& anchor, double mu) {
   torch::NoGradGuard no_grad;
@@ -32,7 +22,8 @@ void AddProximalGradient(torch::nn::Sequential& model, const std::vector<torch::
 absl::StatusOr<TrainStats> TrainUnchecked(torch::nn::Sequential& model, const TensorDataset& data,
                                           const TrainOptions& options) {
   model->train();
-  auto optimizer = MakeOptimizer(model, options);
+  auto optimizer = MakeOptimizer(model, options.optimizer, options.learning_rate, options.momentum,
+                                 options.weight_decay);
   std::vector<torch::Tensor> anchor;
   if (options.proximal_mu > 0) {
     for (const auto& p : model->parameters()) anchor.push_back(p.detach().clone());
@@ -62,6 +53,16 @@ absl::StatusOr<TrainStats> TrainUnchecked(torch::nn::Sequential& model, const Te
 }
 
 }  // namespace
+
+std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(torch::nn::Sequential& model, std::string_view optimizer,
+                                                       double learning_rate, double momentum, double weight_decay) {
+  if (optimizer == "adam") {
+    return std::make_unique<torch::optim::Adam>(model->parameters(),
+                                                torch::optim::AdamOptions(learning_rate).weight_decay(weight_decay));
+  }
+  return std::make_unique<torch::optim::SGD>(
+      model->parameters(), torch::optim::SGDOptions(learning_rate).momentum(momentum).weight_decay(weight_decay));
+}
 
 absl::Status ValidateTrainOptions(const TrainOptions& o) {
   if (o.epochs < 1) return absl::InvalidArgumentError(absl::StrCat("epochs must be >= 1, got ", o.epochs));

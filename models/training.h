@@ -12,9 +12,12 @@
 #define FEDGE_MODELS_TRAINING_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include <torch/nn/modules/container/sequential.h>
+#include <torch/optim/optimizer.h>
 
 #include "absl/status/statusor.h"
 #include "models/dataset.h"
@@ -48,6 +51,11 @@ struct EvalStats {
 
 // Validates options: kInvalidArgument naming the bad field.
 absl::Status ValidateTrainOptions(const TrainOptions& options);
+
+// SGD (momentum, weight decay) or, for "adam", Adam over `model`'s
+// parameters. Any other name gives SGD; callers validate names first.
+std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(torch::nn::Sequential& model, std::string_view optimizer,
+                                                       double learning_rate, double momentum, double weight_decay);
 
 // Trains `model` in place on `data` with cross-entropy loss.
 absl::StatusOr<TrainStats> Train(torch::nn::Sequential& model, const TensorDataset& data,

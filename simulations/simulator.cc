@@ -43,17 +43,6 @@ constexpr uint64_t kModelStream = 0x6d6f64656cULL;
 constexpr uint64_t kSelectionStream = 0x73656c656374ULL;
 constexpr uint64_t kAttackStream = 0x61747461636bULL;
 
-// Plugs the LibTorch test-set evaluator into the coordinator's hook.
-class TestSetEvaluator final : public ModelEvaluator {
- public:
-  explicit TestSetEvaluator(std::unique_ptr<TorchEvaluator> evaluator) : evaluator_(std::move(evaluator)) {}
-  absl::StatusOr<std::map<std::string, double>> Evaluate(const ModelParams& params) override {
-    return evaluator_->Evaluate(params);
-  }
-
- private:
-  std::unique_ptr<TorchEvaluator> evaluator_;
-};
 
 FederationOptions ToFederationOptions(const Scenario& s, int64_t num_elements) {
   FederationOptions o;
@@ -101,7 +90,7 @@ struct Simulator::Impl {
   bool any_round_succeeded = false;
   FakeClock clock;  // the coordinator's, i.e. the simulation's, clock
   absl::Time start;
-  std::unique_ptr<TestSetEvaluator> evaluator;
+  std::unique_ptr<TorchEvaluator> evaluator;
   std::unique_ptr<PrivacyRuntime> privacy;  // declared before the Federation, which borrows its noise source
   int64_t num_elements = 0;                 // parameters of the model
   std::unique_ptr<Federation> federation;
@@ -171,9 +160,8 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
 
   if (scenario.run.evaluate_every > 0) {
     // A fixed thread count keeps the test loss bit-identical across worker counts.
-    FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchEvaluator> evaluator,
+    FEDGE_ASSIGN_OR_RETURN(impl->evaluator,
                            TorchEvaluator::Create(scenario.model, impl->data.test, 1000, scenario.run.torch_threads));
-    impl->evaluator = std::make_unique<TestSetEvaluator>(std::move(evaluator));
   }
   const int64_t num_elements = initial.layout.num_elements();
   impl->num_elements = num_elements;

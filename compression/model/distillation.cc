@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "models/torch_params.h"
+#include "models/training.h"
 #include "models/zoo.h"
 
 namespace fedge {
@@ -19,16 +20,6 @@ absl::Status ValidateImages(const torch::Tensor& images) {
     return absl::InvalidArgumentError("distillation: proxy images must be a non-empty float tensor [N, C, H, W]");
   }
   return absl::OkStatus();
-}
-
-std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(torch::nn::Sequential& model, const DistillOptions& o) {
-  if (o.optimizer == "adam") {
-    return std::make_unique<torch::optim::Adam>(
-        model->parameters(), torch::optim::AdamOptions(o.learning_rate).weight_decay(o.weight_decay));
-  }
-  return std::make_unique<torch::optim::SGD>(
-      model->parameters(),
-      torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
 }
 
 // The teacher's logits for the whole proxy set: computed once, since the
@@ -66,7 +57,7 @@ DistillStats DistillUnchecked(torch::nn::Sequential& teacher, torch::nn::Sequent
   stats.proxy_examples = images.size(0);
   stats.initial_kl = MeanKl(student, images, teacher_logits, o.temperature, 512);
   student->train();
-  auto optimizer = MakeOptimizer(student, o);
+  auto optimizer = MakeOptimizer(student, o.optimizer, o.learning_rate, o.momentum, o.weight_decay);
   const int64_t n = images.size(0);
   double loss_sum = 0;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
