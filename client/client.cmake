@@ -23,9 +23,7 @@ fedge_cc_library(
   TORCH
 )
 
-if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
-  include(${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
-endif()
+include(${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
 
 fedge_cc_test(NAME client_test
   SRCS device_config_test.cc device_test.cc trainer_test.cc
@@ -33,9 +31,7 @@ fedge_cc_test(NAME client_test
   TORCH)
 
 # The agent binary needs the gRPC transport (grpc.cmake: fedge::client_grpc).
-if(TARGET fedge_client_grpc AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/device_main.cc)
-  fedge_cc_binary(NAME fedge-device
-    SRCS device_main.cc
-    DEPS fedge::client fedge::client_grpc CLI11::CLI11
-    TORCH)
-endif()
+fedge_cc_binary(NAME fedge-device
+  SRCS device_main.cc
+  DEPS fedge::client fedge::client_grpc CLI11::CLI11
+  TORCH)

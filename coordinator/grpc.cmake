@@ -9,11 +9,8 @@ fedge_cc_library(
   DEPS fedge::coordinator fedge::aggregation fedge::core gRPC::grpc++ OpenSSL::Crypto
 )
 
-# The test drives a device through the real client transport.
-if(NOT TARGET fedge_client_grpc)
-  include(${PROJECT_SOURCE_DIR}/client/grpc.cmake)
-endif()
-
+# The test drives a device through the real client transport
+# (fedge::client_grpc, defined in client/ before coordinator/).
 fedge_cc_test(NAME grpc_service_test
   SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc tls_test.cc
   DEPS fedge::coordinator_grpc fedge::client_grpc fedge::aggregation)

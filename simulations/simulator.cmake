@@ -17,14 +17,12 @@ fedge_cc_binary(NAME fedge-sim
 
 # End-to-end tests live in tests/sim/.
 set(FEDGE_SIM_TESTS ${PROJECT_SOURCE_DIR}/tests/sim)
-if(EXISTS ${FEDGE_SIM_TESTS}/simulator_test.cc)
-  fedge_cc_test(NAME sim_e2e_test
-    SRCS ${FEDGE_SIM_TESTS}/simulator_test.cc
-    DEPS fedge::sim
-    TORCH
-    TIMEOUT 120)
-endif()
-if(FEDGE_BUILD_TESTS AND EXISTS ${FEDGE_SIM_TESTS}/report_render_test.sh)
+fedge_cc_test(NAME sim_e2e_test
+  SRCS ${FEDGE_SIM_TESTS}/simulator_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 120)
+if(FEDGE_BUILD_TESTS)
   add_test(NAME sim_report_render_test
     COMMAND ${FEDGE_SIM_TESTS}/report_render_test.sh $<TARGET_FILE:fedge-sim> ${FEDGE_SIM_TESTS}/tiny.toml)
   set_tests_properties(sim_report_render_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
@@ -37,13 +35,11 @@ fedge_cc_test(NAME sim_device_test
   TIMEOUT 60)
 
 # Variants and differential privacy, end to end (tests/sim/variants_dp_test.cc).
-if(EXISTS ${FEDGE_SIM_TESTS}/variants_dp_test.cc)
-  fedge_cc_test(NAME sim_variants_dp_test
-    SRCS ${FEDGE_SIM_TESTS}/variants_dp_test.cc
-    DEPS fedge::sim
-    TORCH
-    TIMEOUT 120)
-endif()
+fedge_cc_test(NAME sim_variants_dp_test
+  SRCS ${FEDGE_SIM_TESTS}/variants_dp_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 120)
 
 # A tiny drifting federation on real data: drifted devices alarm, others do not.
 fedge_cc_test(NAME sim_drift_e2e_test
@@ -53,10 +49,8 @@ fedge_cc_test(NAME sim_drift_e2e_test
   TIMEOUT 120)
 
 # Byzantine devices end to end: the attack decorator, median vs FedAvg under attack.
-if(EXISTS ${FEDGE_SIM_TESTS}/byzantine_test.cc)
-  fedge_cc_test(NAME sim_byzantine_test
-    SRCS ${FEDGE_SIM_TESTS}/byzantine_test.cc
-    DEPS fedge::sim
-    TORCH
-    TIMEOUT 120)
-endif()
+fedge_cc_test(NAME sim_byzantine_test
+  SRCS ${FEDGE_SIM_TESTS}/byzantine_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 120)
