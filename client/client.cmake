@@ -19,7 +19,7 @@ fedge_cc_library(
   NAME client
   SRCS device.cc device_config.cc trainer.cc
   HDRS device.h device_config.h trainer.h
-  DEPS fedge::core fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response absl::function_ref absl::synchronization absl::time
+  DEPS fedge::core fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::inference absl::function_ref absl::synchronization absl::time
   TORCH
 )
 
@@ -27,7 +27,7 @@ include(${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
 
 fedge_cc_test(NAME client_test
   SRCS device_config_test.cc device_test.cc trainer_test.cc
-  DEPS fedge::client
+  DEPS fedge::client fedge::inference_testing
   TORCH)
 
 # The agent binary needs the gRPC transport (grpc.cmake: fedge::client_grpc).

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/drift_response.h"
+#include "client/inference/model_slot.h"
 #include "compression/encoder.h"
 #include "core/artifact.h"
 #include "core/file_util.h"
@@ -135,6 +136,7 @@ absl::StatusOr<StepResult> Device::RunOnce() {
   if (absl::IsNotFound(polled)) registered_ = false;  // the coordinator forgot us: register again next time
   FEDGE_RETURN_IF_ERROR(polled);
 
+  RefreshInferenceModel(response.deployed_model_version());
   StepResult step;
   if (!response.has_task()) {
     step.retry_after = absl::Milliseconds(std::max<int64_t>(response.retry_after_millis(), 0));
@@ -176,7 +178,9 @@ absl::Status Device::RunTask(const proto::Task& task) {
     ReportMetrics(std::move(failure));
     return budget;
   }
-  absl::StatusOr<std::string> model = DownloadModel(task);
+  if (task.task_id().empty()) return absl::InvalidArgumentError("task without a task_id");
+  absl::StatusOr<std::string> model =
+      DownloadArtifact(proto::ARTIFACT_GLOBAL_MODEL, task.model_version(), task.model_size_bytes());
   if (!model.ok()) {
     ReportMetrics(std::move(failure));
     return model.status();
@@ -254,18 +258,43 @@ absl::Status Device::RunTask(const proto::Task& task) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Device::DownloadModel(const proto::Task& task) {
-  if (task.task_id().empty()) return absl::InvalidArgumentError("task without a task_id");
-  if (task.model_size_bytes() > options_.max_model_bytes) {
-    return absl::FailedPreconditionError(absl::StrCat("the model is ", task.model_size_bytes(),
+void Device::RefreshInferenceModel(uint64_t advertised) {
+  ModelSlot* slot = options_.inference_slot;
+  if (slot == nullptr || advertised == 0 || advertised == refused_deployed_version_ ||
+      advertised <= slot->active_version().value_or(0)) {
+    return;
+  }
+  absl::StatusOr<std::string> bytes = DownloadArtifact(proto::ARTIFACT_DEPLOYED_MODEL, advertised, 0);
+  if (!bytes.ok()) {  // e.g. replaced meanwhile or unreachable: the next poll tries again
+    FEDGE_LOG(WARNING) << options_.device_id << ": could not download deployed model " << advertised << ": "
+                       << bytes.status();
+    return;
+  }
+  absl::Status installed = slot->Install(*bytes);
+  if (!installed.ok()) {
+    refused_deployed_version_ = advertised;
+    Count(&DeviceCounters::artifacts_rejected);
+    FEDGE_LOG(WARNING) << options_.device_id << ": refused deployed model " << advertised
+                       << "; still serving version " << slot->active_version().value_or(0) << ": " << installed;
+    return;
+  }
+  Count(&DeviceCounters::inference_installs);
+  FEDGE_LOG(INFO) << options_.device_id << ": now serving deployed model " << advertised;
+}
+
+absl::StatusOr<std::string> Device::DownloadArtifact(proto::ArtifactKind kind, uint64_t version,
+                                                     uint64_t expected_size) {
+  if (expected_size > options_.max_model_bytes) {
+    return absl::FailedPreconditionError(absl::StrCat("the model is ", expected_size,
                                                       " bytes, above this device's limit of ",
                                                       options_.max_model_bytes));
   }
   std::string bytes;
-  uint64_t total = task.model_size_bytes();
+  uint64_t total = expected_size;
   proto::DownloadRequest request;
   request.set_device_id(options_.device_id);
-  request.set_model_version(task.model_version());
+  request.set_artifact(kind);
+  request.set_model_version(version);
   request.set_max_bytes(options_.download_chunk_bytes);
   // The offset only advances on a good chunk, so a retry resumes where the
   // transfer stopped rather than starting over.
@@ -399,10 +428,17 @@ absl::Status Device::UploadUpdate(const proto::Task& task, const std::string& by
   }
 }
 
+void Device::AddDeviceState(proto::DeviceReport& report) const {
+  if (options_.privacy_ledger != nullptr) report.set_epsilon_spent(options_.privacy_ledger->Epsilon());
+  if (options_.inference_slot != nullptr) {
+    report.set_inference_model_version(options_.inference_slot->active_version().value_or(0));
+  }
+}
+
 absl::Status Device::ReportDrift(absl::Span<const proto::DriftAlarm> alarms) {
   if (alarms.empty()) return absl::OkStatus();
   proto::DeviceReport report = MakeDriftReport(options_.device_id, alarms, last_metrics_);
-  if (options_.privacy_ledger != nullptr) report.set_epsilon_spent(options_.privacy_ledger->Epsilon());
+  AddDeviceState(report);
   return WithRetry("Report", [&]() { return transport_->Report(report).status(); });
 }
 
@@ -411,7 +447,7 @@ void Device::ReportMetrics(std::map<std::string, double> metrics) {
   report.set_device_id(options_.device_id);
   for (const auto& [name, value] : metrics) (*report.mutable_metrics())[name] = value;
   last_metrics_ = std::move(metrics);
-  if (options_.privacy_ledger != nullptr) report.set_epsilon_spent(options_.privacy_ledger->Epsilon());
+  AddDeviceState(report);
   // A lost report costs the coordinator a statistic, not the task: log only.
   absl::Status status = WithRetry("Report", [&]() { return transport_->Report(report).status(); });
   if (!status.ok()) FEDGE_LOG(WARNING) << options_.device_id << ": report not delivered: " << status;

@@ -12,6 +12,13 @@
 // (compression/encoder.h; "" means "fp32"); error-feedback codecs keep their
 // residual in the Device from one task to the next.
 //
+// With an inference `ModelSlot` (client/inference/model_slot.h), the device
+// also keeps the model it serves current: whenever a poll advertises a newer
+// deployed INT8 model, it downloads it and installs it into the slot, which
+// verifies it against the pinned key, health-checks it and keeps the
+// previous model to fall back on. A model that fails is not fetched again;
+// the slot keeps serving what it had. Later reports carry the served version.
+//
 // Transfers are chunked and resumable: a transient error (IsTransient:
 // kUnavailable, kDeadlineExceeded, kAborted) is retried after an
 // exponential backoff with jitter, and the transfer continues from the
@@ -55,6 +62,7 @@
 
 namespace fedge {
 
+class ModelSlot;      // client/inference/model_slot.h
 class PrivacyLedger;  // privacy/privacy_ledger.h
 
 // How one RPC is retried on transient errors.
@@ -109,6 +117,9 @@ struct DeviceOptions {
   // on, saying why), and every DP-SGD run is charged before its update
   // leaves. Null trains DP tasks without budget enforcement.
   PrivacyLedger* privacy_ledger = nullptr;
+  // The slot the device serves inference from, borrowed; must outlive the
+  // Device and pin the coordinator's key. Null: the device only trains.
+  ModelSlot* inference_slot = nullptr;
   // Directory for state that must survive restarts (the error-feedback
   // residual of the update encoder); empty keeps it in memory only.
   std::string state_dir;
@@ -132,6 +143,7 @@ struct DeviceCounters {
   uint64_t tasks_done = 0;          // updates accepted by the coordinator
   uint64_t tasks_failed = 0;        // tasks that ended without an accepted update
   uint64_t artifacts_rejected = 0;  // models refused by signature or content checks
+  uint64_t inference_installs = 0;  // deployed models installed into the inference slot
   uint64_t retries = 0;             // transient errors retried
   uint64_t bytes_down = 0;          // model bytes received
   uint64_t bytes_up = 0;            // update bytes sent (retransmissions included)
@@ -209,7 +221,14 @@ class Device {
   // kResourceExhausted when the task's DP-SGD run would exceed the ledger's
   // budget (and remembers the refusal); other codes for an invalid config.
   absl::Status CheckPrivacyBudget(const proto::Task& task);
-  absl::StatusOr<std::string> DownloadModel(const proto::Task& task);
+  // Downloads the artifact of `kind` and `version` in chunks, resuming after
+  // transient errors. `expected_size` 0 means unknown (taken from the first
+  // chunk); either way at most options_.max_model_bytes.
+  absl::StatusOr<std::string> DownloadArtifact(proto::ArtifactKind kind, uint64_t version, uint64_t expected_size);
+  // Installs the advertised deployed model into options_.inference_slot when
+  // it is newer than the one served and has not failed before. Best effort:
+  // a failure is logged and counted, never fails the step.
+  void RefreshInferenceModel(uint64_t advertised_version);
   absl::StatusOr<ModelParams> OpenModel(const proto::Task& task, std::string_view bytes);
   // Encodes with the task's codec (compression/encoder.h), keeping the
   // encoder (and its error-feedback residual) across tasks.
@@ -223,6 +242,8 @@ class Device {
   absl::StatusOr<std::unique_ptr<UpdateEncoder>> OpenEncoder(const std::string& codec, int64_t num_elements);
   absl::Status UploadUpdate(const proto::Task& task, const std::string& bytes);
   void ReportMetrics(std::map<std::string, double> metrics);
+  // Sets the report's spent epsilon and served inference model version.
+  void AddDeviceState(proto::DeviceReport& report) const;
   // Calls `attempt` until it succeeds, fails with a non-transient error, or
   // `retry_.max_attempts` tries have failed; sleeps BackoffDelay in between.
   absl::Status WithRetry(std::string_view what, absl::FunctionRef<absl::Status()> attempt);
@@ -239,6 +260,7 @@ class Device {
   std::string encoder_codec_;
   std::string encoder_state_before_;  // residual before the pending update
   std::string budget_refusal_;        // non-empty once the privacy budget refused a task
+  uint64_t refused_deployed_version_ = 0;  // the last deployed model the slot refused
   // The metrics last reported; a drift report repeats them, since the
   // coordinator keeps only a device's latest report's metrics.
   std::map<std::string, double> last_metrics_;

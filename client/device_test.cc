@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "client/inference/model_slot.h"
+#include "client/inference/testing/test_models.h"
 #include "compression/codec.h"
 #include "core/artifact.h"
 #include "gmock/gmock.h"
@@ -95,6 +97,7 @@ class FakeCoordinator : public Transport {
     polls.push_back(request);
     if (auto it = poll_failures.find(polls.size()); it != poll_failures.end()) return it->second;
     proto::PollTaskResponse response;
+    response.set_deployed_model_version(deployed_version);
     if (tasks.empty()) {
       response.set_retry_after_millis(retry_after_millis);
     } else {
@@ -105,14 +108,15 @@ class FakeCoordinator : public Transport {
   }
 
   absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) override {
+    if (request.artifact() == proto::ARTIFACT_DEPLOYED_MODEL) {
+      deployed_downloads.push_back(request.model_version());
+      auto it = deployed.find(request.model_version());
+      if (it == deployed.end()) return absl::FailedPreconditionError("not deployed");
+      return Chunk(it->second, request);
+    }
     download_offsets.push_back(request.offset());
     if (auto it = download_failures.find(download_offsets.size()); it != download_failures.end()) return it->second;
-    if (request.offset() >= model_.size()) return absl::OutOfRangeError("past the end");
-    proto::DownloadResponse response;
-    response.set_offset(request.offset());
-    response.set_total_size(model_.size());
-    response.set_data(model_.substr(request.offset(), request.max_bytes()));
-    return response;
+    return Chunk(model_, request);
   }
 
   absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override {
@@ -144,6 +148,10 @@ class FakeCoordinator : public Transport {
 
   std::deque<proto::Task> tasks;
   int64_t retry_after_millis = 1000;
+  // Deployed INT8 models by version, and the version polls advertise.
+  std::map<uint64_t, std::string> deployed;
+  uint64_t deployed_version = 0;
+  std::vector<uint64_t> deployed_downloads;  // version of every deployed-model chunk request
   // Call number (1-based, per RPC) -> error returned instead of serving it.
   std::map<size_t, absl::Status> poll_failures, download_failures, upload_failures;
   std::set<size_t> lost_uploads;
@@ -157,6 +165,15 @@ class FakeCoordinator : public Transport {
   int accepted = 0;
 
  private:
+  static absl::StatusOr<proto::DownloadResponse> Chunk(const std::string& bytes, const proto::DownloadRequest& request) {
+    if (request.offset() >= bytes.size()) return absl::OutOfRangeError("past the end");
+    proto::DownloadResponse response;
+    response.set_offset(request.offset());
+    response.set_total_size(bytes.size());
+    response.set_data(bytes.substr(request.offset(), request.max_bytes()));
+    return response;
+  }
+
   Clock* clock_;
   std::string architecture_;
   std::string model_;
@@ -252,6 +269,68 @@ TEST_F(DeviceTest, ReportsDriftAlarmsWithItsLatestMetrics) {
   EXPECT_EQ(report.alarms(0).statistic(), 61.5);
   EXPECT_EQ(report.alarms(0).samples_seen(), 420u);
   EXPECT_EQ(report.metrics().at("train_loss"), 0.25);  // repeated from the last task
+}
+
+// A signed INT8 student CNN of `version` (model_id "test").
+std::string DeployedModel(const SigningKey& key, uint64_t version) {
+  static const proto::ArtifactBody* body =
+      new proto::ArtifactBody(*testing::BuildCalibrated(testing::StudentCnn(100), 4, 200));
+  proto::ArtifactBody versioned = *body;
+  versioned.mutable_header()->set_model_id("test");
+  versioned.mutable_header()->set_version(version);
+  return *SignArtifact(versioned, key);
+}
+
+TEST_F(DeviceTest, InstallsTheAdvertisedDeployedModelOnceAndReportsServingIt) {
+  ModelSlot slot(key_.verify_key(), {});
+  options_.inference_slot = &slot;
+  coordinator_.deployed[1] = DeployedModel(key_, 1);
+  coordinator_.deployed_version = 1;
+  coordinator_.tasks.push_back(coordinator_.MakeTask(1));
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_TRUE(step->task_status.ok()) << step->task_status;  // training goes on as before
+  EXPECT_EQ(slot.active_version(), 1u);
+  EXPECT_EQ(device->counters().inference_installs, 1u);
+  ASSERT_EQ(coordinator_.reports.size(), 1u);
+  EXPECT_EQ(coordinator_.reports[0].inference_model_version(), 1u);
+  const size_t chunks = coordinator_.deployed_downloads.size();
+  EXPECT_GT(chunks, 1u);  // fetched in 64-byte chunks
+  ASSERT_TRUE(device->RunOnce().ok());
+  EXPECT_EQ(coordinator_.deployed_downloads.size(), chunks);  // already serving it
+}
+
+TEST_F(DeviceTest, ARefusedDeployedModelKeepsTheOldOneServingAndIsNotFetchedAgain) {
+  ModelSlot slot(key_.verify_key(), {});
+  options_.inference_slot = &slot;
+  auto device = MakeDevice();
+  coordinator_.deployed[1] = DeployedModel(key_, 1);
+  coordinator_.deployed_version = 1;
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_EQ(slot.active_version(), 1u);
+
+  std::string tampered = DeployedModel(key_, 2);
+  tampered[tampered.size() / 2] ^= 0x01;
+  coordinator_.deployed[2] = tampered;
+  coordinator_.deployed_version = 2;
+  ASSERT_TRUE(device->RunOnce().ok());  // a refused model does not fail the step
+  EXPECT_EQ(slot.active_version(), 1u);
+  EXPECT_EQ(device->counters().artifacts_rejected, 1u);
+  const size_t chunks = coordinator_.deployed_downloads.size();
+  ASSERT_TRUE(device->RunOnce().ok());
+  EXPECT_EQ(coordinator_.deployed_downloads.size(), chunks);
+
+  coordinator_.deployed[3] = DeployedModel(SigningKey::Generate().value(), 3);  // another key
+  coordinator_.deployed_version = 3;
+  ASSERT_TRUE(device->RunOnce().ok());
+  EXPECT_EQ(slot.active_version(), 1u);
+  coordinator_.deployed[4] = DeployedModel(key_, 4);
+  coordinator_.deployed_version = 4;
+  ASSERT_TRUE(device->RunOnce().ok());
+  EXPECT_EQ(slot.active_version(), 4u);
+  EXPECT_EQ(slot.previous_version(), 1u);
+  EXPECT_EQ(device->counters().inference_installs, 2u);
 }
 
 TEST_F(DeviceTest, DownloadResumesFromTheReachedOffsetAfterATransientError) {

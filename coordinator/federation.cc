@@ -26,12 +26,15 @@ struct DeviceEntry {
   double epsilon_spent = 0;
   std::map<std::string, double> metrics;  // last report
   proto::DeviceDrift drift;               // alarms == 0 until the first alarm
+  uint64_t inference_version = 0;         // deployed model it last reported serving
 };
 
-// A closed round waiting for evaluation of the model it produced.
+// A closed round waiting for evaluation (and deployment) of the model it
+// produced.
 struct PendingRecord {
   proto::RoundRecord record;
   std::optional<ModelParams> model_to_evaluate;
+  std::optional<ModelParams> model_to_deploy;
 };
 
 }  // namespace
@@ -52,6 +55,8 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
     return bad("extra_round_drift_fraction must be in [0, 1] (0 disables extra rounds)");
   }
   if (o.max_extra_rounds < 0) return bad("max_extra_rounds must be >= 0");
+  if (o.deploy_every < 0) return bad("deploy_every must be >= 0 (0 never deploys)");
+  if (o.deploy_every > 0 && o.deployer == nullptr) return bad("deploy_every > 0 needs a deployer");
   if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
   if (!o.train.codec().empty()) FEDGE_RETURN_IF_ERROR(ValidateCodecSpec(o.train.codec()));
   if (o.client_dp) {
@@ -76,6 +81,8 @@ struct Federation::Impl {
   ModelParams global ABSL_GUARDED_BY(mu);
   uint64_t version ABSL_GUARDED_BY(mu) = 1;
   std::string signed_model ABSL_GUARDED_BY(mu);
+  std::string deployed_model ABSL_GUARDED_BY(mu);  // signed INT8 artifact; empty before the first
+  uint64_t deployed_version ABSL_GUARDED_BY(mu) = 0;
   std::map<std::string, double> latest_metrics ABSL_GUARDED_BY(mu);
   uint64_t rounds_started ABSL_GUARDED_BY(mu) = 0;
   int64_t extra_rounds ABSL_GUARDED_BY(mu) = 0;  // granted for drift
@@ -95,6 +102,10 @@ struct Federation::Impl {
   void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Runs the deployer on a closed round's model (without the lock) and
+  // publishes the result, recording the outcome in the round's metrics.
+  void Deploy(PendingRecord& pending) ABSL_LOCKS_EXCLUDED(mu);
+  absl::Status PublishDeployed(std::string artifact) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Rounds to run in all (0: no limit), extra drift rounds included.
   int64_t RoundLimit() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     return options.max_rounds > 0 ? options.max_rounds + extra_rounds : 0;
@@ -176,17 +187,23 @@ absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTa
   } else {
     response.set_retry_after_millis(absl::ToInt64Milliseconds(impl_->options.poll_interval));
   }
+  response.set_deployed_model_version(impl_->deployed_version);
   return response;
 }
 
 absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::DownloadRequest& request) {
   absl::MutexLock lock(&impl_->mu);
-  if (request.model_version() != impl_->version) {
-    return absl::FailedPreconditionError(absl::StrCat("model version ", request.model_version(),
-                                                      " is no longer served; the current version is ",
-                                                      impl_->version));
+  const bool deployed = request.artifact() == proto::ARTIFACT_DEPLOYED_MODEL;
+  if (!deployed && request.artifact() != proto::ARTIFACT_GLOBAL_MODEL) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown artifact kind ", request.artifact()));
   }
-  const std::string& model = impl_->signed_model;
+  const uint64_t served = deployed ? impl_->deployed_version : impl_->version;
+  if (request.model_version() != served || served == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(deployed ? "deployed" : "global", " model version ",
+                                                      request.model_version(), " is not served; the current one is ",
+                                                      served, served == 0 ? " (none yet)" : ""));
+  }
+  const std::string& model = deployed ? impl_->deployed_model : impl_->signed_model;
   if (request.offset() > model.size()) {
     return absl::OutOfRangeError(
         absl::StrCat("download offset ", request.offset(), " is past the end of the ", model.size(), "-byte model"));
@@ -257,6 +274,7 @@ absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceRepo
   it->second.metrics.clear();
   for (const auto& [k, v] : report.metrics()) it->second.metrics[k] = v;
   it->second.epsilon_spent = std::max(it->second.epsilon_spent, report.epsilon_spent());
+  it->second.inference_version = report.inference_model_version();
   if (report.alarms_size() > 0) {
     proto::DeviceDrift& drift = it->second.drift;
     const proto::DriftAlarm& last = report.alarms(report.alarms_size() - 1);
@@ -343,15 +361,14 @@ void Federation::Impl::CloseRound(std::string_view why) {
     if (spent.ok()) (*record.mutable_metrics())["client_epsilon"] = spent->epsilon;
     (*record.mutable_metrics())["client_clip_norm"] = client_dp->clip_norm();
   }
-  std::optional<ModelParams> to_evaluate;
+  PendingRecord closed;
   if (outcome.ok()) {
     ++version;
     absl::Status published = PublishModel();
     if (!published.ok()) FEDGE_LOG(ERROR) << "could not sign the new model: " << published.message();
-    if (evaluator != nullptr && options.evaluate_every > 0 &&
-        record.round() % static_cast<uint64_t>(options.evaluate_every) == 0) {
-      to_evaluate = global;
-    }
+    auto due = [&](int64_t every) { return every > 0 && record.round() % static_cast<uint64_t>(every) == 0; };
+    if (evaluator != nullptr && due(options.evaluate_every)) closed.model_to_evaluate = global;
+    if (due(options.deploy_every)) closed.model_to_deploy = global;
   } else {
     record.set_failure(std::string(outcome.message()));
     FEDGE_LOG(WARNING) << "round " << record.round() << " failed (" << why << "): " << outcome.message()
@@ -359,8 +376,12 @@ void Federation::Impl::CloseRound(std::string_view why) {
   }
   record.set_succeeded(outcome.ok());
   record.set_model_version(version);
+  int64_t serving = 0;
+  for (const auto& [id, entry] : devices) serving += deployed_version > 0 && entry.inference_version == deployed_version;
+  if (deployed_version > 0) (*record.mutable_metrics())["devices_serving_deployed"] = static_cast<double>(serving);
   GrantExtraRoundOnDrift(record);
-  pending.push_back({std::move(record), std::move(to_evaluate)});
+  closed.record = std::move(record);
+  pending.push_back(std::move(closed));
 }
 
 void Federation::Impl::GrantExtraRoundOnDrift(proto::RoundRecord& record) {
@@ -375,6 +396,58 @@ void Federation::Impl::GrantExtraRoundOnDrift(proto::RoundRecord& record) {
   FEDGE_LOG(INFO) << "round " << record.round() << ": " << drifting << " of " << devices.size()
                   << " devices are drifting; granting extra round " << extra_rounds << " of "
                   << options.max_extra_rounds;
+}
+
+void Federation::Impl::Deploy(PendingRecord& p) {
+  if (!p.model_to_deploy) return;
+  uint64_t parent = 0, next = 0;
+  {
+    absl::MutexLock lock(&mu);
+    parent = p.record.model_version();
+    next = deployed_version + 1;
+  }
+  // Distillation takes seconds to minutes: devices keep polling meanwhile.
+  absl::StatusOr<Deployment> deployment = options.deployer->Deploy(*p.model_to_deploy, parent, next);
+  auto& metrics = *p.record.mutable_metrics();
+  absl::Status published = deployment.status();
+  if (published.ok()) {
+    absl::MutexLock lock(&mu);
+    published = PublishDeployed(deployment->artifact);
+  }
+  if (!published.ok()) {
+    FEDGE_LOG(ERROR) << "round " << p.record.round() << ": deployment of global version " << parent
+                     << " failed; devices keep the deployed model " << next - 1 << ": " << published.message();
+    metrics["deploy_failed"] = 1;
+    return;
+  }
+  for (const auto& [k, v] : deployment->metrics) metrics[absl::StrCat("deploy_", k)] = v;
+  metrics["deploy_artifact_bytes"] = static_cast<double>(deployment->artifact.size());
+  FEDGE_LOG(INFO) << "round " << p.record.round() << ": deployed INT8 model " << next << " (from global version "
+                  << parent << ", " << deployment->artifact.size() << " bytes)";
+}
+
+absl::Status Federation::Impl::PublishDeployed(std::string artifact) {
+  FEDGE_ASSIGN_OR_RETURN(proto::ArtifactBody body, OpenArtifact(artifact, signing_key.verify_key()));
+  const proto::ArtifactHeader& header = body.header();
+  if (header.dtype() != proto::DTYPE_INT8 || !body.has_int8_graph()) {
+    return absl::InvalidArgumentError("a deployed model must be an INT8 artifact with an int8 graph");
+  }
+  if (header.model_id() != options.model_id) {
+    return absl::InvalidArgumentError(absl::StrCat("deployed model is for model_id '", header.model_id(),
+                                                   "', not this federation's '", options.model_id, "'"));
+  }
+  if (header.version() <= deployed_version) {
+    return absl::FailedPreconditionError(absl::StrCat("deployed model version ", header.version(),
+                                                      " is not newer than the deployed ", deployed_version));
+  }
+  deployed_model = std::move(artifact);
+  deployed_version = header.version();
+  return absl::OkStatus();
+}
+
+absl::Status Federation::PublishDeployedModel(std::string artifact) {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->PublishDeployed(std::move(artifact));
 }
 
 std::vector<proto::RoundRecord> Federation::Tick() {
@@ -396,9 +469,11 @@ std::vector<proto::RoundRecord> Federation::Tick() {
     }
     for (const auto& [k, v] : *metrics) (*p.record.mutable_metrics())[k] = v;
   }
+  for (PendingRecord& p : closed) s.Deploy(p);
   std::vector<proto::RoundRecord> done;
   absl::MutexLock lock(&s.mu);
   for (PendingRecord& p : closed) {
+    p.record.set_deployed_model_version(s.deployed_version);
     for (const auto& [k, v] : p.record.metrics()) s.latest_metrics[k] = v;
     s.completed.push_back(p.record);
     done.push_back(std::move(p.record));
@@ -417,6 +492,7 @@ proto::StatusResponse Federation::GetStatus() const {
   proto::StatusResponse status;
   status.set_current_round(impl_->open ? impl_->open->round() : impl_->rounds_started);
   status.set_model_version(impl_->version);
+  status.set_deployed_model_version(impl_->deployed_version);
   status.set_registered_devices(impl_->devices.size());
   const auto& done = impl_->completed;
   for (size_t i = done.size() > 10 ? done.size() - 10 : 0; i < done.size(); ++i) {
@@ -442,6 +518,16 @@ uint64_t Federation::model_version() const {
 std::string Federation::signed_model() const {
   absl::MutexLock lock(&impl_->mu);
   return impl_->signed_model;
+}
+
+std::string Federation::deployed_model() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->deployed_model;
+}
+
+uint64_t Federation::deployed_model_version() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->deployed_version;
 }
 
 std::vector<proto::RoundRecord> Federation::rounds() const {

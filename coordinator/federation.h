@@ -28,6 +28,14 @@
 //      outside the lock, completes the round's `RoundRecord`, and opens the
 //      next round.
 //
+// Deployment: every `deploy_every` rounds, that same `Tick()` also hands the
+// new global model to the `ModelDeployer` (outside the lock), which distils
+// and quantises it into a signed INT8 artifact. The Federation verifies the
+// artifact like a device would and publishes it; every PollTask response
+// then advertises its version, and devices fetch it with a Download of kind
+// ARTIFACT_DEPLOYED_MODEL. A failed deployment is logged and leaves the
+// previous deployed model in service.
+//
 // Thread-safety: all methods are safe to call concurrently; one mutex
 // guards the round state. Evaluation runs outside it.
 #ifndef FEDGE_COORDINATOR_FEDERATION_H_
@@ -45,6 +53,7 @@
 #include "absl/time/time.h"
 #include "aggregation/strategy.h"
 #include "aggregation/update_checks.h"
+#include "core/deployer.h"
 #include "core/env.h"
 #include "core/evaluator.h"
 #include "core/params.h"
@@ -104,6 +113,12 @@ struct FederationOptions {
   double client_dp_delta = 1e-5;
   // Noise source for client DP; null uses SecureRandom::Default(). Borrowed.
   SecureRandom* dp_random = nullptr;
+  // Deployed model: after every round whose number is a multiple of
+  // `deploy_every` and that produced a new global model, `deployer` builds
+  // the INT8 model devices serve; 0 never deploys. Borrowed; must outlive
+  // the Federation; required when deploy_every > 0.
+  int64_t deploy_every = 0;
+  ModelDeployer* deployer = nullptr;
 
   // --- Performance -------------------------------------------------------
   // Largest model chunk returned by one Download call.
@@ -128,11 +143,12 @@ class Federation final : public Transport {
   // Adds or refreshes a device. kInvalidArgument for an empty device id.
   absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest& request) override;
   // A task when the device is selected for the open round and has not
-  // reported yet; otherwise retry_after_millis. kNotFound for an
-  // unregistered device.
+  // reported yet; otherwise retry_after_millis. Either way the deployed
+  // model's version. kNotFound for an unregistered device.
   absl::StatusOr<proto::PollTaskResponse> PollTask(const proto::PollTaskRequest& request) override;
-  // A chunk of the signed global model. kFailedPrecondition when the
-  // requested version is no longer current, kOutOfRange past the end.
+  // A chunk of the signed global model, or of the deployed INT8 model when
+  // request.artifact is ARTIFACT_DEPLOYED_MODEL. kFailedPrecondition when
+  // the requested version is not the one served, kOutOfRange past the end.
   absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) override;
   // Appends a chunk of an update; the final chunk validates and aggregates
   // it. kFailedPrecondition for a task that is not open (late, wrong round,
@@ -142,6 +158,14 @@ class Federation final : public Transport {
   absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
   // Records device metrics, drift alarms and spent privacy.
   absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
+
+  // Publishes a signed INT8 artifact for devices to serve (the deployer's
+  // output, or one an operator built with fedge-distill). It must verify
+  // against this coordinator's key, be of dtype INT8 for this model_id and
+  // be newer than the deployed one. kPermissionDenied / kInvalidArgument /
+  // kFailedPrecondition naming the check that failed; the deployed model is
+  // unchanged on error.
+  absl::Status PublishDeployedModel(std::string artifact);
 
   // --- Driving -----------------------------------------------------------
   // Advances time-based transitions (see the file comment). Returns the
@@ -157,6 +181,9 @@ class Federation final : public Transport {
   uint64_t model_version() const;
   // The signed artifact devices download for the current version.
   std::string signed_model() const;
+  // The deployed INT8 artifact and its version (empty and 0 before the first).
+  std::string deployed_model() const;
+  uint64_t deployed_model_version() const;
   // Every completed round, oldest first.
   std::vector<proto::RoundRecord> rounds() const;
   // Devices selected for the open round (empty between rounds). A simulator

@@ -1,9 +1,11 @@
 #include "coordinator/federation.h"
 
 #include <cstring>
+#include <optional>
 
 #include "aggregation/fedavg.h"
 #include "core/artifact.h"
+#include "core/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -38,6 +40,7 @@ class FederationTest : public ::testing::Test {
     auto key = SigningKey::Generate();
     ASSERT_TRUE(key.ok());
     verify_key_ = key->verify_key();
+    signing_key_ = *key;
     auto f = Federation::Create(options, std::make_unique<FedAvg>(), TinyModel(), *std::move(key), &clock_, evaluator);
     ASSERT_TRUE(f.ok()) << f.status();
     federation_ = *std::move(f);
@@ -97,6 +100,7 @@ class FederationTest : public ::testing::Test {
 
   FakeClock clock_;
   VerifyKey verify_key_ = *VerifyKey::FromRaw(std::string(32, '\0'));
+  std::optional<SigningKey> signing_key_;  // the federation's, for artifacts it must accept
   std::unique_ptr<Federation> federation_;
 };
 
@@ -384,6 +388,133 @@ TEST_F(FederationTest, RefusesUnknownDevicesAndBadOptions) {
   bad.over_selection = 0.5;
   EXPECT_EQ(ValidateFederationOptions(bad).code(), absl::StatusCode::kInvalidArgument);
   bad = Target(0);
+  EXPECT_EQ(ValidateFederationOptions(bad).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A signed INT8 artifact (its int8 graph is empty: the Federation checks
+// signature and header; devices validate the graph).
+std::string Int8Artifact(const SigningKey& key, uint64_t version, uint64_t parent,
+                         proto::DType dtype = proto::DTYPE_INT8, const std::string& model_id = "fedge") {
+  proto::ArtifactBody body;
+  body.mutable_header()->set_model_id(model_id);
+  body.mutable_header()->set_version(version);
+  body.mutable_header()->set_parent_version(parent);
+  body.mutable_header()->set_dtype(dtype);
+  body.mutable_int8_graph();
+  return *SignArtifact(body, key);
+}
+
+// Signs a placeholder INT8 model per call, remembering what it was asked.
+struct FakeDeployer final : public ModelDeployer {
+  absl::StatusOr<Deployment> Deploy(const ModelParams& global, uint64_t parent_version, uint64_t version) override {
+    calls.push_back({parent_version, version});
+    if (fail) return absl::InternalError("distillation diverged");
+    return Deployment{.artifact = Int8Artifact(*key, version, parent_version),
+                      .metrics = {{"int8_accuracy", global.values[0]}}};
+  }
+  std::optional<SigningKey> key;                      // signs the artifacts; set before the first round closes
+  std::vector<std::pair<uint64_t, uint64_t>> calls;  // (parent_version, version)
+  bool fail = false;
+};
+
+absl::StatusOr<std::string> DownloadDeployed(Federation& federation, uint64_t version) {
+  proto::DownloadRequest r;
+  r.set_device_id("d0");
+  r.set_artifact(proto::ARTIFACT_DEPLOYED_MODEL);
+  r.set_model_version(version);
+  FEDGE_ASSIGN_OR_RETURN(proto::DownloadResponse chunk, federation.Download(r));
+  return chunk.data();
+}
+
+TEST_F(FederationTest, DeploysEveryKRoundsAndServesTheInt8Model) {
+  FederationOptions o = Target(1);
+  o.max_rounds = 4;
+  o.deploy_every = 2;
+  FakeDeployer deployer;
+  o.deployer = &deployer;
+  Start(o, 1);
+  deployer.key = signing_key_;
+  EXPECT_EQ(Poll("d0")->deployed_model_version(), 0u);
+  EXPECT_EQ(DownloadDeployed(*federation_, 0).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
+  auto r1 = federation_->Tick();
+  ASSERT_EQ(r1.size(), 1u);
+  EXPECT_TRUE(deployer.calls.empty());
+  EXPECT_EQ(r1[0].deployed_model_version(), 0u);
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
+  auto r2 = federation_->Tick();
+  ASSERT_EQ(r2.size(), 1u);
+  ASSERT_EQ(deployer.calls.size(), 1u);
+  EXPECT_EQ(deployer.calls[0], std::make_pair(uint64_t{3}, uint64_t{1}));  // global v3 -> deployed v1
+  EXPECT_EQ(r2[0].deployed_model_version(), 1u);
+  EXPECT_EQ(r2[0].metrics().at("deploy_int8_accuracy"), 2);  // the deployer saw round 2's model
+  EXPECT_GT(r2[0].metrics().at("deploy_artifact_bytes"), 0);
+
+  auto poll = Poll("d0");
+  ASSERT_TRUE(poll.ok() && poll->has_task());
+  EXPECT_EQ(poll->deployed_model_version(), 1u);
+  auto bytes = DownloadDeployed(*federation_, 1);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  auto body = OpenArtifact(*bytes, verify_key_);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(body->header().dtype(), proto::DTYPE_INT8);
+  EXPECT_EQ(body->header().parent_version(), 3u);
+  EXPECT_EQ(federation_->GetStatus().deployed_model_version(), 1u);
+
+  // A device reporting that it serves the deployed model is counted.
+  proto::DeviceReport report;
+  report.set_device_id("d0");
+  report.set_inference_model_version(1);
+  ASSERT_TRUE(federation_->Report(report).ok());
+  ASSERT_TRUE(Send("d0", poll->task(), Encode(poll->task(), {1, 1, 1, 1})).ok());
+  auto r3 = federation_->Tick();
+  ASSERT_EQ(r3.size(), 1u);
+  EXPECT_EQ(r3[0].metrics().at("devices_serving_deployed"), 1);
+  EXPECT_FALSE(r3[0].metrics().contains("deploy_artifact_bytes"));
+}
+
+TEST_F(FederationTest, FailedDeploymentKeepsTheDeployedModelAndTheRounds) {
+  FederationOptions o = Target(1);
+  o.max_rounds = 2;
+  o.deploy_every = 1;
+  FakeDeployer deployer;
+  o.deployer = &deployer;
+  Start(o, 1);
+  auto other = SigningKey::Generate();
+  ASSERT_TRUE(other.ok());
+  deployer.key = *other;  // not the federation's key: refused at publication
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
+  auto r1 = federation_->Tick();
+  ASSERT_EQ(r1.size(), 1u);
+  EXPECT_TRUE(r1[0].succeeded());
+  EXPECT_EQ(r1[0].metrics().at("deploy_failed"), 1);
+  EXPECT_EQ(federation_->deployed_model_version(), 0u);
+  deployer.fail = true;
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
+  auto r2 = federation_->Tick();
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_EQ(r2[0].metrics().at("deploy_failed"), 1);
+  EXPECT_TRUE(federation_->finished());
+}
+
+TEST_F(FederationTest, PublishDeployedModelRefusesWhatDevicesMustNotServe) {
+  Start(Target(1), 1);
+  auto other = SigningKey::Generate();
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(federation_->PublishDeployedModel(Int8Artifact(*other, 1, 1)).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(federation_->PublishDeployedModel(Int8Artifact(*signing_key_, 1, 1, proto::DTYPE_FLOAT32)).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(federation_->PublishDeployedModel(Int8Artifact(*signing_key_, 1, 1, proto::DTYPE_INT8, "other")).code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(federation_->PublishDeployedModel(Int8Artifact(*signing_key_, 2, 1)).ok());
+  EXPECT_EQ(federation_->PublishDeployedModel(Int8Artifact(*signing_key_, 2, 1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(federation_->deployed_model_version(), 2u);
+  EXPECT_EQ(DownloadDeployed(*federation_, 1).status().code(), absl::StatusCode::kFailedPrecondition);
+  FederationOptions bad = Target(1);
+  bad.deploy_every = 3;  // without a deployer
   EXPECT_EQ(ValidateFederationOptions(bad).code(), absl::StatusCode::kInvalidArgument);
 }
 

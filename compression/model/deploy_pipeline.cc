@@ -33,6 +33,12 @@ absl::StatusOr<torch::nn::Sequential> LoadTeacher(const std::string& architectur
 absl::StatusOr<torch::nn::Sequential> TrainStudent(torch::nn::Sequential& teacher, const torch::Tensor& proxy,
                                                    const DeployOptions& o, DeployReport& report) {
   FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential student, CreateModel(o.student_architecture, o.distill.seed));
+  if (o.initial_student) {
+    if (absl::Status loaded = LoadParams(*o.initial_student, *student); !loaded.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("deploy: initial_student does not fit '", o.student_architecture,
+                                                     "': ", loaded.message()));
+    }
+  }
   FEDGE_ASSIGN_OR_RETURN(report.distill, DistillInto(teacher, student, proxy, o.distill));
   if (o.prune.fraction > 0) {
     FEDGE_ASSIGN_OR_RETURN(PruneResult pruned, PruneByMagnitude(*student, o.prune));

@@ -25,6 +25,7 @@
 #define FEDGE_COMPRESSION_MODEL_DEPLOY_PIPELINE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,9 @@ struct DeployOptions {
   // other settings.
   int fine_tune_epochs = 1;
   QuantizeOptions quantize;
+  // Warm start: distillation continues from these student parameters (e.g.
+  // the previous deployment's student) instead of a fresh initialisation.
+  std::optional<ModelParams> initial_student;
   // Artifact header.
   std::string model_id = "fedge";
   uint64_t version = 1;
@@ -89,7 +93,7 @@ struct DeployResult {
 };
 
 // Runs the pipeline. kInvalidArgument: bad options, teacher_params that do
-// not fit the teacher architecture, bad proxy images or an empty test set,
+// not fit the teacher architecture (or initial_student the student's), bad proxy images or an empty test set,
 // a student the int8 format cannot express. kInternal: LibTorch errors or
 // an artifact the runtime refuses (a bug).
 absl::StatusOr<DeployResult> RunDeployPipeline(const ModelParams& teacher_params, const DeployData& data,

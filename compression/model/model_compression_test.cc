@@ -7,6 +7,7 @@
 
 #include "client/inference/engine.h"
 #include "compression/model/deploy_pipeline.h"
+#include "compression/model/distilling_deployer.h"
 #include "compression/model/distillation.h"
 #include "compression/model/int8_quantizer.h"
 #include "compression/model/pruning.h"
@@ -272,6 +273,52 @@ TEST_F(ModelCompressionTest, DeployPipelineSignsAVerifiableArtifact) {
   DeployOptions bad = o;
   bad.teacher_architecture = "cnn_lenet";
   EXPECT_EQ(RunDeployPipeline(ToParams(*teacher), DeployData{data.images, data}, bad, key).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ModelCompressionTest, DistillingDeployerVersionsArtifactsAndWarmStarts) {
+  const TensorDataset data = SyntheticData(256, 2);
+  torch::nn::Sequential teacher = TrainedModel("cnn_small", data, 3);
+  DistillingDeployerOptions o;
+  o.deploy.distill.epochs = 3;
+  o.deploy.distill.batch_size = 32;
+  o.deploy.distill.learning_rate = 5e-3;
+  o.deploy.model_id = "fleet";
+  const SigningKey key = Key();
+  auto deployer = DistillingDeployer::Create(o, DeployData{data.images, data}, key);
+  ASSERT_TRUE(deployer.ok()) << deployer.status();
+  for (uint64_t version : {1, 2}) {
+    auto d = (*deployer)->Deploy(ToParams(*teacher), /*parent_version=*/10 + version, version);
+    ASSERT_TRUE(d.ok()) << d.status();
+    auto engine = InferenceEngine::Load(d->artifact, key.verify_key(), EngineOptions{});
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    EXPECT_EQ((*engine)->header().version(), version);
+    EXPECT_EQ((*engine)->header().parent_version(), 10 + version);
+    EXPECT_EQ((*engine)->header().model_id(), "fleet");
+    EXPECT_GT(d->metrics.at("teacher_accuracy"), 0.9);
+    EXPECT_NEAR(d->metrics.at("int8_accuracy"), d->metrics.at("fp32_accuracy"), 0.05);
+    EXPECT_DOUBLE_EQ(d->metrics.at("int8_accuracy"), (*engine)->header().metrics().at("int8_accuracy"));
+    EXPECT_GT(d->metrics.at("size_ratio"), 4.0);
+  }
+  EXPECT_EQ((*deployer)->Deploy(ModelParams{}, 1, 3).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // A warm start begins closer to the teacher than a fresh student.
+  DeployOptions fresh = o.deploy;
+  fresh.distill.epochs = 1;
+  auto first = RunDeployPipeline(ToParams(*teacher), DeployData{data.images, data}, fresh, key);
+  ASSERT_TRUE(first.ok()) << first.status();
+  DeployOptions warm = fresh;
+  warm.initial_student = first->student_params;
+  auto second = RunDeployPipeline(ToParams(*teacher), DeployData{data.images, data}, warm, key);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_LT(second->report.distill.initial_kl, 0.5 * first->report.distill.initial_kl);
+  warm.initial_student = ToParams(*teacher);  // not a student
+  EXPECT_EQ(RunDeployPipeline(ToParams(*teacher), DeployData{data.images, data}, warm, key).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  EXPECT_EQ(DistillingDeployer::Create(o, DeployData{data.images, TensorDataset{}}, key).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DistillingDeployer::Create(o, DeployData{torch::Tensor(), data}, key).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 
