@@ -9,6 +9,7 @@
 #include "core/file_util.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "simulations/deploy_report.h"
 #include "simulations/drift_report.h"
 #include "simulations/privacy_report.h"
 #include "simulations/svg_chart.h"
@@ -49,6 +50,13 @@ const std::vector<Column>& Columns() {
       {"drift_detected", [](const RoundRow& r) { return absl::StrCat(r.drift_detected); }},
       {"false_alarm_devices", [](const RoundRow& r) { return absl::StrCat(r.false_alarm_devices); }},
       {"drifted_accuracy", [](const RoundRow& r) { return Real(r.drifted_accuracy, 6); }},
+      {"deployed_version", [](const RoundRow& r) { return absl::StrCat(r.deployed_version); }},
+      {"devices_serving_deployed", [](const RoundRow& r) { return absl::StrCat(r.devices_serving_deployed); }},
+      {"deploy_teacher_accuracy", [](const RoundRow& r) { return Real(r.deploy_teacher_accuracy, 6); }},
+      {"deploy_student_accuracy", [](const RoundRow& r) { return Real(r.deploy_student_accuracy, 6); }},
+      {"deploy_int8_accuracy", [](const RoundRow& r) { return Real(r.deploy_int8_accuracy, 6); }},
+      {"deploy_artifact_bytes", [](const RoundRow& r) { return Real(r.deploy_artifact_bytes, 0); }},
+      {"deploy_size_ratio", [](const RoundRow& r) { return Real(r.deploy_size_ratio, 3); }},
       {"sim_time_s", [](const RoundRow& r) { return Real(r.sim_time_s, 3); }},
       {"wall_time_s", [](const RoundRow& r) { return Real(r.wall_time_s, 3); }},
   };
@@ -160,6 +168,7 @@ nlohmann::json RunReport::Summary(const RunTimings& timings) const {
                   {"mean_round_wall_s", rows_.empty() ? 0.0 : t.wall_s / rows_.size()},
                   {"sim_time_s", rows_.empty() ? 0.0 : rows_.back().sim_time_s}};
   if (scenario_.drift.enabled()) j["drift"] = DriftSummary(scenario_, rows_);
+  if (scenario_.deploy.enabled()) j["deployments"] = DeploymentsSummary(rows_);
   j["columns"] = RoundColumns();
   return j;
 }
@@ -219,6 +228,7 @@ std::string RunReport::Html(const RunTimings& timings) const {
   html += "</div>\n";
   html += CompressionPrivacyHtml(rows_);
   html += DriftHtml(scenario_, rows_);
+  html += DeploymentsHtml(rows_);
   html += "<h2>Scenario</h2>\n<table>\n";
   ScenarioRows(ScenarioToJson(scenario_), "", html);
   html += "</table>\n</body></html>\n";
@@ -238,6 +248,7 @@ std::string RunReport::TerminalSummary(const RunTimings& timings, const std::str
                         timings.setup_s, rows_.empty() ? 0.0 : rows_.back().sim_time_s);
   s += CompressionPrivacyTerminalLines(rows_);
   s += DriftTerminalLines(scenario_, rows_);
+  s += DeploymentsTerminalLines(rows_);
   absl::StrAppendFormat(&s, "  report               %s/report.html\n", dir);
   return s;
 }

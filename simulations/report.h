@@ -62,6 +62,15 @@ struct RoundRow {
   // Global model on held-out data transformed like the drifted devices'
   // current data (evaluated with the test set).
   double drifted_accuracy = NAN;
+  // Deployed int8 model ([deploy], simulations/deploy_setup.h). The
+  // accuracies and size are NaN except in rounds that deployed a model.
+  int64_t deployed_version = 0;          // newest deployed model at the round's close (0: none)
+  int64_t devices_serving_deployed = 0;  // devices that reported serving it
+  double deploy_teacher_accuracy = NAN;  // the global (teacher) model distilled this round
+  double deploy_student_accuracy = NAN;  // the fp32 student
+  double deploy_int8_accuracy = NAN;     // the int8 student, run by the on-device runtime
+  double deploy_artifact_bytes = NAN;    // the signed int8 artifact
+  double deploy_size_ratio = NAN;        // teacher fp32 weight bytes / artifact bytes
   double sim_time_s = 0;   // simulated time since the start of the run, at the round's close
   double wall_time_s = 0;  // real seconds spent in the round
 };

@@ -98,6 +98,37 @@ TEST(ReportTest, HtmlIsSelfContainedWithFourCharts) {
   EXPECT_THAT(html, HasSubstr("data.partition"));  // scenario table
 }
 
+TEST(ReportTest, DeploymentsAppearOnlyWhenAModelWasDeployed) {
+  RunReport none = TwoRounds();
+  EXPECT_THAT(none.Html({}), Not(HasSubstr("Deployed model")));
+  EXPECT_THAT(none.TerminalSummary({}, "d"), Not(HasSubstr("deployed model")));
+
+  Scenario s;
+  s.deploy.every_rounds = 2;
+  RunReport report(s);
+  report.AddRound({.round = 1, .succeeded = true, .test_accuracy = 0.8});
+  report.AddRound({.round = 2,
+                   .succeeded = true,
+                   .test_accuracy = 0.85,
+                   .deployed_version = 1,
+                   .deploy_teacher_accuracy = 0.85,
+                   .deploy_student_accuracy = 0.84,
+                   .deploy_int8_accuracy = 0.835,
+                   .deploy_artifact_bytes = 6849,
+                   .deploy_size_ratio = 10.7});
+  report.AddRound({.round = 3, .succeeded = true, .deployed_version = 1, .devices_serving_deployed = 4});
+  const nlohmann::json j = report.Summary({});
+  ASSERT_EQ(j["deployments"].size(), 1u);
+  EXPECT_EQ(j["deployments"][0]["round"], 2);
+  EXPECT_EQ(j["deployments"][0]["int8_accuracy"], 0.835);
+  const std::string html = report.Html({});
+  EXPECT_THAT(html, HasSubstr("Deployed model"));
+  EXPECT_THAT(html, HasSubstr("<td>83.50%</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>4</td></tr>"));  // serving at the close of the next round
+  EXPECT_THAT(report.TerminalSummary({}, "d"), HasSubstr("v1 at round 2: teacher 85.00%, student fp32 84.00%, int8 83.50%"));
+  EXPECT_THAT(report.RoundsCsv(), HasSubstr(",1,0,0.850000,0.840000,0.835000,6849,10.700,"));
+}
+
 TEST(ReportTest, WriteAllWritesTheThreeFiles) {
   const std::string dir = ::testing::TempDir() + "/fedge_report_test";
   std::filesystem::remove_all(dir);

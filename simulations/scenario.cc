@@ -103,6 +103,7 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
   ReadAttackTable(root.Section("attack"), &sc.attack);
   ReadPrivacyTables(root, sc);
   ReadDriftTable(root.Section("drift"), sc.population.num_devices, sc.rounds, &sc.drift);
+  ReadDeployTable(root.Section("deploy"), sc.rounds, checks.known_models, &sc.deploy);
 }
 
 nlohmann::json ToJson(const LogNormal& d) { return {{"mean", d.mean}, {"sigma", d.sigma}}; }
@@ -163,6 +164,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
   j["attack"] = AttackToJson(s.attack);
   PrivacyToJson(s, j);
   if (s.drift.enabled()) j["drift"] = DriftToJson(s.drift);
+  if (s.deploy.enabled()) j["deploy"] = DeployToJson(s.deploy);
   return j;
 }
 

@@ -38,6 +38,7 @@
 #include "core/idx.h"
 #include "nlohmann/json.hpp"
 #include "simulations/attack.h"
+#include "simulations/deploy_setup.h"
 #include "simulations/drift_schedule.h"
 #include "simulations/privacy_setup.h"
 
@@ -140,6 +141,8 @@ struct Scenario {
   ClientDpSettings client_dp;
   // Drifting device data and the federation's response ([drift]; default off).
   DriftSettings drift;
+  // The deployed int8 model ([deploy]; simulations/deploy_setup.h; default off).
+  DeploySettings deploy;
 };
 
 // What ParseScenario checks beyond the file itself.

@@ -104,6 +104,28 @@ TEST(ScenarioTest, LaterFeatureTablesAreUnknownUntilImplemented) {
   EXPECT_THAT(s.status().message(), HasSubstr("dp"));
 }
 
+TEST(ScenarioTest, DeployTableParsesAndChecksItsRanges) {
+  auto s = ParseScenario("rounds = 10\n[deploy]\nevery_rounds = 5\nstudent = \"cnn_small\"\nepochs = 2\n"
+                         "proxy_examples = 500\nwarm_start = false\n",
+                         "x", kNoDataDir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->deploy.enabled());
+  EXPECT_EQ(s->deploy.every_rounds, 5);
+  EXPECT_EQ(s->deploy.epochs, 2);
+  EXPECT_EQ(s->deploy.proxy_examples, 500);
+  EXPECT_FALSE(s->deploy.warm_start);
+  EXPECT_EQ(ScenarioToJson(*s)["deploy"]["student"], "cnn_small");
+  EXPECT_FALSE(ParseScenario("", "x", kNoDataDir)->deploy.enabled());
+
+  auto bad = ParseScenario("rounds = 4\n[deploy]\nevery_rounds = 5\nstudent = \"vit\"\ntemperature = 0\nkd = 1\n",
+                           "x", kNoDataDir);
+  const std::string m(bad.status().message());
+  EXPECT_THAT(m, HasSubstr("exceeds the scenario's 4 rounds"));
+  EXPECT_THAT(m, HasSubstr("vit"));
+  EXPECT_THAT(m, HasSubstr("deploy.temperature"));
+  EXPECT_THAT(m, HasSubstr("deploy.kd"));
+}
+
 TEST(ScenarioTest, MissingFileAndSyntaxErrors) {
   EXPECT_EQ(LoadScenario("/no/such/scenario.toml").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ParseScenario("rounds = = 3", "x", kNoDataDir).status().code(), absl::StatusCode::kInvalidArgument);

@@ -28,6 +28,7 @@
 #include "models/zoo.h"
 #include "simulations/attack.h"
 #include "simulations/attacking_trainer.h"
+#include "simulations/deploy_sim.h"
 #include "simulations/drift_sim.h"
 #include "simulations/grpc_loopback.h"
 #include "simulations/partition.h"
@@ -93,6 +94,9 @@ struct Simulator::Impl {
   std::unique_ptr<TorchEvaluator> evaluator;
   std::unique_ptr<PrivacyRuntime> privacy;  // declared before the Federation, which borrows its noise source
   int64_t num_elements = 0;                 // parameters of the model
+  // The deployed int8 model ([deploy]); null without. Declared before the
+  // Federation, which borrows its deployer.
+  std::unique_ptr<DeploySimulation> deploy;
   std::unique_ptr<Federation> federation;
   std::unique_ptr<GrpcLoopback> loopback;  // declared after the Federation it serves
   Transport* coordinator = nullptr;        // how devices reach the Federation
@@ -124,7 +128,7 @@ Simulator::~Simulator() = default;
 absl::StatusOr<SimulationData> LoadSimulationData(const Scenario& scenario) {
   SimulationData data;
   FEDGE_ASSIGN_OR_RETURN(data.train, LoadFashionMnist(scenario.data.dir, "train"));
-  if (scenario.run.evaluate_every > 0) {
+  if (scenario.run.evaluate_every > 0 || scenario.deploy.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(data.test, LoadFashionMnist(scenario.data.dir, "test"));
   }
   return data;
@@ -145,9 +149,12 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   auto impl = std::make_unique<Impl>(scenario, std::move(data), key.verify_key());
   impl->start = impl->clock.Now();
 
+  // [deploy] holds the tail of the training split out as the coordinator's proxy set.
+  FEDGE_ASSIGN_OR_RETURN(const int64_t device_examples,
+                         DeviceTrainingExamples(scenario, impl->data.train.num_examples));
   FEDGE_ASSIGN_OR_RETURN(
       Partition shards,
-      PartitionData(impl->data.train.labels, {.method = scenario.data.partition,
+      PartitionData(absl::MakeConstSpan(impl->data.train.labels).first(device_examples), {.method = scenario.data.partition,
                                               .num_devices = scenario.population.num_devices,
                                               .alpha = scenario.data.alpha,
                                               .classes_per_device = scenario.data.classes_per_device,
@@ -171,6 +178,10 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   FederationOptions federation_options = ToFederationOptions(scenario, num_elements);
   impl->privacy->Configure(federation_options);
   DriftSimulation::Configure(scenario, federation_options);
+  if (scenario.deploy.enabled()) {
+    FEDGE_ASSIGN_OR_RETURN(impl->deploy, DeploySimulation::Create(scenario, impl->data.train, impl->data.test, key));
+    impl->deploy->Configure(federation_options);
+  }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(scenario.strategy));
   FEDGE_ASSIGN_OR_RETURN(impl->federation,
                          Federation::Create(std::move(federation_options), std::move(strategy),
@@ -253,6 +264,7 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
   options.seed = profile.seed;
   if (!state_root.empty()) options.state_dir = absl::StrCat(state_root, "/", profile.id);
   options.privacy_ledger = privacy_state->ledger.get();
+  if (deploy != nullptr) options.inference_slot = deploy->SlotFor(profile.id);
   Device device(std::move(options), &link, &device_clock, &sim_trainer, verify_key);
   absl::StatusOr<StepResult> step = device.RunOnce();
   outcome.status = !step.ok()        ? step.status()
@@ -348,6 +360,7 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   }
   s.privacy->FillRow(r, row);
   if (s.drift != nullptr) FEDGE_RETURN_IF_ERROR(s.drift->FillRow(r, s.federation->global_model(), row));
+  if (s.deploy != nullptr) DeploySimulation::FillRow(r, row);
   row.sim_time_s = absl::ToDoubleSeconds(absl::FromUnixMicros(r.closed_unix_micros()) - s.start);
   row.wall_time_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start);
   return row;

@@ -2,11 +2,11 @@
 fedge_cc_library(
   NAME sim
   SRCS simulator.cc virtual_device.cc grpc_loopback.cc attacking_trainer.cc
-       privacy_runtime.cc run_variants.cc drift_sim.cc
+       privacy_runtime.cc run_variants.cc drift_sim.cc deploy_sim.cc
   HDRS simulator.h virtual_device.h grpc_loopback.h attacking_trainer.h
-       privacy_runtime.h run_variants.h drift_sim.h
+       privacy_runtime.h run_variants.h drift_sim.h deploy_sim.h
   DEPS fedge::sim_base fedge::client fedge::client_grpc fedge::coordinator fedge::coordinator_grpc fedge::models
-       fedge::aggregation fedge::drift_response fedge::device_data
+       fedge::aggregation fedge::drift_response fedge::device_data fedge::model_compression fedge::inference
   TORCH
 )
 
@@ -44,6 +44,13 @@ fedge_cc_test(NAME sim_variants_dp_test
 # A tiny drifting federation on real data: drifted devices alarm, others do not.
 fedge_cc_test(NAME sim_drift_e2e_test
   SRCS drift_sim_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 120)
+
+# The deployed int8 model end to end: distillation every K rounds, devices install it.
+fedge_cc_test(NAME sim_deploy_test
+  SRCS ${FEDGE_SIM_TESTS}/deploy_test.cc
   DEPS fedge::sim
   TORCH
   TIMEOUT 120)

@@ -20,6 +20,8 @@ html="$work/runs/render/report.html"
 test -s "$html"
 # Every chart is inline SVG; no external resource may be referenced.
 test "$(grep -c '<svg' "$html")" -ge 4
+# tiny.toml deploys once: the deployed-model section must be there.
+grep -q "Deployed model" "$html"
 if grep -Eq '<script|<link|src=' "$html"; then
   echo "FAIL: report.html references external resources"
   exit 1

@@ -1,0 +1,84 @@
+#include "simulations/deploy_sim.h"
+
+#include <torch/torch.h>
+
+#include <numeric>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/status.h"
+#include "models/dataset.h"
+
+namespace fedge {
+
+absl::StatusOr<int64_t> DeviceTrainingExamples(const Scenario& scenario, int64_t train_size) {
+  if (!scenario.deploy.enabled()) return train_size;
+  if (scenario.deploy.proxy_examples >= train_size) {
+    return absl::InvalidArgumentError(absl::StrCat("[deploy] proxy_examples = ", scenario.deploy.proxy_examples,
+                                                   " leaves no training examples for the devices (the training "
+                                                   "split has ",
+                                                   train_size, ")"));
+  }
+  return train_size - scenario.deploy.proxy_examples;
+}
+
+absl::StatusOr<std::unique_ptr<DeploySimulation>> DeploySimulation::Create(const Scenario& scenario,
+                                                                           const ImageDataset& train,
+                                                                           const ImageDataset& test,
+                                                                           SigningKey signing_key) {
+  const DeploySettings& d = scenario.deploy;
+  FEDGE_ASSIGN_OR_RETURN(int64_t first_proxy, DeviceTrainingExamples(scenario, train.num_examples));
+  if (test.num_examples == 0) return absl::InvalidArgumentError("[deploy] needs the test split to measure accuracy");
+  std::vector<int64_t> proxy(static_cast<size_t>(train.num_examples - first_proxy));
+  std::iota(proxy.begin(), proxy.end(), first_proxy);
+  DistillingDeployerOptions o;
+  o.deploy.teacher_architecture = scenario.model;
+  o.deploy.student_architecture = d.student;
+  o.deploy.distill.temperature = d.temperature;
+  o.deploy.distill.epochs = d.epochs;
+  o.deploy.distill.batch_size = d.batch_size;
+  o.deploy.distill.learning_rate = d.lr;
+  o.deploy.distill.seed = scenario.seed;
+  o.deploy.prune.fraction = d.prune_fraction;
+  o.deploy.model_id = scenario.name;  // the Federation's model_id
+  o.warm_start = d.warm_start;
+  o.torch_threads = scenario.run.torch_threads;
+  VerifyKey verify_key = signing_key.verify_key();
+  FEDGE_ASSIGN_OR_RETURN(
+      std::unique_ptr<DistillingDeployer> deployer,
+      DistillingDeployer::Create(std::move(o), DeployData{ToTensors(train, proxy).images, ToTensors(test)},
+                                 std::move(signing_key)));
+  return std::unique_ptr<DeploySimulation>(new DeploySimulation(scenario, std::move(deployer), std::move(verify_key)));
+}
+
+DeploySimulation::DeploySimulation(const Scenario& scenario, std::unique_ptr<DistillingDeployer> deployer,
+                                   VerifyKey verify_key)
+    : every_rounds_(scenario.deploy.every_rounds), deployer_(std::move(deployer)), verify_key_(std::move(verify_key)) {}
+
+void DeploySimulation::Configure(FederationOptions& options) {
+  options.deploy_every = every_rounds_;
+  options.deployer = deployer_.get();
+}
+
+ModelSlot* DeploySimulation::SlotFor(const std::string& device_id) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<ModelSlot>& slot = slots_[device_id];
+  if (slot == nullptr) slot = std::make_unique<ModelSlot>(verify_key_, ModelSlotOptions{});
+  return slot.get();
+}
+
+void DeploySimulation::FillRow(const proto::RoundRecord& record, RoundRow& row) {
+  row.deployed_version = static_cast<int64_t>(record.deployed_model_version());
+  auto metric = [&](const char* name, double fallback) {
+    auto it = record.metrics().find(name);
+    return it == record.metrics().end() ? fallback : it->second;
+  };
+  row.devices_serving_deployed = static_cast<int64_t>(metric("devices_serving_deployed", 0));
+  row.deploy_teacher_accuracy = metric("deploy_teacher_accuracy", NAN);
+  row.deploy_student_accuracy = metric("deploy_fp32_accuracy", NAN);
+  row.deploy_int8_accuracy = metric("deploy_int8_accuracy", NAN);
+  row.deploy_artifact_bytes = metric("deploy_artifact_bytes", NAN);
+  row.deploy_size_ratio = metric("deploy_size_ratio", NAN);
+}
+
+}  // namespace fedge
