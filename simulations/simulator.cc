@@ -75,6 +75,9 @@ struct DeviceOutcome {
   std::optional<InFlightUpload> upload;
   absl::Status status;             // the task's outcome as the device saw it
   bool simulated_failure = false;  // dropout or deadline, not a real error
+  // The device's state folder before the round, put back if the upload the
+  // link acknowledged is refused at delivery (simulations/virtual_device.h).
+  std::optional<StateSnapshot> state_before;
 };
 
 }  // namespace
@@ -262,7 +265,15 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
   options.device_id = profile.id;
   options.num_examples = profile.examples.size();
   options.seed = profile.seed;
-  if (!state_root.empty()) options.state_dir = absl::StrCat(state_root, "/", profile.id);
+  if (!state_root.empty()) {
+    options.state_dir = absl::StrCat(state_root, "/", profile.id);
+    absl::StatusOr<StateSnapshot> snapshot = StateSnapshot::Take(options.state_dir);
+    if (!snapshot.ok()) {
+      outcome.status = snapshot.status();
+      return outcome;
+    }
+    outcome.state_before = *std::move(snapshot);
+  }
   options.privacy_ledger = privacy_state->ledger.get();
   if (deploy != nullptr) options.inference_slot = deploy->SlotFor(profile.id);
   Device device(std::move(options), &link, &device_clock, &sim_trainer, verify_key);
@@ -324,13 +335,16 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   int64_t malicious_accepted = 0;
   for (const DeviceOutcome* o : arrived) {
     s.clock.SetTime(std::max(s.clock.Now(), o->upload->arrival));
+    bool delivered = false;
     for (const proto::UploadRequest& chunk : o->upload->chunks) {
       // A refusal (late after the target was reached, invalid) is the
       // coordinator's answer and is counted in its round record.
       absl::StatusOr<proto::UploadResponse> response = s.coordinator->Upload(chunk);
       if (!response.ok()) break;
-      if (chunk.final() && response->accepted() && s.malicious[s.index_of.at(o->id)]) ++malicious_accepted;
+      delivered = chunk.final() && response->accepted();
     }
+    if (delivered && s.malicious[s.index_of.at(o->id)]) ++malicious_accepted;
+    if (!delivered && o->state_before) FEDGE_RETURN_IF_ERROR(o->state_before->Restore());
   }
   std::vector<proto::RoundRecord> records = s.federation->Tick();
   if (records.empty()) {  // the target was not reached: the round runs to its deadline

@@ -1,12 +1,15 @@
 #include "simulations/virtual_device.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/file_util.h"
 #include "core/random.h"
+#include "core/status.h"
 
 namespace fedge {
 namespace {
@@ -99,6 +102,35 @@ absl::StatusOr<proto::UploadResponse> SimLink::Upload(const proto::UploadRequest
 
 absl::StatusOr<proto::ReportResponse> SimLink::Report(const proto::DeviceReport& report) {
   return coordinator_->Report(report);
+}
+
+absl::StatusOr<StateSnapshot> StateSnapshot::Take(const std::string& dir) {
+  StateSnapshot snapshot;
+  snapshot.dir_ = dir;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    if (!entry.is_regular_file()) continue;
+    FEDGE_ASSIGN_OR_RETURN(snapshot.files_[entry.path().filename().string()], ReadFile(entry.path().string()));
+  }
+  // A missing folder is an empty snapshot: the device has no state yet.
+  if (error && error != std::errc::no_such_file_or_directory) {
+    return absl::UnavailableError(absl::StrCat("cannot list device state folder ", dir, ": ", error.message()));
+  }
+  return snapshot;
+}
+
+absl::Status StateSnapshot::Restore() const {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, error)) {
+    if (entry.is_regular_file() && !files_.contains(entry.path().filename().string())) {
+      std::filesystem::remove(entry.path(), error);
+      if (error) return absl::UnavailableError(absl::StrCat("cannot remove ", entry.path().string()));
+    }
+  }
+  for (const auto& [name, contents] : files_) {
+    FEDGE_RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(dir_, "/", name), contents));
+  }
+  return absl::OkStatus();
 }
 
 SimTrainer::SimTrainer(Trainer* inner, FakeClock* clock, double compute_speed, bool drops_out, absl::Time deadline)

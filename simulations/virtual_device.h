@@ -17,6 +17,11 @@
 //    An upload that would arrive after the round deadline is refused at
 //    once with kFailedPrecondition, as the coordinator refuses late updates,
 //    so the device keeps its error-feedback residual as it would for real.
+//  * `StateSnapshot`: the files of a device's state folder before its
+//    round. An upload the link acknowledged can still be refused at
+//    delivery (the round reached its target first); putting the folder back
+//    then gives the refused update's mass back to the error-feedback
+//    residual, as a real device does when its upload is refused.
 //  * `SimTrainer`: wraps the real `Trainer`, advances the device clock by
 //    examples * epochs / compute_speed, and makes the device fail the task
 //    without training when it drops out or would finish after the round
@@ -28,10 +33,12 @@
 #define FEDGE_SIMULATIONS_VIRTUAL_DEVICE_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/trainer.h"
 #include "core/env.h"
@@ -100,6 +107,20 @@ class SimLink final : public Transport {
   InFlightUpload pending_;
   bool refused_late_ = false;
   std::optional<InFlightUpload> complete_;
+};
+
+class StateSnapshot {
+ public:
+  // Reads every regular file of `dir` (none if it does not exist).
+  // kUnavailable naming the file that could not be read.
+  static absl::StatusOr<StateSnapshot> Take(const std::string& dir);
+  // Makes `dir` hold exactly the snapshot's files again (removing files
+  // created since). kUnavailable naming what could not be written.
+  absl::Status Restore() const;
+
+ private:
+  std::string dir_;
+  std::map<std::string, std::string> files_;  // file name -> contents
 };
 
 class SimTrainer final : public Trainer {

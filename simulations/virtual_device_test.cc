@@ -1,7 +1,9 @@
 #include "simulations/virtual_device.h"
 
+#include <filesystem>
 #include <set>
 
+#include "core/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -156,6 +158,30 @@ TEST(PopulationTest, ProfilesAreDeterministicHeterogeneousAndSorted) {
   for (int r = 1; r <= 200; ++r) online += DrawFate(s, r, "dev-1").online;
   EXPECT_NEAR(online, 100, 25);
   EXPECT_EQ(DrawFate(s, 3, "dev-1").online, DrawFate(s, 3, "dev-1").online);
+}
+
+}  // namespace
+}  // namespace fedge
+
+namespace fedge {
+namespace {
+
+TEST(StateSnapshotTest, RestorePutsTheFolderBackAsItWas) {
+  const std::string dir = ::testing::TempDir() + "/fedge_state_snapshot_test";
+  std::filesystem::remove_all(dir);
+  auto empty = StateSnapshot::Take(dir);  // no folder yet: an empty snapshot
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  ASSERT_TRUE(WriteFileAtomically(dir + "/encoder.state", "before").ok());
+  auto snapshot = StateSnapshot::Take(dir);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ASSERT_TRUE(WriteFileAtomically(dir + "/encoder.state", "after").ok());
+  ASSERT_TRUE(WriteFileAtomically(dir + "/new.file", "x").ok());
+  ASSERT_TRUE(snapshot->Restore().ok());
+  EXPECT_EQ(*ReadFile(dir + "/encoder.state"), "before");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/new.file"));
+  ASSERT_TRUE(empty->Restore().ok());
+  EXPECT_FALSE(std::filesystem::exists(dir + "/encoder.state"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
