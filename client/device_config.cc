@@ -36,6 +36,7 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   ReadU64(root, "seed", &c->device.seed);
   root.Read("log_level", &c->log_level, {"debug", "info", "warning", "error"});
   root.Read("state_dir", &c->device.state_dir);
+  root.Read("inference_dir", &c->inference_dir);
 
   ConfigSection privacy = root.Section("privacy");
   privacy.Read("ledger", &c->privacy_ledger_path);

@@ -42,6 +42,7 @@
 //   max_attempts = 6
 //
 //   state_dir = ""                # keeps the error-feedback residual across restarts
+//   inference_dir = ""            # serve the coordinator's deployed INT8 model from here
 //
 //   [privacy]
 //   ledger = ""                   # privacy ledger file; enables the lifetime budget
@@ -92,6 +93,11 @@ struct DeviceConfig {
   std::string public_key_path;
   std::string ssl_target_name_override;
   absl::Duration rpc_timeout = absl::Seconds(30);
+  // Persisted inference slot (client/inference/model_slot.h): when set, the
+  // device installs every newer deployed INT8 model the coordinator
+  // advertises into <inference_dir>/active.fedge (previous.fedge keeps the
+  // one before) and reports the version it serves. Empty: training only.
+  std::string inference_dir;
   // Privacy ledger file (privacy/privacy_ledger.h); empty: no budget.
   std::string privacy_ledger_path;
   PrivacyBudget privacy_budget{.epsilon = 8.0, .delta = 1e-5};

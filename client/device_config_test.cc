@@ -18,6 +18,7 @@ TEST(DeviceConfigTest, ReadsEverySection) {
 device_id = "phone-7"
 seed = 99
 state_dir = "/var/lib/fedge"
+inference_dir = "/var/lib/fedge/model"
 [privacy]
 ledger = "/var/lib/fedge/ledger"
 epsilon = 4.0
@@ -59,6 +60,8 @@ max_tasks = 4
   EXPECT_EQ(c.device.retry.max_attempts, 3);
   EXPECT_EQ(c.run.max_tasks, 4);
   EXPECT_EQ(c.device.state_dir, "/var/lib/fedge");
+  EXPECT_EQ(c.inference_dir, "/var/lib/fedge/model");
+  EXPECT_EQ(DefaultDeviceConfig().inference_dir, "") << "training only unless asked";
   EXPECT_EQ(c.privacy_ledger_path, "/var/lib/fedge/ledger");
   EXPECT_EQ(c.privacy_budget.epsilon, 4.0);
   EXPECT_EQ(c.privacy_budget.delta, 1e-5);  // default kept

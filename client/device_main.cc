@@ -14,6 +14,7 @@
 #include "client/device.h"
 #include "client/device_config.h"
 #include "client/grpc_transport.h"
+#include "client/inference/model_slot.h"
 #include "client/trainer.h"
 #include "core/file_util.h"
 #include "core/idx.h"
@@ -48,6 +49,18 @@ absl::StatusOr<std::vector<int64_t>> LocalIndices(const DataSource& source, int6
   return indices;
 }
 
+// The persisted slot the device serves deployed models from, or null
+// without an inference_dir. Models stored by an earlier run are re-verified
+// against the pinned key and served again.
+absl::StatusOr<std::unique_ptr<ModelSlot>> OpenInferenceSlot(const DeviceConfig& config, const VerifyKey& key) {
+  if (config.inference_dir.empty()) return nullptr;
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelSlot> slot, ModelSlot::Open(config.inference_dir, key, {}));
+  const std::optional<uint64_t> version = slot->active_version();
+  FEDGE_LOG(INFO) << config.device.device_id << ": inference slot " << config.inference_dir << ": "
+                  << (version ? absl::StrCat("serving deployed model ", *version) : "no deployed model yet");
+  return slot;
+}
+
 absl::Status RunDevice(const DeviceConfig& config) {
   FEDGE_RETURN_IF_ERROR(ValidateDeviceConfig(config));
   SetMinLogLevel(ParseLogLevel(config.log_level));
@@ -66,6 +79,8 @@ absl::Status RunDevice(const DeviceConfig& config) {
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, CreateGrpcTransport(transport_options));
 
   DeviceOptions options = config.device;
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelSlot> slot, OpenInferenceSlot(config, key));
+  options.inference_slot = slot.get();
   std::unique_ptr<PrivacyLedger> ledger;
   if (!config.privacy_ledger_path.empty()) {
     FEDGE_ASSIGN_OR_RETURN(ledger, PrivacyLedger::Open(config.privacy_ledger_path, config.privacy_budget));
@@ -87,6 +102,11 @@ absl::Status RunDevice(const DeviceConfig& config) {
               static_cast<unsigned long long>(c.tasks_failed), static_cast<unsigned long long>(c.artifacts_rejected),
               static_cast<unsigned long long>(c.retries), static_cast<unsigned long long>(c.bytes_down),
               static_cast<unsigned long long>(c.bytes_up));
+  if (slot != nullptr) {
+    std::printf("%s: serving deployed model %llu from %s (%llu installed this run)\n",
+                config.device.device_id.c_str(), static_cast<unsigned long long>(slot->active_version().value_or(0)),
+                config.inference_dir.c_str(), static_cast<unsigned long long>(c.inference_installs));
+  }
   return status;
 }
 
@@ -118,9 +138,11 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "LibTorch intra-op threads")->check(CLI::Range(1, 1024));
   app.add_option("--max-tasks", max_tasks, "exit after this many accepted updates (0: no limit)");
   app.add_option("--max-idle-polls", max_idle_polls, "exit after this many polls without a task (0: no limit)");
-  std::string state_dir, ledger_path;
+  std::string state_dir, ledger_path, inference_dir;
   double epsilon = 0;
   app.add_option("--state-dir", state_dir, "directory for state kept across restarts (error-feedback residual)");
+  app.add_option("--inference-dir", inference_dir,
+                 "serve the coordinator's deployed INT8 model from this directory (active.fedge)");
   app.add_option("--privacy-ledger", ledger_path, "privacy ledger file: enforces the lifetime DP budget");
   app.add_option("--privacy-epsilon", epsilon, "lifetime epsilon budget for DP-SGD tasks")->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "debug | info | warning | error")
@@ -150,6 +172,7 @@ int main(int argc, char** argv) {
   if (max_idle_polls >= 0) config.run.max_idle_polls = max_idle_polls;
   if (!log_level.empty()) config.log_level = log_level;
   if (!state_dir.empty()) config.device.state_dir = state_dir;
+  if (!inference_dir.empty()) config.inference_dir = inference_dir;
   if (!ledger_path.empty()) config.privacy_ledger_path = ledger_path;
   if (epsilon > 0) config.privacy_budget.epsilon = epsilon;
 

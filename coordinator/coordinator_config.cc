@@ -111,6 +111,20 @@ void ReadStrategy(ConfigSection s, StrategyOptions& o) {
   s.Read("max_updates", &o.max_updates, 1, kMaxInt64);
 }
 
+void ReadDeploy(ConfigSection s, DeployConfig& d) {
+  s.Read("every_rounds", &d.every_rounds, 0, kMaxInt64);
+  s.Read("student", &d.student);
+  s.Read("temperature", &d.temperature, 1e-3, 1e3);
+  s.Read("epochs", &d.epochs, 1, 1000);
+  s.Read("batch_size", &d.batch_size, 1, 1 << 20);
+  s.Read("learning_rate", &d.learning_rate, 1e-9, 10);
+  s.Read("proxy_data", &d.proxy_data);
+  s.Read("proxy_examples", &d.proxy_examples, 1, kMaxInt64);
+  s.Read("prune_fraction", &d.prune_fraction, 0, 0.99);
+  s.Read("warm_start", &d.warm_start);
+  s.Read("threads", &d.threads, 0, 1024);
+}
+
 absl::Status ReadConfig(ConfigFile& file, CoordinatorConfig* config) {
   ConfigSection root = file.root();
   ReadServer(root.Section("server"), *config);
@@ -118,7 +132,29 @@ absl::Status ReadConfig(ConfigFile& file, CoordinatorConfig* config) {
   ReadFederation(root.Section("federation"), config->federation);
   ReadTrain(root.Section("train"), config->federation.train);
   ReadStrategy(root.Section("strategy"), config->strategy);
+  ReadDeploy(root.Section("deploy"), config->deploy);
   return file.Finish();
+}
+
+// Ranges are also enforced when reading the file; repeated here because
+// flags and programmatic configs bypass the reader.
+absl::Status ValidateDeployConfig(const DeployConfig& d) {
+  auto bad = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat("deploy.", parts...)); };
+  if (d.every_rounds < 0) return bad("every_rounds (--deploy-every) must be >= 0 (0 never deploys)");
+  if (d.every_rounds == 0) return absl::OkStatus();
+  if (d.proxy_data.empty()) {
+    return bad("proxy_data must name a Fashion-MNIST directory: its training images are the distillation proxy set "
+               "and its test split measures the deployed model");
+  }
+  if (d.student.empty()) return bad("student must name a zoo architecture, e.g. \"cnn_student\"");
+  if (!(d.temperature > 0)) return bad("temperature must be > 0, got ", d.temperature);
+  if (d.epochs < 1) return bad("epochs must be >= 1, got ", d.epochs);
+  if (d.batch_size < 1) return bad("batch_size must be >= 1, got ", d.batch_size);
+  if (!(d.learning_rate > 0)) return bad("learning_rate must be > 0, got ", d.learning_rate);
+  if (d.proxy_examples < 1) return bad("proxy_examples must be >= 1, got ", d.proxy_examples);
+  if (!(d.prune_fraction >= 0 && d.prune_fraction < 1)) return bad("prune_fraction must be in [0, 1), got ", d.prune_fraction);
+  if (d.threads < 0) return bad("threads must be >= 0 (0: LibTorch's default), got ", d.threads);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -171,6 +207,7 @@ absl::Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
                ") + 1 KiB of framing exceeds max_message_bytes (", c.max_message_bytes, ")");
   }
   if (c.federation.architecture.empty()) return bad("model.name (--model) must name a zoo architecture");
+  FEDGE_RETURN_IF_ERROR(ValidateDeployConfig(c.deploy));
   return ValidateFederationOptions(c.federation);
 }
 

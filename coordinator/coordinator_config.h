@@ -22,6 +22,9 @@
 //   [strategy]    name, server_learning_rate, proximal_mu, beta1, beta2,
 //                 tau, server_momentum, trim_fraction, num_byzantine,
 //                 num_selected, max_updates
+//   [deploy]      every_rounds, student, temperature, epochs, batch_size,
+//                 learning_rate, proxy_data, proxy_examples, prune_fraction,
+//                 warm_start, threads
 //
 // Thread-safety: plain data and free functions.
 #ifndef FEDGE_COORDINATOR_COORDINATOR_CONFIG_H_
@@ -34,8 +37,42 @@
 #include "absl/status/status.h"
 #include "aggregation/strategy_factory.h"
 #include "coordinator/federation.h"
+#include "core/idx.h"
 
 namespace fedge {
+
+// The deployed model (`[deploy]`): every `every_rounds` rounds the new
+// global model is distilled into `student` on an unlabelled proxy set,
+// optionally pruned, quantised to int8, signed and served to devices
+// (FederationOptions::deploy_every, compression/model/distilling_deployer.h).
+// Plain values so this library stays LibTorch-free; coordinator/deploy_setup.h
+// turns them into a DistillingDeployer. The distillation defaults are
+// DistillOptions' (compression/model/distillation.h).
+struct DeployConfig {
+  // Deploy after every N-th round that produced a new global model; 0 never.
+  int64_t every_rounds = 0;
+  // Zoo architecture (models/zoo.h) of the deployed student.
+  std::string student = "cnn_student";
+  // Distillation: softmax temperature, passes over the proxy set, proxy
+  // images per step, Adam step size.
+  double temperature = 2.0;
+  int epochs = 3;
+  int64_t batch_size = 64;
+  double learning_rate = 2e-3;
+  // Fashion-MNIST directory. Its last `proxy_examples` training images
+  // (labels unused) are the unlabelled proxy set; its test split is the
+  // labelled set the teacher / fp32 student / int8 student accuracies are
+  // measured on (the deploy_*_accuracy round metrics).
+  std::string proxy_data = kDefaultFashionMnistDir;
+  int64_t proxy_examples = 10000;
+  // Fraction of student weights pruned by magnitude before quantisation;
+  // 0 skips pruning.
+  double prune_fraction = 0;
+  // Continue each distillation from the previous deployment's student.
+  bool warm_start = true;
+  // LibTorch intra-op threads while deploying; 0 leaves LibTorch's default.
+  int threads = 0;
+};
 
 struct CoordinatorConfig {
   // --- [server] ----------------------------------------------------------
@@ -90,6 +127,9 @@ struct CoordinatorConfig {
   // --- [strategy] ---------------------------------------------------------
   StrategyOptions strategy;
 
+  // --- [deploy] -----------------------------------------------------------
+  DeployConfig deploy;
+
   CoordinatorConfig();
 };
 
@@ -106,7 +146,8 @@ absl::Status LoadCoordinatorConfig(const std::string& path, CoordinatorConfig* c
 
 // Cross-field checks after file and flags are merged: TLS material given,
 // federation options valid, chunk size below the message limit,
-// exit_when_finished only with a round limit. kInvalidArgument naming the
+// exit_when_finished only with a round limit, deployment settings in range
+// with a proxy_data directory when deploying. kInvalidArgument naming the
 // setting to fix.
 absl::Status ValidateCoordinatorConfig(const CoordinatorConfig& config);
 

@@ -119,5 +119,87 @@ TEST(CoordinatorConfigTest, CrossFieldRules) {
   EXPECT_TRUE(ValidateCoordinatorConfig(config).ok());
 }
 
+TEST(CoordinatorConfigTest, DeploymentIsOffByDefault) {
+  const CoordinatorConfig config;
+  EXPECT_EQ(config.deploy.every_rounds, 0);
+  EXPECT_EQ(config.deploy.student, "cnn_student");
+  EXPECT_EQ(config.deploy.proxy_examples, 10000);
+  EXPECT_EQ(config.deploy.prune_fraction, 0);
+  EXPECT_TRUE(config.deploy.warm_start);
+}
+
+TEST(CoordinatorConfigTest, ReadsTheDeploySection) {
+  CoordinatorConfig config;
+  const absl::Status status = ParseCoordinatorConfig(R"(
+[deploy]
+every_rounds = 5
+student = "mlp"
+temperature = 4.0
+epochs = 7
+batch_size = 128
+learning_rate = 0.01
+proxy_data = "/data/fmnist"
+proxy_examples = 2000
+prune_fraction = 0.5
+warm_start = false
+threads = 2
+)",
+                                                     "deploy.toml", &config);
+  ASSERT_TRUE(status.ok()) << status;
+  const DeployConfig& d = config.deploy;
+  EXPECT_EQ(d.every_rounds, 5);
+  EXPECT_EQ(d.student, "mlp");
+  EXPECT_DOUBLE_EQ(d.temperature, 4.0);
+  EXPECT_EQ(d.epochs, 7);
+  EXPECT_EQ(d.batch_size, 128);
+  EXPECT_DOUBLE_EQ(d.learning_rate, 0.01);
+  EXPECT_EQ(d.proxy_data, "/data/fmnist");
+  EXPECT_EQ(d.proxy_examples, 2000);
+  EXPECT_DOUBLE_EQ(d.prune_fraction, 0.5);
+  EXPECT_FALSE(d.warm_start);
+  EXPECT_EQ(d.threads, 2);
+  config.generate_dev_tls = "certs";
+  config.signing_key = "signing.pem";
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
+}
+
+TEST(CoordinatorConfigTest, ReportsBadDeploySettingsWithTheirKeyPath) {
+  CoordinatorConfig config;
+  const absl::Status status = ParseCoordinatorConfig(R"(
+[deploy]
+every_rounds = -1
+tempreature = 2.0
+epochs = 0
+prune_fraction = 1.0
+)",
+                                                     "bad.toml", &config);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  const std::string message(status.message());
+  EXPECT_THAT(message, HasSubstr("deploy.every_rounds"));
+  EXPECT_THAT(message, HasSubstr("tempreature"));
+  EXPECT_THAT(message, HasSubstr("deploy.epochs"));
+  EXPECT_THAT(message, HasSubstr("deploy.prune_fraction"));
+}
+
+TEST(CoordinatorConfigTest, DeployingNeedsProxyDataAndValidSettings) {
+  CoordinatorConfig config;
+  config.generate_dev_tls = "certs";
+  config.signing_key = "signing.pem";
+  config.deploy.proxy_data.clear();
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << "not deploying: proxy_data unused";
+  config.deploy.every_rounds = 2;
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("deploy.proxy_data"));
+  config.deploy.proxy_data = "/data/fmnist";
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
+  config.deploy.prune_fraction = 1;  // e.g. set programmatically, bypassing the reader
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("deploy.prune_fraction"));
+  config.deploy.prune_fraction = 0;
+  config.deploy.student.clear();
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("deploy.student"));
+  config.deploy.student = "cnn_student";
+  config.deploy.every_rounds = -1;  // --deploy-every -1
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("deploy.every_rounds"));
+}
+
 }  // namespace
 }  // namespace fedge

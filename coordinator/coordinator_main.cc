@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "aggregation/strategy_factory.h"
 #include "coordinator/coordinator_config.h"
+#include "coordinator/deploy_setup.h"
 #include "coordinator/grpc_service.h"
 #include "coordinator/round_report.h"
 #include "coordinator/tls.h"
@@ -121,6 +122,8 @@ void AddTrainAndStrategyFlags(CLI::App& app, CoordinatorConfig& c) {
   app.add_option_function<double>(
       "--server-lr", [&c](const double& v) { c.strategy.server_learning_rate = v; }, "server learning rate");
   app.add_option("--proximal-mu", c.strategy.proximal_mu, "FedProx mu");
+  app.add_option("--deploy-every", c.deploy.every_rounds,
+                 "distil, int8-quantise and serve the global model every N rounds (0: never; see [deploy])");
 }
 
 // Shutdown signals travel through a self-pipe: the handler only write()s
@@ -216,8 +219,13 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   FEDGE_LOG(INFO) << "model " << c.federation.architecture << ": " << initial.values.size() << " parameters";
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(c.strategy));
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelEvaluator> evaluator, MakeEvaluator(c));
+  // Declared before the federation, which borrows it.
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelDeployer> deployer, MakeDeployer(c, signing_key));
+  FederationOptions federation_options = c.federation;
+  federation_options.deploy_every = c.deploy.every_rounds;
+  federation_options.deployer = deployer.get();
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Federation> federation,
-                         Federation::Create(c.federation, std::move(strategy), std::move(initial),
+                         Federation::Create(std::move(federation_options), std::move(strategy), std::move(initial),
                                             std::move(signing_key), Clock::Real(), evaluator.get()));
 
   CoordinatorServerOptions options;
@@ -252,7 +260,7 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   [[maybe_unused]] const ssize_t n = write(g_signal_pipe[1], &wake, 1);
   signal_thread.join();
   FEDGE_LOG(INFO) << "stopped after " << federation->rounds().size() << " completed rounds; model v"
-                  << federation->model_version();
+                  << federation->model_version() << ", deployed INT8 model v" << federation->deployed_model_version();
   return absl::OkStatus();
 }
 

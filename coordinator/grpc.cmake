@@ -15,9 +15,9 @@ fedge_cc_test(NAME grpc_service_test
   SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc tls_test.cc
   DEPS fedge::coordinator_grpc fedge::client_grpc fedge::aggregation)
 
-# The service binary. Only here do LibTorch (model zoo, test-set evaluator)
-# and CLI11 come in.
+# The service binary. Only here do LibTorch (model zoo, test-set evaluator,
+# the distilling deployer of deploy_setup.cc) and CLI11 come in.
 fedge_cc_binary(NAME fedge-coordinator
-  SRCS coordinator_main.cc
-  DEPS fedge::coordinator_grpc fedge::models CLI11::CLI11
+  SRCS coordinator_main.cc deploy_setup.cc
+  DEPS fedge::coordinator_grpc fedge::models fedge::model_compression CLI11::CLI11
   TORCH)

@@ -48,6 +48,7 @@ std::string FormatRoundRecord(const proto::RoundRecord& record) {
   }
   absl::StrAppend(&line, ": ", record.accepted(), " accepted of ", record.selected(), " selected, ",
                   record.rejected(), " rejected, ", record.late(), " late; model v", record.model_version());
+  if (record.deployed_model_version() > 0) absl::StrAppend(&line, ", deployed v", record.deployed_model_version());
   // Sorted so the line reads the same every round.
   const std::map<std::string, double> metrics(record.metrics().begin(), record.metrics().end());
   if (!metrics.empty()) {
@@ -69,7 +70,7 @@ std::string RoundsToCsv(const std::vector<proto::RoundRecord>& rounds) {
                                      "selected",      "accepted",           "rejected",
                                      "late",          "model_version",      "started_unix_micros",
                                      "closed_unix_micros", "duration_s",    "bytes_down",
-                                     "bytes_up",      "drift_alarms"};
+                                     "bytes_up",      "drift_alarms",       "deployed_model_version"};
   for (const std::string& name : metric_names) header.push_back(CsvField(name));
   std::string csv = absl::StrCat(absl::StrJoin(header, ","), "\n");
   for (const proto::RoundRecord& r : rounds) {
@@ -80,7 +81,8 @@ std::string RoundsToCsv(const std::vector<proto::RoundRecord>& rounds) {
         absl::StrCat(r.late()),           absl::StrCat(r.model_version()),
         absl::StrCat(r.started_unix_micros()), absl::StrCat(r.closed_unix_micros()),
         absl::StrFormat("%.3f", DurationSeconds(r)), absl::StrCat(r.bytes_down()),
-        absl::StrCat(r.bytes_up()),       absl::StrCat(r.drift_alarms())};
+        absl::StrCat(r.bytes_up()),       absl::StrCat(r.drift_alarms()),
+        absl::StrCat(r.deployed_model_version())};
     for (const std::string& name : metric_names) {
       const auto it = r.metrics().find(name);
       row.push_back(it == r.metrics().end() ? "" : Number(it->second));
