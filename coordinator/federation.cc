@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "compression/codec.h"
 #include "coordinator/client_dp_aggregator.h"
+#include "coordinator/deployed_model.h"
 #include "coordinator/round_state.h"
 #include "core/artifact.h"
 #include "core/logging.h"
@@ -81,8 +82,7 @@ struct Federation::Impl {
   ModelParams global ABSL_GUARDED_BY(mu);
   uint64_t version ABSL_GUARDED_BY(mu) = 1;
   std::string signed_model ABSL_GUARDED_BY(mu);
-  std::string deployed_model ABSL_GUARDED_BY(mu);  // signed INT8 artifact; empty before the first
-  uint64_t deployed_version ABSL_GUARDED_BY(mu) = 0;
+  DeployedModel deployed ABSL_GUARDED_BY(mu);
   std::map<std::string, double> latest_metrics ABSL_GUARDED_BY(mu);
   uint64_t rounds_started ABSL_GUARDED_BY(mu) = 0;
   int64_t extra_rounds ABSL_GUARDED_BY(mu) = 0;  // granted for drift
@@ -94,7 +94,12 @@ struct Federation::Impl {
   std::vector<proto::RoundRecord> completed ABSL_GUARDED_BY(mu);
 
   Impl(FederationOptions o, std::unique_ptr<Strategy> s, SigningKey k, Clock* c, ModelEvaluator* e)
-      : options(std::move(o)), strategy(std::move(s)), signing_key(std::move(k)), clock(c), evaluator(e) {}
+      : options(std::move(o)),
+        strategy(std::move(s)),
+        signing_key(std::move(k)),
+        clock(c),
+        evaluator(e),
+        deployed(signing_key.verify_key(), options.model_id) {}
 
   absl::Status PublishModel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   std::unique_ptr<RoundAggregator> BeginAggregation(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -105,7 +110,6 @@ struct Federation::Impl {
   // Runs the deployer on a closed round's model (without the lock) and
   // publishes the result, recording the outcome in the round's metrics.
   void Deploy(PendingRecord& pending) ABSL_LOCKS_EXCLUDED(mu);
-  absl::Status PublishDeployed(std::string artifact) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Rounds to run in all (0: no limit), extra drift rounds included.
   int64_t RoundLimit() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     return options.max_rounds > 0 ? options.max_rounds + extra_rounds : 0;
@@ -187,7 +191,7 @@ absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTa
   } else {
     response.set_retry_after_millis(absl::ToInt64Milliseconds(impl_->options.poll_interval));
   }
-  response.set_deployed_model_version(impl_->deployed_version);
+  response.set_deployed_model_version(impl_->deployed.version());
   return response;
 }
 
@@ -197,13 +201,13 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
   if (!deployed && request.artifact() != proto::ARTIFACT_GLOBAL_MODEL) {
     return absl::InvalidArgumentError(absl::StrCat("unknown artifact kind ", request.artifact()));
   }
-  const uint64_t served = deployed ? impl_->deployed_version : impl_->version;
+  const uint64_t served = deployed ? impl_->deployed.version() : impl_->version;
   if (request.model_version() != served || served == 0) {
     return absl::FailedPreconditionError(absl::StrCat(deployed ? "deployed" : "global", " model version ",
                                                       request.model_version(), " is not served; the current one is ",
                                                       served, served == 0 ? " (none yet)" : ""));
   }
-  const std::string& model = deployed ? impl_->deployed_model : impl_->signed_model;
+  const std::string& model = deployed ? impl_->deployed.artifact() : impl_->signed_model;
   if (request.offset() > model.size()) {
     return absl::OutOfRangeError(
         absl::StrCat("download offset ", request.offset(), " is past the end of the ", model.size(), "-byte model"));
@@ -377,8 +381,9 @@ void Federation::Impl::CloseRound(std::string_view why) {
   record.set_succeeded(outcome.ok());
   record.set_model_version(version);
   int64_t serving = 0;
-  for (const auto& [id, entry] : devices) serving += deployed_version > 0 && entry.inference_version == deployed_version;
-  if (deployed_version > 0) (*record.mutable_metrics())["devices_serving_deployed"] = static_cast<double>(serving);
+  const uint64_t served = deployed.version();
+  for (const auto& [id, entry] : devices) serving += served > 0 && entry.inference_version == served;
+  if (served > 0) (*record.mutable_metrics())["devices_serving_deployed"] = static_cast<double>(serving);
   GrantExtraRoundOnDrift(record);
   closed.record = std::move(record);
   pending.push_back(std::move(closed));
@@ -404,7 +409,7 @@ void Federation::Impl::Deploy(PendingRecord& p) {
   {
     absl::MutexLock lock(&mu);
     parent = p.record.model_version();
-    next = deployed_version + 1;
+    next = deployed.version() + 1;
   }
   // Distillation takes seconds to minutes: devices keep polling meanwhile.
   absl::StatusOr<Deployment> deployment = options.deployer->Deploy(*p.model_to_deploy, parent, next);
@@ -412,7 +417,7 @@ void Federation::Impl::Deploy(PendingRecord& p) {
   absl::Status published = deployment.status();
   if (published.ok()) {
     absl::MutexLock lock(&mu);
-    published = PublishDeployed(deployment->artifact);
+    published = deployed.Publish(deployment->artifact);
   }
   if (!published.ok()) {
     FEDGE_LOG(ERROR) << "round " << p.record.round() << ": deployment of global version " << parent
@@ -426,28 +431,9 @@ void Federation::Impl::Deploy(PendingRecord& p) {
                   << parent << ", " << deployment->artifact.size() << " bytes)";
 }
 
-absl::Status Federation::Impl::PublishDeployed(std::string artifact) {
-  FEDGE_ASSIGN_OR_RETURN(proto::ArtifactBody body, OpenArtifact(artifact, signing_key.verify_key()));
-  const proto::ArtifactHeader& header = body.header();
-  if (header.dtype() != proto::DTYPE_INT8 || !body.has_int8_graph()) {
-    return absl::InvalidArgumentError("a deployed model must be an INT8 artifact with an int8 graph");
-  }
-  if (header.model_id() != options.model_id) {
-    return absl::InvalidArgumentError(absl::StrCat("deployed model is for model_id '", header.model_id(),
-                                                   "', not this federation's '", options.model_id, "'"));
-  }
-  if (header.version() <= deployed_version) {
-    return absl::FailedPreconditionError(absl::StrCat("deployed model version ", header.version(),
-                                                      " is not newer than the deployed ", deployed_version));
-  }
-  deployed_model = std::move(artifact);
-  deployed_version = header.version();
-  return absl::OkStatus();
-}
-
 absl::Status Federation::PublishDeployedModel(std::string artifact) {
   absl::MutexLock lock(&impl_->mu);
-  return impl_->PublishDeployed(std::move(artifact));
+  return impl_->deployed.Publish(std::move(artifact));
 }
 
 std::vector<proto::RoundRecord> Federation::Tick() {
@@ -473,7 +459,7 @@ std::vector<proto::RoundRecord> Federation::Tick() {
   std::vector<proto::RoundRecord> done;
   absl::MutexLock lock(&s.mu);
   for (PendingRecord& p : closed) {
-    p.record.set_deployed_model_version(s.deployed_version);
+    p.record.set_deployed_model_version(s.deployed.version());
     for (const auto& [k, v] : p.record.metrics()) s.latest_metrics[k] = v;
     s.completed.push_back(p.record);
     done.push_back(std::move(p.record));
@@ -492,7 +478,7 @@ proto::StatusResponse Federation::GetStatus() const {
   proto::StatusResponse status;
   status.set_current_round(impl_->open ? impl_->open->round() : impl_->rounds_started);
   status.set_model_version(impl_->version);
-  status.set_deployed_model_version(impl_->deployed_version);
+  status.set_deployed_model_version(impl_->deployed.version());
   status.set_registered_devices(impl_->devices.size());
   const auto& done = impl_->completed;
   for (size_t i = done.size() > 10 ? done.size() - 10 : 0; i < done.size(); ++i) {
@@ -522,12 +508,12 @@ std::string Federation::signed_model() const {
 
 std::string Federation::deployed_model() const {
   absl::MutexLock lock(&impl_->mu);
-  return impl_->deployed_model;
+  return impl_->deployed.artifact();
 }
 
 uint64_t Federation::deployed_model_version() const {
   absl::MutexLock lock(&impl_->mu);
-  return impl_->deployed_version;
+  return impl_->deployed.version();
 }
 
 std::vector<proto::RoundRecord> Federation::rounds() const {
