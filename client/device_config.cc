@@ -46,6 +46,8 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   ConfigSection coordinator = root.Section("coordinator");
   coordinator.Read("address", &c->address);
   coordinator.Read("root_cert", &c->root_cert_path);
+  coordinator.Read("tls_cert", &c->tls_cert_path);
+  coordinator.Read("tls_key", &c->tls_key_path);
   coordinator.Read("public_key", &c->public_key_path);
   coordinator.Read("ssl_target_name_override", &c->ssl_target_name_override);
   double timeout = absl::ToDoubleSeconds(c->rpc_timeout);
@@ -110,6 +112,10 @@ absl::Status ValidateDeviceConfig(const DeviceConfig& c) {
   if (c.public_key_path.empty()) {
     return absl::InvalidArgumentError(
         "coordinator.public_key (--coordinator-key) is required: the device refuses models it cannot verify");
+  }
+  if (c.tls_cert_path.empty() != c.tls_key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "coordinator.tls_cert and coordinator.tls_key (--tls-cert/--tls-key) go together: give both or neither");
   }
   if (c.data.index_file.empty() && (c.data.shard < 0 || c.data.shard >= c.data.num_shards)) {
     return absl::InvalidArgumentError(

@@ -14,6 +14,8 @@
 //   [coordinator]
 //   address = "localhost:50051"   # host:port of the coordinator
 //   root_cert = "certs/ca.pem"    # PEM certificate(s) to trust for TLS
+//   tls_cert = ""                 # mutual TLS: this device's certificate (PEM)...
+//   tls_key = ""                  # ...and its private key; both or neither
 //   public_key = "keys/coordinator.pub.pem"  # pinned Ed25519 model-signing key
 //   ssl_target_name_override = "" # testing only
 //   rpc_timeout_seconds = 30.0
@@ -90,6 +92,11 @@ struct DeviceConfig {
   // Coordinator connection (mapped onto GrpcTransportOptions by main()).
   std::string address = "localhost:50051";
   std::string root_cert_path;
+  // Client certificate and key for mutual TLS (both or neither). A
+  // coordinator with a client CA accepts the device only as the
+  // certificate's subject common name, which must equal device.device_id.
+  std::string tls_cert_path;
+  std::string tls_key_path;
   std::string public_key_path;
   std::string ssl_target_name_override;
   absl::Duration rpc_timeout = absl::Seconds(30);
@@ -114,7 +121,10 @@ absl::Status LoadDeviceConfig(const std::string& path, DeviceConfig* config);
 absl::Status ParseDeviceConfig(std::string_view text, std::string_view source, DeviceConfig* config);
 
 // Cross-field checks once flags are applied: device options, shard within
-// [0, num_shards), required paths present. kInvalidArgument naming the field.
+// [0, num_shards), required paths present, tls_cert and tls_key both or
+// neither. kInvalidArgument naming the field. Files are not opened here: the
+// client pair is read and checked (parses, key matches, not expired) by
+// GrpcTransport::Create, which fedge-device calls before loading data.
 absl::Status ValidateDeviceConfig(const DeviceConfig& config);
 
 // Shard `shard` of `num_examples` examples split IID into `num_shards`

@@ -87,6 +87,29 @@ TEST(DeviceConfigTest, RequiresThePinnedKeyAndAShardInRange) {
   EXPECT_TRUE(ValidateDeviceConfig(c).ok());
 }
 
+TEST(DeviceConfigTest, ReadsTheClientCertificateAndNeedsBothHalves) {
+  DeviceConfig c = DefaultDeviceConfig();
+  EXPECT_TRUE(c.tls_cert_path.empty() && c.tls_key_path.empty()) << "no client certificate by default";
+  const absl::Status s = ParseDeviceConfig(R"(
+[coordinator]
+public_key = "coord.pub.pem"
+tls_cert = "certs/devices/device-0/cert.pem"
+tls_key = "certs/devices/device-0/key.pem"
+)",
+                                           "mtls.toml", &c);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(c.tls_cert_path, "certs/devices/device-0/cert.pem");
+  EXPECT_EQ(c.tls_key_path, "certs/devices/device-0/key.pem");
+  EXPECT_TRUE(ValidateDeviceConfig(c).ok()) << ValidateDeviceConfig(c);
+  c.tls_key_path.clear();
+  EXPECT_EQ(ValidateDeviceConfig(c).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(ValidateDeviceConfig(c).message(), HasSubstr("tls_key"));
+  c.tls_cert_path.clear();
+  EXPECT_TRUE(ValidateDeviceConfig(c).ok()) << "neither half: server-only TLS";
+  c.tls_key_path = "key.pem";
+  EXPECT_THAT(ValidateDeviceConfig(c).message(), HasSubstr("both or neither"));
+}
+
 TEST(IidShardTest, ShardsAreDisjointCoverTheDataAndAreReproducible) {
   std::set<int64_t> all;
   size_t total = 0;

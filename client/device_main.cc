@@ -1,9 +1,9 @@
 // fedge-device: runs one federated-learning device against a coordinator
-// over gRPC with TLS. Configuration comes from an optional TOML file
-// (client/device_config.h) and flags, which override the file. The device
-// trains on its shard of the Fashion-MNIST train split and exits when a
-// limit is reached, the coordinator reports the federation finished, or on
-// SIGINT/SIGTERM. See client/README.md.
+// over gRPC with TLS (mutual TLS with --tls-cert/--tls-key). Configuration
+// comes from an optional TOML file (client/device_config.h) and flags, which
+// override the file. The device trains on its shard of the Fashion-MNIST
+// train split and exits when a limit is reached, the coordinator reports the
+// federation finished, or on SIGINT/SIGTERM. See client/README.md.
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -16,6 +16,7 @@
 #include "client/grpc_transport.h"
 #include "client/inference/model_slot.h"
 #include "client/trainer.h"
+#include "core/tls.h"
 #include "core/file_util.h"
 #include "core/idx.h"
 #include "core/logging.h"
@@ -61,22 +62,42 @@ absl::StatusOr<std::unique_ptr<ModelSlot>> OpenInferenceSlot(const DeviceConfig&
   return slot;
 }
 
+// The coordinator connection. Made before the (slow) data loading so a bad
+// client certificate fails at once rather than after minutes of setup.
+absl::StatusOr<std::unique_ptr<Transport>> ConnectToCoordinator(const DeviceConfig& config) {
+  GrpcTransportOptions options;
+  options.target = config.address;
+  options.root_cert_pem_path = config.root_cert_path;
+  options.client_cert_pem_path = config.tls_cert_path;
+  options.client_key_pem_path = config.tls_key_path;
+  options.rpc_timeout = config.rpc_timeout;
+  options.ssl_target_name_override = config.ssl_target_name_override;
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, CreateGrpcTransport(options));
+  if (!config.tls_cert_path.empty()) {
+    // A coordinator with a client CA refuses every call whose device_id is
+    // not the certificate's CN; say so now instead of failing each call.
+    FEDGE_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(config.tls_cert_path));
+    FEDGE_ASSIGN_OR_RETURN(std::string common_name, CertCommonName(cert_pem));
+    if (common_name != config.device.device_id) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "device_id \"", config.device.device_id, "\" differs from the common name \"", common_name, "\" of ",
+          config.tls_cert_path, "; the coordinator binds a device to its certificate, so use --device-id ",
+          common_name, " or that device's certificate"));
+    }
+  }
+  return transport;
+}
+
 absl::Status RunDevice(const DeviceConfig& config) {
   FEDGE_RETURN_IF_ERROR(ValidateDeviceConfig(config));
   SetMinLogLevel(ParseLogLevel(config.log_level));
   FEDGE_ASSIGN_OR_RETURN(VerifyKey key, VerifyKey::FromPemFile(config.public_key_path));
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, ConnectToCoordinator(config));
 
   FEDGE_ASSIGN_OR_RETURN(ImageDataset train, LoadFashionMnist(config.data.dir, "train"));
   FEDGE_ASSIGN_OR_RETURN(std::vector<int64_t> indices, LocalIndices(config.data, train.num_examples));
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchTrainer> trainer, TorchTrainer::Create(config.trainer, train, indices));
   train = ImageDataset();  // the trainer holds its own tensors
-
-  GrpcTransportOptions transport_options;
-  transport_options.target = config.address;
-  transport_options.root_cert_pem_path = config.root_cert_path;
-  transport_options.rpc_timeout = config.rpc_timeout;
-  transport_options.ssl_target_name_override = config.ssl_target_name_override;
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, CreateGrpcTransport(transport_options));
 
   DeviceOptions options = config.device;
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelSlot> slot, OpenInferenceSlot(config, key));
@@ -121,11 +142,14 @@ int main(int argc, char** argv) {
   // Flags are parsed into separate variables so that only the ones given
   // override the file.
   std::string address, root_cert, public_key, device_id, data_dir, index_file, model, log_level, name_override;
+  std::string tls_cert, tls_key;
   int64_t shard = -1, num_shards = 0, max_tasks = -1, max_idle_polls = -1;
   int threads = -1;
   uint64_t seed = 0;
   app.add_option("--coordinator", address, "coordinator address host:port");
   app.add_option("--root-cert", root_cert, "PEM certificate(s) to trust for the coordinator's TLS");
+  app.add_option("--tls-cert", tls_cert, "this device's certificate (PEM) for mutual TLS; its CN is the device id");
+  app.add_option("--tls-key", tls_key, "private key (PEM) of --tls-cert");
   app.add_option("--coordinator-key", public_key, "pinned Ed25519 public key (PEM) that signs models");
   app.add_option("--ssl-target-name-override", name_override, "TLS name to check (testing only)");
   app.add_option("--device-id", device_id, "this device's id");
@@ -158,6 +182,8 @@ int main(int argc, char** argv) {
   }
   if (!address.empty()) config.address = address;
   if (!root_cert.empty()) config.root_cert_path = root_cert;
+  if (!tls_cert.empty()) config.tls_cert_path = tls_cert;
+  if (!tls_key.empty()) config.tls_key_path = tls_key;
   if (!public_key.empty()) config.public_key_path = public_key;
   if (!name_override.empty()) config.ssl_target_name_override = name_override;
   if (!device_id.empty()) config.device.device_id = device_id;

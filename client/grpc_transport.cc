@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/tls.h"
 #include "core/file_util.h"
 #include "core/status.h"
 #include "proto/fedge.grpc.pb.h"
@@ -74,6 +75,17 @@ absl::StatusOr<std::unique_ptr<GrpcTransport>> GrpcTransport::Create(const GrpcT
       return absl::InvalidArgumentError(
           absl::StrCat(options.root_cert_pem_path, ": no PEM certificate in it (expected the coordinator's cert.pem)"));
     }
+  }
+  if (options.client_cert_pem_path.empty() != options.client_key_pem_path.empty()) {
+    return absl::InvalidArgumentError(
+        "GrpcTransportOptions: give both client_cert_pem_path and client_key_pem_path (--tls-cert/--tls-key), or "
+        "neither");
+  }
+  if (!options.client_cert_pem_path.empty()) {
+    FEDGE_ASSIGN_OR_RETURN(TlsKeyCertPair pair,
+                           LoadKeyCertPair(options.client_cert_pem_path, options.client_key_pem_path));
+    ssl.pem_cert_chain = std::move(pair.cert_chain_pem);
+    ssl.pem_private_key = std::move(pair.private_key_pem);
   }
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);

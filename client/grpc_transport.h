@@ -12,13 +12,23 @@
 // handshake fails (e.g. the device trusts a different certificate), fails
 // fast with kUnavailable instead of waiting for the connection.
 //
+// Mutual TLS: with `client_cert_pem_path` / `client_key_pem_path` the
+// device presents that certificate in the handshake. A coordinator started
+// with a client CA (coordinator/grpc_service.h) requires one and accepts a
+// call only when its device_id equals the certificate's subject common name;
+// anything else fails with kPermissionDenied. The pair is loaded and checked
+// (both PEMs parse, the key matches, the certificate is currently valid) in
+// Create(), so a broken pair fails before the first call.
+//
 // Usage:
 //   GrpcTransportOptions options;
 //   options.target = "127.0.0.1:50051";
 //   options.root_cert_pem_path = "certs/cert.pem";
+//   options.client_cert_pem_path = "certs/devices/device-0/cert.pem";  // optional
+//   options.client_key_pem_path = "certs/devices/device-0/key.pem";
 //   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, CreateGrpcTransport(options));
 //
-// No LibTorch here: the transport links only fedge::core and gRPC.
+// No LibTorch here: the transport links only fedge::core, fedge::tls and gRPC.
 #ifndef FEDGE_CLIENT_GRPC_TRANSPORT_H_
 #define FEDGE_CLIENT_GRPC_TRANSPORT_H_
 
@@ -39,6 +49,10 @@ struct GrpcTransportOptions {
   // coordinator's self-signed certificate or the CA that issued it. Empty
   // uses gRPC's default root store.
   std::string root_cert_pem_path;
+  // The device's own certificate chain and private key (PEM files) for
+  // mutual TLS; both or neither. Empty: no client certificate.
+  std::string client_cert_pem_path;
+  std::string client_key_pem_path;
   // Deadline of every call.
   absl::Duration rpc_timeout = absl::Seconds(30);
   // Checks the server certificate against this name instead of the host in
@@ -69,8 +83,11 @@ struct TransportStats {
 class GrpcTransport final : public Transport {
  public:
   // kInvalidArgument for an empty target, a non-positive timeout or
-  // backoff, or a root file without a PEM certificate; kNotFound
-  // when root_cert_pem_path does not exist. Does not connect.
+  // backoff, a root file without a PEM certificate, only one of the client
+  // certificate and key, or a client pair that does not parse or match;
+  // kFailedPrecondition for an expired or not-yet-valid client
+  // certificate; kNotFound when a named file does not exist. Does not
+  // connect.
   static absl::StatusOr<std::unique_ptr<GrpcTransport>> Create(const GrpcTransportOptions& options);
   ~GrpcTransport() override;
 

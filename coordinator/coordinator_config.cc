@@ -16,6 +16,8 @@ void ReadServer(ConfigSection s, CoordinatorConfig& c) {
   s.Read("tls_cert", &c.tls_cert);
   s.Read("tls_key", &c.tls_key);
   s.Read("generate_dev_tls", &c.generate_dev_tls);
+  s.Read("client_ca", &c.client_ca);
+  s.Read("admin_cn", &c.admin_cn);
   s.Read("signing_key", &c.signing_key);
   s.Read("generate_signing_key", &c.generate_signing_key);
   s.Read("public_key", &c.public_key);
@@ -191,6 +193,10 @@ absl::Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   }
   if (c.tls_cert.empty() && c.generate_dev_tls.empty()) {
     return bad("no TLS material: set --tls-cert and --tls-key, or --generate-dev-tls DIR for a development pair");
+  }
+  if (!c.admin_cn.empty() && c.client_ca.empty()) {
+    return bad("--admin-cn (server.admin_cn) needs --client-ca (server.client_ca): without mutual TLS there is no "
+               "client certificate to check");
   }
   if (c.signing_key.empty() && c.public_key.empty()) {
     return bad("without --signing-key the signing key is ephemeral; set --public-key PATH so devices can pin it");

@@ -6,7 +6,8 @@
 // command-line flags in coordinator_main.cc. coordinator/README.md lists
 // every key. File layout:
 //
-//   [server]      listen, tls_cert, tls_key, generate_dev_tls, signing_key,
+//   [server]      listen, tls_cert, tls_key, generate_dev_tls, client_ca,
+//                 admin_cn, signing_key,
 //                 generate_signing_key, public_key, tick_interval_ms,
 //                 exit_when_finished, shutdown_grace_s, rounds_csv,
 //                 max_message_bytes, log_level
@@ -25,6 +26,18 @@
 //   [deploy]      every_rounds, student, temperature, epochs, batch_size,
 //                 learning_rate, proxy_data, proxy_examples, prune_fraction,
 //                 warm_start, threads
+//
+// Mutual TLS (server.client_ca, server.admin_cn): with `client_ca` set the
+// coordinator requires every client to present a certificate issued by that
+// CA, and binds identities: the device_id of every device RPC (Register,
+// PollTask, Download, Upload, Report) must equal the subject common name
+// (CN) of the client certificate, else the call fails with
+// PERMISSION_DENIED before it reaches the Federation. Admin.GetStatus
+// (which lists per-device privacy spend and drift) is answered only for the
+// certificate whose CN equals `admin_cn`; with `admin_cn` empty, nobody.
+// Without `client_ca` TLS is server-authenticated only, and a device is
+// whoever its device_id says. Dev certificates: `fedge-coordinator
+// --generate-dev-tls DIR --issue-device-cert ID` (coordinator/README.md).
 //
 // Thread-safety: plain data and free functions.
 #ifndef FEDGE_COORDINATOR_COORDINATOR_CONFIG_H_
@@ -85,6 +98,12 @@ struct CoordinatorConfig {
   // pair in this directory (key.pem, cert.pem) and serves with it. Devices
   // trust <dir>/cert.pem.
   std::string generate_dev_tls;
+  // PEM file of the CA that issues device certificates. Set: mutual TLS with
+  // identity binding (see the file comment). Empty: server-only TLS.
+  std::string client_ca;
+  // With client_ca: the client certificate CN allowed to call
+  // Admin.GetStatus; empty refuses it to every client.
+  std::string admin_cn;
   // Ed25519 artifact-signing key (PKCS#8 PEM). Empty: an ephemeral key, so
   // `public_key` must be set for devices to pin it.
   std::string signing_key;
@@ -145,6 +164,7 @@ absl::Status ParseCoordinatorConfig(std::string_view toml, std::string_view sour
 absl::Status LoadCoordinatorConfig(const std::string& path, CoordinatorConfig* config);
 
 // Cross-field checks after file and flags are merged: TLS material given,
+// admin_cn only with client_ca,
 // federation options valid, chunk size below the message limit,
 // exit_when_finished only with a round limit, deployment settings in range
 // with a proxy_data directory when deploying. kInvalidArgument naming the

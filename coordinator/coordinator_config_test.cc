@@ -119,6 +119,29 @@ TEST(CoordinatorConfigTest, CrossFieldRules) {
   EXPECT_TRUE(ValidateCoordinatorConfig(config).ok());
 }
 
+TEST(CoordinatorConfigTest, ReadsMutualTlsKeysAndNeedsTheCaForAnAdmin) {
+  CoordinatorConfig config;
+  EXPECT_TRUE(config.client_ca.empty()) << "mutual TLS is opt-in";
+  ASSERT_TRUE(ParseCoordinatorConfig(R"(
+[server]
+generate_dev_tls = "certs"
+client_ca = "certs/ca.pem"
+admin_cn = "ops"
+signing_key = "s.pem"
+)",
+                                     "mtls.toml", &config)
+                  .ok());
+  EXPECT_EQ(config.client_ca, "certs/ca.pem");
+  EXPECT_EQ(config.admin_cn, "ops");
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
+  config.client_ca.clear();
+  const absl::Status no_ca = ValidateCoordinatorConfig(config);
+  EXPECT_EQ(no_ca.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(no_ca.message()), HasSubstr("--client-ca"));
+  config.admin_cn.clear();
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << "server-only TLS stays valid";
+}
+
 TEST(CoordinatorConfigTest, DeploymentIsOffByDefault) {
   const CoordinatorConfig config;
   EXPECT_EQ(config.deploy.every_rounds, 0);

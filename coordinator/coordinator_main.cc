@@ -4,6 +4,11 @@
 //       --signing-key keys/signing.pem --generate-signing-key
 //       --rounds 3 --devices-per-round 5 --min-devices 5 --exit-when-finished --rounds-csv rounds.csv
 //
+// Development device certificates for mutual TLS (then serve with
+// --client-ca certs/ca.pem):
+//
+//   fedge-coordinator --generate-dev-tls certs --issue-device-cert device-0 device-1
+//
 // Settings come from the TOML file (coordinator/coordinator_config.h), and
 // every flag given on the command line overrides the file. See
 // coordinator/README.md.
@@ -22,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
@@ -30,7 +36,7 @@
 #include "coordinator/deploy_setup.h"
 #include "coordinator/grpc_service.h"
 #include "coordinator/round_report.h"
-#include "coordinator/tls.h"
+#include "core/tls.h"
 #include "core/file_util.h"
 #include "core/idx.h"
 #include "core/logging.h"
@@ -55,13 +61,30 @@ std::string ConfigPathFromArgs(int argc, char** argv) {
   return "";
 }
 
-void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_path, bool& generate_only) {
+// --issue-device-cert: a stand-alone action (issue, then exit) rather than a
+// setting, so it is not part of CoordinatorConfig.
+struct DeviceCertRequest {
+  std::vector<std::string> device_ids;
+  std::string out_dir;  // empty: <generate_dev_tls>/devices
+};
+
+void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_path, bool& generate_only,
+                    DeviceCertRequest& certs) {
   app.add_option("--config", config_path, "TOML config file (read first; flags override it)");
   app.add_option("--listen", c.listen, "host:port to serve on (port 0 picks one)");
   app.add_option("--tls-cert", c.tls_cert, "server certificate chain (PEM)");
   app.add_option("--tls-key", c.tls_key, "server private key (PEM)");
   app.add_option("--generate-dev-tls", c.generate_dev_tls,
                  "keep or create a self-signed pair DIR/{cert,key}.pem and serve with it");
+  app.add_option("--client-ca", c.client_ca,
+                 "CA certificate(s) (PEM) of device certificates: require mutual TLS and bind each device_id "
+                 "to its certificate's CN");
+  app.add_option("--admin-cn", c.admin_cn, "with --client-ca: certificate CN allowed to call Admin.GetStatus");
+  app.add_option("--issue-device-cert", certs.device_ids,
+                 "issue dev certificates (CN = device id) from the dev CA DIR/ca.pem of --generate-dev-tls "
+                 "(created if missing), then exit");
+  app.add_option("--device-cert-dir", certs.out_dir,
+                 "where --issue-device-cert writes ID/{cert,key}.pem (default: <--generate-dev-tls DIR>/devices)");
   app.add_option("--signing-key", c.signing_key, "Ed25519 artifact-signing key (PEM)");
   app.add_flag("--generate-signing-key", c.generate_signing_key, "create --signing-key if it does not exist");
   app.add_option("--public-key", c.public_key, "write the signing public key here (default <signing-key>.pub)");
@@ -175,6 +198,39 @@ absl::StatusOr<TlsKeyCertPair> PrepareTls(const CoordinatorConfig& c) {
   return LoadKeyCertPair(files.cert_path, files.key_path);
 }
 
+// The device CA that turns on mutual TLS, or "" (server-only TLS).
+absl::StatusOr<std::string> PrepareClientCa(const CoordinatorConfig& c) {
+  if (c.client_ca.empty()) {
+    FEDGE_LOG(WARNING) << "no --client-ca: devices are not authenticated, any TLS client can act as any device";
+    return std::string();
+  }
+  FEDGE_ASSIGN_OR_RETURN(std::string ca, LoadCaCerts(c.client_ca));
+  FEDGE_LOG(INFO) << "mutual TLS: clients need a certificate from " << c.client_ca
+                  << "; each device_id must equal its certificate's CN; Admin.GetStatus "
+                  << (c.admin_cn.empty() ? std::string("refused to all (no --admin-cn)")
+                                         : absl::StrCat("for CN \"", c.admin_cn, "\" only"));
+  return ca;
+}
+
+// Issues development device certificates from the dev CA kept next to the
+// dev TLS pair, so a test or an operator can try mutual TLS without a PKI.
+absl::Status IssueDeviceCerts(const CoordinatorConfig& c, const DeviceCertRequest& request) {
+  if (c.generate_dev_tls.empty()) {
+    return absl::InvalidArgumentError(
+        "--issue-device-cert uses the development device CA in the --generate-dev-tls DIR; set that flag");
+  }
+  const std::string out_dir = request.out_dir.empty()
+                                  ? (std::filesystem::path(c.generate_dev_tls) / "devices").string()
+                                  : request.out_dir;
+  for (const std::string& id : request.device_ids) {
+    FEDGE_ASSIGN_OR_RETURN(DevTlsFiles files, IssueDevDeviceCert(c.generate_dev_tls, id, out_dir));
+    FEDGE_LOG(INFO) << "issued a device certificate for " << id << ": " << files.cert_path << " / " << files.key_path;
+  }
+  FEDGE_LOG(INFO) << "devices present these with --tls-cert/--tls-key; serve with --client-ca "
+                  << (std::filesystem::path(c.generate_dev_tls) / "ca.pem").string();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SigningKey> PrepareSigningKey(const CoordinatorConfig& c) {
   std::optional<SigningKey> key;
   if (c.signing_key.empty()) {
@@ -212,6 +268,7 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   FEDGE_ASSIGN_OR_RETURN(TlsKeyCertPair tls, PrepareTls(c));
   FEDGE_ASSIGN_OR_RETURN(SigningKey signing_key, PrepareSigningKey(c));
   if (generate_only) return absl::OkStatus();
+  FEDGE_ASSIGN_OR_RETURN(std::string client_ca, PrepareClientCa(c));
 
   FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential model,
                          CreateModel(c.federation.architecture, static_cast<uint64_t>(c.model_seed)));
@@ -231,6 +288,8 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   CoordinatorServerOptions options;
   options.listen_address = c.listen;
   options.tls = std::move(tls);
+  options.client_ca_pem = std::move(client_ca);
+  options.admin_common_name = c.admin_cn;
   options.tick_interval = absl::Milliseconds(c.tick_interval_ms);
   options.exit_when_finished = c.exit_when_finished;
   options.shutdown_grace = absl::Seconds(c.shutdown_grace_s);
@@ -280,12 +339,14 @@ int main(int argc, char** argv) {
   CLI::App app{"fedge-coordinator: federated-learning coordinator (gRPC + TLS)"};
   bool generate_only = false;
   std::string config_flag;  // already applied above
-  fedge::AddServerFlags(app, config, config_flag, generate_only);
+  fedge::DeviceCertRequest device_certs;
+  fedge::AddServerFlags(app, config, config_flag, generate_only, device_certs);
   fedge::AddModelFlags(app, config);
   fedge::AddTrainAndStrategyFlags(app, config);
   CLI11_PARSE(app, argc, argv);
 
-  const absl::Status status = fedge::Run(config, generate_only);
+  const absl::Status status = device_certs.device_ids.empty() ? fedge::Run(config, generate_only)
+                                                              : fedge::IssueDeviceCerts(config, device_certs);
   if (!status.ok()) {
     FEDGE_LOG(ERROR) << status;
     return 1;

@@ -1,18 +1,18 @@
 # fedge::coordinator_grpc — the coordinator as a network service: gRPC
-# service adapter over Federation, TLS material, round reports and the
+# service adapter over Federation, round reports and the
 # coordinator config schema. Free of LibTorch; only the fedge-coordinator
 # binary links the model zoo and the evaluator.
 fedge_cc_library(
   NAME coordinator_grpc
-  SRCS coordinator_config.cc grpc_service.cc round_report.cc tls.cc
-  HDRS coordinator_config.h grpc_service.h round_report.h tls.h
-  DEPS fedge::coordinator fedge::aggregation fedge::core gRPC::grpc++ OpenSSL::Crypto
+  SRCS coordinator_config.cc grpc_service.cc round_report.cc
+  HDRS coordinator_config.h grpc_service.h round_report.h
+  DEPS fedge::coordinator fedge::tls fedge::aggregation fedge::core gRPC::grpc++
 )
 
 # The test drives a device through the real client transport
 # (fedge::client_grpc, defined in client/ before coordinator/).
 fedge_cc_test(NAME grpc_service_test
-  SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc tls_test.cc
+  SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc
   DEPS fedge::coordinator_grpc fedge::client_grpc fedge::aggregation)
 
 # The service binary. Only here do LibTorch (model zoo, test-set evaluator,

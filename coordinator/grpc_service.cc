@@ -4,14 +4,17 @@
 #include <grpcpp/security/server_credentials.h>
 
 #include <chrono>
+#include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "core/logging.h"
 #include "core/status.h"
+#include "core/strings.h"
 #include "coordinator/round_report.h"
 #include "proto/fedge.grpc.pb.h"
 
@@ -41,47 +44,103 @@ grpc::Status Answer(std::string_view method, grpc::ServerContext* context, absl:
   return ToGrpcStatus(result.status());
 }
 
+// The one identity rule of mutual TLS: the client certificate (already
+// verified against client_ca by the handshake) names its holder in its
+// subject common name, and a call may act only for that name. Denials are
+// logged as warnings: they mean a misconfigured or impersonating client.
+grpc::Status CheckPeerIs(const grpc::ServerContext& context, std::string_view method, std::string_view claimed,
+                         std::string_view claim_kind) {
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  const std::vector<grpc::string_ref> names =
+      auth != nullptr ? auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME) : std::vector<grpc::string_ref>();
+  std::string message;
+  if (names.size() != 1) {
+    message = absl::StrCat(AsAbsl(method), ": the client certificate must carry exactly one subject common name ",
+                           "(CN), found ", names.size());
+  } else if (const std::string_view cn(names[0].data(), names[0].size()); cn != claimed) {
+    message = absl::StrCat(AsAbsl(method), ": ", AsAbsl(claim_kind), " \"", AsAbsl(claimed),
+                           "\" does not match the client certificate's common name \"", AsAbsl(cn),
+                           "\"; a client may only act as the identity its certificate names");
+  } else {
+    return grpc::Status::OK;
+  }
+  FEDGE_LOG(WARNING) << "denied " << message << " (peer " << context.peer() << ")";
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, message);
+}
+
 class CoordinatorService final : public proto::Coordinator::Service {
  public:
-  explicit CoordinatorService(Federation* federation) : federation_(federation) {}
+  // `bind_identity`: every call must name the client certificate's CN as
+  // its device_id (mutual TLS).
+  CoordinatorService(Federation* federation, bool bind_identity)
+      : federation_(federation), bind_identity_(bind_identity) {}
 
   grpc::Status Register(grpc::ServerContext* context, const proto::RegisterRequest* request,
                         proto::RegisterResponse* response) override {
-    return Answer("Register", context, federation_->Register(*request), response);
+    return Serve("Register", context, request->device().device_id(),
+                 [&] { return federation_->Register(*request); }, response);
   }
   grpc::Status PollTask(grpc::ServerContext* context, const proto::PollTaskRequest* request,
                         proto::PollTaskResponse* response) override {
-    return Answer("PollTask", context, federation_->PollTask(*request), response);
+    return Serve("PollTask", context, request->device_id(), [&] { return federation_->PollTask(*request); },
+                 response);
   }
   grpc::Status Download(grpc::ServerContext* context, const proto::DownloadRequest* request,
                         proto::DownloadResponse* response) override {
-    return Answer("Download", context, federation_->Download(*request), response);
+    return Serve("Download", context, request->device_id(), [&] { return federation_->Download(*request); },
+                 response);
   }
   grpc::Status Upload(grpc::ServerContext* context, const proto::UploadRequest* request,
                       proto::UploadResponse* response) override {
-    return Answer("Upload", context, federation_->Upload(*request), response);
+    return Serve("Upload", context, request->device_id(), [&] { return federation_->Upload(*request); }, response);
   }
   grpc::Status Report(grpc::ServerContext* context, const proto::DeviceReport* request,
                       proto::ReportResponse* response) override {
-    return Answer("Report", context, federation_->Report(*request), response);
+    return Serve("Report", context, request->device_id(), [&] { return federation_->Report(*request); }, response);
   }
 
  private:
+  // Checks the caller's identity before the Federation sees the request.
+  template <typename Response, typename Call>
+  grpc::Status Serve(std::string_view method, grpc::ServerContext* context, std::string_view device_id, Call call,
+                     Response* response) {
+    if (bind_identity_) {
+      grpc::Status allowed = CheckPeerIs(*context, method, device_id, "device_id");
+      if (!allowed.ok()) return allowed;
+    }
+    return Answer(method, context, call(), response);
+  }
+
   Federation* const federation_;
+  const bool bind_identity_;
 };
 
 class AdminService final : public proto::Admin::Service {
  public:
-  explicit AdminService(Federation* federation) : federation_(federation) {}
+  // `require_admin`: only the client certificate with CN `admin_name` may
+  // call (mutual TLS); an empty name refuses everyone.
+  AdminService(Federation* federation, bool require_admin, std::string admin_name)
+      : federation_(federation), require_admin_(require_admin), admin_name_(std::move(admin_name)) {}
 
-  grpc::Status GetStatus(grpc::ServerContext*, const proto::StatusRequest*,
+  grpc::Status GetStatus(grpc::ServerContext* context, const proto::StatusRequest*,
                          proto::StatusResponse* response) override {
+    if (require_admin_) {
+      if (admin_name_.empty()) {
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                            "GetStatus is disabled under mutual TLS until server.admin_cn (--admin-cn) names the "
+                            "admin certificate's common name");
+      }
+      grpc::Status allowed = CheckPeerIs(*context, "GetStatus", admin_name_, "the admin identity");
+      if (!allowed.ok()) return allowed;
+    }
     *response = federation_->GetStatus();
     return grpc::Status::OK;
   }
 
  private:
   Federation* const federation_;
+  const bool require_admin_;
+  const std::string admin_name_;
 };
 
 }  // namespace
@@ -93,6 +152,14 @@ absl::Status ValidateCoordinatorServerOptions(const CoordinatorServerOptions& op
   if (options.tls.cert_chain_pem.empty() || options.tls.private_key_pem.empty()) {
     return absl::InvalidArgumentError(
         "tls needs a certificate and a private key (--tls-cert/--tls-key, or --generate-dev-tls DIR)");
+  }
+  if (!options.client_ca_pem.empty() &&
+      options.client_ca_pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return absl::InvalidArgumentError("client_ca_pem holds no PEM certificate (expected the device CA, e.g. ca.pem)");
+  }
+  if (!options.admin_common_name.empty() && options.client_ca_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "admin_common_name needs client_ca_pem: without mutual TLS there is no client certificate to check");
   }
   if (options.max_message_bytes < (64 << 10)) {
     return absl::InvalidArgumentError(
@@ -109,7 +176,10 @@ absl::Status ValidateCoordinatorServerOptions(const CoordinatorServerOptions& op
 
 struct CoordinatorServer::Impl {
   Impl(CoordinatorServerOptions opts, Federation* fed)
-      : options(std::move(opts)), federation(fed), coordinator_service(fed), admin_service(fed) {}
+      : options(std::move(opts)),
+        federation(fed),
+        coordinator_service(fed, !options.client_ca_pem.empty()),
+        admin_service(fed, !options.client_ca_pem.empty(), options.admin_common_name) {}
 
   void DriverLoop();
   void RequestStop() {
@@ -159,7 +229,12 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Coor
   auto impl = std::make_unique<Impl>(std::move(options), federation);
   const CoordinatorServerOptions& opts = impl->options;
 
-  grpc::SslServerCredentialsOptions ssl(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  // With a client CA the handshake itself rejects clients without a
+  // certificate from it, so every call that reaches a service is verified.
+  grpc::SslServerCredentialsOptions ssl(opts.client_ca_pem.empty()
+                                            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = opts.client_ca_pem;
   ssl.pem_key_cert_pairs.push_back({opts.tls.private_key_pem, opts.tls.cert_chain_pem});
   grpc::ServerBuilder builder;
   builder.AddListeningPort(opts.listen_address, grpc::SslServerCredentials(ssl), &impl->port);

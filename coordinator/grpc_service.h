@@ -22,6 +22,17 @@
 //   FEDGE_ASSIGN_OR_RETURN(auto server, CoordinatorServer::Start(options, federation.get()));
 //   server->Wait();  // until RequestStop() or the last round
 //
+// Mutual TLS and identity binding: with `client_ca_pem` set, the TLS
+// handshake requires a client certificate that verifies against that CA
+// (a client without one, or with one from another CA, cannot connect), and
+// every Coordinator RPC must name, in its device_id field, exactly the
+// subject common name (CN) of that certificate; otherwise the RPC fails
+// with kPermissionDenied naming both ids and never reaches the Federation.
+// The Admin service (GetStatus, which lists per-device privacy spend and
+// drift) then answers only the client whose certificate CN equals
+// `admin_common_name`. Without `client_ca_pem` the connection is
+// server-authenticated only and a device is whoever its device_id says.
+//
 // Message sizes: model downloads and update uploads are chunked by the
 // protocol, so the gRPC message limit bounds a chunk, not a model; the
 // default limit leaves room for a 1 MiB chunk plus framing.
@@ -35,7 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "coordinator/federation.h"
-#include "coordinator/tls.h"
+#include "core/tls.h"
 #include "proto/fedge.pb.h"
 
 namespace fedge {
@@ -45,8 +56,16 @@ struct CoordinatorServerOptions {
   // host:port to listen on; port 0 picks a free port (see
   // CoordinatorServer::port()).
   std::string listen_address = "127.0.0.1:50051";
-  // Server certificate chain and key (required; see coordinator/tls.h).
+  // Server certificate chain and key (required; see core/tls.h).
   TlsKeyCertPair tls;
+  // PEM certificate(s) of the CA(s) that issue device certificates
+  // (LoadCaCerts). Non-empty turns on mutual TLS and identity binding (see
+  // the file comment); empty accepts any TLS client.
+  std::string client_ca_pem;
+  // With client_ca_pem: the certificate CN allowed to call Admin.GetStatus.
+  // Empty refuses GetStatus to every client. Must be empty without
+  // client_ca_pem.
+  std::string admin_common_name;
   // How often the driver thread calls Federation::Tick(). Zero or negative
   // starts no driver thread: the owner calls Tick() itself (tests).
   absl::Duration tick_interval = absl::Milliseconds(200);

@@ -18,7 +18,7 @@
 #include "core/artifact.h"
 #include "core/env.h"
 #include "core/signing.h"
-#include "coordinator/tls.h"
+#include "core/tls.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/fedge.grpc.pb.h"
@@ -96,12 +96,15 @@ class GrpcServiceTest : public ::testing::Test {
     server_.reset();
     std::filesystem::remove_all(dir_);
     std::filesystem::remove_all(FreshDir("other_pair"));
+    std::filesystem::remove_all(FreshDir("other_ca"));
   }
 
   void StartServer(absl::Duration tick_interval = absl::ZeroDuration(), bool exit_when_finished = false) {
     CoordinatorServerOptions options;
     options.listen_address = "127.0.0.1:0";
     options.tls = tls_;
+    options.client_ca_pem = client_ca_pem_;
+    options.admin_common_name = admin_cn_;
     options.tick_interval = tick_interval;
     options.exit_when_finished = exit_when_finished;
     options.on_round = [this](const proto::RoundRecord& record) {
@@ -114,11 +117,61 @@ class GrpcServiceTest : public ::testing::Test {
     ASSERT_GT(server_->port(), 0);
   }
 
+  // Turns on mutual TLS for the next StartServer(): devices need a
+  // certificate from the dev CA in dir_ (created here), and `admin_cn` may
+  // call GetStatus.
+  void UseMutualTls(const std::string& admin_cn = "") {
+    auto ca = EnsureDevCa(dir_);
+    ASSERT_TRUE(ca.ok()) << ca.status();
+    auto pem = LoadCaCerts(ca->cert_path);
+    ASSERT_TRUE(pem.ok()) << pem.status();
+    client_ca_pem_ = *pem;
+    admin_cn_ = admin_cn;
+  }
+
+  // A client certificate for `id` from the dev CA in `ca_dir` (dir_ by
+  // default, the CA the server trusts under UseMutualTls()).
+  DevTlsFiles DeviceCert(const std::string& id, const std::string& ca_dir = "") {
+    auto files = IssueDevDeviceCert(ca_dir.empty() ? dir_ : ca_dir, id, dir_ + "/devices");
+    EXPECT_TRUE(files.ok()) << files.status();
+    return files.ok() ? *files : DevTlsFiles();
+  }
+
+  std::unique_ptr<GrpcTransport> ConnectAs(const DevTlsFiles& client) {
+    return Connect("127.0.0.1", "", &client);
+  }
+
+  // An Admin stub over TLS, presenting `client`'s certificate when given.
+  std::unique_ptr<proto::Admin::Stub> AdminStub(const DevTlsFiles* client = nullptr) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = tls_.cert_chain_pem;
+    if (client != nullptr) {
+      auto pair = LoadKeyCertPair(client->cert_path, client->key_path);
+      EXPECT_TRUE(pair.ok()) << pair.status();
+      if (pair.ok()) {
+        ssl.pem_cert_chain = pair->cert_chain_pem;
+        ssl.pem_private_key = pair->private_key_pem;
+      }
+    }
+    return proto::Admin::NewStub(
+        grpc::CreateChannel(absl::StrCat("localhost:", server_->port()), grpc::SslCredentials(ssl)));
+  }
+
+  static grpc::Status CallGetStatus(proto::Admin::Stub& admin, proto::StatusResponse* status) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return admin.GetStatus(&context, proto::StatusRequest(), status);
+  }
+
   std::unique_ptr<GrpcTransport> Connect(const std::string& host = "127.0.0.1",
-                                         const std::string& trusted_cert = "") {
+                                         const std::string& trusted_cert = "", const DevTlsFiles* client = nullptr) {
     GrpcTransportOptions options;
     options.target = absl::StrCat(host, ":", server_->port());
     options.root_cert_pem_path = trusted_cert.empty() ? cert_path_ : trusted_cert;
+    if (client != nullptr) {
+      options.client_cert_pem_path = client->cert_path;
+      options.client_key_pem_path = client->key_path;
+    }
     options.rpc_timeout = absl::Seconds(10);
     auto transport = GrpcTransport::Create(options);
     EXPECT_TRUE(transport.ok()) << transport.status();
@@ -186,6 +239,8 @@ class GrpcServiceTest : public ::testing::Test {
   std::string cert_path_;
   std::string verify_key_;
   TlsKeyCertPair tls_;
+  std::string client_ca_pem_;  // empty: server-only TLS
+  std::string admin_cn_;
   FakeClock clock_;
   std::unique_ptr<Federation> federation_;
   std::unique_ptr<CoordinatorServer> server_;
@@ -385,6 +440,128 @@ TEST_F(GrpcServiceTest, StartRejectsBadOptionsAndBusyPorts) {
             absl::StatusCode::kUnavailable);
 }
 
+TEST_F(GrpcServiceTest, MutualTlsBindsEveryDeviceCallToTheCertificateName) {
+  UseMutualTls();
+  StartServer();
+  const DevTlsFiles cert = DeviceCert(kDevice);
+  const DevTlsFiles victim_cert = DeviceCert("device-2");
+  std::unique_ptr<GrpcTransport> transport = ConnectAs(cert);
+  std::unique_ptr<GrpcTransport> victim = ConnectAs(victim_cert);
+  ASSERT_NE(transport, nullptr);
+  ASSERT_NE(victim, nullptr);
+
+  // The genuine device-2 registers; then device-1 tries to act in its name.
+  proto::RegisterRequest victim_reg;
+  victim_reg.mutable_device()->set_device_id("device-2");
+  ASSERT_TRUE(victim->Register(victim_reg).ok());
+  const uint32_t registered = federation_->GetStatus().registered_devices();
+
+  const absl::Status impostor_reg = transport->Register(victim_reg).status();
+  EXPECT_EQ(impostor_reg.code(), absl::StatusCode::kPermissionDenied) << impostor_reg;
+  EXPECT_THAT(std::string(impostor_reg.message()), HasSubstr("\"device-2\""));
+  EXPECT_THAT(std::string(impostor_reg.message()), HasSubstr("\"device-1\""));
+  proto::PollTaskRequest poll;
+  poll.set_device_id("device-2");
+  poll.set_eligible(false);  // also keeps device-2 out of the round device-1 runs below
+  ASSERT_TRUE(federation_->PollTask(poll).ok()) << "the Federation alone would answer this poll";
+  EXPECT_EQ(transport->PollTask(poll).status().code(), absl::StatusCode::kPermissionDenied);
+  proto::DownloadRequest download;
+  download.set_device_id("device-2");
+  EXPECT_EQ(transport->Download(download).status().code(), absl::StatusCode::kPermissionDenied);
+  proto::UploadRequest upload;
+  upload.set_device_id("device-2");
+  upload.set_task_id("any");
+  EXPECT_EQ(transport->Upload(upload).status().code(), absl::StatusCode::kPermissionDenied);
+  proto::DeviceReport report;
+  report.set_device_id("device-2");
+  EXPECT_EQ(transport->Report(report).status().code(), absl::StatusCode::kPermissionDenied);
+  proto::RegisterRequest no_id;
+  EXPECT_EQ(transport->Register(no_id).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(federation_->GetStatus().registered_devices(), registered) << "denied calls never reach the Federation";
+
+  // As itself, device-1 runs a whole round over mutual TLS.
+  const proto::Task task = RegisterAndGetTask(*transport);
+  ASSERT_FALSE(task.task_id().empty());
+  int chunks = 0;
+  const std::string artifact = DownloadModel(*transport, task, 4096, &chunks);
+  EXPECT_EQ(artifact.size(), task.model_size_bytes());
+  const std::string update = Fp32Update(task, InitialModel().layout.id(), std::vector<float>(kElements, 0.25f));
+  auto ack = UploadChunk(*transport, task, update, 0, update.size());
+  ASSERT_TRUE(ack.ok()) << ack.status();
+  EXPECT_TRUE(ack->accepted());
+}
+
+TEST_F(GrpcServiceTest, MutualTlsRefusesClientsWithoutACertificateFromTheCa) {
+  UseMutualTls();
+  StartServer();
+  proto::RegisterRequest reg;
+  reg.mutable_device()->set_device_id(kDevice);
+
+  std::unique_ptr<GrpcTransport> anonymous = Connect();
+  ASSERT_NE(anonymous, nullptr);
+  const absl::Status no_cert = anonymous->Register(reg).status();
+  EXPECT_EQ(no_cert.code(), absl::StatusCode::kUnavailable) << no_cert;
+
+  const DevTlsFiles foreign = DeviceCert(kDevice, FreshDir("other_ca"));
+  std::unique_ptr<GrpcTransport> impostor = ConnectAs(foreign);
+  ASSERT_NE(impostor, nullptr);
+  const absl::Status wrong_ca = impostor->Register(reg).status();
+  EXPECT_EQ(wrong_ca.code(), absl::StatusCode::kUnavailable) << wrong_ca;
+  EXPECT_EQ(federation_->GetStatus().registered_devices(), 0u);
+
+  std::unique_ptr<GrpcTransport> genuine = ConnectAs(DeviceCert(kDevice));
+  ASSERT_NE(genuine, nullptr);
+  EXPECT_TRUE(genuine->Register(reg).ok());
+  EXPECT_EQ(federation_->GetStatus().registered_devices(), 1u);
+}
+
+TEST_F(GrpcServiceTest, MutualTlsAdminStatusOnlyForTheAdminCertificate) {
+  UseMutualTls("ops");
+  StartServer();
+  const DevTlsFiles ops = DeviceCert("ops");
+  const DevTlsFiles device = DeviceCert(kDevice);
+  proto::StatusResponse status;
+  const grpc::Status admin = CallGetStatus(*AdminStub(&ops), &status);
+  EXPECT_TRUE(admin.ok()) << admin.error_message();
+  EXPECT_EQ(status.model_version(), federation_->model_version());
+  const grpc::Status as_device = CallGetStatus(*AdminStub(&device), &status);
+  EXPECT_EQ(as_device.error_code(), grpc::StatusCode::PERMISSION_DENIED) << as_device.error_message();
+  EXPECT_THAT(as_device.error_message(), HasSubstr("\"device-1\""));
+  EXPECT_EQ(CallGetStatus(*AdminStub(), &status).error_code(), grpc::StatusCode::UNAVAILABLE) << "no certificate";
+
+  // Without an admin name, nobody may read the per-device status.
+  server_.reset();
+  UseMutualTls("");
+  StartServer();
+  const grpc::Status disabled = CallGetStatus(*AdminStub(&ops), &status);
+  EXPECT_EQ(disabled.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(disabled.error_message(), HasSubstr("admin_cn"));
+}
+
+TEST_F(GrpcServiceTest, ServerOnlyTlsAcceptsADeviceThatPresentsACertificate) {
+  StartServer();  // no client CA: the certificate is not requested, any device_id goes
+  std::unique_ptr<GrpcTransport> transport = ConnectAs(DeviceCert("someone-else"));
+  ASSERT_NE(transport, nullptr);
+  proto::RegisterRequest reg;
+  reg.mutable_device()->set_device_id(kDevice);
+  EXPECT_TRUE(transport->Register(reg).ok());
+}
+
+TEST_F(GrpcServiceTest, StartRejectsInconsistentMutualTlsOptions) {
+  CoordinatorServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.tls = tls_;
+  options.tick_interval = absl::ZeroDuration();
+  options.admin_common_name = "ops";
+  EXPECT_EQ(CoordinatorServer::Start(options, federation_.get()).status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << "an admin name needs client certificates";
+  options.admin_common_name.clear();
+  options.client_ca_pem = "not a certificate";
+  EXPECT_EQ(CoordinatorServer::Start(options, federation_.get()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(GrpcTransportTest, CreateValidatesOptions) {
   GrpcTransportOptions options;
   EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kInvalidArgument);
@@ -394,6 +571,28 @@ TEST(GrpcTransportTest, CreateValidatesOptions) {
   options.root_cert_pem_path = "";
   options.rpc_timeout = absl::ZeroDuration();
   EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GrpcTransportTest, CreateChecksTheClientCertificatePair) {
+  const std::string dir = FreshDir("client_pair");
+  auto a = IssueDevDeviceCert(dir, "a", dir);
+  auto b = IssueDevDeviceCert(dir, "b", dir);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+  GrpcTransportOptions options;
+  options.target = "127.0.0.1:1";
+  options.client_cert_pem_path = a->cert_path;
+  const absl::Status half = CreateGrpcTransport(options).status();
+  EXPECT_EQ(half.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(half.message()), HasSubstr("both"));
+  options.client_key_pem_path = b->key_path;
+  const absl::Status mismatch = CreateGrpcTransport(options).status();
+  EXPECT_EQ(mismatch.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(mismatch.message()), HasSubstr("does not belong"));
+  options.client_key_pem_path = dir + "/missing.pem";
+  EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kNotFound);
+  options.client_key_pem_path = a->key_path;
+  EXPECT_TRUE(CreateGrpcTransport(options).ok());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/grpc_transport.h"
 #include "coordinator/grpc_service.h"
-#include "coordinator/tls.h"
+#include "core/tls.h"
 #include "core/status.h"
 
 namespace fedge {

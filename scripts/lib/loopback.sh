@@ -1,5 +1,6 @@
 # Shared by the loopback end-to-end test and the loopback benchmark: a
-# fedge-coordinator and fedge-device processes on 127.0.0.1 over TLS.
+# fedge-coordinator and fedge-device processes on 127.0.0.1 over TLS
+# (mutual TLS when loopback_keys is given a device count).
 # Source it, set LOOPBACK_BIN (the build's bin/) and LOOPBACK_WORK (a scratch
 # directory), then call the functions below. Every process started is killed
 # by loopback_cleanup.
@@ -7,15 +8,25 @@
 LOOPBACK_PIDS=()
 LOOPBACK_PORT=""
 LOOPBACK_COORDINATOR=""
+LOOPBACK_MTLS=""  # non-empty: the coordinator requires device certificates
 
 loopback_cleanup() {
   for p in "${LOOPBACK_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 }
 
-# Creates the development TLS pair and the artifact signing key.
+# loopback_keys [NUM_DEVICES]: creates the development TLS pair and the
+# artifact signing key. With NUM_DEVICES, also issues dev certificates for
+# device-0 .. device-(NUM_DEVICES-1) and turns on mutual TLS: the coordinator
+# then requires them (--client-ca) and each device presents its own.
 loopback_keys() {
   "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" \
     --signing-key "$LOOPBACK_WORK/signing.pem" --generate-signing-key --generate-only
+  if [[ $# -gt 0 ]]; then
+    local ids=() i
+    for ((i = 0; i < $1; i++)); do ids+=("device-$i"); done
+    "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" --issue-device-cert "${ids[@]}"
+    LOOPBACK_MTLS=1
+  fi
 }
 
 # loopback_start_coordinator [WRAPPER...] -- [FLAGS...]: starts the coordinator
@@ -25,7 +36,9 @@ loopback_start_coordinator() {
   local wrapper=()
   while [[ $# -gt 0 && $1 != "--" ]]; do wrapper+=("$1"); shift; done
   shift
-  "${wrapper[@]}" "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" \
+  local mtls=()
+  [[ -n $LOOPBACK_MTLS ]] && mtls=(--client-ca "$LOOPBACK_WORK/certs/ca.pem")
+  "${wrapper[@]}" "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" "${mtls[@]}" \
     --signing-key "$LOOPBACK_WORK/signing.pem" --listen 127.0.0.1:0 --rounds-csv "$LOOPBACK_WORK/rounds.csv" \
     --exit-when-finished "$@" 2> "$LOOPBACK_WORK/coordinator.log" &
   LOOPBACK_COORDINATOR=$!
@@ -50,8 +63,10 @@ loopback_start_device() {
   local wrapper=()
   while [[ $# -gt 0 && $1 != "--" ]]; do wrapper+=("$1"); shift; done
   shift
+  local mtls=() certs="$LOOPBACK_WORK/certs/devices/device-$index"
+  [[ -n $LOOPBACK_MTLS ]] && mtls=(--tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem")
   "${wrapper[@]}" "$LOOPBACK_BIN/fedge-device" --coordinator "127.0.0.1:$LOOPBACK_PORT" \
-    --root-cert "$LOOPBACK_WORK/certs/cert.pem" --coordinator-key "$LOOPBACK_WORK/signing.pem.pub" \
+    --root-cert "$LOOPBACK_WORK/certs/cert.pem" --coordinator-key "$LOOPBACK_WORK/signing.pem.pub" "${mtls[@]}" \
     --device-id "device-$index" --seed $((index + 1)) --shard "$index" --num-shards "$shards" \
     --threads 1 "$@" 2> "$LOOPBACK_WORK/device-$index.log" &
   LOOPBACK_DEVICES+=($!)
