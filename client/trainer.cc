@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "models/dataset.h"
+#include "models/threads.h"
 #include "models/torch_params.h"
 #include "models/training.h"
 #include "models/zoo.h"
@@ -137,7 +138,7 @@ absl::StatusOr<TrainResult> TorchTrainer::Train(const ModelParams& global, const
   }
   FEDGE_RETURN_IF_ERROR(global.Validate());
   const int threads = impl_->options.torch_threads;
-  if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
+  SetComputeThreads(threads);
 
   TensorDataset data;
   try {

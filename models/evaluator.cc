@@ -7,6 +7,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "models/dataset.h"
+#include "models/threads.h"
 #include "models/torch_params.h"
 #include "models/training.h"
 #include "models/zoo.h"
@@ -57,9 +58,7 @@ absl::StatusOr<std::unique_ptr<TorchEvaluator>> TorchEvaluator::Create(std::stri
 absl::StatusOr<std::map<std::string, double>> TorchEvaluator::Evaluate(const ModelParams& params) {
   FEDGE_RETURN_IF_ERROR(params.Validate());
   absl::MutexLock lock(&impl_->mu);
-  if (impl_->torch_threads > 0 && at::get_num_threads() != impl_->torch_threads) {
-    at::set_num_threads(impl_->torch_threads);
-  }
+  SetComputeThreads(impl_->torch_threads);
   absl::Status loaded = LoadParams(params, *impl_->model);
   if (!loaded.ok()) {
     return absl::InvalidArgumentError(

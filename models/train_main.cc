@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "core/idx.h"
 #include "models/dataset.h"
+#include "models/threads.h"
 #include "models/training.h"
 #include "models/zoo.h"
 
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed for initialisation and shuffling");
   CLI11_PARSE(app, argc, argv);
 
-  torch::set_num_threads(threads);
+  fedge::SetComputeThreads(threads);
   auto train = fedge::LoadFashionMnist(data_dir, "train");
   auto test = fedge::LoadFashionMnist(data_dir, "test");
   if (!train.ok() || !test.ok()) {

@@ -13,6 +13,7 @@
 #include "core/status.h"
 #include "models/dataset.h"
 #include "models/evaluator.h"
+#include "models/threads.h"
 #include "models/torch_params.h"
 #include "models/zoo.h"
 #include "simulations/drift_transform.h"
@@ -197,7 +198,7 @@ absl::StatusOr<std::vector<float>> DriftSimulation::Impl::Score(const ModelParam
   values.reserve(static_cast<size_t>(batch.num_examples));
   try {
     FEDGE_RETURN_IF_ERROR(LoadParams(global, *model));
-    at::set_num_threads(scenario.run.torch_threads);
+    SetComputeThreads(scenario.run.torch_threads);
     torch::NoGradGuard no_grad;
     model->eval();
     const TensorDataset data = ToTensors(batch);

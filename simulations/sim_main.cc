@@ -18,6 +18,7 @@
 
 #include "CLI/CLI.hpp"
 #include "core/logging.h"
+#include "models/threads.h"
 #include "models/zoo.h"
 #include "simulations/run_variants.h"
 #include "simulations/scenario.h"
@@ -95,9 +96,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   const fedge::Scenario* scenario = &set->runs[0].scenario;
-  // LibTorch's intra-op thread count is process-wide: one thread per device,
-  // parallelism comes from training devices concurrently.
-  torch::set_num_threads(scenario->run.torch_threads);
+  // Thread counts are process-wide: one thread per device, parallelism
+  // comes from training devices concurrently.
+  fedge::SetComputeThreads(scenario->run.torch_threads);
   fedge::SetMinLogLevel(verbose ? fedge::LogLevel::kInfo : fedge::LogLevel::kError);
   absl::StatusOr<fedge::ComparisonReport> report = fedge::RunScenarioSet(
       *set,

@@ -18,6 +18,7 @@
 #include "core/idx.h"
 #include "core/status.h"
 #include "models/dataset.h"
+#include "models/threads.h"
 #include "models/torch_params.h"
 #include "models/training.h"
 #include "models/zoo.h"
@@ -79,7 +80,7 @@ absl::StatusOr<ModelParams> GetTeacher(const Flags& f, const TensorDataset& trai
 }
 
 absl::Status Run(const Flags& f, DeployOptions& options) {
-  torch::set_num_threads(f.threads);
+  SetComputeThreads(f.threads);
   FEDGE_ASSIGN_OR_RETURN(ImageDataset train, LoadFashionMnist(f.data_dir, "train"));
   FEDGE_ASSIGN_OR_RETURN(ImageDataset test, LoadFashionMnist(f.data_dir, "test"));
   if (f.proxy_examples < 1 || f.proxy_examples >= train.num_examples) {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/status.h"
+#include "models/threads.h"
 
 namespace fedge {
 
@@ -27,9 +28,7 @@ DistillingDeployer::DistillingDeployer(DistillingDeployerOptions options, Deploy
 
 absl::StatusOr<Deployment> DistillingDeployer::Deploy(const ModelParams& global, uint64_t parent_version,
                                                       uint64_t version) {
-  if (options_.torch_threads > 0 && at::get_num_threads() != options_.torch_threads) {
-    at::set_num_threads(options_.torch_threads);
-  }
+  SetComputeThreads(options_.torch_threads);
   DeployOptions& o = options_.deploy;
   o.version = version;
   o.parent_version = parent_version;

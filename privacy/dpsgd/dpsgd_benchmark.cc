@@ -8,7 +8,6 @@
 // Ratios use CPU time of the benchmark thread, which the load of other
 // processes on a shared machine distorts far less than wall time; for that
 // to count all the work, LibTorch and OpenBLAS are both held to one thread.
-#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -17,6 +16,7 @@
 
 #include "benchmark/benchmark.h"
 #include "core/random.h"
+#include "models/threads.h"
 #include "models/zoo.h"
 #include "privacy/dpsgd/dpsgd_trainer.h"
 
@@ -111,11 +111,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
 }  // namespace fedge
 
 int main(int argc, char** argv) {
-  torch::set_num_threads(1);
-  // LibTorch's thread setting does not reach the OpenBLAS it was built
-  // against; its worker threads would do work the CPU time does not see.
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+  // One thread in LibTorch and in OpenBLAS: BLAS worker threads would do
+  // work the CPU time does not see.
+  fedge::SetComputeThreads(1);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   fedge::RatioReporter reporter;
