@@ -38,6 +38,9 @@ loopback_start_coordinator() {
   shift
   local mtls=()
   [[ -n $LOOPBACK_MTLS ]] && mtls=(--client-ca "$LOOPBACK_WORK/certs/ca.pem")
+  # Created here, not by the background job's redirection, so the first poll
+  # below never races it (a failed sed would end a `set -e` script).
+  : > "$LOOPBACK_WORK/coordinator.log"
   "${wrapper[@]}" "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" "${mtls[@]}" \
     --signing-key "$LOOPBACK_WORK/signing.pem" --listen 127.0.0.1:0 --rounds-csv "$LOOPBACK_WORK/rounds.csv" \
     --exit-when-finished "$@" 2> "$LOOPBACK_WORK/coordinator.log" &
