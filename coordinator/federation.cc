@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "compression/codec.h"
 #include "coordinator/client_dp_aggregator.h"
@@ -460,7 +461,11 @@ std::vector<proto::RoundRecord> Federation::Tick() {
   absl::MutexLock lock(&s.mu);
   for (PendingRecord& p : closed) {
     p.record.set_deployed_model_version(s.deployed.version());
-    for (const auto& [k, v] : p.record.metrics()) s.latest_metrics[k] = v;
+    // The global model's header carries its own metrics, not the deployed
+    // model's (those travel in the INT8 artifact's header).
+    for (const auto& [k, v] : p.record.metrics()) {
+      if (!absl::StartsWith(k, "deploy_")) s.latest_metrics[k] = v;
+    }
     s.completed.push_back(p.record);
     done.push_back(std::move(p.record));
   }

@@ -472,6 +472,10 @@ TEST_F(FederationTest, DeploysEveryKRoundsAndServesTheInt8Model) {
   ASSERT_EQ(r3.size(), 1u);
   EXPECT_EQ(r3[0].metrics().at("devices_serving_deployed"), 1);
   EXPECT_FALSE(r3[0].metrics().contains("deploy_artifact_bytes"));
+  // The global model's header keeps its own metrics, not the deployment's.
+  auto global = OpenArtifact(federation_->signed_model(), verify_key_);
+  ASSERT_TRUE(global.ok()) << global.status();
+  EXPECT_FALSE(global->header().metrics().contains("deploy_int8_accuracy"));
 }
 
 TEST_F(FederationTest, FailedDeploymentKeepsTheDeployedModelAndTheRounds) {
