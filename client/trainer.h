@@ -69,6 +69,27 @@ class Trainer {
   }
 };
 
+// Base of trainers that wrap another and change only what Train does (the
+// simulator's faults and attacks): the rest is the wrapped trainer's.
+// `inner` is borrowed and must outlive the decorator.
+class TrainerDecorator : public Trainer {
+ public:
+  explicit TrainerDecorator(Trainer* inner) : inner_(inner) {}
+
+  const std::string& architecture() const override { return inner_->architecture(); }
+  const ParamLayout& layout() const override { return inner_->layout(); }
+  uint64_t num_examples() const override { return inner_->num_examples(); }
+  absl::StatusOr<std::optional<SgmEvent>> PlanPrivacy(const proto::TrainConfig& config) const override {
+    return inner_->PlanPrivacy(config);
+  }
+
+ protected:
+  Trainer* inner() const { return inner_; }
+
+ private:
+  Trainer* const inner_;
+};
+
 struct TensorDataset;  // models/dataset.h
 
 struct TorchTrainerOptions {

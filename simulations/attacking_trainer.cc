@@ -14,7 +14,7 @@ constexpr uint64_t kAttackNoiseStream = 0x6e6f697365ULL;
 
 absl::StatusOr<TrainResult> AttackingTrainer::Train(const ModelParams& global, const proto::TrainConfig& config,
                                                     uint64_t seed) {
-  FEDGE_ASSIGN_OR_RETURN(TrainResult result, inner_->Train(global, config, seed));
+  FEDGE_ASSIGN_OR_RETURN(TrainResult result, inner()->Train(global, config, seed));
   FEDGE_RETURN_IF_ERROR(
       AttackUpdate(attack_, global.values, absl::MakeSpan(result.local.values), DeriveSeed(seed, kAttackNoiseStream)));
   return result;

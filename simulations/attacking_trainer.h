@@ -20,26 +20,19 @@
 
 namespace fedge {
 
-class AttackingTrainer final : public Trainer {
+class AttackingTrainer final : public TrainerDecorator {
  public:
   // `inner` is borrowed and must outlive this trainer.
   // REQUIRES: IsUpdateAttack(attack).
-  AttackingTrainer(Trainer* inner, AttackOptions attack) : inner_(inner), attack_(std::move(attack)) {}
+  AttackingTrainer(Trainer* inner, AttackOptions attack) : TrainerDecorator(inner), attack_(std::move(attack)) {}
 
-  const std::string& architecture() const override { return inner_->architecture(); }
-  const ParamLayout& layout() const override { return inner_->layout(); }
-  uint64_t num_examples() const override { return inner_->num_examples(); }
   // The inner trainer's result with `local` attacked; the inner trainer's
   // errors unchanged; kInvalidArgument when its model does not match
   // `global` in size.
   absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig& config,
                                     uint64_t seed) override;
-  absl::StatusOr<std::optional<SgmEvent>> PlanPrivacy(const proto::TrainConfig& config) const override {
-    return inner_->PlanPrivacy(config);
-  }
 
  private:
-  Trainer* const inner_;
   const AttackOptions attack_;
 };
 

@@ -43,15 +43,9 @@ TEST(DriftSimulationTest, DriftedDevicesAlarmAndTheCoordinatorHearsThem) {
   auto data = testing::SmallFashionMnist(6000, 1000);
   ASSERT_TRUE(data.ok()) << data.status();
   const Scenario scenario = Drifting();
-  auto sim = Simulator::Create(scenario, *std::move(data));
-  ASSERT_TRUE(sim.ok()) << sim.status();
-  RunReport report(scenario);
-  while (!(*sim)->finished()) {
-    auto row = (*sim)->RunRound();
-    ASSERT_TRUE(row.ok()) << row.status();
-    report.AddRound(*row);
-  }
-  const std::vector<RoundRow>& rows = report.rows();
+  auto run = testing::RunAllRounds(scenario, *data);
+  ASSERT_TRUE(run.ok()) << run.status();
+  const std::vector<RoundRow>& rows = *run;
   ASSERT_EQ(rows.size(), 6u);
   for (const RoundRow& r : rows) {
     EXPECT_EQ(r.drifted_devices, 4);

@@ -134,7 +134,11 @@ absl::Status StateSnapshot::Restore() const {
 }
 
 SimTrainer::SimTrainer(Trainer* inner, FakeClock* clock, double compute_speed, bool drops_out, absl::Time deadline)
-    : inner_(inner), clock_(clock), compute_speed_(compute_speed), drops_out_(drops_out), deadline_(deadline) {}
+    : TrainerDecorator(inner),
+      clock_(clock),
+      compute_speed_(compute_speed),
+      drops_out_(drops_out),
+      deadline_(deadline) {}
 
 absl::StatusOr<TrainResult> SimTrainer::Train(const ModelParams& global, const proto::TrainConfig& config,
                                               uint64_t seed) {
@@ -142,7 +146,7 @@ absl::StatusOr<TrainResult> SimTrainer::Train(const ModelParams& global, const p
     simulated_failure_ = true;
     return absl::UnavailableError("simulated: the device dropped out during the round");
   }
-  uint64_t examples = inner_->num_examples();
+  uint64_t examples = num_examples();
   if (config.max_examples() > 0) examples = std::min<uint64_t>(examples, config.max_examples());
   const int epochs = std::max(config.local_epochs(), 1);
   const absl::Duration compute = absl::Seconds(static_cast<double>(examples) * epochs / compute_speed_);
@@ -150,7 +154,7 @@ absl::StatusOr<TrainResult> SimTrainer::Train(const ModelParams& global, const p
     simulated_failure_ = true;
     return absl::DeadlineExceededError("simulated: local training would end after the round deadline");
   }
-  absl::StatusOr<TrainResult> result = inner_->Train(global, config, seed);
+  absl::StatusOr<TrainResult> result = inner()->Train(global, config, seed);
   if (result.ok()) clock_->Advance(compute);
   return result;
 }

@@ -123,30 +123,23 @@ class StateSnapshot {
   std::map<std::string, std::string> files_;  // file name -> contents
 };
 
-class SimTrainer final : public Trainer {
+// Everything but Train is the inner trainer's (so the device's privacy
+// ledger is consulted with the inner trainer's plan).
+class SimTrainer final : public TrainerDecorator {
  public:
   // `inner` and `clock` are borrowed. `deadline` is the round's close on
   // the simulated clock.
   SimTrainer(Trainer* inner, FakeClock* clock, double compute_speed, bool drops_out, absl::Time deadline);
 
-  const std::string& architecture() const override { return inner_->architecture(); }
-  const ParamLayout& layout() const override { return inner_->layout(); }
-  uint64_t num_examples() const override { return inner_->num_examples(); }
   // kUnavailable for a simulated dropout, kDeadlineExceeded when training
   // would end after the deadline (neither trains); otherwise the inner
   // trainer's result, with the clock advanced by the training time.
   absl::StatusOr<TrainResult> Train(const ModelParams& global, const proto::TrainConfig& config,
                                     uint64_t seed) override;
-  // The inner trainer's plan, so the device's privacy ledger is consulted.
-  absl::StatusOr<std::optional<SgmEvent>> PlanPrivacy(const proto::TrainConfig& config) const override {
-    return inner_->PlanPrivacy(config);
-  }
-
   // True when Train failed for a simulated reason (dropout or deadline).
   bool simulated_failure() const { return simulated_failure_; }
 
  private:
-  Trainer* const inner_;
   FakeClock* const clock_;
   const double compute_speed_;
   const bool drops_out_;

@@ -1,11 +1,14 @@
 // File: simulations/testing/small_data.h
 //
-// The first few thousand examples of the real Fashion-MNIST splits, for
-// simulator tests that need real images but must stay fast.
+// For simulator tests that need real images but must stay fast: the first
+// few thousand examples of the real Fashion-MNIST splits, and a runner of
+// every round of a scenario.
 #ifndef FEDGE_SIMULATIONS_TESTING_SMALL_DATA_H_
 #define FEDGE_SIMULATIONS_TESTING_SMALL_DATA_H_
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/idx.h"
@@ -28,6 +31,19 @@ inline absl::StatusOr<SimulationData> SmallFashionMnist(int64_t train_examples, 
   FEDGE_ASSIGN_OR_RETURN(ImageDataset train, LoadFashionMnist(kDefaultFashionMnistDir, "train"));
   FEDGE_ASSIGN_OR_RETURN(ImageDataset test, LoadFashionMnist(kDefaultFashionMnistDir, "test"));
   return SimulationData{Head(train, train_examples), Head(test, test_examples)};
+}
+
+// Creates a simulator for `scenario` on `data` and runs every round; the
+// rows in order, or the first error.
+inline absl::StatusOr<std::vector<RoundRow>> RunAllRounds(const Scenario& scenario, const SimulationData& data,
+                                                          TransportKind transport = TransportKind::kInProcess) {
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim, Simulator::Create(scenario, data, transport));
+  std::vector<RoundRow> rows;
+  while (!sim->finished()) {
+    FEDGE_ASSIGN_OR_RETURN(RoundRow row, sim->RunRound());
+    rows.push_back(row);
+  }
+  return rows;
 }
 
 }  // namespace fedge::testing

@@ -84,17 +84,9 @@ class ByzantineRunTest : public ::testing::Test {
   }
 
   static std::vector<RoundRow> Run(const Scenario& s) {
-    auto sim = Simulator::Create(s, *data_);
-    EXPECT_TRUE(sim.ok()) << sim.status();
-    std::vector<RoundRow> rows;
-    if (!sim.ok()) return rows;
-    while (!(*sim)->finished()) {
-      auto row = (*sim)->RunRound();
-      EXPECT_TRUE(row.ok()) << row.status();
-      if (!row.ok()) break;
-      rows.push_back(*row);
-    }
-    return rows;
+    auto rows = testing::RunAllRounds(s, *data_);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *std::move(rows) : std::vector<RoundRow>();
   }
 
   static SimulationData* data_;

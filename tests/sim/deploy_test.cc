@@ -38,15 +38,7 @@ class DeploySimTest : public ::testing::Test {
     return s;
   }
 
-  static absl::StatusOr<std::vector<RoundRow>> Run(const Scenario& s) {
-    FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim, Simulator::Create(s, *data_));
-    std::vector<RoundRow> rows;
-    while (!sim->finished()) {
-      FEDGE_ASSIGN_OR_RETURN(RoundRow row, sim->RunRound());
-      rows.push_back(row);
-    }
-    return rows;
-  }
+  static absl::StatusOr<std::vector<RoundRow>> Run(const Scenario& s) { return testing::RunAllRounds(s, *data_); }
 
   static SimulationData* data_;
 };

@@ -45,12 +45,9 @@ class SimulatorTest : public ::testing::Test {
   }
 
   static absl::StatusOr<RunReport> Run(const Scenario& s, TransportKind transport = TransportKind::kInProcess) {
-    FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim, Simulator::Create(s, *data_, transport));
+    FEDGE_ASSIGN_OR_RETURN(std::vector<RoundRow> rows, testing::RunAllRounds(s, *data_, transport));
     RunReport report(s);
-    while (!sim->finished()) {
-      FEDGE_ASSIGN_OR_RETURN(RoundRow row, sim->RunRound());
-      report.AddRound(row);
-    }
+    for (const RoundRow& row : rows) report.AddRound(row);
     return report;
   }
 
