@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "models/dataset.h"
+#include "simulations/round_metric.h"
 
 namespace fedge {
 
@@ -69,16 +70,12 @@ ModelSlot* DeploySimulation::SlotFor(const std::string& device_id) {
 
 void DeploySimulation::FillRow(const proto::RoundRecord& record, RoundRow& row) {
   row.deployed_version = static_cast<int64_t>(record.deployed_model_version());
-  auto metric = [&](const char* name, double fallback) {
-    auto it = record.metrics().find(name);
-    return it == record.metrics().end() ? fallback : it->second;
-  };
-  row.devices_serving_deployed = static_cast<int64_t>(metric("devices_serving_deployed", 0));
-  row.deploy_teacher_accuracy = metric("deploy_teacher_accuracy", NAN);
-  row.deploy_student_accuracy = metric("deploy_fp32_accuracy", NAN);
-  row.deploy_int8_accuracy = metric("deploy_int8_accuracy", NAN);
-  row.deploy_artifact_bytes = metric("deploy_artifact_bytes", NAN);
-  row.deploy_size_ratio = metric("deploy_size_ratio", NAN);
+  row.devices_serving_deployed = static_cast<int64_t>(RoundMetric(record, "devices_serving_deployed", 0));
+  row.deploy_teacher_accuracy = RoundMetric(record, "deploy_teacher_accuracy", NAN);
+  row.deploy_student_accuracy = RoundMetric(record, "deploy_fp32_accuracy", NAN);
+  row.deploy_int8_accuracy = RoundMetric(record, "deploy_int8_accuracy", NAN);
+  row.deploy_artifact_bytes = RoundMetric(record, "deploy_artifact_bytes", NAN);
+  row.deploy_size_ratio = RoundMetric(record, "deploy_size_ratio", NAN);
 }
 
 }  // namespace fedge

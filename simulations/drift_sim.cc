@@ -17,6 +17,7 @@
 #include "models/torch_params.h"
 #include "models/zoo.h"
 #include "simulations/drift_transform.h"
+#include "simulations/round_metric.h"
 
 namespace fedge {
 namespace {
@@ -290,9 +291,7 @@ absl::Status DriftSimulation::FillRow(const proto::RoundRecord& record, const Mo
   Impl& s = *impl_;
   row.drift_progress = DriftProgress(s.drift, row.round);
   row.drift_alarms = record.drift_alarms();
-  if (auto it = record.metrics().find("drifting_devices"); it != record.metrics().end()) {
-    row.drifting_devices = static_cast<int64_t>(it->second);
-  }
+  row.drifting_devices = static_cast<int64_t>(RoundMetric(record, "drifting_devices", 0));
   row.alarms_drifted = s.alarms_drifted;
   row.alarms_undrifted = s.alarms_undrifted;
   row.drifted_devices = 0;

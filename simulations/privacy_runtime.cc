@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
+#include "simulations/round_metric.h"
 
 namespace fedge {
 namespace {
@@ -114,9 +115,7 @@ void PrivacyRuntime::FillRow(const proto::RoundRecord& record, RoundRow& row) co
     row.epsilon_device_median = n % 2 == 1 ? spent[n / 2] : 0.5 * (spent[n / 2 - 1] + spent[n / 2]);
     row.epsilon_device_max = spent.back();
   }
-  if (auto it = record.metrics().find("client_epsilon"); it != record.metrics().end()) {
-    row.client_epsilon = it->second;
-  }
+  row.client_epsilon = RoundMetric(record, "client_epsilon", row.client_epsilon);
 }
 
 }  // namespace fedge

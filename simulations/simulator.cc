@@ -34,6 +34,7 @@
 #include "simulations/partition.h"
 #include "simulations/privacy_runtime.h"
 #include "simulations/progress.h"
+#include "simulations/round_metric.h"
 #include "simulations/virtual_device.h"
 
 namespace fedge {
@@ -359,8 +360,8 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   row.round = static_cast<int64_t>(r.round());
   row.succeeded = r.succeeded();
   s.any_round_succeeded = s.any_round_succeeded || r.succeeded();
-  if (auto it = r.metrics().find("test_accuracy"); it != r.metrics().end()) row.test_accuracy = it->second;
-  if (auto it = r.metrics().find("test_loss"); it != r.metrics().end()) row.test_loss = it->second;
+  row.test_accuracy = RoundMetric(r, "test_accuracy", NAN);
+  row.test_loss = RoundMetric(r, "test_loss", NAN);
   row.participants = r.accepted();
   row.selected = r.selected();
   row.rejected = r.rejected();
