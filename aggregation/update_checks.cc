@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 
@@ -53,6 +55,41 @@ absl::StatusOr<CheckedUpdate> CheckUpdate(const UpdateView& update, uint64_t num
   const uint64_t capped = limits.max_examples > 0 ? std::min(num_examples, limits.max_examples) : num_examples;
   checked.weight = static_cast<double>(capped);
   return checked;
+}
+
+UpdateLimits CapForTask(UpdateLimits limits, int64_t task_max_examples) {
+  if (task_max_examples > 0) {
+    const auto task_cap = static_cast<uint64_t>(task_max_examples);
+    limits.max_examples = limits.max_examples > 0 ? std::min(limits.max_examples, task_cap) : task_cap;
+  }
+  return limits;
+}
+
+bool IsKnownUpdateMetric(std::string_view name) {
+  static constexpr std::string_view kKnown[] = {"train_loss", "train_steps",    "train_seconds",
+                                                "local_accuracy", "local_loss", "update_norm"};
+  return std::find(std::begin(kKnown), std::end(kKnown), name) != std::end(kKnown);
+}
+
+absl::Status CheckUpdateMetrics(const std::map<std::string, double>& metrics) {
+  if (metrics.size() > static_cast<size_t>(kMaxUpdateMetrics)) {
+    return absl::InvalidArgumentError(absl::StrCat("update carries ", metrics.size(), " metrics; at most ",
+                                                   kMaxUpdateMetrics, " are accepted"));
+  }
+  for (const auto& [name, value] : metrics) {
+    if (!IsKnownUpdateMetric(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "update metric '", absl::CHexEscape(name.substr(0, 64)),
+          "' is not one the coordinator records (train_loss, train_steps, train_seconds, local_accuracy, "
+          "local_loss, update_norm)"));
+    }
+    if (!(std::fabs(value) <= kMaxUpdateMetricMagnitude)) {
+      return absl::InvalidArgumentError(absl::StrCat("update metric '", name, "' is ", value,
+                                                     "; metric values must be finite and within ±",
+                                                     kMaxUpdateMetricMagnitude));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace fedge

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -59,6 +61,47 @@ TEST(UpdateChecksTest, RejectsInvalidLimits) {
   EXPECT_EQ(ValidateUpdateLimits({.expected_elements = -3}).code(), absl::StatusCode::kInvalidArgument);
   std::vector<float> v = {1};
   EXPECT_FALSE(CheckUpdate(DenseUpdateView(v), 1, {.max_l2_norm = -1}).ok());
+}
+
+}  // namespace
+}  // namespace fedge
+
+namespace fedge {
+namespace {
+
+TEST(UpdateChecksTest, DefaultsBoundNormAndExamples) {
+  const UpdateLimits defaults;
+  EXPECT_GT(defaults.max_l2_norm, 0);
+  EXPECT_GT(defaults.max_examples, 0u);
+  // An overflowing claim: one huge value with two examples.
+  std::vector<float> huge = {0.9f * std::numeric_limits<float>::max()};
+  EXPECT_EQ(CheckUpdate(DenseUpdateView(huge), 2, defaults).status().code(), absl::StatusCode::kInvalidArgument);
+  std::vector<float> v = {3, 4};
+  auto capped = CheckUpdate(DenseUpdateView(v), std::numeric_limits<uint64_t>::max(), defaults);
+  ASSERT_TRUE(capped.ok());
+  EXPECT_DOUBLE_EQ(capped->weight, static_cast<double>(defaults.max_examples));
+}
+
+TEST(UpdateChecksTest, CapForTaskTakesTheSmallerCap) {
+  EXPECT_EQ(CapForTask({.max_examples = 600}, 0).max_examples, 600u);
+  EXPECT_EQ(CapForTask({.max_examples = 600}, 100).max_examples, 100u);
+  EXPECT_EQ(CapForTask({.max_examples = 600}, 1000).max_examples, 600u);
+  EXPECT_EQ(CapForTask({.max_examples = 0}, 50).max_examples, 50u);
+  EXPECT_EQ(CapForTask({.max_examples = 0}, 0).max_examples, 0u);
+}
+
+TEST(UpdateChecksTest, MetricsMustBeKnownFiniteAndFew) {
+  EXPECT_TRUE(CheckUpdateMetrics({}).ok());
+  EXPECT_TRUE(CheckUpdateMetrics({{"train_loss", 0.3}, {"update_norm", 2}, {"local_accuracy", 0.9}}).ok());
+  EXPECT_FALSE(CheckUpdateMetrics({{"train_loss", std::nan("")}}).ok());
+  EXPECT_FALSE(CheckUpdateMetrics({{"train_loss", std::numeric_limits<double>::infinity()}}).ok());
+  EXPECT_FALSE(CheckUpdateMetrics({{"train_loss", 2 * kMaxUpdateMetricMagnitude}}).ok());
+  absl::Status unknown = CheckUpdateMetrics({{"surprise", 1}});
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.message().find("surprise"), absl::string_view::npos);
+  std::map<std::string, double> many;
+  for (int i = 0; i <= kMaxUpdateMetrics; ++i) many["m" + std::to_string(i)] = i;
+  EXPECT_FALSE(CheckUpdateMetrics(many).ok());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "compression/codec.h"
 #include "coordinator/client_dp_aggregator.h"
 #include "coordinator/deployed_model.h"
+#include "coordinator/report_checks.h"
 #include "coordinator/round_state.h"
 #include "core/artifact.h"
 #include "core/logging.h"
@@ -108,6 +109,13 @@ struct Federation::Impl {
   void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The server step, all or nothing: the round's aggregate must pass
+  // CheckAggregate and the stepped model must be finite, otherwise the
+  // strategy's state is restored and the served model stays as it was. This
+  // holds for every strategy, whatever the update limits are.
+  absl::Status StepGlobalModel(RoundState& round, int64_t accepted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::Status CheckAggregate(absl::Span<const float> delta, int64_t accepted) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Runs the deployer on a closed round's model (without the lock) and
   // publishes the result, recording the outcome in the round's metrics.
   void Deploy(PendingRecord& pending) ABSL_LOCKS_EXCLUDED(mu);
@@ -271,6 +279,7 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Commit(RoundState::TaskS
 }
 
 absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceReport& report) {
+  FEDGE_RETURN_IF_ERROR(CheckDeviceReport(report));
   absl::MutexLock lock(&impl_->mu);
   auto it = impl_->devices.find(report.device_id());
   if (it == impl_->devices.end()) {
@@ -358,8 +367,7 @@ void Federation::Impl::CloseRound(std::string_view why) {
     outcome = absl::FailedPreconditionError(
         absl::StrCat("quorum not reached: ", record.accepted(), " of the ", needed, " updates needed"));
   } else {
-    absl::StatusOr<std::vector<float>> delta = round.Finish();
-    outcome = delta.ok() ? strategy->Apply(*delta, absl::MakeSpan(global.values)) : delta.status();
+    outcome = StepGlobalModel(round, record.accepted());
   }
   if (client_dp != nullptr) {
     absl::StatusOr<PrivacyGuarantee> spent = client_dp->Epsilon(options.client_dp_delta);
@@ -388,6 +396,46 @@ void Federation::Impl::CloseRound(std::string_view why) {
   GrantExtraRoundOnDrift(record);
   closed.record = std::move(record);
   pending.push_back(std::move(closed));
+}
+
+absl::Status Federation::Impl::CheckAggregate(absl::Span<const float> delta, int64_t accepted) const {
+  const double norm = std::sqrt(SquaredNorm(delta));
+  if (!std::isfinite(norm)) {
+    return absl::DataLossError(
+        "the round's aggregate is not finite (the accepted updates overflowed it); keep [federation] "
+        "max_update_norm and max_examples on (their defaults) so no device can do this");
+  }
+  // Every strategy's aggregate lies coordinate-wise within the range of the
+  // accepted updates, so its norm is at most sqrt(n) times their bound.
+  // Client-level DP adds noise on purpose and is exempt.
+  const double bound = options.limits.max_l2_norm * std::sqrt(static_cast<double>(accepted));
+  if (client_dp == nullptr && options.limits.max_l2_norm > 0 && norm > bound * (1 + 1e-6)) {
+    return absl::DataLossError(absl::StrCat("the round's aggregate has norm ", norm, ", more than the ", bound,
+                                            " that ", accepted, " updates within the norm bound ",
+                                            options.limits.max_l2_norm, " can produce"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Federation::Impl::StepGlobalModel(RoundState& round, int64_t accepted) {
+  FEDGE_ASSIGN_OR_RETURN(const std::vector<float> delta, round.Finish());
+  FEDGE_RETURN_IF_ERROR(CheckAggregate(delta, accepted));
+  std::vector<std::vector<float>> saved = strategy->ExportState();
+  std::vector<float> next = global.values;
+  absl::Status stepped = strategy->Apply(delta, absl::MakeSpan(next));
+  if (stepped.ok() && !std::isfinite(SquaredNorm(next))) {
+    stepped = absl::DataLossError(absl::StrCat("the ", AsAbsl(strategy->name()),
+                                               " server step produced non-finite weights; the strategy's state is "
+                                               "restored"));
+  }
+  if (!stepped.ok()) {
+    if (absl::Status restored = strategy->ImportState(std::move(saved)); !restored.ok()) {
+      FEDGE_LOG(ERROR) << "could not restore the " << strategy->name() << " state: " << restored.message();
+    }
+    return stepped;
+  }
+  global.values = std::move(next);
+  return absl::OkStatus();
 }
 
 void Federation::Impl::GrantExtraRoundOnDrift(proto::RoundRecord& record) {

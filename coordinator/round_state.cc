@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "compression/codec.h"
 #include "core/status.h"
+#include "core/strings.h"
 
 namespace fedge {
 namespace {
@@ -13,6 +14,11 @@ namespace {
 uint64_t MaxUploadBytes(int64_t num_elements) { return 8 * static_cast<uint64_t>(num_elements) + (64 << 10); }
 
 std::string TaskId(uint64_t round, const std::string& device_id) { return absl::StrCat("r", round, "-", device_id); }
+
+// The same status with `who` (naming the device) in front of its message.
+absl::Status Prefixed(std::string_view who, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat(AsAbsl(who), status.message()));
+}
 
 }  // namespace
 
@@ -77,30 +83,36 @@ absl::Status RoundState::Validate(const TaskState& task, const proto::EncodedUpd
 }
 
 absl::StatusOr<double> RoundState::Aggregate(const TaskState& task, const proto::EncodedUpdate& update,
+                                             const std::map<std::string, double>& metrics,
                                              const UpdateLimits& limits) {
   FEDGE_RETURN_IF_ERROR(Validate(task, update));
+  const std::string who = absl::StrCat("update from '", task.device_id, "': ");
+  if (absl::Status valid = CheckUpdateMetrics(metrics); !valid.ok()) return Prefixed(who, valid);
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<UpdateView> view,
                          DecodeUpdate(update.codec(), update.payload(), options_.num_elements));
-  FEDGE_ASSIGN_OR_RETURN(CheckedUpdate checked, CheckUpdate(*view, update.num_examples(), limits));
-  FEDGE_RETURN_IF_ERROR(aggregator_->Add(*view, checked.weight));
-  return checked.weight;
+  absl::StatusOr<CheckedUpdate> checked =
+      CheckUpdate(*view, update.num_examples(), CapForTask(limits, options_.train.max_examples()));
+  if (!checked.ok()) return Prefixed(who, checked.status());
+  FEDGE_RETURN_IF_ERROR(aggregator_->Add(*view, checked->weight));
+  return checked->weight;
 }
 
 absl::Status RoundState::Accept(TaskState& task, const UpdateLimits& limits) {
   proto::EncodedUpdate update;
   const std::string_view bytes = task.upload.bytes();
+  const bool parsed = update.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  const std::map<std::string, double> metrics(update.metrics().begin(), update.metrics().end());
   absl::StatusOr<double> weight =
-      update.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))
-          ? Aggregate(task, update, limits)
-          : absl::InvalidArgumentError(
-                absl::StrCat("update from '", task.device_id, "': not an EncodedUpdate message (corrupt upload)"));
+      parsed ? Aggregate(task, update, metrics, limits)
+             : absl::InvalidArgumentError(
+                   absl::StrCat("update from '", task.device_id, "': not an EncodedUpdate message (corrupt upload)"));
   if (!weight.ok()) {
     record_.set_rejected(record_.rejected() + 1);
     return weight.status();
   }
   record_.set_accepted(record_.accepted() + 1);
   total_weight_ += *weight;
-  for (const auto& [k, v] : update.metrics()) metric_sums_[k] += *weight * v;
+  for (const auto& [k, v] : metrics) metric_sums_[k] += *weight * v;
   return absl::OkStatus();
 }
 

@@ -87,7 +87,7 @@ class RoundState {
   absl::Status Validate(const TaskState& task, const proto::EncodedUpdate& update) const;
   // Decodes, checks and folds in a validated update; returns its weight.
   absl::StatusOr<double> Aggregate(const TaskState& task, const proto::EncodedUpdate& update,
-                                   const UpdateLimits& limits);
+                                   const std::map<std::string, double>& metrics, const UpdateLimits& limits);
 
   Options options_;
   std::vector<std::string> selected_;

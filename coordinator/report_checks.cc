@@ -1,0 +1,57 @@
+#include "coordinator/report_checks.h"
+
+#include <cmath>
+#include <string_view>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "core/strings.h"
+
+namespace fedge {
+namespace {
+
+absl::Status Bad(std::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("device report: ", AsAbsl(what)));
+}
+
+bool IsPrintableName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxReportNameBytes) return false;
+  for (char c : name) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::string Shown(std::string_view name) { return absl::CHexEscape(AsAbsl(name.substr(0, kMaxReportNameBytes))); }
+
+}  // namespace
+
+absl::Status CheckDeviceReport(const proto::DeviceReport& report) {
+  if (report.metrics_size() > kMaxReportMetrics) {
+    return Bad(absl::StrCat(report.metrics_size(), " metrics; at most ", kMaxReportMetrics, " are accepted"));
+  }
+  for (const auto& [name, value] : report.metrics()) {
+    if (!IsPrintableName(name)) {
+      return Bad(absl::StrCat("metric name '", Shown(name), "' must be 1 to ", kMaxReportNameBytes,
+                              " printable ASCII characters"));
+    }
+    if (!std::isfinite(value)) return Bad(absl::StrCat("metric '", name, "' is ", value, "; it must be finite"));
+  }
+  if (report.alarms_size() > kMaxReportAlarms) {
+    return Bad(absl::StrCat(report.alarms_size(), " drift alarms; at most ", kMaxReportAlarms,
+                            " per report are accepted"));
+  }
+  for (const proto::DriftAlarm& alarm : report.alarms()) {
+    if (!IsPrintableName(alarm.detector())) {
+      return Bad(absl::StrCat("drift detector name '", Shown(alarm.detector()), "' must be 1 to ",
+                              kMaxReportNameBytes, " printable ASCII characters"));
+    }
+    if (!std::isfinite(alarm.statistic())) return Bad("a drift alarm's statistic is not finite");
+  }
+  if (!(report.epsilon_spent() >= 0 && std::isfinite(report.epsilon_spent()))) {
+    return Bad(absl::StrCat("epsilon_spent is ", report.epsilon_spent(), "; it must be finite and >= 0"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fedge

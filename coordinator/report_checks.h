@@ -1,0 +1,30 @@
+// File: coordinator/report_checks.h
+//
+// The trust boundary for `DeviceReport`s: a device's metrics, drift alarms
+// and privacy spend end up in the fleet view (GetStatus) and in round
+// records, so they are checked once, here, before the Federation keeps
+// anything of them. Updates are checked by aggregation/update_checks.h.
+//
+// Thread-safety: a free function without shared state.
+#ifndef FEDGE_COORDINATOR_REPORT_CHECKS_H_
+#define FEDGE_COORDINATOR_REPORT_CHECKS_H_
+
+#include "absl/status/status.h"
+#include "proto/fedge.pb.h"
+
+namespace fedge {
+
+inline constexpr int kMaxReportMetrics = 32;
+inline constexpr int kMaxReportAlarms = 64;
+inline constexpr size_t kMaxReportNameBytes = 64;
+
+// kInvalidArgument naming the field when the report has more than
+// kMaxReportMetrics metrics or kMaxReportAlarms alarms, a metric or detector
+// name that is empty, longer than kMaxReportNameBytes or not printable ASCII,
+// a non-finite metric value or alarm statistic, or an epsilon_spent that is
+// negative or not finite.
+absl::Status CheckDeviceReport(const proto::DeviceReport& report);
+
+}  // namespace fedge
+
+#endif  // FEDGE_COORDINATOR_REPORT_CHECKS_H_
