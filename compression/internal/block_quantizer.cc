@@ -10,10 +10,17 @@
 
 namespace fedge::compression_internal {
 
-float QuantizeBlock(absl::Span<const float> x, int levels, UniformSource& uniform, int8_t* codes) {
+float MaxScale(float max_abs_code) {
+  float s = std::numeric_limits<float>::max() / max_abs_code;
+  while (!std::isfinite(s * max_abs_code)) s = std::nextafter(s, 0.0f);
+  return s;
+}
+
+float QuantizeBlock(absl::Span<const float> x, int levels, float max_abs_code, UniformSource& uniform,
+                    int8_t* codes) {
   float max_abs = 0;
   for (float v : x) max_abs = std::max(max_abs, std::fabs(v));
-  const float scale = max_abs / static_cast<float>(levels);
+  const float scale = std::min(max_abs / static_cast<float>(levels), MaxScale(max_abs_code));
   if (scale == 0) {
     // Also covers a subnormal max_abs whose scale underflows: dropping values
     // below 1e-43 is harmless and avoids dividing by zero.
@@ -40,7 +47,7 @@ absl::Status ValidateScales(std::string_view codec, const char* scales, int64_t 
       return absl::InvalidArgumentError(absl::StrCat(AsAbsl(codec), " payload: scale of block ", b,
                                                      " is ", scale,
                                                      "; scales must be finite, non-negative and at most ",
-                                                     std::numeric_limits<float>::max() / max_abs_code));
+                                                     MaxScale(max_abs_code)));
     }
   }
   return absl::OkStatus();

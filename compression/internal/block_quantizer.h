@@ -40,9 +40,17 @@ class UniformSource {
 // Quantizes `x` to codes[i] in [-levels, levels] with scale = max|x| / levels
 // and codes[i] = floor(x[i] / scale + u), u ~ U[0, 1): E[scale * codes[i]] =
 // x[i] (up to the 2^-24 grid of u), and |x[i] - scale * codes[i]| < scale.
-// Returns the scale (0 when the block is all zeros).
-// REQUIRES: x finite, 1 <= levels <= 127, codes has x.size() entries.
-float QuantizeBlock(absl::Span<const float> x, int levels, UniformSource& uniform, int8_t* codes);
+// Returns the scale (0 when the block is all zeros), never larger than
+// MaxScale(max_abs_code), so the decoder's ValidateScales accepts every scale
+// the encoder writes; only blocks with values near FLT_MAX hit that clamp,
+// and their largest values are then rounded towards zero by one code.
+// REQUIRES: x finite, 1 <= levels <= max_abs_code <= 128, codes has
+// x.size() entries.
+float QuantizeBlock(absl::Span<const float> x, int levels, float max_abs_code, UniformSource& uniform,
+                    int8_t* codes);
+
+// The largest scale s for which s * max_abs_code is a finite float.
+float MaxScale(float max_abs_code);
 
 // Checks the `num_blocks` little-endian float32 scales at `scales`: each must
 // be finite, non-negative, and small enough that scale * max_abs_code is a

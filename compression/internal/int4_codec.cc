@@ -11,6 +11,8 @@ namespace fedge::compression_internal {
 namespace {
 
 constexpr int kLevels = 7;
+// |code| <= 8 for any nibble the decoder may be sent.
+constexpr float kMaxAbsCode = 8;
 
 // Sign-extends the low / high nibble of a byte.
 inline int Low(uint8_t b) { return static_cast<int8_t>(static_cast<uint8_t>(b << 4)) >> 4; }
@@ -86,7 +88,7 @@ class Int4Codec final : public ValueCodec {
     UniformSource uniform(gen);
     for (int64_t start = 0, b = 0; start < m; start += block_, ++b) {
       const int64_t len = std::min<int64_t>(block_, m - start);
-      Store<float>(out + 4 * b, QuantizeBlock(values.subspan(start, len), kLevels, uniform, codes.data()));
+      Store<float>(out + 4 * b, QuantizeBlock(values.subspan(start, len), kLevels, kMaxAbsCode, uniform, codes.data()));
       for (int64_t i = 0; i < len; ++i) {
         const int64_t k = start + i;
         packed[k / 2] |= static_cast<uint8_t>((codes[i] & 0xf) << (4 * (k % 2)));
@@ -97,7 +99,7 @@ class Int4Codec final : public ValueCodec {
   absl::StatusOr<std::unique_ptr<UpdateView>> Parse(std::string_view bytes, int64_t m) const override {
     if (bytes.size() != EncodedSize(m)) return SectionSizeError("int4", bytes.size(), EncodedSize(m), m);
     const int64_t nb = NumBlocks(m, block_);
-    if (absl::Status s = ValidateScales("int4", bytes.data(), nb, 8.0f); !s.ok()) return s;
+    if (absl::Status s = ValidateScales("int4", bytes.data(), nb, kMaxAbsCode); !s.ok()) return s;
     const auto* packed = reinterpret_cast<const uint8_t*>(bytes.data() + 4 * nb);
     if (m % 2 && (packed[m / 2] & 0xf0) != 0) {
       return absl::InvalidArgumentError("int4 payload: the unused high nibble of the last byte is not zero");

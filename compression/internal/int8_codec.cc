@@ -9,6 +9,8 @@ namespace fedge::compression_internal {
 namespace {
 
 constexpr int kLevels = 127;
+// |code| <= 128 for any byte the decoder may be sent.
+constexpr float kMaxAbsCode = 128;
 
 // The hot loop of coordinator aggregation. Kept free of calls and aliasing
 // doubts (restrict) so the compiler widens int8 -> float and vectorises.
@@ -71,15 +73,14 @@ class Int8Codec final : public ValueCodec {
     UniformSource uniform(gen);
     for (int64_t start = 0, b = 0; start < m; start += block_, ++b) {
       const auto block = values.subspan(start, std::min<int64_t>(block_, m - start));
-      Store<float>(out + 4 * b, QuantizeBlock(block, kLevels, uniform, codes + start));
+      Store<float>(out + 4 * b, QuantizeBlock(block, kLevels, kMaxAbsCode, uniform, codes + start));
     }
   }
 
   absl::StatusOr<std::unique_ptr<UpdateView>> Parse(std::string_view bytes, int64_t m) const override {
     if (bytes.size() != EncodedSize(m)) return SectionSizeError("int8", bytes.size(), EncodedSize(m), m);
     const int64_t nb = NumBlocks(m, block_);
-    // |code| <= 128 for any byte, so scale*128 finite bounds every value.
-    if (absl::Status s = ValidateScales("int8", bytes.data(), nb, 128.0f); !s.ok()) return s;
+    if (absl::Status s = ValidateScales("int8", bytes.data(), nb, kMaxAbsCode); !s.ok()) return s;
     const auto* codes = reinterpret_cast<const int8_t*>(bytes.data() + 4 * nb);
     return std::make_unique<Int8View>(bytes.data(), codes, m, block_);
   }

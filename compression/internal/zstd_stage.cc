@@ -2,9 +2,17 @@
 
 #include <zstd.h>
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 
 namespace fedge::compression_internal {
+namespace {
+
+// ZSTD_MAGICNUMBER (0xFD2FB528) as it appears on the wire, little-endian.
+constexpr char kStandardFrameMagic[4] = {'\x28', '\xb5', '\x2f', '\xfd'};
+
+}  // namespace
 
 absl::StatusOr<std::string> ZstdCompress(std::string_view raw, int level) {
   std::string out(ZSTD_compressBound(raw.size()), '\0');
@@ -15,16 +23,32 @@ absl::StatusOr<std::string> ZstdCompress(std::string_view raw, int level) {
 }
 
 absl::StatusOr<std::string> ZstdDecompressExact(std::string_view frames, size_t expected_size) {
-  const unsigned long long declared = ZSTD_getFrameContentSize(frames.data(), frames.size());
-  if (declared == ZSTD_CONTENTSIZE_ERROR) {
-    return absl::InvalidArgumentError("zstd payload does not start with a valid zstd frame");
+  // ZstdCompress writes exactly one standard frame that declares its content
+  // size. Anything else (skippable frames carrying padding, several frames,
+  // trailing bytes, no declared size) is refused before any work, so the
+  // payload can never exceed what ZstdBound allows for.
+  if (frames.size() < 4 || std::memcmp(frames.data(), kStandardFrameMagic, 4) != 0) {
+    return absl::InvalidArgumentError("zstd payload does not start with a standard zstd frame");
   }
-  // A single frame that declares a larger size is refused before any work;
-  // multi-frame payloads are still bounded by the output buffer below.
-  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared > expected_size) {
-    return absl::InvalidArgumentError(absl::StrCat("zstd frame declares ", declared,
-                                                   " decompressed bytes, but the update must be exactly ",
-                                                   expected_size));
+  if (frames.size() > ZSTD_compressBound(expected_size)) {
+    return absl::InvalidArgumentError(absl::StrCat("zstd payload of ", frames.size(), " bytes is larger than ",
+                                                   ZSTD_compressBound(expected_size),
+                                                   ", the most the encoder writes for ", expected_size, " bytes"));
+  }
+  const size_t frame_size = ZSTD_findFrameCompressedSize(frames.data(), frames.size());
+  if (ZSTD_isError(frame_size) || frame_size != frames.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("zstd payload must be exactly one frame of ", frames.size(),
+                                                   " bytes; found a frame of ",
+                                                   ZSTD_isError(frame_size) ? 0 : frame_size,
+                                                   " bytes (truncated, several frames or trailing data)"));
+  }
+  const unsigned long long declared = ZSTD_getFrameContentSize(frames.data(), frames.size());
+  if (declared != expected_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "zstd frame declares ",
+        declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR ? std::string("no")
+                                                                                    : absl::StrCat(declared),
+        " decompressed bytes, but the update must be exactly ", expected_size));
   }
   // One byte of slack distinguishes "exactly full" from "would overflow".
   std::string out(expected_size + 1, '\0');
