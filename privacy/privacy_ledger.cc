@@ -89,7 +89,10 @@ absl::StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::Open(std::string p
   }
   absl::MutexLock lock(&ledger->mu_);
   for (const SgmEvent& event : *events) {
-    MergeEvent(event, ledger->events_);
+    if (absl::Status merged = MergeEvent(event, ledger->events_); !merged.ok()) {
+      return absl::DataLossError(absl::StrCat(AsAbsl(ledger->path_), ": ", merged.message(),
+                                              "; the ledger file is corrupt (restore it from a backup)"));
+    }
     FEDGE_RETURN_IF_ERROR(ledger->accountant_.Compose(event));
   }
   FEDGE_ASSIGN_OR_RETURN(const PrivacyGuarantee spent, ledger->accountant_.GetEpsilon(budget.delta));
@@ -97,14 +100,19 @@ absl::StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::Open(std::string p
   return ledger;
 }
 
-void PrivacyLedger::MergeEvent(const SgmEvent& event, std::vector<SgmEvent>& events) {
+absl::Status PrivacyLedger::MergeEvent(const SgmEvent& event, std::vector<SgmEvent>& events) {
   for (SgmEvent& e : events) {
     if (e.sample_rate == event.sample_rate && e.noise_multiplier == event.noise_multiplier) {
-      e.steps += event.steps;
-      return;
+      if (__builtin_add_overflow(e.steps, event.steps, &e.steps)) {
+        return absl::OutOfRangeError(absl::StrFormat(
+            "privacy ledger: %d + %d steps at q=%g, sigma=%g overflow the step counter", e.steps, event.steps,
+            event.sample_rate, event.noise_multiplier));
+      }
+      return absl::OkStatus();
     }
   }
   events.push_back(event);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RdpAccountant> PrivacyLedger::ComposedWith(const SgmEvent& event) const {
@@ -133,7 +141,7 @@ absl::Status PrivacyLedger::Charge(double sample_rate, double noise_multiplier, 
         epsilon_, sample_rate, noise_multiplier, steps, after.epsilon, budget_.epsilon, budget_.delta));
   }
   std::vector<SgmEvent> events = events_;
-  MergeEvent(event, events);
+  FEDGE_RETURN_IF_ERROR(MergeEvent(event, events));
   FEDGE_RETURN_IF_ERROR(WriteFileAtomically(path_, SerializePrivacyLedger(events)));
   events_ = std::move(events);
   accountant_ = std::move(accountant);

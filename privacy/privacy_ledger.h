@@ -84,7 +84,9 @@ class PrivacyLedger {
   PrivacyLedger(std::string path, PrivacyBudget budget) : path_(std::move(path)), budget_(budget) {}
 
   // Adds `event` to `events`, merging with an event of the same (q, σ).
-  static void MergeEvent(const SgmEvent& event, std::vector<SgmEvent>& events);
+  // kOutOfRange when the merged step count would overflow int64 (only a
+  // crafted ledger file or a caller charging absurd step counts gets there).
+  static absl::Status MergeEvent(const SgmEvent& event, std::vector<SgmEvent>& events);
   // A copy of the accountant with `event` composed in.
   absl::StatusOr<RdpAccountant> ComposedWith(const SgmEvent& event) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 

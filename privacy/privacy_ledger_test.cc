@@ -102,6 +102,9 @@ TEST_F(PrivacyLedgerTest, CorruptFilesAreDataLoss) {
       "fedge-privacy-ledger 1\nend 0\nevent 0.01 1 100\n",      // data after end
       "fedge-privacy-ledger 1\nend 0",                          // no final newline
       "",
+      // Regression: two events of the same (q, sigma) whose steps add up past
+      // INT64_MAX overflowed a signed counter on merge (undefined behaviour).
+      "fedge-privacy-ledger 1\nevent 0.01 1 9223372036854775807\nevent 0.01 1 1\nend 2\n",
   };
   for (const std::string& contents : cases) {
     ASSERT_TRUE(WriteFileAtomically(path_, contents).ok());
@@ -109,6 +112,15 @@ TEST_F(PrivacyLedgerTest, CorruptFilesAreDataLoss) {
     EXPECT_EQ(ledger.status().code(), absl::StatusCode::kDataLoss) << contents;
     EXPECT_NE(ledger.status().message().find(path_), std::string_view::npos);
   }
+}
+
+TEST_F(PrivacyLedgerTest, RefusesAChargeThatWouldOverflowTheStepCounter) {
+  // q = 0 costs no privacy, so only the step counter can refuse the charge.
+  ASSERT_TRUE(WriteFileAtomically(path_, "fedge-privacy-ledger 1\nevent 0 1 9223372036854775000\nend 1\n").ok());
+  std::unique_ptr<PrivacyLedger> ledger = OpenOk();
+  ASSERT_NE(ledger, nullptr);
+  EXPECT_EQ(ledger->Charge(0, 1, 1000).code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(ledger->events()[0].steps, 9223372036854775000);
 }
 
 TEST_F(PrivacyLedgerTest, FormatRoundTripsExactly) {
