@@ -22,7 +22,9 @@ bool IsGzip(std::string_view bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
-absl::StatusOr<std::string> Gunzip(std::string_view bytes, const std::string& source) {
+// Inflates one gzip member, refusing to produce more than `max_bytes` and
+// any bytes after the member (a second member or appended garbage).
+absl::StatusOr<std::string> Gunzip(std::string_view bytes, std::string_view source, uint64_t max_bytes) {
   z_stream zs{};
   // 15 + 16: zlib window with gzip header decoding.
   if (inflateInit2(&zs, 15 + 16) != Z_OK) return absl::InternalError("zlib: inflateInit2 failed");
@@ -31,17 +33,27 @@ absl::StatusOr<std::string> Gunzip(std::string_view bytes, const std::string& so
   std::string out;
   char buffer[1 << 16];
   int rc = Z_OK;
-  while (rc == Z_OK) {
+  while (rc == Z_OK && out.size() <= max_bytes) {
     zs.next_out = reinterpret_cast<Bytef*>(buffer);
     zs.avail_out = sizeof(buffer);
     rc = inflate(&zs, Z_NO_FLUSH);
     out.append(buffer, sizeof(buffer) - zs.avail_out);
     if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;
   }
+  const uInt trailing = zs.avail_in;
   inflateEnd(&zs);
+  if (out.size() > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(source), ": decompresses to more than ", max_bytes,
+                                                   " bytes (IdxLimits.max_decompressed_bytes); not a data file "
+                                                   "this loader accepts"));
+  }
   if (rc != Z_STREAM_END) {
     return absl::InvalidArgumentError(
         absl::StrCat(AsAbsl(source), ": gzip stream is corrupt or truncated (zlib code ", rc, ")"));
+  }
+  if (trailing != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AsAbsl(source), ": ", trailing, " bytes after the gzip member (corrupt or concatenated file)"));
   }
   return out;
 }
@@ -80,12 +92,22 @@ absl::StatusOr<IdxArray> ParseIdx(std::string_view bytes, std::string_view sourc
   return array;
 }
 
-absl::StatusOr<IdxArray> ReadIdxFile(const std::string& path) {
-  FEDGE_ASSIGN_OR_RETURN(std::string raw, ReadFile(path));
-  if (IsGzip(raw)) {
-    FEDGE_ASSIGN_OR_RETURN(raw, Gunzip(raw, path));
+absl::StatusOr<IdxArray> DecodeIdx(std::string_view bytes, std::string_view source, const IdxLimits& limits) {
+  if (!IsGzip(bytes)) {
+    if (bytes.size() > limits.max_decompressed_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(AsAbsl(source), ": ", bytes.size(), " bytes is more than ",
+                                                     limits.max_decompressed_bytes,
+                                                     " (IdxLimits.max_decompressed_bytes)"));
+    }
+    return ParseIdx(bytes, source);
   }
-  return ParseIdx(raw, path);
+  FEDGE_ASSIGN_OR_RETURN(const std::string raw, Gunzip(bytes, source, limits.max_decompressed_bytes));
+  return ParseIdx(raw, source);
+}
+
+absl::StatusOr<IdxArray> ReadIdxFile(const std::string& path, const IdxLimits& limits) {
+  FEDGE_ASSIGN_OR_RETURN(const std::string raw, ReadFile(path));
+  return DecodeIdx(raw, path, limits);
 }
 
 absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir, std::string_view split) {
@@ -106,7 +128,10 @@ absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir, std::strin
   }
   FEDGE_RETURN_IF_ERROR(images.status());
   FEDGE_ASSIGN_OR_RETURN(IdxArray labels, ReadIdxFile(labels_path));
-  if (images->dims.size() != 3) return absl::InvalidArgumentError(absl::StrCat(images_path, ": expected rank-3 images"));
+  if (images->dims.size() != 3 || images->dims[0] < 1 || images->dims[1] != 28 || images->dims[2] != 28) {
+    return absl::InvalidArgumentError(absl::StrCat(images_path, ": expected at least one 28x28 image, found dimensions ",
+                                                   absl::StrJoin(images->dims, "x")));
+  }
   if (labels.dims.size() != 1) return absl::InvalidArgumentError(absl::StrCat(labels_path, ": expected rank-1 labels"));
   if (images->dims[0] != labels.dims[0]) {
     return absl::InvalidArgumentError(absl::StrCat(images_path, " has ", images->dims[0], " images but ", labels_path,

@@ -28,9 +28,23 @@ struct IdxArray {
 // size mismatch (truncated or trailing bytes).
 absl::StatusOr<IdxArray> ParseIdx(std::string_view bytes, std::string_view source);
 
-// Reads a file that is either gzip-compressed or plain IDX.
+// Bounds on what one IDX input may cost. The default fits the largest
+// Fashion-MNIST file (47 MB of training images) with room to spare, and stops
+// a small gzip bomb from expanding into gigabytes.
+struct IdxLimits {
+  uint64_t max_decompressed_bytes = 128 << 20;
+};
+
+// Decodes IDX bytes that are either one gzip member or plain IDX, then
+// parses them (ParseIdx). kInvalidArgument naming `source` for a corrupt or
+// truncated gzip stream, bytes after the gzip member, or a decompressed size
+// above `limits.max_decompressed_bytes` (the error says so before expanding
+// further).
+absl::StatusOr<IdxArray> DecodeIdx(std::string_view bytes, std::string_view source, const IdxLimits& limits = {});
+
+// Reads a file that is either gzip-compressed or plain IDX (DecodeIdx).
 // kNotFound if it does not exist.
-absl::StatusOr<IdxArray> ReadIdxFile(const std::string& path);
+absl::StatusOr<IdxArray> ReadIdxFile(const std::string& path, const IdxLimits& limits = {});
 
 // A labelled image set: `images` is num_examples * rows * cols bytes.
 struct ImageDataset {
@@ -44,7 +58,8 @@ struct ImageDataset {
 inline constexpr char kDefaultFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
 
 // Loads "train" or "test" from `dir` (files `{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`).
-// Checks that image and label counts agree and that labels are in [0, 9].
+// Checks that there is at least one image, that images are 28x28, that image
+// and label counts agree and that labels are in [0, 9].
 absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir, std::string_view split);
 
 }  // namespace fedge

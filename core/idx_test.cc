@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -134,17 +135,45 @@ TEST(ReadIdxFileTest, RejectsTruncatedGzip) {
   EXPECT_EQ(ReadIdxFile(gz).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Regression: bytes after the gzip member were silently ignored.
+TEST(ReadIdxFileTest, RejectsDataAfterTheGzipMember) {
+  TempDir dir;
+  const std::string path = dir.path() + "/a.gz";
+  WriteGzip(path, IdxBytes({2}, "ab"));
+  absl::StatusOr<std::string> gz = ReadFile(path);
+  ASSERT_TRUE(gz.ok());
+  for (const std::string& tail : {std::string("junk"), *gz}) {  // garbage, or a second member
+    auto array = DecodeIdx(*gz + tail, "a.gz");
+    EXPECT_EQ(array.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(absl::StrContains(array.status().message(), "after the gzip member")) << array.status();
+  }
+}
+
+// Regression: a small gzip file could expand without limit (a 1 MB file took
+// fedge-infer to 2.1 GB).
+TEST(ReadIdxFileTest, BoundsTheDecompressedSize) {
+  TempDir dir;
+  const std::string path = dir.path() + "/bomb.gz";
+  WriteGzip(path, IdxBytes({1u << 20}, std::string(1u << 20, '\0')));
+  EXPECT_TRUE(ReadIdxFile(path).ok());
+  auto limited = ReadIdxFile(path, {.max_decompressed_bytes = 1u << 16});
+  EXPECT_EQ(limited.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(limited.status().message(), "max_decompressed_bytes")) << limited.status();
+  auto plain = DecodeIdx(IdxBytes({100}, std::string(100, 'x')), "plain", {.max_decompressed_bytes = 50});
+  EXPECT_EQ(plain.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ReadIdxFileTest, MissingFileIsNotFound) {
   TempDir dir;
   EXPECT_EQ(ReadIdxFile(dir.path() + "/nope.gz").status().code(), absl::StatusCode::kNotFound);
 }
 
-// Writes a consistent tiny split: `n` images of 2x3 and `labels`.
+// Writes a consistent tiny split: `n` images of rows x cols and `labels`.
 void WriteSplit(const std::string& dir, const std::string& prefix, uint32_t n, const std::vector<uint8_t>& labels,
-                bool gzip) {
+                bool gzip, uint32_t rows = 28, uint32_t cols = 28) {
   std::string pixels;
-  for (uint32_t i = 0; i < n * 6; ++i) pixels.push_back(static_cast<char>(i));
-  const std::string images = IdxBytes({n, 2, 3}, pixels);
+  for (uint32_t i = 0; i < n * rows * cols; ++i) pixels.push_back(static_cast<char>(i));
+  const std::string images = IdxBytes({n, rows, cols}, pixels);
   const std::string label_bytes = IdxBytes({static_cast<uint32_t>(labels.size())}, Bytes(labels));
   const std::string images_path = dir + "/" + prefix + "-images-idx3-ubyte";
   const std::string labels_path = dir + "/" + prefix + "-labels-idx1-ubyte";
@@ -163,9 +192,9 @@ TEST(LoadFashionMnistTest, LoadsConsistentGzipSplit) {
   auto ds = LoadFashionMnist(dir.path(), "test");
   ASSERT_TRUE(ds.ok()) << ds.status();
   EXPECT_EQ(ds->num_examples, 3);
-  EXPECT_EQ(ds->rows, 2);
-  EXPECT_EQ(ds->cols, 3);
-  EXPECT_EQ(ds->images.size(), 18u);
+  EXPECT_EQ(ds->rows, 28);
+  EXPECT_EQ(ds->cols, 28);
+  EXPECT_EQ(ds->images.size(), 3u * 784);
   EXPECT_EQ(ds->images[17], 17);
   EXPECT_EQ(ds->labels, (std::vector<uint8_t>{0, 9, 4}));
 }
@@ -194,6 +223,17 @@ TEST(LoadFashionMnistTest, RejectsLabelsAboveNine) {
   auto ds = LoadFashionMnist(dir.path(), "train");
   EXPECT_EQ(ds.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(ds.status().message(), "10")) << ds.status();
+}
+
+// Regressions: the loader took 0-image and non-28x28 files for Fashion-MNIST.
+TEST(LoadFashionMnistTest, RejectsEmptyAndWronglyShapedImages) {
+  for (auto [n, rows, cols] : {std::tuple<uint32_t, uint32_t, uint32_t>{0, 28, 28}, {2, 2, 3}, {2, 28, 27}}) {
+    TempDir dir;
+    WriteSplit(dir.path(), "train", n, std::vector<uint8_t>(n, 1), /*gzip=*/true, rows, cols);
+    auto ds = LoadFashionMnist(dir.path(), "train");
+    EXPECT_EQ(ds.status().code(), absl::StatusCode::kInvalidArgument) << n << "x" << rows << "x" << cols;
+    EXPECT_TRUE(absl::StrContains(ds.status().message(), "28x28")) << ds.status();
+  }
 }
 
 TEST(LoadFashionMnistTest, RejectsUnknownSplit) {
