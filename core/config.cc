@@ -9,6 +9,7 @@
 #include "core/file_util.h"
 #include "core/strings.h"
 #include "core/status.h"
+#include "core/toml_guard.h"
 
 namespace fedge {
 namespace internal {
@@ -178,6 +179,7 @@ absl::StatusOr<ConfigFile> ConfigFile::Load(const std::string& path) {
 }
 
 absl::StatusOr<ConfigFile> ConfigFile::Parse(std::string_view text, std::string_view source) {
+  FEDGE_RETURN_IF_ERROR(CheckConfigText(text, source));  // before toml++ sees it: see core/toml_guard.h
   ConfigFile file;
   file.state_->source = std::string(source);
   try {
