@@ -13,6 +13,7 @@
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status.h"
+#include "privacy/client_dp.h"
 #include "privacy/privacy_ledger.h"
 #include "core/strings.h"
 
@@ -24,12 +25,15 @@ constexpr char kDefaultCodec[] = "fp32";
 std::string EncoderStatePath(const std::string& dir) { return dir + "/encoder.state"; }
 
 // Scales `delta` down to L2 norm `max_norm` if it is longer (the task's
-// client-level clipping hint); returns the norm before clipping.
+// client-level clipping hint), with the same factor the coordinator's
+// client-level DP uses; returns the norm before clipping.
 double ClipToNorm(std::vector<float>& delta, double max_norm) {
   const double norm = std::sqrt(SquaredNorm(delta));
-  if (max_norm > 0 && norm > max_norm) {
-    const float scale = static_cast<float>(max_norm / norm);
-    for (float& v : delta) v *= scale;
+  if (max_norm > 0) {
+    const auto factor = static_cast<float>(ClipFactor(norm, max_norm));
+    if (factor < 1) {
+      for (float& v : delta) v *= factor;
+    }
   }
   return norm;
 }
@@ -250,11 +254,10 @@ absl::Status Device::RunTask(const proto::Task& task) {
     ReportMetrics(std::move(failure));
     return uploaded;
   }
-  std::map<std::string, double> metrics = trained->metrics;
-  metrics["update_norm"] = norm;
-  metrics["model_bytes"] = static_cast<double>(model->size());
-  metrics["update_bytes"] = static_cast<double>(update.ByteSizeLong());
-  ReportMetrics(std::move(metrics));
+  // The training metrics travelled once, in the update; the report adds
+  // what only the device knows about the task's traffic.
+  ReportMetrics({{"model_bytes", static_cast<double>(model->size())},
+                 {"update_bytes", static_cast<double>(update.ByteSizeLong())}});
   return absl::OkStatus();
 }
 
@@ -359,7 +362,6 @@ absl::StatusOr<std::string> Device::EncodeDelta(const std::string& codec, const 
     encoder_ = *std::move(encoder);
     encoder_codec_ = codec;
   }
-  encoder_state_before_ = encoder_->SaveState();
   SeededRandom rng(seed);
   return encoder_->Encode(delta, rng);
 }
@@ -380,8 +382,7 @@ absl::StatusOr<std::unique_ptr<UpdateEncoder>> Device::OpenEncoder(const std::st
 void Device::SettleEncoder(bool delivered) {
   if (encoder_ == nullptr) return;
   if (!delivered) {
-    absl::Status restored = encoder_->RestoreState(encoder_state_before_);
-    if (!restored.ok()) FEDGE_LOG(ERROR) << options_.device_id << ": could not restore the residual: " << restored;
+    encoder_->RevertLastEncode();
     return;
   }
   if (options_.state_dir.empty()) return;

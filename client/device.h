@@ -258,7 +258,6 @@ class Device {
   bool registered_ = false;
   std::unique_ptr<UpdateEncoder> encoder_;
   std::string encoder_codec_;
-  std::string encoder_state_before_;  // residual before the pending update
   std::string budget_refusal_;        // non-empty once the privacy budget refused a task
   uint64_t refused_deployed_version_ = 0;  // the last deployed model the slot refused
   // The metrics last reported; a drift report repeats them, since the

@@ -76,6 +76,8 @@ absl::StatusOr<std::string> UpdateEncoder::Encode(absl::Span<const float> delta,
   if (residual_.empty()) {
     raw = compression_internal::EncodeRaw(spec_, delta, gen);
   } else {
+    residual_before_ = residual_;  // reuses its capacity: one copy of n floats
+    can_revert_ = true;
     for (size_t i = 0; i < delta.size(); ++i) residual_[i] += delta[i];
     raw = compression_internal::EncodeRaw(spec_, residual_, gen);
     // Subtract exactly what the coordinator will decode, by running the
@@ -88,6 +90,12 @@ absl::StatusOr<std::string> UpdateEncoder::Encode(absl::Span<const float> delta,
   }
   if (!spec_.zstd_level) return raw;
   return compression_internal::ZstdCompress(raw, *spec_.zstd_level);
+}
+
+void UpdateEncoder::RevertLastEncode() {
+  if (!can_revert_) return;
+  residual_.swap(residual_before_);
+  can_revert_ = false;
 }
 
 std::string UpdateEncoder::SaveState() const {
@@ -132,6 +140,7 @@ absl::Status UpdateEncoder::RestoreState(std::string_view state) {
     if (!std::isfinite(restored[i])) return StateError(absl::StrCat("residual value ", i, " is not finite"));
   }
   residual_ = std::move(restored);
+  can_revert_ = false;
   return absl::OkStatus();
 }
 

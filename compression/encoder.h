@@ -53,6 +53,13 @@ class UpdateEncoder {
   // has a non-finite value; the residual is then left unchanged.
   absl::StatusOr<std::string> Encode(absl::Span<const float> delta, absl::BitGenRef gen);
 
+  // Puts the residual back to what it was before the last Encode, so the
+  // mass of an update that was never delivered returns to the residual (and
+  // is sent with the next one). The previous residual is kept in memory,
+  // nothing is serialised. No-op when nothing was encoded since the last
+  // revert or restore.
+  void RevertLastEncode();
+
   // Serialises the residual (empty for stateless pipelines) with a checksum.
   std::string SaveState() const;
 
@@ -77,6 +84,8 @@ class UpdateEncoder {
   CodecSpec spec_;
   int64_t num_elements_;
   std::vector<float> residual_;
+  std::vector<float> residual_before_;  // for RevertLastEncode
+  bool can_revert_ = false;
 };
 
 }  // namespace fedge

@@ -108,6 +108,26 @@ TEST(UpdateEncoderTest, ErrorFeedbackConservesMass) {
   }
 }
 
+// An update that was never delivered puts its mass back: after a revert the
+// residual is what it was before that Encode, exactly.
+TEST(UpdateEncoderTest, RevertLastEncodeRestoresTheResidualExactly) {
+  constexpr int64_t kN = 500;
+  auto encoder = MakeEncoder("topk:0.05>int8", kN);
+  SeededRandom rng(9);
+  ASSERT_TRUE(encoder->Encode(RandomVector(kN, 1), rng).ok());
+  const std::vector<float> before(encoder->residual().begin(), encoder->residual().end());
+  ASSERT_TRUE(encoder->Encode(RandomVector(kN, 2), rng).ok());
+  ASSERT_NE(std::vector<float>(encoder->residual().begin(), encoder->residual().end()), before);
+  encoder->RevertLastEncode();
+  EXPECT_EQ(std::vector<float>(encoder->residual().begin(), encoder->residual().end()), before);
+  encoder->RevertLastEncode();  // only the last Encode can be reverted
+  EXPECT_EQ(std::vector<float>(encoder->residual().begin(), encoder->residual().end()), before);
+  auto stateless = MakeEncoder("int8", kN);
+  ASSERT_TRUE(stateless->Encode(RandomVector(kN, 3), rng).ok());
+  stateless->RevertLastEncode();
+  EXPECT_TRUE(stateless->residual().empty());
+}
+
 TEST(UpdateEncoderTest, StateRoundTripResumesIdentically) {
   constexpr int64_t kN = 300;
   auto a = MakeEncoder("topk:0.1>int8", kN);
