@@ -28,11 +28,15 @@ absl::StatusOr<std::unique_ptr<InferenceEngine>> InferenceEngine::Load(std::stri
                                                    ": the inference engine runs INT8 models only"));
   }
   FEDGE_ASSIGN_OR_RETURN(Int8Plan plan, PlanInt8Graph(body));
-  return std::unique_ptr<InferenceEngine>(new InferenceEngine(body.header(), std::move(plan), options.kernels));
+  // Bounded before the constructor packs weights and reserves the arena.
+  FEDGE_ASSIGN_OR_RETURN(GraphCost cost, ComputeGraphCost(plan, options.kernels == KernelSet::kOptimized));
+  FEDGE_RETURN_IF_ERROR(CheckGraphCost(cost, options.limits));
+  return std::unique_ptr<InferenceEngine>(
+      new InferenceEngine(body.header(), std::move(plan), options.kernels, cost));
 }
 
-InferenceEngine::InferenceEngine(proto::ArtifactHeader header, Int8Plan plan, KernelSet kernels)
-    : header_(std::move(header)), plan_(std::move(plan)), kernels_(kernels) {
+InferenceEngine::InferenceEngine(proto::ArtifactHeader header, Int8Plan plan, KernelSet kernels, GraphCost cost)
+    : header_(std::move(header)), plan_(std::move(plan)), kernels_(kernels), cost_(cost) {
   size_t scratch = 0;
   if (kernels_ == KernelSet::kOptimized) {
     isa_ = DetectKernelIsa();
@@ -103,7 +107,8 @@ absl::Status InferenceEngine::RunQuantized(absl::Span<const int8_t> input, absl:
   return absl::OkStatus();
 }
 
-int InferenceEngine::ClassifyLogits(const int8_t* logits, absl::Span<float> probabilities_out) const {
+absl::StatusOr<int> InferenceEngine::ClassifyLogits(const int8_t* logits,
+                                                    absl::Span<float> probabilities_out) const {
   // Softmax is the one float step: it runs on dequantised logits, where
   // subtracting the maximum keeps exp() in range.
   const ActivationQuant q = output_quant();
@@ -115,6 +120,12 @@ int InferenceEngine::ClassifyLogits(const int8_t* logits, absl::Span<float> prob
     probabilities_out[i] = std::exp(DequantizeValue(logits[i], q) - max_logit);
     total += probabilities_out[i];
   }
+  // Load bounds the output scale so this holds for every served model; the
+  // check keeps a non-finite answer from ever leaving with an OK status.
+  if (!std::isfinite(total) || !(total > 0)) {
+    return absl::FailedPreconditionError(absl::StrCat("the model's output scale ", q.scale,
+                                                      " makes the softmax non-finite"));
+  }
   for (int i = 0; i < n; ++i) probabilities_out[i] /= total;
   return best;
 }
@@ -125,7 +136,7 @@ absl::Status InferenceEngine::Classify(absl::Span<const float> input, absl::Span
     return SizeError("probabilities output", probabilities_out.size(), num_classes());
   }
   FEDGE_RETURN_IF_ERROR(QuantizeInput(input, absl::MakeSpan(arena_.data(), static_cast<size_t>(input_size()))));
-  const int best = ClassifyLogits(Run(), probabilities_out);
+  FEDGE_ASSIGN_OR_RETURN(const int best, ClassifyLogits(Run(), probabilities_out));
   if (argmax != nullptr) *argmax = best;
   return absl::OkStatus();
 }

@@ -18,7 +18,7 @@ std::unique_ptr<InferenceEngine> LoadStudent(KernelSet kernels) {
   static const SigningKey* key = new SigningKey(testing::GenerateTestKey());
   static const std::string* bytes =
       new std::string(*SignArtifact(*testing::BuildCalibrated(testing::StudentCnn(1), 32, 2), *key));
-  return *InferenceEngine::Load(*bytes, key->verify_key(), {kernels});
+  return *InferenceEngine::Load(*bytes, key->verify_key(), EngineOptions{kernels, {}});
 }
 
 void BM_StudentClassify(benchmark::State& state) {

@@ -163,8 +163,8 @@ TEST_F(EngineTest, MatchesFloatReferenceWithinCalibratedRange) {
 }
 
 TEST_F(EngineTest, BatchEqualsSingleAndReferenceKernels) {
-  auto fast = *InferenceEngine::Load(bytes_, key_.verify_key(), {KernelSet::kOptimized});
-  auto slow = *InferenceEngine::Load(bytes_, key_.verify_key(), {KernelSet::kReference});
+  auto fast = *InferenceEngine::Load(bytes_, key_.verify_key(), EngineOptions{KernelSet::kOptimized, {}});
+  auto slow = *InferenceEngine::Load(bytes_, key_.verify_key(), EngineOptions{KernelSet::kReference, {}});
   const std::vector<float> inputs = testing::RandomNormal(784 * 4, 1.0f, 5);
   std::vector<float> batch_probs(40);
   std::vector<int> batch_labels(4);

@@ -18,6 +18,12 @@ namespace {
 // that sizes stay well inside int32/int64 arithmetic.
 constexpr int64_t kMaxActivation = int64_t{1} << 26;
 
+// Activation scales outside [1e-30, 1e30] are no calibration's result, and
+// the upper bound keeps every dequantised value and every difference of two
+// (at most 255 * scale) finite in float, so the softmax stays finite.
+constexpr float kMinActivationScale = 1e-30f;
+constexpr float kMaxActivationScale = 1e30f;
+
 using TensorIndex = absl::flat_hash_map<std::string, const proto::TensorProto*>;
 
 absl::Status OpError(int index, absl::string_view what) {
@@ -27,6 +33,10 @@ absl::Status OpError(int index, absl::string_view what) {
 absl::Status CheckQuant(const proto::QuantParams& q, absl::string_view what) {
   if (!std::isfinite(q.scale()) || !(q.scale() > 0)) {
     return absl::InvalidArgumentError(absl::StrCat(what, " scale ", q.scale(), " must be finite and > 0"));
+  }
+  if (q.scale() < kMinActivationScale || q.scale() > kMaxActivationScale) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " scale ", q.scale(), " is outside [",
+                                                   kMinActivationScale, ", ", kMaxActivationScale, "]"));
   }
   if (q.zero_point() < kInt8Min || q.zero_point() > kInt8Max) {
     return absl::InvalidArgumentError(absl::StrCat(what, " zero point ", q.zero_point(), " is outside [-128, 127]"));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@ struct Flags {
   std::string labels;
   int64_t limit = 0;
   bool reference = false;
+  LoadLimits limits;
 };
 
 struct Dataset {
@@ -68,6 +70,7 @@ absl::Status Run(const Flags& flags) {
   FEDGE_ASSIGN_OR_RETURN(std::string bytes, ReadFile(flags.model));
   EngineOptions options;
   options.kernels = flags.reference ? KernelSet::kReference : KernelSet::kOptimized;
+  options.limits = flags.limits;
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<InferenceEngine> engine, InferenceEngine::Load(bytes, key, options));
   FEDGE_ASSIGN_OR_RETURN(Dataset data, LoadDataset(flags));
   if (data.pixels != engine->input_size()) {
@@ -112,11 +115,29 @@ int main(int argc, char** argv) {
   app.add_option("--images", flags.images, "IDX images file (optionally .gz)")->required();
   app.add_option("--labels", flags.labels, "IDX labels file (optionally .gz)")->required();
   app.add_option("--limit", flags.limit, "classify at most N images (0 = all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--max-memory-bytes", flags.limits.max_memory_bytes,
+                 "refuse models needing more activation/scratch/weight memory (LoadLimits)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-macs", flags.limits.max_macs_per_example,
+                 "refuse models needing more multiply-accumulates per image (LoadLimits)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_flag("--reference", flags.reference, "use the reference kernels instead of the optimised ones");
   CLI11_PARSE(app, argc, argv);
-  const absl::Status status = fedge::Run(flags);
+  // fedge code reports errors as Status; this catch is the last line for
+  // what the standard library may still throw (std::bad_alloc on a host
+  // short of memory), so the tool reports and exits instead of aborting.
+  absl::Status status;
+  try {
+    status = fedge::Run(flags);
+  } catch (const std::exception& e) {
+    status = absl::InternalError(absl::StrCat("unexpected exception: ", e.what()));
+  } catch (...) {
+    status = absl::InternalError("unexpected non-standard exception");
+  }
   if (!status.ok()) {
-    std::fprintf(stderr, "fedge-infer: %s\n", std::string(status.message()).c_str());
+    std::fprintf(stderr, "fedge-infer: %s\n", status.ToString().c_str());
     return 1;
   }
   return 0;

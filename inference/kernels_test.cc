@@ -152,12 +152,12 @@ TEST(KernelConformanceTest, WholeGraphsAgreeBetweenKernelSets) {
   for (uint64_t seed = 0; seed < 60; ++seed) {
     const std::string bytes =
         *SignArtifact(*testing::BuildCalibrated(testing::RandomNetwork(seed), 8, seed + 100), key);
-    auto reference = InferenceEngine::Load(bytes, key.verify_key(), {KernelSet::kReference});
+    auto reference = InferenceEngine::Load(bytes, key.verify_key(), EngineOptions{KernelSet::kReference, {}});
     ASSERT_TRUE(reference.ok()) << reference.status();
     std::vector<std::unique_ptr<InferenceEngine>> optimized;
     for (KernelIsa isa : SupportedKernelIsas()) {
       ScopedKernelIsaOverride force(isa);
-      auto engine = InferenceEngine::Load(bytes, key.verify_key(), {KernelSet::kOptimized});
+      auto engine = InferenceEngine::Load(bytes, key.verify_key(), EngineOptions{KernelSet::kOptimized, {}});
       ASSERT_TRUE(engine.ok()) << engine.status();
       optimized.push_back(*std::move(engine));
     }

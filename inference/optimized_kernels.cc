@@ -163,6 +163,12 @@ size_t OptimizedScratchSize(const PlannedOp& op) {
   return size;
 }
 
+size_t PackedWeightsBytes(const PlannedOp& op) {
+  if (op.kind != OpKind::kConv2d && op.kind != OpKind::kLinear) return 0;
+  const size_t channels = static_cast<size_t>(op.out_channels);
+  return channels * static_cast<size_t>(PaddedDepth(op.depth)) * sizeof(int16_t) + channels * sizeof(int32_t);
+}
+
 void OptimizedConv2d(const PlannedOp& op, KernelIsa isa, const int8_t* in, int8_t* out, int16_t* scratch) {
 #if FEDGE_INFERENCE_HAVE_AVX2
   if (isa == KernelIsa::kAvx2) return Avx2Conv2d(op, in, out, scratch);

@@ -70,6 +70,11 @@ void PackWeights(PlannedOp& op);
 // with any variant (0 for other kinds).
 size_t OptimizedScratchSize(const PlannedOp& op);
 
+// Bytes PackWeights(op) allocates: the int16 rows padded to the depth block
+// and the folded biases (0 for kinds without weights). Lets Load bound
+// memory before packing anything.
+size_t PackedWeightsBytes(const PlannedOp& op);
+
 // Preconditions as in reference_kernels.h, plus: PackWeights(op) was called,
 // `scratch` holds OptimizedScratchSize(op) elements and `isa` is supported.
 void OptimizedConv2d(const PlannedOp& op, KernelIsa isa, const int8_t* in, int8_t* out, int16_t* scratch);
