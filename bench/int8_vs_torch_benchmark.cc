@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "client/inference/engine.h"
 #include "compression/model/int8_quantizer.h"
 #include "core/artifact.h"
+#include "inference/engine.h"
 #include "models/zoo.h"
 
 namespace fedge {

@@ -7,15 +7,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/drift_response.h"
-#include "client/inference/model_slot.h"
 #include "compression/encoder.h"
 #include "core/artifact.h"
 #include "core/file_util.h"
 #include "core/logging.h"
 #include "core/status.h"
+#include "core/strings.h"
+#include "inference/model_slot.h"
 #include "privacy/client_dp.h"
 #include "privacy/privacy_ledger.h"
-#include "core/strings.h"
 
 namespace fedge {
 namespace {

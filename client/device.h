@@ -12,7 +12,7 @@
 // (compression/encoder.h; "" means "fp32"); error-feedback codecs keep their
 // residual in the Device from one task to the next.
 //
-// With an inference `ModelSlot` (client/inference/model_slot.h), the device
+// With an inference `ModelSlot` (inference/model_slot.h), the device
 // also keeps the model it serves current: whenever a poll advertises a newer
 // deployed INT8 model, it downloads it and installs it into the slot, which
 // verifies it against the pinned key, health-checks it and keeps the
@@ -62,7 +62,7 @@
 
 namespace fedge {
 
-class ModelSlot;      // client/inference/model_slot.h
+class ModelSlot;      // inference/model_slot.h
 class PrivacyLedger;  // privacy/privacy_ledger.h
 
 // How one RPC is retried on transient errors.

@@ -100,7 +100,7 @@ struct DeviceConfig {
   std::string public_key_path;
   std::string ssl_target_name_override;
   absl::Duration rpc_timeout = absl::Seconds(30);
-  // Persisted inference slot (client/inference/model_slot.h): when set, the
+  // Persisted inference slot (inference/model_slot.h): when set, the
   // device installs every newer deployed INT8 model the coordinator
   // advertises into <inference_dir>/active.fedge (previous.fedge keeps the
   // one before) and reports the version it serves. Empty: training only.

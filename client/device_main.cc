@@ -14,14 +14,14 @@
 #include "client/device.h"
 #include "client/device_config.h"
 #include "client/grpc_transport.h"
-#include "client/inference/model_slot.h"
 #include "client/trainer.h"
-#include "core/tls.h"
 #include "core/file_util.h"
 #include "core/idx.h"
 #include "core/logging.h"
 #include "core/signing.h"
 #include "core/status.h"
+#include "core/tls.h"
+#include "inference/model_slot.h"
 #include "privacy/privacy_ledger.h"
 
 namespace fedge {

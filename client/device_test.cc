@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "client/inference/model_slot.h"
-#include "client/inference/testing/test_models.h"
 #include "compression/codec.h"
 #include "core/artifact.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "models/evaluator.h"
+#include "inference/model_slot.h"
+#include "inference/testing/test_models.h"
 #include "models/testing/synthetic_data.h"
+#include "models/torch_evaluator.h"
 #include "privacy/privacy_ledger.h"
 
 namespace fedge {

@@ -8,3 +8,7 @@ fedge_cc_library(
   HDRS ${CMAKE_CURRENT_LIST_DIR}/grpc_transport.h
   DEPS fedge::core fedge::tls gRPC::grpc++
 )
+
+fedge_cc_test(NAME grpc_transport_test
+  SRCS ${CMAKE_CURRENT_LIST_DIR}/grpc_transport_test.cc
+  DEPS fedge::client_grpc)

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "gtest/gtest.h"
-#include "models/evaluator.h"
+#include "models/torch_evaluator.h"
 #include "models/testing/synthetic_data.h"
 
 namespace fedge {

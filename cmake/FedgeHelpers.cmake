@@ -1,6 +1,6 @@
 # Helpers in the style of abseil's absl_cc_library: one library target per
 # module folder, exported as fedge::<name>, with explicit dependencies so the
-# linker enforces the dependency direction of ARCHITECTURE.md.
+# linker enforces the dependency direction of docs/architecture.md.
 
 set(FEDGE_WARNINGS -Wall -Wextra)
 if(FEDGE_WERROR)

@@ -42,7 +42,7 @@
 #include "core/logging.h"
 #include "core/signing.h"
 #include "core/status.h"
-#include "models/evaluator.h"
+#include "models/torch_evaluator.h"
 #include "models/torch_params.h"
 #include "models/zoo.h"
 

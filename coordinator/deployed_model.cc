@@ -5,11 +5,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/artifact.h"
 #include "core/status.h"
+#include "inference/engine.h"
 
 namespace fedge {
 
-DeployedModel::DeployedModel(VerifyKey coordinator_key, std::string model_id)
-    : coordinator_key_(std::move(coordinator_key)), model_id_(std::move(model_id)) {}
+DeployedModel::DeployedModel(VerifyKey coordinator_key, std::string model_id, LoadLimits device_limits)
+    : coordinator_key_(std::move(coordinator_key)), model_id_(std::move(model_id)), device_limits_(device_limits) {}
 
 absl::Status DeployedModel::Publish(std::string artifact) {
   FEDGE_ASSIGN_OR_RETURN(proto::ArtifactBody body, OpenArtifact(artifact, coordinator_key_));
@@ -24,6 +25,15 @@ absl::Status DeployedModel::Publish(std::string artifact) {
   if (header.version() <= version_) {
     return absl::FailedPreconditionError(
         absl::StrCat("deployed model version ", header.version(), " is not newer than the deployed ", version_));
+  }
+  // The devices' own loader with their kernels and limits: what loads here
+  // loads on every device. The engine is dropped; only the verdict matters.
+  EngineOptions device_options;
+  device_options.limits = device_limits_;
+  absl::Status loads = InferenceEngine::Load(artifact, coordinator_key_, device_options).status();
+  if (!loads.ok()) {
+    return absl::Status(loads.code(), absl::StrCat("devices would refuse deployed model version ", header.version(),
+                                                   ": ", loads.message()));
   }
   artifact_ = std::move(artifact);
   version_ = header.version();

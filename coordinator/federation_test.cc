@@ -8,6 +8,7 @@
 #include "core/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "inference/testing/test_models.h"
 
 namespace fedge {
 namespace {
@@ -391,16 +392,15 @@ TEST_F(FederationTest, RefusesUnknownDevicesAndBadOptions) {
   EXPECT_EQ(ValidateFederationOptions(bad).code(), absl::StatusCode::kInvalidArgument);
 }
 
-// A signed INT8 artifact (its int8 graph is empty: the Federation checks
-// signature and header; devices validate the graph).
+// A signed INT8 artifact of the student CNN with the given header fields.
 std::string Int8Artifact(const SigningKey& key, uint64_t version, uint64_t parent,
                          proto::DType dtype = proto::DTYPE_INT8, const std::string& model_id = "fedge") {
-  proto::ArtifactBody body;
+  // A real graph: Publish loads it with the devices' runtime.
+  proto::ArtifactBody body = *testing::BuildCalibrated(testing::StudentCnn(1), 4, 1);
   body.mutable_header()->set_model_id(model_id);
   body.mutable_header()->set_version(version);
   body.mutable_header()->set_parent_version(parent);
   body.mutable_header()->set_dtype(dtype);
-  body.mutable_int8_graph();
   return *SignArtifact(body, key);
 }
 

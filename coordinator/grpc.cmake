@@ -9,11 +9,18 @@ fedge_cc_library(
   DEPS fedge::coordinator fedge::tls fedge::aggregation fedge::core gRPC::grpc++
 )
 
-# The test drives a device through the real client transport
-# (fedge::client_grpc, defined in client/ before coordinator/).
+# Test-only device end of the service: the generated gRPC stub behind the
+# Transport interface, so the coordinator's tests link nothing from client/.
+fedge_cc_library(
+  NAME coordinator_stub_device
+  SRCS testing/stub_device.cc
+  HDRS testing/stub_device.h
+  DEPS fedge::core fedge::tls fedge::proto gRPC::grpc++
+)
+
 fedge_cc_test(NAME grpc_service_test
   SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc
-  DEPS fedge::coordinator_grpc fedge::client_grpc fedge::aggregation)
+  DEPS fedge::coordinator_grpc fedge::coordinator_stub_device fedge::aggregation)
 
 # The service binary. Only here do LibTorch (model zoo, test-set evaluator,
 # the distilling deployer of deploy_setup.cc) and CLI11 come in.

@@ -1,6 +1,7 @@
 // End-to-end tests of the gRPC service: a real CoordinatorServer over TLS on
 // a loopback port, a Federation with a tiny fake model and a FakeClock, and
-// a device driven by hand through the real client transport.
+// a device driven by hand through the generated gRPC stub (StubDevice, so
+// the coordinator's tests link nothing from client/).
 #include "coordinator/grpc_service.h"
 
 #include <grpcpp/grpcpp.h>
@@ -14,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "aggregation/fedavg.h"
-#include "client/grpc_transport.h"
+#include "coordinator/testing/stub_device.h"
 #include "core/artifact.h"
 #include "core/env.h"
 #include "core/signing.h"
@@ -137,7 +138,7 @@ class GrpcServiceTest : public ::testing::Test {
     return files.ok() ? *files : DevTlsFiles();
   }
 
-  std::unique_ptr<GrpcTransport> ConnectAs(const DevTlsFiles& client) {
+  std::unique_ptr<StubDevice> ConnectAs(const DevTlsFiles& client) {
     return Connect("127.0.0.1", "", &client);
   }
 
@@ -163,9 +164,9 @@ class GrpcServiceTest : public ::testing::Test {
     return admin.GetStatus(&context, proto::StatusRequest(), status);
   }
 
-  std::unique_ptr<GrpcTransport> Connect(const std::string& host = "127.0.0.1",
+  std::unique_ptr<StubDevice> Connect(const std::string& host = "127.0.0.1",
                                          const std::string& trusted_cert = "", const DevTlsFiles* client = nullptr) {
-    GrpcTransportOptions options;
+    StubDeviceOptions options;
     options.target = absl::StrCat(host, ":", server_->port());
     options.root_cert_pem_path = trusted_cert.empty() ? cert_path_ : trusted_cert;
     if (client != nullptr) {
@@ -173,7 +174,7 @@ class GrpcServiceTest : public ::testing::Test {
       options.client_key_pem_path = client->key_path;
     }
     options.rpc_timeout = absl::Seconds(10);
-    auto transport = GrpcTransport::Create(options);
+    auto transport = StubDevice::Create(options);
     EXPECT_TRUE(transport.ok()) << transport.status();
     return transport.ok() ? *std::move(transport) : nullptr;
   }
@@ -250,7 +251,7 @@ class GrpcServiceTest : public ::testing::Test {
 
 TEST_F(GrpcServiceTest, DeviceRunsARoundOverTlsWithChunkedResumableTransfers) {
   StartServer();
-  std::unique_ptr<GrpcTransport> transport = Connect();
+  std::unique_ptr<StubDevice> transport = Connect();
   ASSERT_NE(transport, nullptr);
 
   proto::PollTaskRequest poll;
@@ -292,12 +293,12 @@ TEST_F(GrpcServiceTest, DeviceRunsARoundOverTlsWithChunkedResumableTransfers) {
     EXPECT_EQ(ack->committed_offset(), offset + kChunk);
     EXPECT_FALSE(ack->accepted());
   }
-  const TransportStats first_stats = transport->stats();
+  const StubDeviceStats first_stats = transport->stats();
   EXPECT_GE(first_stats.bytes_received, artifact.size());
   EXPECT_GE(first_stats.bytes_sent, 2 * kChunk);
   transport.reset();
 
-  std::unique_ptr<GrpcTransport> reconnected = Connect();
+  std::unique_ptr<StubDevice> reconnected = Connect();
   ASSERT_NE(reconnected, nullptr);
   auto probe = UploadChunk(*reconnected, task, update, 0, 0);
   ASSERT_TRUE(probe.ok()) << probe.status();
@@ -326,7 +327,7 @@ TEST_F(GrpcServiceTest, DeviceRunsARoundOverTlsWithChunkedResumableTransfers) {
 
 TEST_F(GrpcServiceTest, StatusCodesAndMessagesCrossTheWireUnchanged) {
   StartServer();
-  std::unique_ptr<GrpcTransport> transport = Connect();
+  std::unique_ptr<StubDevice> transport = Connect();
   ASSERT_NE(transport, nullptr);
 
   proto::PollTaskRequest poll;
@@ -356,14 +357,14 @@ TEST_F(GrpcServiceTest, StatusCodesAndMessagesCrossTheWireUnchanged) {
   EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(late.message()), HasSubstr("not-a-task"));
 
-  const TransportStats stats = transport->stats();
+  const StubDeviceStats stats = transport->stats();
   EXPECT_EQ(stats.failed_calls, 5u);
   EXPECT_EQ(stats.calls, 7u);
 }
 
 TEST_F(GrpcServiceTest, AdminServiceReportsStatus) {
   StartServer();
-  std::unique_ptr<GrpcTransport> transport = Connect();
+  std::unique_ptr<StubDevice> transport = Connect();
   ASSERT_NE(transport, nullptr);
   RegisterAndGetTask(*transport);
 
@@ -385,7 +386,7 @@ TEST_F(GrpcServiceTest, HandshakeFailsWhenTheDeviceTrustsAnotherCertificate) {
   const std::string other_dir = FreshDir("other_pair");
   auto other = EnsureDevTlsPair(other_dir);
   ASSERT_TRUE(other.ok()) << other.status();
-  std::unique_ptr<GrpcTransport> transport = Connect("127.0.0.1", other->cert_path);
+  std::unique_ptr<StubDevice> transport = Connect("127.0.0.1", other->cert_path);
   ASSERT_NE(transport, nullptr);
   proto::RegisterRequest reg;
   reg.mutable_device()->set_device_id(kDevice);
@@ -395,7 +396,7 @@ TEST_F(GrpcServiceTest, HandshakeFailsWhenTheDeviceTrustsAnotherCertificate) {
 
   // The genuine certificate works by either subjectAltName.
   for (const char* host : {"127.0.0.1", "localhost"}) {
-    std::unique_ptr<GrpcTransport> trusted = Connect(host);
+    std::unique_ptr<StubDevice> trusted = Connect(host);
     ASSERT_NE(trusted, nullptr);
     EXPECT_TRUE(trusted->Register(reg).ok()) << host;
   }
@@ -403,7 +404,7 @@ TEST_F(GrpcServiceTest, HandshakeFailsWhenTheDeviceTrustsAnotherCertificate) {
 
 TEST_F(GrpcServiceTest, DriverThreadCompletesRoundsAndStopsWhenFinished) {
   StartServer(absl::Milliseconds(1), /*exit_when_finished=*/true);
-  std::unique_ptr<GrpcTransport> transport = Connect();
+  std::unique_ptr<StubDevice> transport = Connect();
   ASSERT_NE(transport, nullptr);
   const proto::Task task = RegisterAndGetTask(*transport);
   ASSERT_FALSE(task.task_id().empty());
@@ -445,8 +446,8 @@ TEST_F(GrpcServiceTest, MutualTlsBindsEveryDeviceCallToTheCertificateName) {
   StartServer();
   const DevTlsFiles cert = DeviceCert(kDevice);
   const DevTlsFiles victim_cert = DeviceCert("device-2");
-  std::unique_ptr<GrpcTransport> transport = ConnectAs(cert);
-  std::unique_ptr<GrpcTransport> victim = ConnectAs(victim_cert);
+  std::unique_ptr<StubDevice> transport = ConnectAs(cert);
+  std::unique_ptr<StubDevice> victim = ConnectAs(victim_cert);
   ASSERT_NE(transport, nullptr);
   ASSERT_NE(victim, nullptr);
 
@@ -497,19 +498,19 @@ TEST_F(GrpcServiceTest, MutualTlsRefusesClientsWithoutACertificateFromTheCa) {
   proto::RegisterRequest reg;
   reg.mutable_device()->set_device_id(kDevice);
 
-  std::unique_ptr<GrpcTransport> anonymous = Connect();
+  std::unique_ptr<StubDevice> anonymous = Connect();
   ASSERT_NE(anonymous, nullptr);
   const absl::Status no_cert = anonymous->Register(reg).status();
   EXPECT_EQ(no_cert.code(), absl::StatusCode::kUnavailable) << no_cert;
 
   const DevTlsFiles foreign = DeviceCert(kDevice, FreshDir("other_ca"));
-  std::unique_ptr<GrpcTransport> impostor = ConnectAs(foreign);
+  std::unique_ptr<StubDevice> impostor = ConnectAs(foreign);
   ASSERT_NE(impostor, nullptr);
   const absl::Status wrong_ca = impostor->Register(reg).status();
   EXPECT_EQ(wrong_ca.code(), absl::StatusCode::kUnavailable) << wrong_ca;
   EXPECT_EQ(federation_->GetStatus().registered_devices(), 0u);
 
-  std::unique_ptr<GrpcTransport> genuine = ConnectAs(DeviceCert(kDevice));
+  std::unique_ptr<StubDevice> genuine = ConnectAs(DeviceCert(kDevice));
   ASSERT_NE(genuine, nullptr);
   EXPECT_TRUE(genuine->Register(reg).ok());
   EXPECT_EQ(federation_->GetStatus().registered_devices(), 1u);
@@ -540,7 +541,7 @@ TEST_F(GrpcServiceTest, MutualTlsAdminStatusOnlyForTheAdminCertificate) {
 
 TEST_F(GrpcServiceTest, ServerOnlyTlsAcceptsADeviceThatPresentsACertificate) {
   StartServer();  // no client CA: the certificate is not requested, any device_id goes
-  std::unique_ptr<GrpcTransport> transport = ConnectAs(DeviceCert("someone-else"));
+  std::unique_ptr<StubDevice> transport = ConnectAs(DeviceCert("someone-else"));
   ASSERT_NE(transport, nullptr);
   proto::RegisterRequest reg;
   reg.mutable_device()->set_device_id(kDevice);
@@ -560,39 +561,6 @@ TEST_F(GrpcServiceTest, StartRejectsInconsistentMutualTlsOptions) {
   options.client_ca_pem = "not a certificate";
   EXPECT_EQ(CoordinatorServer::Start(options, federation_.get()).status().code(),
             absl::StatusCode::kInvalidArgument);
-}
-
-TEST(GrpcTransportTest, CreateValidatesOptions) {
-  GrpcTransportOptions options;
-  EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kInvalidArgument);
-  options.target = "127.0.0.1:1";
-  options.root_cert_pem_path = "/nonexistent/cert.pem";
-  EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kNotFound);
-  options.root_cert_pem_path = "";
-  options.rpc_timeout = absl::ZeroDuration();
-  EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kInvalidArgument);
-}
-
-TEST(GrpcTransportTest, CreateChecksTheClientCertificatePair) {
-  const std::string dir = FreshDir("client_pair");
-  auto a = IssueDevDeviceCert(dir, "a", dir);
-  auto b = IssueDevDeviceCert(dir, "b", dir);
-  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
-  GrpcTransportOptions options;
-  options.target = "127.0.0.1:1";
-  options.client_cert_pem_path = a->cert_path;
-  const absl::Status half = CreateGrpcTransport(options).status();
-  EXPECT_EQ(half.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(half.message()), HasSubstr("both"));
-  options.client_key_pem_path = b->key_path;
-  const absl::Status mismatch = CreateGrpcTransport(options).status();
-  EXPECT_EQ(mismatch.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(mismatch.message()), HasSubstr("does not belong"));
-  options.client_key_pem_path = dir + "/missing.pem";
-  EXPECT_EQ(CreateGrpcTransport(options).status().code(), absl::StatusCode::kNotFound);
-  options.client_key_pem_path = a->key_path;
-  EXPECT_TRUE(CreateGrpcTransport(options).ok());
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

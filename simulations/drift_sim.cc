@@ -12,7 +12,7 @@
 #include "core/random.h"
 #include "core/status.h"
 #include "models/dataset.h"
-#include "models/evaluator.h"
+#include "models/torch_evaluator.h"
 #include "models/threads.h"
 #include "models/torch_params.h"
 #include "models/zoo.h"

@@ -23,7 +23,7 @@
 #include "core/signing.h"
 #include "core/status.h"
 #include "core/strings.h"
-#include "models/evaluator.h"
+#include "models/torch_evaluator.h"
 #include "models/torch_params.h"
 #include "models/zoo.h"
 #include "simulations/attack.h"

@@ -7,10 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "client/inference/engine.h"
 #include "core/artifact.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "inference/engine.h"
 #include "models/torch_params.h"
 #include "models/training.h"
 #include "models/zoo.h"

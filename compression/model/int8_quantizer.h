@@ -1,7 +1,7 @@
 // File: compression/model/int8_quantizer.h
 //
 // Post-training int8 quantisation of a zoo `torch::nn::Sequential` into the
-// integer-only format of client/inference/README.md. The arithmetic is not
+// integer-only format of inference/README.md. The arithmetic is not
 // re-implemented here: the float layers are handed to `Int8ModelBuilder`
 // (per-output-channel symmetric int8 weights, int32 biases at
 // input_scale * weight_scale[c], fixed-point requantisation multipliers
@@ -40,7 +40,7 @@
 #include <torch/types.h>
 
 #include "absl/status/statusor.h"
-#include "client/inference/model_builder.h"
+#include "inference/model_builder.h"
 #include "proto/fedge.pb.h"
 
 namespace fedge {

@@ -5,16 +5,16 @@
 #include <memory>
 #include <string>
 
-#include "client/inference/engine.h"
 #include "compression/model/deploy_pipeline.h"
-#include "compression/model/distilling_deployer.h"
 #include "compression/model/distillation.h"
+#include "compression/model/distilling_deployer.h"
 #include "compression/model/int8_quantizer.h"
 #include "compression/model/pruning.h"
 #include "core/artifact.h"
 #include "core/idx.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "inference/engine.h"
 #include "models/dataset.h"
 #include "models/testing/synthetic_data.h"
 #include "models/torch_params.h"

@@ -1,0 +1,62 @@
+#include "models/torch_evaluator.h"
+
+#include <torch/torch.h>
+
+#include "gtest/gtest.h"
+#include "models/dataset.h"
+#include "models/testing/synthetic_data.h"
+#include "models/torch_params.h"
+#include "models/training.h"
+#include "models/zoo.h"
+
+namespace fedge {
+namespace {
+
+TEST(TorchEvaluatorTest, MatchesDirectEvaluationOfTheSameParameters) {
+  const TensorDataset data = ToTensors(testing::BrightnessDataset(40));
+  auto model = CreateModel("cnn_student", 5);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(Train(*model, data, TrainOptions{.epochs = 1, .batch_size = 8}).ok());
+  const ModelParams params = ToParams(**model);
+  const auto direct = Evaluate(*model, data);
+  ASSERT_TRUE(direct.ok());
+
+  auto evaluator = TorchEvaluator::Create("cnn_student", data, /*batch_size=*/16, /*torch_threads=*/1);
+  ASSERT_TRUE(evaluator.ok()) << evaluator.status();
+  auto metrics = (*evaluator)->Evaluate(params);
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_DOUBLE_EQ(metrics->at("test_accuracy"), direct->accuracy);
+  EXPECT_NEAR(metrics->at("test_loss"), direct->loss, 1e-5);
+  EXPECT_EQ((*evaluator)->num_examples(), 40);
+}
+
+TEST(TorchEvaluatorTest, AcceptsAnImageDatasetAndScoresBetterModelsHigher) {
+  const ImageDataset images = testing::BrightnessDataset(32);
+  auto evaluator = TorchEvaluator::Create("cnn_student", images);
+  ASSERT_TRUE(evaluator.ok()) << evaluator.status();
+  auto model = CreateModel("cnn_student", 2);
+  auto before = (*evaluator)->Evaluate(ToParams(**model));
+  ASSERT_TRUE(Train(*model, ToTensors(images), TrainOptions{.epochs = 3, .batch_size = 8}).ok());
+  auto after = (*evaluator)->Evaluate(ToParams(**model));
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_LT(after->at("test_loss"), before->at("test_loss"));
+  EXPECT_EQ(after->at("test_accuracy"), 1.0);
+}
+
+TEST(TorchEvaluatorTest, RefusesParametersOfAnotherArchitecture) {
+  auto evaluator = TorchEvaluator::Create("cnn_student", testing::BrightnessDataset(4));
+  ASSERT_TRUE(evaluator.ok());
+  auto metrics = (*evaluator)->Evaluate(ToParams(**CreateModel("cnn_small", 1)));
+  EXPECT_EQ(metrics.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TorchEvaluatorTest, RejectsBadConstruction) {
+  const ImageDataset images = testing::BrightnessDataset(4);
+  EXPECT_EQ(TorchEvaluator::Create("resnet", images).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(TorchEvaluator::Create("cnn_student", testing::BrightnessDataset(0)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(TorchEvaluator::Create("cnn_student", images, 0).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fedge
