@@ -80,12 +80,15 @@ absl::StatusOr<IdxArray> ParseIdx(std::string_view bytes, std::string_view sourc
   return array;
 }
 
+absl::StatusOr<IdxArray> ParseIdxFileContents(std::string_view contents, std::string_view source) {
+  if (!IsGzip(contents)) return ParseIdx(contents, source);
+  FEDGE_ASSIGN_OR_RETURN(const std::string raw, Gunzip(contents, std::string(source)));
+  return ParseIdx(raw, source);
+}
+
 absl::StatusOr<IdxArray> ReadIdxFile(const std::string& path) {
-  FEDGE_ASSIGN_OR_RETURN(std::string raw, ReadFile(path));
-  if (IsGzip(raw)) {
-    FEDGE_ASSIGN_OR_RETURN(raw, Gunzip(raw, path));
-  }
-  return ParseIdx(raw, path);
+  FEDGE_ASSIGN_OR_RETURN(const std::string contents, ReadFile(path));
+  return ParseIdxFileContents(contents, path);
 }
 
 absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir, std::string_view split) {

@@ -28,6 +28,12 @@ struct IdxArray {
 // size mismatch (truncated or trailing bytes).
 absl::StatusOr<IdxArray> ParseIdx(std::string_view bytes, std::string_view source);
 
+// Parses the contents of an IDX file, either gzip-compressed or plain:
+// what ReadIdxFile does once it has read the file (and what the IDX fuzzer
+// feeds). `source` names the input in error messages. kInvalidArgument for
+// a corrupt gzip stream or as ParseIdx.
+absl::StatusOr<IdxArray> ParseIdxFileContents(std::string_view contents, std::string_view source);
+
 // Reads a file that is either gzip-compressed or plain IDX.
 // kNotFound if it does not exist.
 absl::StatusOr<IdxArray> ReadIdxFile(const std::string& path);
