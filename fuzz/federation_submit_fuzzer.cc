@@ -33,6 +33,8 @@
 //   - after every tick the global model is finite and the signed model
 //     devices download verifies, parses and holds exactly that model (a
 //     device would refuse anything else, ending the federation);
+//   - the served model's header metrics are finite and at most
+//     kMaxHeaderMetrics (devices cannot grow the signed header);
 //   - version numbers never go backwards.
 #include <cmath>
 #include <cstdint>
@@ -58,6 +60,9 @@ namespace fedge::fuzz {
 namespace {
 
 constexpr int kMaxOps = 64;
+// Far more than the coordinator's own round metrics; a device adding keys
+// would go past it.
+constexpr size_t kMaxHeaderMetrics = 64;
 
 class Harness {
  public:
@@ -170,6 +175,13 @@ class Harness {
     absl::StatusOr<ModelParams> served = ParamsFromBody(*body);
     FEDGE_FUZZ_CHECK(served.ok(), absl::StrCat("devices refuse the served model: ", served.status().ToString()));
     FEDGE_FUZZ_CHECK(served->values == global.values, "the served model is not the global model");
+    // Device-supplied metrics must not reach the signed header unchecked.
+    const auto& metrics = body->header().metrics();
+    FEDGE_FUZZ_CHECK(metrics.size() <= kMaxHeaderMetrics,
+                     absl::StrCat("the served model's header carries ", metrics.size(), " metrics"));
+    for (const auto& [name, value] : metrics) {
+      FEDGE_FUZZ_CHECK(std::isfinite(value), absl::StrCat("header metric '", name, "' is ", value));
+    }
   }
 
   std::unique_ptr<Federation> federation_;
