@@ -14,6 +14,18 @@ endif()
 if(FEDGE_SANITIZE_UNDEFINED)
   list(APPEND FEDGE_SANITIZERS -fsanitize=undefined -fno-sanitize-recover=undefined)
 endif()
+# The fuzz build (fuzz/README.md): every fedge target gets libFuzzer's
+# coverage instrumentation plus ASan and UBSan; only the harnesses link the
+# libFuzzer driver (fedge_fuzzer in fuzz/CMakeLists.txt). Build just the
+# `fuzzers` target so nothing that needs LibTorch is compiled.
+if(FEDGE_BUILD_FUZZERS)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FEDGE_BUILD_FUZZERS needs clang (libFuzzer): configure with CC=clang CXX=clang++ "
+                        "after installing clang and libclang-rt-14-dev (scripts/setup --deps)")
+  endif()
+  list(APPEND FEDGE_SANITIZERS -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+       -fno-omit-frame-pointer)
+endif()
 
 # Applies the project's warning, sanitizer and include settings to a target.
 function(fedge_target_defaults target)

@@ -163,6 +163,24 @@ TEST(ReadIdxFileTest, BoundsTheDecompressedSize) {
   EXPECT_EQ(plain.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(DecodeIdxTest, ParsesGzipAndPlainContentsAlike) {
+  TempDir dir;
+  const std::string bytes = IdxBytes({3}, Bytes({4, 5, 6}));
+  const std::string gz = dir.path() + "/a.idx.gz";
+  WriteGzip(gz, bytes);
+  auto compressed = ReadFile(gz);
+  ASSERT_TRUE(compressed.ok());
+  auto from_gz = DecodeIdx(*compressed, "mem.gz");
+  auto from_plain = DecodeIdx(bytes, "mem");
+  ASSERT_TRUE(from_gz.ok()) << from_gz.status();
+  ASSERT_TRUE(from_plain.ok()) << from_plain.status();
+  EXPECT_EQ(from_gz->data, (std::vector<uint8_t>{4, 5, 6}));
+  EXPECT_EQ(from_plain->data, from_gz->data);
+  auto truncated = DecodeIdx(compressed->substr(0, compressed->size() - 4), "cut.gz");
+  EXPECT_EQ(truncated.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(truncated.status().message().find("cut.gz"), absl::string_view::npos) << truncated.status();
+}
+
 TEST(ReadIdxFileTest, MissingFileIsNotFound) {
   TempDir dir;
   EXPECT_EQ(ReadIdxFile(dir.path() + "/nope.gz").status().code(), absl::StatusCode::kNotFound);

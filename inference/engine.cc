@@ -23,6 +23,12 @@ absl::StatusOr<std::unique_ptr<InferenceEngine>> InferenceEngine::Load(std::stri
                                                                        const VerifyKey& pinned_key,
                                                                        const EngineOptions& options) {
   FEDGE_ASSIGN_OR_RETURN(proto::ArtifactBody body, OpenArtifact(artifact_bytes, pinned_key));
+  return LoadBody(body, options);
+}
+
+absl::StatusOr<std::unique_ptr<InferenceEngine>> InferenceEngine::LoadBody(const proto::ArtifactBody& body,
+                                                                           const EngineOptions& options) {
+  FEDGE_RETURN_IF_ERROR(ValidateArtifactBody(body));
   if (body.header().dtype() != proto::DTYPE_INT8) {
     return absl::InvalidArgumentError(absl::StrCat("artifact dtype is ", proto::DType_Name(body.header().dtype()),
                                                    ": the inference engine runs INT8 models only"));

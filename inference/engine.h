@@ -70,6 +70,14 @@ class InferenceEngine {
                                                                const VerifyKey& pinned_key,
                                                                const EngineOptions& options);
 
+  // `Load` without the signature check, for a body whose origin the caller
+  // has established itself (Load is OpenArtifact followed by this; the int8
+  // graph fuzzer calls it to reach the graph code without signing every
+  // input). Everything else is checked as in Load: tensor sizes
+  // (ValidateArtifactBody), dtype INT8, the graph. kInvalidArgument as Load.
+  static absl::StatusOr<std::unique_ptr<InferenceEngine>> LoadBody(const proto::ArtifactBody& body,
+                                                                   const EngineOptions& options);
+
   InferenceEngine(const InferenceEngine&) = delete;
   InferenceEngine& operator=(const InferenceEngine&) = delete;
 

@@ -85,6 +85,20 @@ TEST_F(EngineTest, Fp32ArtifactIsInvalid) {
   EXPECT_EQ(LoadCode(*SignArtifact(body_, key_)), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(EngineTest, LoadBodySkipsOnlyTheSignature) {
+  auto signed_engine = *InferenceEngine::Load(bytes_, key_.verify_key(), {});
+  absl::StatusOr<std::unique_ptr<InferenceEngine>> body_engine = InferenceEngine::LoadBody(body_, {});
+  ASSERT_TRUE(body_engine.ok()) << body_engine.status();
+  const std::vector<int8_t> input(28 * 28, 3);
+  std::vector<int8_t> a(10), b(10);
+  ASSERT_TRUE(signed_engine->RunQuantized(input, absl::MakeSpan(a)).ok());
+  ASSERT_TRUE((*body_engine)->RunQuantized(input, absl::MakeSpan(b)).ok());
+  EXPECT_EQ(a, b);
+  // Tensor sizes are still checked, as OpenArtifact does for Load.
+  body_.mutable_tensors(0)->mutable_data()->pop_back();
+  EXPECT_EQ(InferenceEngine::LoadBody(body_, {}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(EngineTest, ArgumentChecks) {
   auto engine = *InferenceEngine::Load(bytes_, key_.verify_key(), {});
   std::vector<float> input(28 * 28, 0.1f);

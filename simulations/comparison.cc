@@ -61,7 +61,11 @@ double Last(const std::vector<RoundRow>& rows, F field) {
   return NAN;
 }
 
-std::string Cell(double v, const char* format) { return std::isfinite(v) ? absl::StrFormat(format, v) : "–"; }
+// FormatSpec checks each literal format against a double at compile time
+// (clang refuses a plain `const char*` format in absl::StrFormat).
+std::string Cell(double v, const absl::FormatSpec<double>& format) {
+  return std::isfinite(v) ? absl::StrFormat(format, v) : "–";
+}
 
 }  // namespace
 
