@@ -51,7 +51,7 @@ proximal_mu = 0.1
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->strategy.name, "multikrum");
   EXPECT_EQ(s->strategy.max_updates, 64);
-  EXPECT_EQ(s->strategy.create()->min_updates(), 5);  // max(2f + 3, m)
+  EXPECT_EQ(s->strategy.create()->min_updates(), 7);  // max(2f + 3, m)
   const nlohmann::json j = ScenarioToJson(*s);
   EXPECT_EQ(j["strategy"]["name"], "multikrum");
   EXPECT_EQ(j["strategy"]["num_byzantine"], 2);

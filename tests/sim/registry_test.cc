@@ -45,9 +45,10 @@ class RegistryRunTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete data_; }
 
-  static Scenario Parse(const std::string& extra) {
-    absl::StatusOr<Scenario> scenario =
-        ParseScenario(std::string(kSmallFederation) + extra, "registry.toml", {.known_models = {}, .require_data_dir = false});
+  // `top`: top-level keys, which TOML needs before the first table.
+  static Scenario Parse(const std::string& top, const std::string& tables) {
+    absl::StatusOr<Scenario> scenario = ParseScenario(top + kSmallFederation + tables, "registry.toml",
+                                                      {.known_models = {}, .require_data_dir = false});
     EXPECT_TRUE(scenario.ok()) << scenario.status();
     return scenario.ok() ? *std::move(scenario) : Scenario();
   }
@@ -58,9 +59,7 @@ class RegistryRunTest : public ::testing::Test {
 SimulationData* RegistryRunTest::data_ = nullptr;
 
 TEST_F(RegistryRunTest, TestOnlyStrategyAndValueStageRunInTheSimulator) {
-  const Scenario scenario = Parse(R"(
-rounds = 2
-codec = "test_counted_fp32"
+  const Scenario scenario = Parse("rounds = 2\ncodec = \"test_counted_fp32\"\n", R"(
 [strategy]
 name = "test_halving_mean"
 [strategy.test_halving_mean]
@@ -87,8 +86,7 @@ server_learning_rate = 1.0
 }
 
 TEST_F(RegistryRunTest, TestOnlyDetectorRunsOnEverySimulatedDevice) {
-  const Scenario scenario = Parse(R"(
-rounds = 3
+  const Scenario scenario = Parse("rounds = 3\n", R"(
 [drift]
 kind = "rotation"
 devices = [0, 1]
