@@ -10,7 +10,7 @@
 
 #include "Eigen/Core"
 #include "absl/strings/str_cat.h"
-#include "aggregation/strategy_factory.h"
+#include "aggregation/strategy_registry.h"
 #include "aggregation/testing/reference_strategies.h"
 #include "aggregation/testing/strategy_runner.h"
 #include "core/random.h"
@@ -68,14 +68,14 @@ GeneratedRound Generate(const SharedCase& c, SeededRandom& rng) {
   return round;
 }
 
-class ConformanceTest : public ::testing::TestWithParam<StrategyOptions> {};
+class ConformanceTest : public ::testing::TestWithParam<testing::ReferenceOptions> {};
 
 TEST_P(ConformanceTest, MatchesReferenceOnSharedCases) {
-  const StrategyOptions& options = GetParam();
+  const testing::ReferenceOptions& options = GetParam();
   int cases_run = 0;
   for (const SharedCase& c : SharedCases()) {
     SCOPED_TRACE(c.label);
-    auto strategy = CreateStrategy(options);
+    auto strategy = CreateStrategy(testing::ToStrategyToml(options));
     ASSERT_TRUE(strategy.ok()) << strategy.status();
     if (c.num_updates < (*strategy)->min_updates()) continue;
     ++cases_run;
@@ -98,9 +98,9 @@ TEST_P(ConformanceTest, MatchesReferenceOnSharedCases) {
   EXPECT_GT(cases_run, 0);
 }
 
-std::vector<StrategyOptions> AllConfigurations() {
-  std::vector<StrategyOptions> all;
-  for (const std::string& name : KnownStrategyNames()) all.push_back(StrategyOptions{.name = name});
+std::vector<testing::ReferenceOptions> AllConfigurations() {
+  std::vector<testing::ReferenceOptions> all;
+  for (const std::string& name : RegisteredStrategyNames()) all.push_back(testing::ReferenceOptions{.name = name});
   all.push_back({.name = "fedavg", .server_learning_rate = 0.5});
   all.push_back({.name = "fedadam", .server_learning_rate = 0.05, .beta1 = 0.0, .tau = 1e-2});
   all.push_back({.name = "fedyogi", .server_learning_rate = 0.3, .beta2 = 0.5});
@@ -114,8 +114,8 @@ std::vector<StrategyOptions> AllConfigurations() {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStrategies, ConformanceTest, ::testing::ValuesIn(AllConfigurations()),
-                         [](const ::testing::TestParamInfo<StrategyOptions>& info) {
-                           return absl::StrCat(info.index, "_", testing::DescribeStrategyOptions(info.param));
+                         [](const ::testing::TestParamInfo<testing::ReferenceOptions>& info) {
+                           return absl::StrCat(info.index, "_", testing::DescribeReferenceOptions(info.param));
                          });
 
 }  // namespace

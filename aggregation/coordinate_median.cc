@@ -4,6 +4,7 @@
 
 #include "aggregation/internal/buffered_aggregator.h"
 #include "aggregation/internal/checks.h"
+#include "aggregation/strategy_registry.h"
 #include "core/status.h"
 
 namespace fedge {
@@ -46,5 +47,22 @@ std::unique_ptr<RoundAggregator> CoordinateMedian::BeginRound(int64_t num_elemen
 absl::Status CoordinateMedian::Apply(absl::Span<const float> delta, absl::Span<float> global) {
   return aggregation_internal::ApplyScaledDelta(delta, options_.server_learning_rate, global);
 }
+
+// Registration (aggregation/strategy_registry.h): options from [strategy.median].
+namespace {
+
+std::optional<StrategySpec> ReadMedian(ConfigSection table) {
+  CoordinateMedianOptions o;
+  ReadStrategyOption(table, "server_learning_rate", &o.server_learning_rate);
+  ReadStrategyOption(table, "max_updates", &o.max_updates);
+  return MakeStrategySpec<CoordinateMedian>(
+      table, "median", o,
+      {{"server_learning_rate", o.server_learning_rate}, {"max_updates", static_cast<double>(o.max_updates)}},
+      o.max_updates);
+}
+
+const bool kRegistered = RegisterStrategy({.name = "median", .read = &ReadMedian});
+
+}  // namespace
 
 }  // namespace fedge

@@ -31,7 +31,7 @@ struct CoordinateMedianOptions {
 // rounds.
 class CoordinateMedian final : public Strategy {
  public:
-  // REQUIRES: options.Validate().ok() (CreateStrategy checks it).
+  // REQUIRES: options.Validate().ok() (the registry reader checks it).
   explicit CoordinateMedian(CoordinateMedianOptions options = {}) : options_(options) {}
   std::string_view name() const override { return "median"; }
   std::unique_ptr<RoundAggregator> BeginRound(int64_t num_elements) override;

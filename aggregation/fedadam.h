@@ -15,7 +15,7 @@ namespace fedge {
 // Thread-safety: see strategy.h (one thread at a time).
 class FedAdam final : public FedOpt {
  public:
-  // REQUIRES: options.Validate().ok() (CreateStrategy checks it).
+  // REQUIRES: options.Validate().ok() (the registry reader checks it).
   explicit FedAdam(FedOptOptions options = {}) : FedOpt(options) {}
   std::string_view name() const override { return "fedadam"; }
 

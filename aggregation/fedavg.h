@@ -23,7 +23,7 @@ struct FedAvgOptions {
 // rounds.
 class FedAvg final : public Strategy {
  public:
-  // REQUIRES: options.Validate().ok() (CreateStrategy checks it).
+  // REQUIRES: options.Validate().ok() (the registry reader checks it).
   explicit FedAvg(FedAvgOptions options = {}) : options_(options) {}
   std::string_view name() const override { return "fedavg"; }
   // A WeightedMeanAggregator (aggregation/weighted_mean.h).

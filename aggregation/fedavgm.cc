@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "aggregation/internal/checks.h"
+#include "aggregation/strategy_registry.h"
 #include "aggregation/weighted_mean.h"
 #include "core/status.h"
 
@@ -55,5 +56,21 @@ absl::Status FedAvgM::ImportState(std::vector<std::vector<float>> state) {
   momentum_ = std::move(state[0]);
   return absl::OkStatus();
 }
+
+// Registration (aggregation/strategy_registry.h): options from [strategy.fedavgm].
+namespace {
+
+std::optional<StrategySpec> ReadFedAvgM(ConfigSection table) {
+  FedAvgMOptions o;
+  ReadStrategyOption(table, "server_learning_rate", &o.server_learning_rate);
+  ReadStrategyOption(table, "server_momentum", &o.server_momentum);
+  return MakeStrategySpec<FedAvgM>(
+      table, "fedavgm", o,
+      {{"server_learning_rate", o.server_learning_rate}, {"server_momentum", o.server_momentum}});
+}
+
+const bool kRegistered = RegisterStrategy({.name = "fedavgm", .read = &ReadFedAvgM});
+
+}  // namespace
 
 }  // namespace fedge

@@ -32,7 +32,7 @@ struct FedAvgMOptions {
 // Thread-safety: see strategy.h (one thread at a time).
 class FedAvgM final : public Strategy {
  public:
-  // REQUIRES: options.Validate().ok() (CreateStrategy checks it).
+  // REQUIRES: options.Validate().ok() (the registry reader checks it).
   explicit FedAvgM(FedAvgMOptions options = {}) : options_(options) {}
   std::string_view name() const override { return "fedavgm"; }
   // A WeightedMeanAggregator (aggregation/weighted_mean.h).

@@ -43,7 +43,7 @@ struct FedOptOptions {
 // UpdateSecondMoment. Thread-safety: see strategy.h (one thread at a time).
 class FedOpt : public Strategy {
  public:
-  // REQUIRES: options.Validate().ok() (CreateStrategy checks it).
+  // REQUIRES: options.Validate().ok() (the registry reader checks it).
   explicit FedOpt(FedOptOptions options) : options_(options) {}
 
   // A WeightedMeanAggregator (aggregation/weighted_mean.h).

@@ -29,7 +29,7 @@ struct FedProxOptions {
 // Thread-safety: see strategy.h. Stateless across rounds.
 class FedProx final : public Strategy {
  public:
-  // REQUIRES: options.Validate().ok() (CreateStrategy checks it).
+  // REQUIRES: options.Validate().ok() (the registry reader checks it).
   explicit FedProx(FedProxOptions options = {}) : options_(options) {}
   std::string_view name() const override { return "fedprox"; }
   // Sets config.proximal_mu; leaves every other field alone.

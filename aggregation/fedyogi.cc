@@ -1,5 +1,7 @@
 #include "aggregation/fedyogi.h"
 
+#include "aggregation/strategy_registry.h"
+
 namespace fedge {
 
 void FedYogi::UpdateSecondMoment(absl::Span<const float> delta, absl::Span<float> v) const {
@@ -15,5 +17,21 @@ void FedYogi::UpdateSecondMoment(absl::Span<const float> delta, absl::Span<float
     v[i] -= (1.0f - beta2) * g2 * sign;
   }
 }
+
+// Registration (aggregation/strategy_registry.h): options from [strategy.fedyogi].
+namespace {
+
+std::optional<StrategySpec> ReadFedYogi(ConfigSection table) {
+  FedOptOptions o;
+  ReadStrategyOption(table, "server_learning_rate", &o.server_learning_rate);
+  ReadStrategyOption(table, "beta1", &o.beta1);
+  ReadStrategyOption(table, "beta2", &o.beta2);
+  ReadStrategyOption(table, "tau", &o.tau);
+  return MakeStrategySpec<FedYogi>(table, "fedyogi", o, {{"server_learning_rate", o.server_learning_rate}, {"beta1", o.beta1}, {"beta2", o.beta2}, {"tau", o.tau}});
+}
+
+const bool kRegistered = RegisterStrategy({.name = "fedyogi", .read = &ReadFedYogi});
+
+}  // namespace
 
 }  // namespace fedge

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "aggregation/internal/buffered_aggregator.h"
 #include "aggregation/internal/checks.h"
+#include "aggregation/strategy_registry.h"
 #include "core/status.h"
 
 namespace fedge {
@@ -109,5 +110,36 @@ std::unique_ptr<RoundAggregator> Krum::BeginRound(int64_t num_elements) {
 absl::Status Krum::Apply(absl::Span<const float> delta, absl::Span<float> global) {
   return aggregation_internal::ApplyScaledDelta(delta, options_.server_learning_rate, global);
 }
+
+// Registration (aggregation/strategy_registry.h): options from [strategy.krum] / [strategy.multikrum].
+namespace {
+
+// krum and multikrum share KrumOptions; krum always selects one update,
+// multikrum averages num_selected (0, its default: n - f).
+std::optional<StrategySpec> ReadKrumFamily(ConfigSection table, bool multi) {
+  KrumOptions o;
+  if (multi) o.num_selected = 0;
+  ReadStrategyOption(table, "num_byzantine", &o.num_byzantine);
+  if (multi) ReadStrategyOption(table, "num_selected", &o.num_selected);
+  ReadStrategyOption(table, "server_learning_rate", &o.server_learning_rate);
+  ReadStrategyOption(table, "max_updates", &o.max_updates);
+  if (multi && o.num_selected == 1) {
+    table.Error("multikrum with num_selected = 1 is krum; use name = \"krum\" or set num_selected >= 2");
+    return std::nullopt;
+  }
+  std::vector<std::pair<std::string, double>> shown = {{"num_byzantine", static_cast<double>(o.num_byzantine)}};
+  if (multi) shown.emplace_back("num_selected", static_cast<double>(o.num_selected));
+  shown.emplace_back("server_learning_rate", o.server_learning_rate);
+  shown.emplace_back("max_updates", static_cast<double>(o.max_updates));
+  return MakeStrategySpec<Krum>(table, multi ? "multikrum" : "krum", o, std::move(shown), o.max_updates);
+}
+
+std::optional<StrategySpec> ReadKrum(ConfigSection table) { return ReadKrumFamily(table, false); }
+std::optional<StrategySpec> ReadMultiKrum(ConfigSection table) { return ReadKrumFamily(table, true); }
+
+const bool kKrumRegistered = RegisterStrategy({.name = "krum", .read = &ReadKrum});
+const bool kMultiKrumRegistered = RegisterStrategy({.name = "multikrum", .read = &ReadMultiKrum});
+
+}  // namespace
 
 }  // namespace fedge

@@ -43,7 +43,7 @@ struct KrumOptions {
 // rounds.
 class Krum final : public Strategy {
  public:
-  // REQUIRES: options.Validate().ok() (CreateStrategy checks it).
+  // REQUIRES: options.Validate().ok() (the registry reader checks it).
   explicit Krum(KrumOptions options = {}) : options_(options) {}
   // "krum" when num_selected == 1, "multikrum" otherwise.
   std::string_view name() const override;

@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "aggregation/strategy_factory.h"
+#include "aggregation/strategy_registry.h"
 #include "aggregation/testing/reference_strategies.h"
 #include "aggregation/testing/strategy_runner.h"
 #include "core/params.h"
@@ -59,8 +59,8 @@ double RelativeError(const std::vector<float>& got, const std::vector<float>& wa
   return std::sqrt(SquaredNorm(diff) / SquaredNorm(want));
 }
 
-double ErrorUnderAttack(const StrategyOptions& options, uint64_t seed) {
-  auto strategy = CreateStrategy(options);
+double ErrorUnderAttack(const testing::ReferenceOptions& options, uint64_t seed) {
+  auto strategy = CreateStrategy(testing::ToStrategyToml(options));
   EXPECT_TRUE(strategy.ok()) << strategy.status();
   if (!strategy.ok()) return INFINITY;
   AttackedRound round = MakeAttackedRound(seed);
@@ -70,7 +70,7 @@ double ErrorUnderAttack(const StrategyOptions& options, uint64_t seed) {
   return RelativeError(runner.global(), round.honest_mean);
 }
 
-class RobustnessTest : public ::testing::TestWithParam<StrategyOptions> {};
+class RobustnessTest : public ::testing::TestWithParam<testing::ReferenceOptions> {};
 
 TEST_P(RobustnessTest, StaysCloseToTheHonestMean) {
   for (uint64_t seed = 1; seed <= 5; ++seed) {
@@ -80,17 +80,17 @@ TEST_P(RobustnessTest, StaysCloseToTheHonestMean) {
 
 INSTANTIATE_TEST_SUITE_P(
     Robust, RobustnessTest,
-    ::testing::Values(StrategyOptions{.name = "median"},
-                      StrategyOptions{.name = "trimmed_mean", .trim_fraction = 0.2},
-                      StrategyOptions{.name = "krum", .num_byzantine = kByzantine},
-                      StrategyOptions{.name = "multikrum", .num_byzantine = kByzantine}),
-    [](const ::testing::TestParamInfo<StrategyOptions>& info) { return info.param.name; });
+    ::testing::Values(testing::ReferenceOptions{.name = "median"},
+                      testing::ReferenceOptions{.name = "trimmed_mean", .trim_fraction = 0.2},
+                      testing::ReferenceOptions{.name = "krum", .num_byzantine = kByzantine},
+                      testing::ReferenceOptions{.name = "multikrum", .num_byzantine = kByzantine}),
+    [](const ::testing::TestParamInfo<testing::ReferenceOptions>& info) { return info.param.name; });
 
 TEST(RobustnessTest, FedAvgIsDraggedAway) {
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     // Unweighted it would be -1.2 * mu; the attackers' claimed weights make it
     // worse still.
-    EXPECT_GT(ErrorUnderAttack(StrategyOptions{.name = "fedavg"}, seed), 1.0) << "seed " << seed;
+    EXPECT_GT(ErrorUnderAttack(testing::ReferenceOptions{.name = "fedavg"}, seed), 1.0) << "seed " << seed;
   }
 }
 

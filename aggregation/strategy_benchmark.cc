@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "aggregation/strategy_factory.h"
+#include "aggregation/strategy_registry.h"
 #include "benchmark/benchmark.h"
 #include "core/random.h"
 
@@ -29,9 +29,9 @@ const std::vector<std::vector<float>>& Updates() {
   return *kUpdatesData;
 }
 
-void BM_Round(benchmark::State& state, StrategyOptions options) {
+void BM_Round(benchmark::State& state, const char* strategy_toml) {
   const auto& updates = Updates();
-  auto strategy = CreateStrategy(options);
+  auto strategy = CreateStrategy(strategy_toml);
   if (!strategy.ok()) {
     state.SkipWithError(std::string(strategy.status().message()).c_str());
     return;
@@ -50,17 +50,17 @@ void BM_Round(benchmark::State& state, StrategyOptions options) {
   state.counters["rounds/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-BENCHMARK_CAPTURE(BM_Round, fedavg, StrategyOptions{.name = "fedavg"})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Round, fedprox, StrategyOptions{.name = "fedprox"})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Round, fedadam, StrategyOptions{.name = "fedadam"})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Round, fedyogi, StrategyOptions{.name = "fedyogi"})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Round, fedadagrad, StrategyOptions{.name = "fedadagrad"})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Round, fedavgm, StrategyOptions{.name = "fedavgm"})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Round, median, StrategyOptions{.name = "median"})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Round, trimmed_mean, StrategyOptions{.name = "trimmed_mean", .trim_fraction = 0.1})
+BENCHMARK_CAPTURE(BM_Round, fedavg, "name = \"fedavg\"")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Round, fedprox, "name = \"fedprox\"")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Round, fedadam, "name = \"fedadam\"")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Round, fedyogi, "name = \"fedyogi\"")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Round, fedadagrad, "name = \"fedadagrad\"")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Round, fedavgm, "name = \"fedavgm\"")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Round, median, "name = \"median\"")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Round, trimmed_mean, "name = \"trimmed_mean\"\n[trimmed_mean]\ntrim_fraction = 0.1")
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Round, krum, StrategyOptions{.name = "krum", .num_byzantine = 20})->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Round, multikrum, StrategyOptions{.name = "multikrum", .num_byzantine = 20})
+BENCHMARK_CAPTURE(BM_Round, krum, "name = \"krum\"\n[krum]\nnum_byzantine = 20")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Round, multikrum, "name = \"multikrum\"\n[multikrum]\nnum_byzantine = 20")
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

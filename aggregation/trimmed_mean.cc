@@ -5,6 +5,7 @@
 
 #include "aggregation/internal/buffered_aggregator.h"
 #include "aggregation/internal/checks.h"
+#include "aggregation/strategy_registry.h"
 #include "core/status.h"
 
 namespace fedge {
@@ -55,5 +56,24 @@ std::unique_ptr<RoundAggregator> TrimmedMean::BeginRound(int64_t num_elements) {
 absl::Status TrimmedMean::Apply(absl::Span<const float> delta, absl::Span<float> global) {
   return aggregation_internal::ApplyScaledDelta(delta, options_.server_learning_rate, global);
 }
+
+// Registration (aggregation/strategy_registry.h): options from [strategy.trimmed_mean].
+namespace {
+
+std::optional<StrategySpec> ReadTrimmedMean(ConfigSection table) {
+  TrimmedMeanOptions o;
+  ReadStrategyOption(table, "trim_fraction", &o.trim_fraction);
+  ReadStrategyOption(table, "server_learning_rate", &o.server_learning_rate);
+  ReadStrategyOption(table, "max_updates", &o.max_updates);
+  return MakeStrategySpec<TrimmedMean>(table, "trimmed_mean", o,
+                                       {{"trim_fraction", o.trim_fraction},
+                                        {"server_learning_rate", o.server_learning_rate},
+                                        {"max_updates", static_cast<double>(o.max_updates)}},
+                                       o.max_updates);
+}
+
+const bool kRegistered = RegisterStrategy({.name = "trimmed_mean", .read = &ReadTrimmedMean});
+
+}  // namespace
 
 }  // namespace fedge

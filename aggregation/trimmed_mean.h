@@ -33,7 +33,7 @@ struct TrimmedMeanOptions {
 // rounds.
 class TrimmedMean final : public Strategy {
  public:
-  // REQUIRES: options.Validate().ok() (CreateStrategy checks it).
+  // REQUIRES: options.Validate().ok() (the registry reader checks it).
   explicit TrimmedMean(TrimmedMeanOptions options = {}) : options_(options) {}
   std::string_view name() const override { return "trimmed_mean"; }
   std::unique_ptr<RoundAggregator> BeginRound(int64_t num_elements) override;

@@ -12,8 +12,7 @@ namespace {
 // from 0.1 to 0.9, and never on the constant 0.1.
 DriftResponseOptions FastOptions() {
   DriftResponseOptions options;
-  options.monitor.detector.name = "page_hinkley";
-  options.monitor.detector.page_hinkley.threshold = 5;
+  options.monitor.detector = *ParseDetectorSpec("name = \"page_hinkley\"\n[page_hinkley]\nthreshold = 5");
   options.monitor.cooldown_samples = 1000;
   return options;
 }
@@ -148,9 +147,7 @@ TEST(DriftResponderTest, RejectsMissingHooksAndBadOptions) {
   options.max_pending_alarms = 0;
   Recorder rec;
   EXPECT_TRUE(absl::IsInvalidArgument(DriftResponder::Create(options, rec.Hooks()).status()));
-  options = FastOptions();
-  options.monitor.detector.name = "cusum";
-  absl::Status status = DriftResponder::Create(options, rec.Hooks()).status();
+  absl::Status status = ParseDetectorSpec("name = \"cusum\"").status();
   EXPECT_TRUE(absl::IsInvalidArgument(status));
   EXPECT_NE(status.message().find("cusum"), std::string::npos);
 }

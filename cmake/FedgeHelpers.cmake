@@ -51,10 +51,17 @@ function(fedge_use_torch target)
   endif()
 endfunction()
 
-# fedge_cc_library(NAME core SRCS a.cc HDRS a.h DEPS ... [TORCH])
+# fedge_cc_library(NAME core SRCS a.cc HDRS a.h DEPS ... [TORCH] [WHOLE_ARCHIVE])
 # Creates target fedge_<NAME> with alias fedge::<NAME>.
+#
+# WHOLE_ARCHIVE: every executable that links the library links all of its
+# objects, referenced or not. For libraries whose files register themselves
+# at static initialisation (strategies, codec stages, drift detectors: see
+# aggregation/strategy_registry.h), which a plain static link would drop. The
+# option group is one SHELL: item so CMake's de-duplication of link options
+# keeps each --whole-archive/--no-whole-archive pair intact.
 function(fedge_cc_library)
-  cmake_parse_arguments(ARG "TORCH" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "TORCH;WHOLE_ARCHIVE" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
   set(target fedge_${ARG_NAME})
   if(ARG_SRCS)
     add_library(${target} STATIC ${ARG_SRCS} ${ARG_HDRS})
@@ -63,6 +70,10 @@ function(fedge_cc_library)
     fedge_target_defaults(${target})
     if(ARG_TORCH)
       fedge_use_torch(${target})
+    endif()
+    if(ARG_WHOLE_ARCHIVE)
+      target_link_options(${target} INTERFACE
+        "SHELL:-Wl,--whole-archive $<TARGET_FILE:${target}> -Wl,--no-whole-archive")
     endif()
   else()
     add_library(${target} INTERFACE ${ARG_HDRS})

@@ -7,16 +7,21 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "compression/value_stage_registry.h"
 #include "core/status.h"
 #include "core/strings.h"
 
 namespace fedge {
 namespace {
 
-constexpr char kGrammar[] =
-    "expected [topk:FRACTION>](fp32|fp16|int8[:BLOCK]|int4[:BLOCK]|sign[:BLOCK])[>zstd[:LEVEL]], "
-    "e.g. 'topk:0.01>int8>zstd'";
+// "expected [topk:FRACTION>](fp16|fp32|...)[>zstd[:LEVEL]], e.g. ...", from
+// the registered value stages.
+std::string Grammar() {
+  return absl::StrCat("expected [topk:FRACTION>](", absl::StrJoin(ValueStageGrammars(), "|"),
+                      ")[>zstd[:LEVEL]], e.g. 'topk:0.01>int8>zstd'");
+}
 
 struct Stage {
   std::string name;
@@ -25,42 +30,15 @@ struct Stage {
 
 absl::Status SpecError(std::string_view spec, std::string_view what) {
   return absl::InvalidArgumentError(
-      absl::StrCat("invalid codec spec '", AsAbsl(spec), "': ", AsAbsl(what), "; ", kGrammar));
+      absl::StrCat("invalid codec spec '", AsAbsl(spec), "': ", AsAbsl(what), "; ", Grammar()));
 }
 
-// Block-size constraints keep every block aligned to a whole byte of packed
-// codes, which keeps the decode loops simple: int4 packs 2 codes per byte,
-// sign packs 8.
-absl::StatusOr<int> ParseBlockSize(const Stage& stage, int multiple_of, std::string_view spec) {
-  if (!stage.param) return kDefaultBlockSize;
-  int block = 0;
-  if (!absl::SimpleAtoi(*stage.param, &block) || block < multiple_of || block > kMaxBlockSize ||
-      block % multiple_of != 0) {
-    return SpecError(spec, absl::StrCat("block size '", *stage.param, "' of stage '", stage.name,
-                                        "' must be an integer in [", multiple_of, ", ", kMaxBlockSize,
-                                        "]", multiple_of > 1 ? absl::StrCat(" and a multiple of ", multiple_of) : ""));
-  }
-  return block;
-}
-
-absl::StatusOr<ValueStage> ParseValueStage(const Stage& stage, std::string_view spec) {
-  if (stage.name == "fp32" || stage.name == "fp16") {
-    if (stage.param) return SpecError(spec, absl::StrCat("stage '", stage.name, "' takes no parameter"));
-    return ValueStage{stage.name == "fp32" ? ValueCodecKind::kFp32 : ValueCodecKind::kFp16, 0};
-  }
-  ValueStage value;
-  int multiple_of = 1;
-  if (stage.name == "int8") {
-    value.kind = ValueCodecKind::kInt8;
-  } else if (stage.name == "int4") {
-    value.kind = ValueCodecKind::kInt4;
-    multiple_of = 2;
-  } else {
-    value.kind = ValueCodecKind::kSign;
-    multiple_of = 8;
-  }
-  FEDGE_ASSIGN_OR_RETURN(value.block_size, ParseBlockSize(stage, multiple_of, spec));
-  return value;
+absl::StatusOr<ValueStage> MakeValueStage(const ValueStageRegistration& registration,
+                                          const std::optional<std::string>& param, std::string_view spec) {
+  absl::StatusOr<ValueStage> stage =
+      registration.make(param ? std::optional<std::string_view>(*param) : std::nullopt);
+  if (!stage.ok()) return SpecError(spec, std::string(stage.status().message()));
+  return stage;
 }
 
 absl::StatusOr<double> ParseFraction(const Stage& stage, std::string_view spec) {
@@ -80,10 +58,6 @@ absl::StatusOr<int> ParseZstdLevel(const Stage& stage, std::string_view spec) {
     return SpecError(spec, absl::StrCat("zstd level '", *stage.param, "' must be an integer in [1, 19]"));
   }
   return level;
-}
-
-bool IsValueStage(std::string_view name) {
-  return name == "fp32" || name == "fp16" || name == "int8" || name == "int4" || name == "sign";
 }
 
 absl::StatusOr<std::vector<Stage>> SplitStages(std::string_view spec) {
@@ -115,20 +89,12 @@ std::string FormatFraction(double x) {
 
 }  // namespace
 
-bool CodecSpec::uses_error_feedback() const {
-  return topk_fraction.has_value() || value.kind == ValueCodecKind::kSign;
-}
+bool CodecSpec::uses_error_feedback() const { return topk_fraction.has_value() || value.biased; }
 
 std::string CodecSpec::ToString() const {
   std::string out;
   if (topk_fraction) absl::StrAppend(&out, "topk:", FormatFraction(*topk_fraction), ">");
-  switch (value.kind) {
-    case ValueCodecKind::kFp32: absl::StrAppend(&out, "fp32"); break;
-    case ValueCodecKind::kFp16: absl::StrAppend(&out, "fp16"); break;
-    case ValueCodecKind::kInt8: absl::StrAppend(&out, "int8:", value.block_size); break;
-    case ValueCodecKind::kInt4: absl::StrAppend(&out, "int4:", value.block_size); break;
-    case ValueCodecKind::kSign: absl::StrAppend(&out, "sign:", value.block_size); break;
-  }
+  absl::StrAppend(&out, value.name, value.param.empty() ? "" : ":", value.param);
   if (zstd_level) absl::StrAppend(&out, ">zstd:", *zstd_level);
   return out;
 }
@@ -145,17 +111,21 @@ absl::StatusOr<CodecSpec> ParseCodecSpec(std::string_view spec) {
     } else if (stage.name == "zstd") {
       if (i + 1 != stages.size()) return SpecError(spec, "'zstd' must be the last stage");
       FEDGE_ASSIGN_OR_RETURN(parsed.zstd_level, ParseZstdLevel(stage, spec));
-    } else if (IsValueStage(stage.name)) {
+    } else if (const ValueStageRegistration* registration = FindValueStage(stage.name)) {
       if (value_name) {
         return SpecError(spec, absl::StrCat("only one value stage is allowed, got '", *value_name,
                                             "' and '", stage.name, "'"));
       }
       value_name = stage.name;
-      FEDGE_ASSIGN_OR_RETURN(parsed.value, ParseValueStage(stage, spec));
+      FEDGE_ASSIGN_OR_RETURN(parsed.value, MakeValueStage(*registration, stage.param, spec));
     } else {
-      return SpecError(spec, absl::StrCat("unknown stage '", stage.name,
-                                          "' (known: topk, fp32, fp16, int8, int4, sign, zstd)"));
+      return SpecError(spec, absl::StrCat("unknown stage '", stage.name, "'"));
     }
+  }
+  if (!value_name) {
+    const ValueStageRegistration* fp32 = FindValueStage("fp32");
+    if (fp32 == nullptr) return SpecError(spec, "the default value stage 'fp32' is not registered");
+    FEDGE_ASSIGN_OR_RETURN(parsed.value, MakeValueStage(*fp32, std::nullopt, spec));
   }
   return parsed;
 }

@@ -6,8 +6,9 @@
 //
 //   [topk:FRACTION >] VALUE [> zstd[:LEVEL]]
 //
-// where VALUE is one of fp32, fp16, int8[:BLOCK], int4[:BLOCK],
-// sign[:BLOCK]. The value stage may be omitted when another stage is present
+// where VALUE is a registered value stage (compression/value_stage_registry.h):
+// fp32, fp16, int8[:BLOCK], int4[:BLOCK], sign[:BLOCK] are built in. The
+// value stage may be omitted when another stage is present
 // ("topk:0.1", "zstd"), in which case it is fp32. Stage names are
 // case-sensitive; whitespace around stages is ignored. The bit layout of every
 // stage is documented in compression/README.md.
@@ -18,6 +19,7 @@
 #define FEDGE_COMPRESSION_CODEC_SPEC_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,19 +37,30 @@ inline constexpr int kDefaultBlockSize = 256;
 inline constexpr int kMaxBlockSize = 1 << 16;
 inline constexpr int kDefaultZstdLevel = 3;
 
-enum class ValueCodecKind { kFp32, kFp16, kInt8, kInt4, kSign };
+namespace compression_internal {
+class ValueCodec;  // compression/internal/value_codec.h
+}
 
-// The stage that turns (possibly sparsified) floats into bytes.
+// The stage that turns (possibly sparsified) floats into bytes, as built by
+// its registration (compression/value_stage_registry.h).
 struct ValueStage {
-  ValueCodecKind kind = ValueCodecKind::kFp32;
-  // Elements per scale for kInt8/kInt4/kSign; 0 for kFp32/kFp16.
-  int block_size = 0;
+  // The registered name, e.g. "int8".
+  std::string name;
+  // The parameter in canonical form ("256" for int8:256); empty for stages
+  // without one.
+  std::string param;
+  // True when the stage is biased (sign), so an encoder must keep the
+  // residual and feed it back into the next update.
+  bool biased = false;
+  // The stage's codec; immutable and shared by copies of the spec.
+  std::shared_ptr<const compression_internal::ValueCodec> codec;
 };
 
 // A validated pipeline. Plain value type; copyable.
 struct CodecSpec {
   // Fraction of elements kept by top-k sparsification, in (0, 1].
   std::optional<double> topk_fraction;
+  // Never null after ParseCodecSpec (fp32 when the spec names no value stage).
   ValueStage value;
   // zstd level in [1, 19] when the lossless stage is present.
   std::optional<int> zstd_level;

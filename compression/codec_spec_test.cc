@@ -2,7 +2,9 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "compression/codec.h"
+#include "compression/value_stage_registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -15,8 +17,8 @@ TEST(CodecSpecTest, ParsesPipelinesAndDefaults) {
   auto spec = ParseCodecSpec("topk:0.01>int8>zstd");
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_DOUBLE_EQ(*spec->topk_fraction, 0.01);
-  EXPECT_EQ(spec->value.kind, ValueCodecKind::kInt8);
-  EXPECT_EQ(spec->value.block_size, kDefaultBlockSize);
+  EXPECT_EQ(spec->value.name, "int8");
+  EXPECT_EQ(spec->value.param, absl::StrCat(kDefaultBlockSize));
   EXPECT_EQ(*spec->zstd_level, kDefaultZstdLevel);
   EXPECT_TRUE(spec->uses_error_feedback());
   EXPECT_EQ(spec->ToString(), "topk:0.01>int8:256>zstd:3");
@@ -65,6 +67,17 @@ TEST(CodecSpecTest, RejectsBadSpecsWithClearErrors) {
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_THAT(std::string(status.message()), HasSubstr(message)) << text;
   }
+}
+
+TEST(CodecSpecTest, BuiltInValueStagesRegisterThemselves) {
+  // fedge::compression is linked as a whole archive, so every stage file's
+  // registration runs although this test names none of them.
+  for (const char* name : {"fp32", "fp16", "int8", "int4", "sign"}) {
+    const ValueStageRegistration* stage = FindValueStage(name);
+    ASSERT_NE(stage, nullptr) << name;
+    EXPECT_THAT(std::string(ValidateCodecSpec("int7").message()), HasSubstr(stage->grammar));
+  }
+  EXPECT_EQ(FindValueStage("int7"), nullptr);
 }
 
 TEST(CodecSpecTest, TopKCountRoundsUpAndClamps) {

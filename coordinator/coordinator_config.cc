@@ -1,6 +1,7 @@
 #include "coordinator/coordinator_config.h"
 
 #include <limits>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "core/config.h"
@@ -95,22 +96,8 @@ void ReadTrain(ConfigSection s, proto::TrainConfig& t) {
   t.set_update_clip_norm(update_clip);
 }
 
-void ReadStrategy(ConfigSection s, StrategyOptions& o) {
-  s.Read("name", &o.name, KnownStrategyNames());
-  if (s.Has("server_learning_rate")) {
-    double eta = o.server_learning_rate.value_or(1.0);
-    s.Read("server_learning_rate", &eta, 1e-12, 1e6);
-    o.server_learning_rate = eta;
-  }
-  s.Read("proximal_mu", &o.proximal_mu, 0, 1e6);
-  s.Read("beta1", &o.beta1, 0, 1);
-  s.Read("beta2", &o.beta2, 0, 1);
-  s.Read("tau", &o.tau, 0, 1e6);
-  s.Read("server_momentum", &o.server_momentum, 0, 1);
-  s.Read("trim_fraction", &o.trim_fraction, 0, 0.5);
-  s.Read("num_byzantine", &o.num_byzantine, 0, kMaxInt64);
-  s.Read("num_selected", &o.num_selected, 0, kMaxInt64);
-  s.Read("max_updates", &o.max_updates, 1, kMaxInt64);
+void ReadStrategy(ConfigSection s, StrategySpec& spec) {
+  if (std::optional<StrategySpec> read = ReadStrategyTable(s)) spec = *std::move(read);
 }
 
 void ReadDeploy(ConfigSection s, DeployConfig& d) {

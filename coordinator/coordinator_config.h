@@ -20,9 +20,8 @@
 //   [train]       local_epochs, batch_size, learning_rate, momentum,
 //                 optimizer, codec, max_examples, weight_decay,
 //                 dp_noise_multiplier, dp_clip_norm, update_clip_norm
-//   [strategy]    name, server_learning_rate, proximal_mu, beta1, beta2,
-//                 tau, server_momentum, trim_fraction, num_byzantine,
-//                 num_selected, max_updates
+//   [strategy]    name; the chosen strategy's options in [strategy.<name>]
+//                 (aggregation/strategy_registry.h)
 //   [deploy]      every_rounds, student, temperature, epochs, batch_size,
 //                 learning_rate, proxy_data, proxy_examples, prune_fraction,
 //                 warm_start, threads
@@ -48,7 +47,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "aggregation/strategy_factory.h"
+#include "aggregation/strategy_registry.h"
 #include "coordinator/federation.h"
 #include "core/idx.h"
 
@@ -144,7 +143,7 @@ struct CoordinatorConfig {
   FederationOptions federation;
 
   // --- [strategy] ---------------------------------------------------------
-  StrategyOptions strategy;
+  StrategySpec strategy = DefaultStrategySpec();
 
   // --- [deploy] -----------------------------------------------------------
   DeployConfig deploy;

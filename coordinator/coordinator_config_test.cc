@@ -45,6 +45,7 @@ codec = "fp32"
 
 [strategy]
 name = "fedadam"
+[strategy.fedadam]
 server_learning_rate = 0.03
 )";
 
@@ -78,8 +79,9 @@ TEST(CoordinatorConfigTest, ReadsEverySection) {
   EXPECT_EQ(config.federation.train.batch_size(), 32) << "absent keys keep their defaults";
   EXPECT_EQ(config.federation.train.optimizer(), "adam");
   EXPECT_EQ(config.strategy.name, "fedadam");
-  ASSERT_TRUE(config.strategy.server_learning_rate.has_value());
-  EXPECT_DOUBLE_EQ(*config.strategy.server_learning_rate, 0.03);
+  ASSERT_FALSE(config.strategy.options.empty());
+  EXPECT_EQ(config.strategy.options[0].first, "server_learning_rate");
+  EXPECT_DOUBLE_EQ(config.strategy.options[0].second, 0.03);
   EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
 }
 

@@ -31,7 +31,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
-#include "aggregation/strategy_factory.h"
+#include "absl/strings/str_join.h"
+#include "aggregation/strategy_registry.h"
 #include "coordinator/coordinator_config.h"
 #include "coordinator/deploy_setup.h"
 #include "coordinator/grpc_service.h"
@@ -123,7 +124,31 @@ void AddModelFlags(CLI::App& app, CoordinatorConfig& c) {
   app.add_option("--max-examples", f.limits.max_examples, "cap on a device's claimed example count (0: off)");
 }
 
-void AddTrainAndStrategyFlags(CLI::App& app, CoordinatorConfig& c) {
+// --strategy / --strategy-option: given, they replace the file's [strategy]
+// table (ApplyStrategyFlags).
+struct StrategyFlags {
+  std::string name;
+  std::vector<std::string> options;  // KEY=VALUE, TOML values
+};
+
+absl::Status ApplyStrategyFlags(const StrategyFlags& flags, CoordinatorConfig& c) {
+  if (flags.name.empty() && flags.options.empty()) return absl::OkStatus();
+  const std::string name = flags.name.empty() ? c.strategy.name : flags.name;
+  std::string toml = absl::StrCat("name = \"", name, "\"\n[", name, "]\n");
+  for (const std::string& option : flags.options) {
+    if (option.find('=') == std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--strategy-option \"", option, "\" must be KEY=VALUE, e.g. server_learning_rate=0.03"));
+    }
+    absl::StrAppend(&toml, option, "\n");
+  }
+  absl::StatusOr<StrategySpec> spec = ParseStrategySpec(toml);
+  if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat("--strategy flags: ", spec.status().message()));
+  c.strategy = *std::move(spec);
+  return absl::OkStatus();
+}
+
+void AddTrainAndStrategyFlags(CLI::App& app, CoordinatorConfig& c, StrategyFlags& strategy) {
   proto::TrainConfig& t = c.federation.train;
   app.add_option_function<int>("--local-epochs", [&t](const int& v) { t.set_local_epochs(v); }, "local epochs");
   app.add_option_function<int>("--batch-size", [&t](const int& v) { t.set_batch_size(v); }, "local batch size");
@@ -141,10 +166,12 @@ void AddTrainAndStrategyFlags(CLI::App& app, CoordinatorConfig& c) {
                                    "DP-SGD per-example clip norm");
   app.add_option_function<double>("--update-clip-norm", [&t](const double& v) { t.set_update_clip_norm(v); },
                                    "client-level update clip norm (0: off)");
-  app.add_option("--strategy", c.strategy.name, "fedavg, fedprox, fedadam, ...");
-  app.add_option_function<double>(
-      "--server-lr", [&c](const double& v) { c.strategy.server_learning_rate = v; }, "server learning rate");
-  app.add_option("--proximal-mu", c.strategy.proximal_mu, "FedProx mu");
+  app.add_option("--strategy", strategy.name,
+                 absl::StrCat("aggregation strategy, replacing the file's [strategy] table: ",
+                              absl::StrJoin(RegisteredStrategyNames(), ", ")))
+      ->default_str(c.strategy.name);
+  app.add_option("--strategy-option", strategy.options,
+                 "KEY=VALUE of the strategy's [strategy.<name>] table (repeatable), e.g. server_learning_rate=0.03");
   app.add_option("--deploy-every", c.deploy.every_rounds,
                  "distil, int8-quantise and serve the global model every N rounds (0: never; see [deploy])");
 }
@@ -274,7 +301,7 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
                          CreateModel(c.federation.architecture, static_cast<uint64_t>(c.model_seed)));
   ModelParams initial = ToParams(*model);
   FEDGE_LOG(INFO) << "model " << c.federation.architecture << ": " << initial.values.size() << " parameters";
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(c.strategy));
+  std::unique_ptr<Strategy> strategy = c.strategy.create();
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelEvaluator> evaluator, MakeEvaluator(c));
   // Declared before the federation, which borrows it.
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelDeployer> deployer, MakeDeployer(c, signing_key));
@@ -342,8 +369,13 @@ int main(int argc, char** argv) {
   fedge::DeviceCertRequest device_certs;
   fedge::AddServerFlags(app, config, config_flag, generate_only, device_certs);
   fedge::AddModelFlags(app, config);
-  fedge::AddTrainAndStrategyFlags(app, config);
+  fedge::StrategyFlags strategy_flags;
+  fedge::AddTrainAndStrategyFlags(app, config, strategy_flags);
   CLI11_PARSE(app, argc, argv);
+  if (const absl::Status applied = fedge::ApplyStrategyFlags(strategy_flags, config); !applied.ok()) {
+    std::cerr << "fedge-coordinator: " << applied << "\n";
+    return 2;
+  }
 
   const absl::Status status = device_certs.device_ids.empty() ? fedge::Run(config, generate_only)
                                                               : fedge::IssueDeviceCerts(config, device_certs);

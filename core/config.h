@@ -59,6 +59,10 @@ class ConfigSection {
   std::vector<ConfigSection> Sections(std::string_view key);
   // Records a custom error against this section (e.g. a cross-field rule).
   void Error(std::string_view message);
+  // Marks `key` as known without reading it, so Finish() does not report it:
+  // for a key the caller refuses with its own message, or a table that
+  // another binary reads from the same file.
+  void Ignore(std::string_view key) { MarkUsed(key); }
   const std::string& path() const { return path_; }
 
  private:

@@ -40,33 +40,24 @@ TEST(StrategyTableTest, DefaultsToFedAvgAndReadsEveryKey) {
 
   auto s = Parse(R"([strategy]
 name = "multikrum"
+[strategy.multikrum]
 server_learning_rate = 0.5
-proximal_mu = 0.1
-beta1 = 0.8
-beta2 = 0.9
-tau = 0.01
-server_momentum = 0.5
-trim_fraction = 0.3
 num_byzantine = 2
 num_selected = 4
 max_updates = 64
+[strategy.fedprox]
+proximal_mu = 0.1
 )");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->strategy.name, "multikrum");
-  EXPECT_EQ(s->strategy.server_learning_rate, 0.5);
-  EXPECT_DOUBLE_EQ(s->strategy.proximal_mu, 0.1);
-  EXPECT_DOUBLE_EQ(s->strategy.beta1, 0.8);
-  EXPECT_DOUBLE_EQ(s->strategy.beta2, 0.9);
-  EXPECT_DOUBLE_EQ(s->strategy.tau, 0.01);
-  EXPECT_DOUBLE_EQ(s->strategy.server_momentum, 0.5);
-  EXPECT_DOUBLE_EQ(s->strategy.trim_fraction, 0.3);
-  EXPECT_EQ(s->strategy.num_byzantine, 2);
-  EXPECT_EQ(s->strategy.num_selected, 4);
   EXPECT_EQ(s->strategy.max_updates, 64);
+  EXPECT_EQ(s->strategy.create()->min_updates(), 7);  // max(2f + 3, m)
   const nlohmann::json j = ScenarioToJson(*s);
   EXPECT_EQ(j["strategy"]["name"], "multikrum");
   EXPECT_EQ(j["strategy"]["num_byzantine"], 2);
-  EXPECT_TRUE(ScenarioToJson(*plain)["strategy"]["server_learning_rate"].is_null());
+  EXPECT_EQ(j["strategy"]["num_selected"], 4);
+  EXPECT_EQ(j["strategy"]["server_learning_rate"], 0.5);
+  EXPECT_EQ(ScenarioToJson(*plain)["strategy"]["server_learning_rate"], 1.0);
 }
 
 TEST(StrategyTableTest, RefusesWhatTheFactoryRefuses) {
@@ -74,36 +65,41 @@ TEST(StrategyTableTest, RefusesWhatTheFactoryRefuses) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_THAT(unknown.status().message(), HasSubstr("strategy.name"));
 
-  auto trim = Parse("[strategy]\nname = \"trimmed_mean\"\ntrim_fraction = 0.5\n");
+  auto trim = Parse("[strategy]\nname = \"trimmed_mean\"\n[strategy.trimmed_mean]\ntrim_fraction = 0.5\n");
   ASSERT_FALSE(trim.ok());
   EXPECT_THAT(trim.status().message(), HasSubstr("strategy"));
   EXPECT_THAT(trim.status().message(), HasSubstr("trim_fraction"));
 
-  auto lr = Parse("[strategy]\nserver_learning_rate = 0\n");
+  auto lr = Parse("[strategy.fedavg]\nserver_learning_rate = 0\n");
   ASSERT_FALSE(lr.ok());
   EXPECT_THAT(lr.status().message(), HasSubstr("server_learning_rate"));
 
-  auto typo = Parse("[strategy]\nname = \"krum\"\nnum_byzantines = 2\n");
+  auto typo = Parse("[strategy]\nname = \"krum\"\n[strategy.krum]\nnum_byzantines = 2\n");
   ASSERT_FALSE(typo.ok());
-  EXPECT_THAT(typo.status().message(), HasSubstr("strategy.num_byzantines"));
+  EXPECT_THAT(typo.status().message(), HasSubstr("strategy.krum.num_byzantines"));
 
-  auto type = Parse("[strategy]\nnum_byzantine = \"two\"\n");
+  auto type = Parse("[strategy]\nname = \"krum\"\n[strategy.krum]\nnum_byzantine = \"two\"\n");
   ASSERT_FALSE(type.ok());
-  EXPECT_THAT(type.status().message(), HasSubstr("strategy.num_byzantine"));
+  EXPECT_THAT(type.status().message(), HasSubstr("strategy.krum.num_byzantine"));
+
+  auto moved = Parse("[strategy]\nname = \"krum\"\nnum_byzantine = 2\n");
+  ASSERT_FALSE(moved.ok());
+  EXPECT_THAT(moved.status().message(), HasSubstr("'strategy.num_byzantine' moved to 'strategy.krum.num_byzantine'"));
 }
 
 TEST(StrategyTableTest, ARoundMustGatherWhatTheStrategyNeeds) {
   // Krum with f = 4 needs 2f + 3 = 11 updates; rounds close at 10.
-  auto krum = Parse("[strategy]\nname = \"krum\"\nnum_byzantine = 4\n");
+  auto krum = Parse("[strategy]\nname = \"krum\"\n[strategy.krum]\nnum_byzantine = 4\n");
   ASSERT_FALSE(krum.ok());
   EXPECT_THAT(krum.status().message(), HasSubstr("needs at least 11 updates per round"));
-  EXPECT_TRUE(Parse("[strategy]\nname = \"krum\"\nnum_byzantine = 3\n").ok());
+  EXPECT_TRUE(Parse("[strategy]\nname = \"krum\"\n[strategy.krum]\nnum_byzantine = 3\n").ok());
 
-  auto held = Parse("[strategy]\nname = \"median\"\nmax_updates = 5\n");
+  auto held = Parse("[strategy]\nname = \"median\"\n[strategy.median]\nmax_updates = 5\n");
   ASSERT_FALSE(held.ok());
   EXPECT_THAT(held.status().message(), HasSubstr("max_updates"));
-  // FedAvg streams: max_updates does not concern it.
-  EXPECT_TRUE(Parse("[strategy]\nname = \"fedavg\"\nmax_updates = 5\n").ok());
+  // FedAvg streams: it has no max_updates.
+  auto fedavg = Parse("[strategy]\nname = \"fedavg\"\n[strategy.fedavg]\nmax_updates = 5\n");
+  EXPECT_THAT(fedavg.status().message(), HasSubstr("unknown key 'strategy.fedavg.max_updates'"));
 }
 
 TEST(StrategyTableTest, VariantsOverrideStrategyAndAttack) {
@@ -112,7 +108,7 @@ TEST(StrategyTableTest, VariantsOverrideStrategyAndAttack) {
 num_devices = 20
 [selection]
 devices_per_round = 10
-[strategy]
+[strategy.krum]
 num_byzantine = 2
 [[variant]]
 name = "krum"
@@ -120,7 +116,7 @@ strategy.name = "krum"
 attack.fraction = 0.2
 [[variant]]
 name = "too-many"
-strategy = { name = "krum", num_byzantine = 4 }
+strategy = { name = "krum", krum = { num_byzantine = 4 } }
 )",
                               "v.toml", kNoDataDir);
   ASSERT_FALSE(set.ok());  // Krum with f = 4 needs 11 updates per round

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "core/strings.h"
@@ -48,36 +49,14 @@ void ReadIntegers(ConfigSection& section, std::string_view key, int64_t lo, int6
 }
 
 void ReadDetector(ConfigSection d, DriftSettings* drift) {
-  std::vector<std::string> names;
-  for (std::string_view n : DetectorNames()) names.emplace_back(n);
-  DetectorOptions& o = drift->detector;
-  d.Read("name", &o.name, names);
+  if (std::optional<DetectorSpec> spec = ReadDetectorTable(d)) drift->detector = *std::move(spec);
   std::string signal = SignalNames()[static_cast<size_t>(drift->signal)];
   d.Read("signal", &signal, SignalNames());
   drift->signal = static_cast<DriftSignalKind>(
       std::find(SignalNames().begin(), SignalNames().end(), signal) - SignalNames().begin());
-  // `delta` is the detector's own: Page-Hinkley's tolerated change or ADWIN's confidence.
-  if (o.name == "adwin") {
-    d.Read("delta", &o.adwin.delta, 1e-12, 1);
-  } else {
-    d.Read("delta", &o.page_hinkley.delta, 0, 1e9);
-  }
-  d.Read("threshold", &o.page_hinkley.threshold, 1e-9, 1e9);
-  d.Read("alpha", &o.page_hinkley.alpha, 1e-9, 1);
-  d.Read("two_sided", &o.page_hinkley.two_sided);
-  int64_t min_samples = o.page_hinkley.min_samples;
-  d.Read("min_samples", &min_samples, 1, kMaxInt);
-  o.page_hinkley.min_samples = min_samples;
-  o.ddm.min_samples = min_samples;
-  d.Read("max_buckets", &o.adwin.max_buckets, 2, 1000);
-  d.Read("clock", &o.adwin.clock, 1, kMaxInt);
-  d.Read("min_subwindow", &o.adwin.min_subwindow, 1, kMaxInt);
-  d.Read("warning_level", &o.ddm.warning_level, 1e-9, 1e9);
-  d.Read("drift_level", &o.ddm.drift_level, 1e-9, 1e9);
   d.Read("warmup_samples", &drift->warmup_samples, 0, kMaxInt);
   d.Read("cooldown_samples", &drift->cooldown_samples, 0, kMaxInt);
   d.Read("reference_examples", &drift->reference_examples, 0, 1000000);
-  if (o.ddm.drift_level <= o.ddm.warning_level) d.Error("'drift_level' must exceed 'warning_level'");
 }
 
 void CheckLabels(ConfigSection& s, DriftSettings* drift) {
@@ -174,19 +153,7 @@ nlohmann::json DriftToJson(const DriftSettings& d) {
                    {"warmup_samples", d.warmup_samples},
                    {"cooldown_samples", d.cooldown_samples},
                    {"reference_examples", d.reference_examples}};
-  if (d.detector.name == "page_hinkley") {
-    const PageHinkleyOptions& p = d.detector.page_hinkley;
-    j["detector"].update({{"delta", p.delta}, {"threshold", p.threshold}, {"alpha", p.alpha},
-                          {"min_samples", p.min_samples}, {"two_sided", p.two_sided}});
-  } else if (d.detector.name == "adwin") {
-    const AdwinOptions& a = d.detector.adwin;
-    j["detector"].update({{"delta", a.delta}, {"max_buckets", a.max_buckets}, {"clock", a.clock},
-                          {"min_subwindow", a.min_subwindow}});
-  } else {
-    const DdmOptions& o = d.detector.ddm;
-    j["detector"].update({{"min_samples", o.min_samples}, {"warning_level", o.warning_level},
-                          {"drift_level", o.drift_level}});
-  }
+  for (const auto& [key, value] : d.detector.options) j["detector"][key] = value;
   return j;
 }
 

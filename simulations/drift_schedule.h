@@ -24,11 +24,12 @@
 //   hold_examples = 0      # recent-only training lasts this many new examples after an alarm (0 = window)
 //   eval_examples = 2000   # held-out examples for the drifted-distribution accuracy
 //   [drift.detector]       # client/drift: the DriftMonitor of every device
-//   name = "page_hinkley"  # page_hinkley | adwin | ddm
+//   name = "page_hinkley"  # any registered detector: page_hinkley | adwin | ddm
 //   signal = "error_prob"  # what is fed: error_prob (1 - p(true label)) | loss | error (0/1)
-//   delta, threshold, alpha, min_samples, two_sided, max_buckets, clock,
-//   min_subwindow, warning_level, drift_level, warmup_samples, cooldown_samples
+//   warmup_samples, cooldown_samples
 //   reference_examples = 200  # re-baseline on every new model (0 = never restart)
+//   [drift.detector.page_hinkley]  # the detector's own options (detector_registry.h)
+//   delta, threshold, alpha, min_samples, two_sided
 //
 // Magnitudes (at full drift, scaled by DriftProgress while ramping):
 //   rotation     degrees, counter-clockwise about the image centre;
@@ -48,7 +49,7 @@
 #include <string>
 #include <vector>
 
-#include "client/drift/detector_factory.h"
+#include "client/drift/detector_registry.h"
 #include "core/config.h"
 #include "nlohmann/json.hpp"
 
@@ -96,8 +97,8 @@ struct DriftSettings {
   int64_t hold_examples = 0;
   int64_t eval_examples = 2000;
 
-  // The monitor.
-  DetectorOptions detector;
+  // The monitor: any registered detector (client/drift/detector_registry.h).
+  DetectorSpec detector = DefaultDetectorSpec();
   DriftSignalKind signal = DriftSignalKind::kErrorProb;
   int64_t warmup_samples = 0;
   int64_t cooldown_samples = 1000;

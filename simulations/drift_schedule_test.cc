@@ -53,10 +53,11 @@ eval_examples = 500
 [drift.detector]
 name = "adwin"
 signal = "error"
-delta = 0.01
-clock = 16
 cooldown_samples = 10
 warmup_samples = 5
+[drift.detector.adwin]
+delta = 0.01
+clock = 16
 )");
   ASSERT_TRUE(s.ok()) << s.status();
   const DriftSettings& d = s->drift;
@@ -77,13 +78,14 @@ warmup_samples = 5
   EXPECT_EQ(d.eval_examples, 500);
   EXPECT_EQ(d.detector.name, "adwin");
   EXPECT_EQ(d.signal, DriftSignalKind::kError);
-  EXPECT_DOUBLE_EQ(d.detector.adwin.delta, 0.01);
-  EXPECT_EQ(d.detector.adwin.clock, 16);
+  EXPECT_EQ(d.detector.options[0], (std::pair<std::string, double>("delta", 0.01)));
+  EXPECT_EQ(d.detector.options[2], (std::pair<std::string, double>("clock", 16)));
   EXPECT_EQ(d.cooldown_samples, 10);
   EXPECT_EQ(d.warmup_samples, 5);
   const nlohmann::json j = ScenarioToJson(*s)["drift"];
   EXPECT_EQ(j["kind"], "label_swap");
   EXPECT_EQ(j["detector"]["name"], "adwin");
+  EXPECT_EQ(j["detector"]["clock"], 16);
   EXPECT_EQ(SelectDriftingDevices(d, 10, 1), (std::vector<bool>{0, 1, 0, 0, 1, 0, 0, 0, 0, 0}));
 }
 
@@ -99,6 +101,8 @@ contrast = 2
 magnitude = 1.5
 [drift.detector]
 name = "cusum"
+threshold = 3
+[drift.detector.page_hinkley]
 thershold = 3
 )");
   ASSERT_FALSE(s.ok());
@@ -109,7 +113,8 @@ thershold = 3
   EXPECT_THAT(m, HasSubstr("'contrast' is only read for brightness"));
   EXPECT_THAT(m, HasSubstr("share in [0, 1]"));
   EXPECT_THAT(m, HasSubstr("cusum"));
-  EXPECT_THAT(m, HasSubstr("drift.detector.thershold"));
+  EXPECT_THAT(m, HasSubstr("drift.detector.page_hinkley.thershold"));
+  EXPECT_THAT(m, HasSubstr("'drift.detector.threshold' moved to 'drift.detector.page_hinkley.threshold'"));
 }
 
 TEST(DriftScheduleTest, KeysWithoutKindAreRefused) {

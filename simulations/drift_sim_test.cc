@@ -33,8 +33,7 @@ Scenario Drifting() {
   s.drift.reservoir = 100;
   s.drift.train_examples = 200;
   s.drift.eval_examples = 500;
-  s.drift.detector.page_hinkley.threshold = 10;
-  s.drift.detector.page_hinkley.delta = 0.05;
+  s.drift.detector = *ParseDetectorSpec("[page_hinkley]\nthreshold = 10\ndelta = 0.05");
   return s;
 }
 

@@ -99,7 +99,7 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
       sc.selection.fraction > 0
           ? std::max<int64_t>(1, static_cast<int64_t>(std::ceil(sc.selection.fraction * sc.population.num_devices)))
           : sc.selection.devices_per_round;
-  ReadStrategyTable(root.Section("strategy"), target, &sc.strategy);
+  ReadScenarioStrategy(root.Section("strategy"), target, &sc.strategy);
   ReadAttackTable(root.Section("attack"), &sc.attack);
   ReadPrivacyTables(root, sc);
   ReadDriftTable(root.Section("drift"), sc.population.num_devices, sc.rounds, &sc.drift);

@@ -15,7 +15,7 @@
 //   [devices]     compute_speed, bandwidth_up, bandwidth_down, latency_ms
 //                 (each { mean, sigma } of a log-normal), availability, dropout
 //   [run]         workers, torch_threads, evaluate_every, out_dir
-//   [strategy]    name + StrategyOptions fields (simulations/strategy_setup.h)
+//   [strategy]    name + [strategy.<name>] options (simulations/strategy_setup.h)
 //   [attack]      fraction, kind, scale, noise_std (simulations/attack.h)
 //   [dp], [client_dp]  sample- and client-level DP (simulations/privacy_setup.h)
 //   [drift]       data drift schedule, detector and response (simulations/drift_schedule.h)
@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregation/strategy_factory.h"
+#include "aggregation/strategy_registry.h"
 #include "core/idx.h"
 #include "nlohmann/json.hpp"
 #include "simulations/attack.h"
@@ -131,8 +131,9 @@ struct Scenario {
     std::string out_dir = "runs";
   } run;
 
-  // The coordinator's aggregation strategy ([strategy]; default FedAvg).
-  StrategyOptions strategy;
+  // The coordinator's aggregation strategy ([strategy], read by the strategy
+  // registry; default FedAvg).
+  StrategySpec strategy = DefaultStrategySpec();
   // Byzantine devices ([attack]; default none).
   AttackOptions attack;
   // Sample-level DP-SGD on devices ([dp]) and client-level DP at the

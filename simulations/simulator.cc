@@ -12,7 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "aggregation/strategy_factory.h"
+#include "aggregation/strategy_registry.h"
 #include "client/device.h"
 #include "client/trainer.h"
 #include "compression/codec_spec.h"
@@ -186,7 +186,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     FEDGE_ASSIGN_OR_RETURN(impl->deploy, DeploySimulation::Create(scenario, impl->data.train, impl->data.test, key));
     impl->deploy->Configure(federation_options);
   }
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Strategy> strategy, CreateStrategy(scenario.strategy));
+  std::unique_ptr<Strategy> strategy = scenario.strategy.create();
   FEDGE_ASSIGN_OR_RETURN(impl->federation,
                          Federation::Create(std::move(federation_options), std::move(strategy),
                                             std::move(initial), std::move(key), &impl->clock, impl->evaluator.get()));

@@ -61,3 +61,12 @@ fedge_cc_test(NAME sim_byzantine_test
   DEPS fedge::sim
   TORCH
   TIMEOUT 120)
+
+# The registries end to end: a strategy, a codec value stage and a drift
+# detector registered only in tests/sim/test_registrations.cc run in the
+# simulator.
+fedge_cc_test(NAME sim_registry_test
+  SRCS ${FEDGE_SIM_TESTS}/registry_test.cc ${FEDGE_SIM_TESTS}/test_registrations.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 120)

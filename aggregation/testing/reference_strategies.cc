@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace fedge::testing {
 namespace {
@@ -67,7 +68,7 @@ Eigen::VectorXd ReferenceMultiKrum(const Eigen::MatrixXd& updates, int64_t f, in
   return sum / static_cast<double>(m);
 }
 
-ReferenceStrategy::ReferenceStrategy(StrategyOptions options) : options_(std::move(options)) {}
+ReferenceStrategy::ReferenceStrategy(ReferenceOptions options) : options_(std::move(options)) {}
 
 double ReferenceStrategy::LearningRate() const {
   return options_.server_learning_rate.value_or(IsFedOpt(options_.name) ? 0.01 : 1.0);
@@ -113,7 +114,7 @@ void ReferenceStrategy::Apply(const Eigen::VectorXd& delta, Eigen::VectorXd& glo
   global += (lr * m_.array() / (v_.array().sqrt() + tau)).matrix();
 }
 
-std::string DescribeStrategyOptions(const StrategyOptions& o) {
+std::string DescribeReferenceOptions(const ReferenceOptions& o) {
   std::string label = o.name;
   if (o.server_learning_rate) absl::StrAppend(&label, "_lr", *o.server_learning_rate);
   if (o.name == "fedprox") absl::StrAppend(&label, "_mu", o.proximal_mu);
@@ -128,10 +129,30 @@ std::string DescribeStrategyOptions(const StrategyOptions& o) {
   return label;
 }
 
+std::string ToStrategyToml(const ReferenceOptions& o) {
+  const std::string& name = o.name;
+  std::string toml = absl::StrCat("name = \"", name, "\"\n[", name, "]\n");
+  auto add = [&toml](const char* key, double value) {
+    absl::StrAppend(&toml, key, " = ", absl::StrFormat("%.17g", value), "\n");
+  };
+  auto add_int = [&toml](const char* key, int64_t value) { absl::StrAppend(&toml, key, " = ", value, "\n"); };
+  if (o.server_learning_rate) add("server_learning_rate", *o.server_learning_rate);
+  if (name == "fedprox") add("proximal_mu", o.proximal_mu);
+  if (IsFedOpt(name)) {
+    add("beta1", o.beta1);
+    if (name != "fedadagrad") add("beta2", o.beta2);
+    add("tau", o.tau);
+  }
+  if (name == "fedavgm") add("server_momentum", o.server_momentum);
+  if (name == "trimmed_mean") add("trim_fraction", o.trim_fraction);
+  if (name == "krum" || name == "multikrum") add_int("num_byzantine", o.num_byzantine);
+  if (name == "multikrum") add_int("num_selected", o.num_selected);
+  if (name == "median" || name == "trimmed_mean" || name == "krum" || name == "multikrum") {
+    add_int("max_updates", o.max_updates);
+  }
+  return toml;
+}
+
+void PrintTo(const ReferenceOptions& options, std::ostream* os) { *os << DescribeReferenceOptions(options); }
+
 }  // namespace fedge::testing
-
-namespace fedge {
-
-void PrintTo(const StrategyOptions& options, std::ostream* os) { *os << testing::DescribeStrategyOptions(options); }
-
-}  // namespace fedge

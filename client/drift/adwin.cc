@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "client/drift/detector_registry.h"
 #include "core/status.h"
 
 namespace fedge {
@@ -152,5 +153,25 @@ double Adwin::FindCut() const {
   }
   return -1;
 }
+
+// Registration (client/drift/detector_registry.h): options from [drift.detector.adwin].
+namespace {
+
+std::optional<DetectorSpec> ReadAdwin(ConfigSection table) {
+  AdwinOptions o;
+  ReadDetectorOption(table, "delta", &o.delta);
+  ReadDetectorOption(table, "max_buckets", &o.max_buckets);
+  ReadDetectorOption(table, "clock", &o.clock);
+  ReadDetectorOption(table, "min_subwindow", &o.min_subwindow);
+  return MakeDetectorSpec<Adwin>(table, o,
+                                 {{"delta", o.delta},
+                                  {"max_buckets", static_cast<double>(o.max_buckets)},
+                                  {"clock", static_cast<double>(o.clock)},
+                                  {"min_subwindow", static_cast<double>(o.min_subwindow)}});
+}
+
+const bool kRegistered = RegisterDetector({.name = std::string(Adwin::kName), .read = &ReadAdwin});
+
+}  // namespace
 
 }  // namespace fedge

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "client/drift/detector_registry.h"
 #include "core/status.h"
 
 namespace fedge {
@@ -66,5 +67,23 @@ DriftSignal Ddm::Update(double value) {
   }
   return {DriftState::kNone, level, samples_seen_};
 }
+
+// Registration (client/drift/detector_registry.h): options from [drift.detector.ddm].
+namespace {
+
+std::optional<DetectorSpec> ReadDdm(ConfigSection table) {
+  DdmOptions o;
+  ReadDetectorOption(table, "min_samples", &o.min_samples);
+  ReadDetectorOption(table, "warning_level", &o.warning_level);
+  ReadDetectorOption(table, "drift_level", &o.drift_level);
+  return MakeDetectorSpec<Ddm>(table, o,
+                               {{"min_samples", static_cast<double>(o.min_samples)},
+                                {"warning_level", o.warning_level},
+                                {"drift_level", o.drift_level}});
+}
+
+const bool kRegistered = RegisterDetector({.name = std::string(Ddm::kName), .read = &ReadDdm});
+
+}  // namespace
 
 }  // namespace fedge

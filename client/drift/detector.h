@@ -13,12 +13,13 @@
 //   * `PageHinkley`  (client/drift/page_hinkley.h) — Page 1954 / Hinkley 1971;
 //   * `Adwin`        (client/drift/adwin.h)        — Bifet & Gavaldà 2007;
 //   * `Ddm`          (client/drift/ddm.h)          — Gama et al. 2004.
-// Build one by name with `CreateDetector` (client/drift/detector_factory.h),
-// or watch a deployed model with `DriftMonitor` (client/drift/drift_monitor.h).
+// Each registers itself by name (client/drift/detector_registry.h); build one
+// from configuration with the registry, or watch a deployed model with
+// `DriftMonitor` (client/drift/drift_monitor.h).
 //
 // Usage:
-//   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<DriftDetector> d,
-//                          CreateDetector({.name = "adwin"}));
+//   FEDGE_ASSIGN_OR_RETURN(DetectorSpec spec, ParseDetectorSpec("name = \"adwin\""));
+//   std::unique_ptr<DriftDetector> d = spec.create();
 //   for (double loss : losses) {
 //     if (d->Update(loss).state == DriftState::kDrift) { ... }
 //   }

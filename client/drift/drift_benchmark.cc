@@ -6,7 +6,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "client/drift/detector_factory.h"
+#include "absl/strings/str_cat.h"
+#include "client/drift/detector_registry.h"
 #include "core/random.h"
 
 namespace fedge {
@@ -18,9 +19,8 @@ void BM_Update(benchmark::State& state, const char* name) {
   std::normal_distribution<double> noise(0.3, 0.1);
   std::vector<double> values(kValues);
   for (double& v : values) v = noise(rng);
-  DetectorOptions options;
-  options.name = name;
-  std::unique_ptr<DriftDetector> detector = std::move(CreateDetector(options)).value();
+  std::unique_ptr<DriftDetector> detector =
+      ParseDetectorSpec(absl::StrCat("name = \"", name, "\"")).value().create();
   size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(detector->Update(values[i]));

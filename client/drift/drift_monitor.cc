@@ -25,9 +25,11 @@ absl::StatusOr<std::unique_ptr<DriftMonitor>> DriftMonitor::Create(const DriftMo
     return absl::InvalidArgumentError(absl::StrCat("drift monitor: cooldown_time must be finite and >= 0, got ",
                                                    absl::FormatDuration(options.cooldown_time)));
   }
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<DriftDetector> detector, CreateDetector(options.detector));
+  if (!options.detector.create) {
+    return absl::InvalidArgumentError("drift monitor: no detector; read one with ReadDetectorTable");
+  }
   return std::unique_ptr<DriftMonitor>(
-      new DriftMonitor(options, std::move(detector), clock != nullptr ? clock : Clock::Real()));
+      new DriftMonitor(options, options.detector.create(), clock != nullptr ? clock : Clock::Real()));
 }
 
 DriftMonitor::DriftMonitor(const DriftMonitorOptions& options, std::unique_ptr<DriftDetector> detector,

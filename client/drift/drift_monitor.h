@@ -9,7 +9,7 @@
 // (`TakeAlarms()` + `DriftAlarmToProto`). A drift alarm is a reason to
 // volunteer for training on recent data.
 //
-// The monitor wraps one detector built by `CreateDetector`, stamps alarms
+// The monitor wraps one detector built from a `DetectorSpec`, stamps alarms
 // with the injected clock, keeps at most `max_alarms` of them (dropping the
 // oldest), and suppresses drift signals during an optional warm-up after
 // (re)start and for a cool-down after each alarm, since the detector re-arms
@@ -17,7 +17,7 @@
 //
 // Usage:
 //   DriftMonitorOptions options;
-//   options.detector.name = "adwin";
+//   options.detector = *ParseDetectorSpec("name = \"adwin\"");
 //   FEDGE_ASSIGN_OR_RETURN(auto monitor, DriftMonitor::Create(options, clock));
 //   for (float loss : batch_losses) monitor->ObserveLoss(loss);
 //   for (const DriftAlarm& alarm : monitor->TakeAlarms())
@@ -34,15 +34,15 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "client/drift/detector.h"
-#include "client/drift/detector_factory.h"
+#include "client/drift/detector_registry.h"
 #include "core/env.h"
 #include "proto/fedge.pb.h"
 
 namespace fedge {
 
 struct DriftMonitorOptions {
-  // The detector to run and its settings.
-  DetectorOptions detector;
+  // The detector to run and its settings (client/drift/detector_registry.h).
+  DetectorSpec detector = DefaultDetectorSpec();
   // Alarms kept until taken; when full, the oldest is dropped. >= 1.
   int max_alarms = 64;
   // Drift signals are suppressed for the first this-many values after

@@ -18,8 +18,7 @@ using ::testing::HasSubstr;
 // be exercised value by value.
 DriftMonitorOptions TwitchyOptions() {
   DriftMonitorOptions options;
-  options.detector.name = "page_hinkley";
-  options.detector.page_hinkley = {.delta = 0, .threshold = 1.0, .alpha = 1.0, .min_samples = 1};
+  options.detector = *ParseDetectorSpec("[page_hinkley]\ndelta = 0\nthreshold = 1.0\nalpha = 1.0\nmin_samples = 1");
   options.cooldown_samples = 0;
   return options;
 }
@@ -123,7 +122,8 @@ TEST(DriftMonitorTest, TakeAlarmsEmptiesTheList) {
 
 TEST(DriftMonitorTest, ConfidenceIsFedAsOneMinusConfidence) {
   DriftMonitorOptions options = TwitchyOptions();
-  options.detector.page_hinkley.threshold = 0.4;
+  options.detector =
+      *ParseDetectorSpec("[page_hinkley]\ndelta = 0\nthreshold = 0.4\nalpha = 1.0\nmin_samples = 1");
   FakeClock clock;
   std::unique_ptr<DriftMonitor> monitor = *DriftMonitor::Create(options, &clock);
   // Confidence falling from 1 to 0 is a rise of 1 − confidence: an alarm.
@@ -173,9 +173,10 @@ TEST(DriftMonitorTest, RejectsInvalidOptions) {
   options.cooldown_time = absl::Seconds(-1);
   EXPECT_THAT(DriftMonitor::Create(options).status().message(), HasSubstr("cooldown_time"));
   options = {};
-  options.detector.name = "adwin";
-  options.detector.adwin.delta = 2;
-  const absl::Status status = DriftMonitor::Create(options).status();
+  options.detector = {};
+  EXPECT_THAT(DriftMonitor::Create(options).status().message(), HasSubstr("no detector"));
+  // Detector options are validated when read.
+  const absl::Status status = ParseDetectorSpec("name = \"adwin\"\n[adwin]\ndelta = 2").status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("adwin: delta"));
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "client/drift/detector_registry.h"
 #include "core/status.h"
 
 namespace fedge {
@@ -71,5 +72,27 @@ DriftSignal PageHinkley::Update(double value) {
   }
   return {DriftState::kNone, statistic, samples_seen_};
 }
+
+// Registration (client/drift/detector_registry.h): options from [drift.detector.page_hinkley].
+namespace {
+
+std::optional<DetectorSpec> ReadPageHinkley(ConfigSection table) {
+  PageHinkleyOptions o;
+  ReadDetectorOption(table, "delta", &o.delta);
+  ReadDetectorOption(table, "threshold", &o.threshold);
+  ReadDetectorOption(table, "alpha", &o.alpha);
+  ReadDetectorOption(table, "min_samples", &o.min_samples);
+  table.Read("two_sided", &o.two_sided);
+  return MakeDetectorSpec<PageHinkley>(table, o,
+                                       {{"delta", o.delta},
+                                        {"threshold", o.threshold},
+                                        {"alpha", o.alpha},
+                                        {"min_samples", static_cast<double>(o.min_samples)},
+                                        {"two_sided", o.two_sided ? 1.0 : 0.0}});
+}
+
+const bool kRegistered = RegisterDetector({.name = std::string(PageHinkley::kName), .read = &ReadPageHinkley});
+
+}  // namespace
 
 }  // namespace fedge

@@ -15,27 +15,27 @@ absl::Status ValidateElementCount(int64_t n) {
 }
 
 size_t RawSectionSize(const CodecSpec& spec, int64_t n) {
-  const auto values = MakeValueCodec(spec.value);
-  if (spec.topk_fraction) return TopKEncodedSize(TopKCount(*spec.topk_fraction, n), n, *values);
-  return values->EncodedSize(n);
+  const ValueCodec& values = *spec.value.codec;
+  if (spec.topk_fraction) return TopKEncodedSize(TopKCount(*spec.topk_fraction, n), n, values);
+  return values.EncodedSize(n);
 }
 
 std::string EncodeRaw(const CodecSpec& spec, absl::Span<const float> x, absl::BitGenRef gen) {
   const int64_t n = static_cast<int64_t>(x.size());
-  const auto values = MakeValueCodec(spec.value);
+  const ValueCodec& values = *spec.value.codec;
   std::string raw(RawSectionSize(spec, n), '\0');
   if (spec.topk_fraction) {
-    EncodeTopK(x, TopKCount(*spec.topk_fraction, n), *values, gen, raw.data());
+    EncodeTopK(x, TopKCount(*spec.topk_fraction, n), values, gen, raw.data());
   } else {
-    values->Encode(x, gen, raw.data());
+    values.Encode(x, gen, raw.data());
   }
   return raw;
 }
 
 absl::StatusOr<std::unique_ptr<UpdateView>> ParseRaw(const CodecSpec& spec, std::string_view raw, int64_t n) {
-  const auto values = MakeValueCodec(spec.value);
-  if (spec.topk_fraction) return ParseTopK(raw, n, TopKCount(*spec.topk_fraction, n), *values);
-  return values->Parse(raw, n);
+  const ValueCodec& values = *spec.value.codec;
+  if (spec.topk_fraction) return ParseTopK(raw, n, TopKCount(*spec.topk_fraction, n), values);
+  return values.Parse(raw, n);
 }
 
 }  // namespace fedge::compression_internal

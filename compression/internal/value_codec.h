@@ -1,6 +1,7 @@
 // File: compression/internal/value_codec.h
 //
-// The interface each value stage (fp32, fp16, int8, int4, sign) implements:
+// The interface each value stage (fp32, fp16, int8, int4, sign, and any
+// other registered in compression/value_stage_registry.h) implements:
 // it encodes a dense float vector into a self-contained byte section whose
 // size depends only on the element count, and validates such a section into
 // an `UpdateView` that accumulates straight from the encoded bytes. Top-k
@@ -41,9 +42,6 @@ class ValueCodec {
   // and the problem, for a wrong size or a non-finite / out-of-range field.
   virtual absl::StatusOr<std::unique_ptr<UpdateView>> Parse(std::string_view bytes, int64_t m) const = 0;
 };
-
-// The codec for a parsed value stage.
-std::unique_ptr<ValueCodec> MakeValueCodec(const ValueStage& stage);
 
 // The kInvalidArgument every codec returns for a section of the wrong size.
 absl::Status SectionSizeError(std::string_view codec, size_t got, size_t expected, int64_t m);

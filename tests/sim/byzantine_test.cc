@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "aggregation/strategy_registry.h"
 #include "core/logging.h"
 #include "gtest/gtest.h"
 #include "simulations/testing/small_data.h"
@@ -55,6 +57,12 @@ TEST(AttackingTrainerTest, SignFlipSendsMinusTenTimesTheHonestDelta) {
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(result->local.values[i], expected[i], 1e-6) << i;
 }
 
+StrategySpec StrategyFor(const std::string& toml) {
+  absl::StatusOr<StrategySpec> spec = ParseStrategySpec(toml);
+  EXPECT_TRUE(spec.ok()) << spec.status();
+  return spec.ok() ? *std::move(spec) : DefaultStrategySpec();
+}
+
 class ByzantineRunTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -76,7 +84,7 @@ class ByzantineRunTest : public ::testing::Test {
     s.training.batch_size = 20;
     s.training.lr = 0.05;
     s.run.workers = 2;
-    s.strategy.name = strategy;
+    s.strategy = StrategyFor(absl::StrCat("name = \"", strategy, "\""));
     s.attack.fraction = 0.2;
     s.attack.kind = kind;
     s.attack.scale = 10;
@@ -115,7 +123,7 @@ TEST_F(ByzantineRunTest, KrumRefusesARoundTooSmallForItsF) {
   // Krum with f = 4 needs 11 updates: the aggregator refuses the round.
   Scenario s = Attacked("krum");
   s.rounds = 1;
-  s.strategy.num_byzantine = 4;
+  s.strategy = StrategyFor("name = \"krum\"\n[krum]\nnum_byzantine = 4");
   const std::vector<RoundRow> rows = Run(s);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_FALSE(rows[0].succeeded);
