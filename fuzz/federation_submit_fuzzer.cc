@@ -46,11 +46,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "aggregation/strategy_factory.h"
+#include "aggregation/strategy_registry.h"
 #include "coordinator/federation.h"
 #include "core/artifact.h"
 #include "core/env.h"
 #include "core/logging.h"
+#include "core/strings.h"
 #include "fuzz/federation_input.h"
 #include "fuzz/fuzz_input.h"
 #include "fuzz/fuzz_key.h"
@@ -195,9 +196,9 @@ void FuzzOne(FuzzInput& in) {
   FederationOptions options;
   const uint8_t codec = in.U8() % (kNumUpdateCodecs + 1);
   if (codec > 0) options.train.set_codec(std::string(kUpdateCodecs[codec - 1]));
-  StrategyOptions strategy_options;
-  strategy_options.name = kStrategies[in.U8() % kNumStrategies];
-  absl::StatusOr<std::unique_ptr<Strategy>> strategy = CreateStrategy(strategy_options);
+  const std::string_view name = kStrategies[in.U8() % kNumStrategies];
+  absl::StatusOr<std::unique_ptr<Strategy>> strategy =
+      CreateStrategy(absl::StrCat("name = \"", AsAbsl(name), "\""));
   FEDGE_FUZZ_CHECK(strategy.ok(), strategy.status().ToString());
   const int devices = 1 + in.U8() % 3;
 
