@@ -23,7 +23,7 @@ trap 'loopback_cleanup; rm -rf "$LOOPBACK_WORK"' EXIT
 # honest updates.
 loopback_keys 4
 loopback_start_coordinator -- --rounds 3 --min-devices 4 --devices-per-round 4 --over-selection 1 \
-  --min-quorum 3 --round-deadline-s 8 --train-max-examples 2000 \
+  --min-quorum 3 --round-deadline-s 20 --train-max-examples 2000 \
   --model cnn_small --local-epochs 1 --lr 0.05 --batch-size 32 --eval-threads 1 \
   --tick-interval-ms 50 --poll-interval-ms 100
 for i in 0 1 2; do loopback_start_device "$i" 3 -- --model cnn_small --max-tasks 3; done
