@@ -19,7 +19,7 @@ fedge_cc_library(
   NAME client
   SRCS device.cc device_config.cc trainer.cc
   HDRS device.h device_config.h trainer.h
-  DEPS fedge::core fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::inference absl::function_ref absl::synchronization absl::time
+  DEPS fedge::core fedge::settings fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::inference absl::function_ref absl::synchronization absl::time
   TORCH
 )
 

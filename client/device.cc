@@ -163,15 +163,24 @@ absl::StatusOr<StepResult> Device::RunOnce() {
 absl::Status Device::CheckPrivacyBudget(const proto::Task& task) {
   absl::StatusOr<std::optional<SgmEvent>> planned = trainer_->PlanPrivacy(task.train());
   if (!planned.ok()) return planned.status();
+  if (!planned->has_value()) return absl::OkStatus();
+  const double federation_budget = task.train().dp_epsilon_budget();
   PrivacyLedger* ledger = options_.privacy_ledger;
-  if (!planned->has_value() || ledger == nullptr) return absl::OkStatus();
+  if (ledger == nullptr) {
+    if (federation_budget <= 0) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("the federation sets a lifetime privacy budget (epsilon ", federation_budget,
+                     ") but this device keeps no privacy ledger to enforce it; set [dp] ledger (--privacy-ledger)"));
+  }
+  const double budget =
+      federation_budget > 0 ? std::min(federation_budget, ledger->budget().epsilon) : ledger->budget().epsilon;
   const SgmEvent& e = **planned;
   FEDGE_ASSIGN_OR_RETURN(double epsilon, ledger->EpsilonIfSpent(e.sample_rate, e.noise_multiplier, e.steps));
-  if (epsilon <= ledger->budget().epsilon) return absl::OkStatus();
+  if (epsilon <= budget) return absl::OkStatus();
   // Refused once, refused for good: the device says why at every poll.
   budget_refusal_ = absl::StrCat("privacy budget exhausted: a task would bring epsilon from ", ledger->Epsilon(),
-                                 " to ", epsilon, ", above the lifetime budget of ", ledger->budget().epsilon,
-                                 " at delta ", ledger->budget().delta);
+                                 " to ", epsilon, ", above the lifetime budget of ", budget, " at delta ",
+                                 ledger->budget().delta);
   return absl::ResourceExhaustedError(budget_refusal_);
 }
 

@@ -112,10 +112,12 @@ struct DeviceOptions {
   uint64_t seed = 1;
 
   // The device's privacy ledger (privacy/privacy_ledger.h), borrowed; must
-  // outlive the Device. When set, a DP-SGD task that would exceed its
-  // lifetime budget is refused (and the device polls as ineligible from then
-  // on, saying why), and every DP-SGD run is charged before its update
-  // leaves. Null trains DP tasks without budget enforcement.
+  // outlive the Device. When set, a DP-SGD task that would exceed the lower
+  // of its lifetime budget and the task's dp_epsilon_budget (the
+  // federation's [dp] device_epsilon) is refused (and the device polls as
+  // ineligible from then on, saying why), and every DP-SGD run is charged
+  // before its update leaves. Null trains DP tasks without enforcement,
+  // unless the task carries a budget: then they are refused.
   PrivacyLedger* privacy_ledger = nullptr;
   // The slot the device serves inference from, borrowed; must outlive the
   // Device and pin the coordinator's key. Null: the device only trains.
@@ -218,8 +220,9 @@ class Device {
  private:
   // Runs a task end to end; the returned status is its outcome.
   absl::Status RunTask(const proto::Task& task);
-  // kResourceExhausted when the task's DP-SGD run would exceed the ledger's
-  // budget (and remembers the refusal); other codes for an invalid config.
+  // kResourceExhausted when the task's DP-SGD run would exceed the budget
+  // (and remembers the refusal); kFailedPrecondition for a task with a
+  // budget on a device without a ledger; other codes for an invalid config.
   absl::Status CheckPrivacyBudget(const proto::Task& task);
   // Downloads the artifact of `kind` and `version` in chunks, resuming after
   // transient errors. `expected_size` 0 means unknown (taken from the first

@@ -11,6 +11,7 @@
 #include "core/random.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "settings/renamed_keys.h"
 
 namespace fedge {
 namespace {
@@ -38,10 +39,12 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   root.Read("state_dir", &c->device.state_dir);
   root.Read("inference_dir", &c->inference_dir);
 
-  ConfigSection privacy = root.Section("privacy");
-  privacy.Read("ledger", &c->privacy_ledger_path);
-  privacy.Read("epsilon", &c->privacy_budget.epsilon, 1e-3, 1e6);
-  privacy.Read("delta", &c->privacy_budget.delta, 1e-300, 0.5);
+  // The device's keys of the shared schema (settings/federation_settings.h).
+  RefuseRenamedKeys(root);
+  ReadModelName(root.Section("model"), {}, &c->trainer.architecture);
+  ConfigSection dp = root.Section("dp");
+  ReadDeviceBudget(dp, &c->dp);
+  dp.Read("ledger", &c->privacy_ledger_path);
 
   ConfigSection coordinator = root.Section("coordinator");
   coordinator.Read("address", &c->address);
@@ -61,10 +64,6 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   ReadU64(data, "shard_seed", &c->data.shard_seed);
   data.Read("index_file", &c->data.index_file);
 
-  ConfigSection training = root.Section("training");
-  training.Read("architecture", &c->trainer.architecture);
-  training.Read("torch_threads", &c->trainer.torch_threads, 0, 1024);
-
   ConfigSection transfer = root.Section("transfer");
   int64_t down = c->device.download_chunk_bytes, up = c->device.upload_chunk_bytes;
   transfer.Read("download_chunk_bytes", &down, 1, int64_t{64} << 20);
@@ -81,6 +80,7 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   retry.Read("max_attempts", &c->device.retry.max_attempts, 1, 1000);
 
   ConfigSection run = root.Section("run");
+  run.Read("torch_threads", &c->trainer.torch_threads, 0, 1024);
   run.Read("max_tasks", &c->run.max_tasks, 0, kMaxInt);
   run.Read("max_idle_polls", &c->run.max_idle_polls, 0, kMaxInt);
   run.Read("max_consecutive_failures", &c->run.max_consecutive_failures, 1, kMaxInt);
@@ -121,7 +121,7 @@ absl::Status ValidateDeviceConfig(const DeviceConfig& c) {
     return absl::InvalidArgumentError(
         absl::StrCat("data.shard must be in [0, ", c.data.num_shards, "), got ", c.data.shard));
   }
-  if (c.trainer.torch_threads < 0) return absl::InvalidArgumentError("training.torch_threads must be >= 0");
+  if (c.trainer.torch_threads < 0) return absl::InvalidArgumentError("run.torch_threads must be >= 0");
   return absl::OkStatus();
 }
 

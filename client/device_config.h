@@ -1,7 +1,9 @@
 // File: client/device_config.h
 //
 // Configuration of the `fedge-device` agent, read from a TOML file with
-// core/config.h (typed reads, unknown keys are errors), and the selection of
+// core/config.h (typed reads, unknown keys are errors; [model] and [dp] are
+// the device's part of the shared schema, settings/federation_settings.h,
+// with the same keys, ranges and messages), and the selection of
 // the device's local examples: an IID shard of a dataset by a seeded
 // permutation, or an explicit index file.
 //
@@ -27,9 +29,8 @@
 //   shard_seed = 1                # permutation seed shared by all devices
 //   index_file = ""               # or: explicit example indices (overrides shards)
 //
-//   [training]
-//   architecture = "cnn_small"    # zoo model; must match the coordinator's
-//   torch_threads = 1
+//   [model]
+//   name = "cnn_small"            # zoo model; must match the coordinator's
 //
 //   [transfer]
 //   download_chunk_bytes = 262144
@@ -46,12 +47,13 @@
 //   state_dir = ""                # keeps the error-feedback residual across restarts
 //   inference_dir = ""            # serve the coordinator's deployed INT8 model from here
 //
-//   [privacy]
+//   [dp]
 //   ledger = ""                   # privacy ledger file; enables the lifetime budget
-//   epsilon = 8.0                 # lifetime budget (epsilon, delta) for DP-SGD tasks
-//   delta = 1e-5
+//   device_epsilon = 0            # this device's own lifetime budget (0: the federation's only)
+//   delta = 1e-5                  # the delta epsilon is accounted at
 //
 //   [run]
+//   torch_threads = 1
 //   max_tasks = 0                 # stop after this many accepted updates (0: no limit)
 //   max_idle_polls = 0            # stop after this many polls without a task (0: no limit)
 //   max_consecutive_failures = 5
@@ -67,8 +69,8 @@
 #include "absl/time/time.h"
 #include "client/device.h"
 #include "client/trainer.h"
-#include "privacy/privacy_ledger.h"
 #include "core/idx.h"
+#include "settings/federation_settings.h"
 
 namespace fedge {
 
@@ -105,9 +107,12 @@ struct DeviceConfig {
   // advertises into <inference_dir>/active.fedge (previous.fedge keeps the
   // one before) and reports the version it serves. Empty: training only.
   std::string inference_dir;
-  // Privacy ledger file (privacy/privacy_ledger.h); empty: no budget.
+  // Privacy ledger file (privacy/privacy_ledger.h); empty: no ledger, and
+  // DP-SGD tasks that carry a federation budget are refused.
   std::string privacy_ledger_path;
-  PrivacyBudget privacy_budget{.epsilon = 8.0, .delta = 1e-5};
+  // [dp] device_epsilon and delta: the ledger's budget is the lower of
+  // device_epsilon (0: none of its own) and each task's dp_epsilon_budget.
+  DpSettings dp;
 };
 
 // Defaults for every field (device_id "device-0").

@@ -19,9 +19,11 @@ device_id = "phone-7"
 seed = 99
 state_dir = "/var/lib/fedge"
 inference_dir = "/var/lib/fedge/model"
-[privacy]
+[model]
+name = "cnn_lenet"
+[dp]
 ledger = "/var/lib/fedge/ledger"
-epsilon = 4.0
+device_epsilon = 4.0
 [coordinator]
 address = "coord:443"
 root_cert = "ca.pem"
@@ -30,9 +32,6 @@ rpc_timeout_seconds = 5.0
 [data]
 shard = 3
 num_shards = 10
-[training]
-architecture = "cnn_lenet"
-torch_threads = 2
 [transfer]
 download_chunk_bytes = 1024
 [retry]
@@ -41,6 +40,7 @@ max_attempts = 3
 jitter = 0.1
 [run]
 max_tasks = 4
+torch_threads = 2
 )",
                                            "test.toml", &c);
   ASSERT_TRUE(s.ok()) << s;
@@ -63,9 +63,16 @@ max_tasks = 4
   EXPECT_EQ(c.inference_dir, "/var/lib/fedge/model");
   EXPECT_EQ(DefaultDeviceConfig().inference_dir, "") << "training only unless asked";
   EXPECT_EQ(c.privacy_ledger_path, "/var/lib/fedge/ledger");
-  EXPECT_EQ(c.privacy_budget.epsilon, 4.0);
-  EXPECT_EQ(c.privacy_budget.delta, 1e-5);  // default kept
+  EXPECT_EQ(c.dp.device_epsilon, 4.0);
+  EXPECT_EQ(c.dp.delta, 1e-5);  // default kept
   EXPECT_TRUE(ValidateDeviceConfig(c).ok());
+}
+
+TEST(DeviceConfigTest, OldKeysNameTheSharedSchemaKey) {
+  DeviceConfig c = DefaultDeviceConfig();
+  const absl::Status s = ParseDeviceConfig("[training]\narchitecture = \"mlp\"\n[privacy]\nepsilon = 2\n", "old.toml", &c);
+  EXPECT_THAT(s.message(), HasSubstr("use model.name"));
+  EXPECT_THAT(s.message(), HasSubstr("dp.device_epsilon"));
 }
 
 TEST(DeviceConfigTest, ReportsUnknownKeysAndBadValuesTogether) {

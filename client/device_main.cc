@@ -5,6 +5,7 @@
 // train split and exits when a limit is reached, the coordinator reports the
 // federation finished, or on SIGINT/SIGTERM. See client/README.md.
 #include <atomic>
+#include <cfloat>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "client/device_config.h"
 #include "client/grpc_transport.h"
 #include "client/trainer.h"
+#include "core/config.h"
 #include "core/file_util.h"
 #include "core/idx.h"
 #include "core/logging.h"
@@ -104,10 +106,12 @@ absl::Status RunDevice(const DeviceConfig& config) {
   options.inference_slot = slot.get();
   std::unique_ptr<PrivacyLedger> ledger;
   if (!config.privacy_ledger_path.empty()) {
-    FEDGE_ASSIGN_OR_RETURN(ledger, PrivacyLedger::Open(config.privacy_ledger_path, config.privacy_budget));
+    const PrivacyBudget budget{.epsilon = config.dp.device_epsilon > 0 ? config.dp.device_epsilon : DBL_MAX,
+                               .delta = config.dp.delta};
+    FEDGE_ASSIGN_OR_RETURN(ledger, PrivacyLedger::Open(config.privacy_ledger_path, budget));
     options.privacy_ledger = ledger.get();
     FEDGE_LOG(INFO) << config.device.device_id << ": privacy ledger " << config.privacy_ledger_path << ", epsilon "
-                    << ledger->Epsilon() << " spent of " << config.privacy_budget.epsilon;
+                    << ledger->Epsilon() << " spent of " << budget.epsilon;
   }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Device> device,
                          Device::Create(options, transport.get(), Clock::Real(), trainer.get(), key));
@@ -136,71 +140,46 @@ absl::Status RunDevice(const DeviceConfig& config) {
 
 int main(int argc, char** argv) {
   using fedge::DeviceConfig;
-  CLI::App app("fedge-device: a federated-learning device agent (Fashion-MNIST)");
-  std::string config_path;
-  app.add_option("--config", config_path, "TOML config file (flags override it)")->check(CLI::ExistingFile);
-  // Flags are parsed into separate variables so that only the ones given
-  // override the file.
-  std::string address, root_cert, public_key, device_id, data_dir, index_file, model, log_level, name_override;
-  std::string tls_cert, tls_key;
-  int64_t shard = -1, num_shards = 0, max_tasks = -1, max_idle_polls = -1;
-  int threads = -1;
-  uint64_t seed = 0;
-  app.add_option("--coordinator", address, "coordinator address host:port");
-  app.add_option("--root-cert", root_cert, "PEM certificate(s) to trust for the coordinator's TLS");
-  app.add_option("--tls-cert", tls_cert, "this device's certificate (PEM) for mutual TLS; its CN is the device id");
-  app.add_option("--tls-key", tls_key, "private key (PEM) of --tls-cert");
-  app.add_option("--coordinator-key", public_key, "pinned Ed25519 public key (PEM) that signs models");
-  app.add_option("--ssl-target-name-override", name_override, "TLS name to check (testing only)");
-  app.add_option("--device-id", device_id, "this device's id");
-  app.add_option("--seed", seed, "device seed (training, backoff jitter)");
-  app.add_option("--data-dir", data_dir, "directory with the Fashion-MNIST IDX files");
-  app.add_option("--shard", shard, "this device's IID shard of the train split")->check(CLI::NonNegativeNumber);
-  app.add_option("--num-shards", num_shards, "number of IID shards")->check(CLI::PositiveNumber);
-  app.add_option("--index-file", index_file, "file of example indices (instead of --shard)");
-  app.add_option("--model", model, "zoo architecture (must match the coordinator's)");
-  app.add_option("--threads", threads, "LibTorch intra-op threads")->check(CLI::Range(1, 1024));
-  app.add_option("--max-tasks", max_tasks, "exit after this many accepted updates (0: no limit)");
-  app.add_option("--max-idle-polls", max_idle_polls, "exit after this many polls without a task (0: no limit)");
-  std::string state_dir, ledger_path, inference_dir;
-  double epsilon = 0;
-  app.add_option("--state-dir", state_dir, "directory for state kept across restarts (error-feedback residual)");
-  app.add_option("--inference-dir", inference_dir,
-                 "serve the coordinator's deployed INT8 model from this directory (active.fedge)");
-  app.add_option("--privacy-ledger", ledger_path, "privacy ledger file: enforces the lifetime DP budget");
-  app.add_option("--privacy-epsilon", epsilon, "lifetime epsilon budget for DP-SGD tasks")->check(CLI::PositiveNumber);
-  app.add_option("--log-level", log_level, "debug | info | warning | error")
-      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
-  CLI11_PARSE(app, argc, argv);
-
   DeviceConfig config = fedge::DefaultDeviceConfig();
-  if (!config_path.empty()) {
-    if (absl::Status s = fedge::LoadDeviceConfig(config_path, &config); !s.ok()) {
+  // The file is read first so flags override it and --help shows its values.
+  if (const std::string path = fedge::ConfigPathFromArgs(argc, argv); !path.empty()) {
+    if (absl::Status s = fedge::LoadDeviceConfig(path, &config); !s.ok()) {
       std::cerr << "fedge-device: " << s.message() << "\n";
       return 2;
     }
   }
-  if (!address.empty()) config.address = address;
-  if (!root_cert.empty()) config.root_cert_path = root_cert;
-  if (!tls_cert.empty()) config.tls_cert_path = tls_cert;
-  if (!tls_key.empty()) config.tls_key_path = tls_key;
-  if (!public_key.empty()) config.public_key_path = public_key;
-  if (!name_override.empty()) config.ssl_target_name_override = name_override;
-  if (!device_id.empty()) config.device.device_id = device_id;
-  if (app.count("--seed") > 0) config.device.seed = seed;
-  if (!data_dir.empty()) config.data.dir = data_dir;
-  if (shard >= 0) config.data.shard = shard;
-  if (num_shards > 0) config.data.num_shards = num_shards;
-  if (!index_file.empty()) config.data.index_file = index_file;
-  if (!model.empty()) config.trainer.architecture = model;
-  if (threads > 0) config.trainer.torch_threads = threads;
-  if (max_tasks >= 0) config.run.max_tasks = max_tasks;
-  if (max_idle_polls >= 0) config.run.max_idle_polls = max_idle_polls;
-  if (!log_level.empty()) config.log_level = log_level;
-  if (!state_dir.empty()) config.device.state_dir = state_dir;
-  if (!inference_dir.empty()) config.inference_dir = inference_dir;
-  if (!ledger_path.empty()) config.privacy_ledger_path = ledger_path;
-  if (epsilon > 0) config.privacy_budget.epsilon = epsilon;
+  CLI::App app("fedge-device: a federated-learning device agent (Fashion-MNIST). Keys: docs/configuration.md");
+  app.option_defaults()->always_capture_default();
+  std::string config_path;  // already applied above
+  app.add_option("--config", config_path, "TOML config file (read first; flags override it)")->check(CLI::ExistingFile);
+  app.add_option("--coordinator", config.address, "coordinator address host:port");
+  app.add_option("--root-cert", config.root_cert_path, "PEM certificate(s) to trust for the coordinator's TLS");
+  app.add_option("--tls-cert", config.tls_cert_path, "this device's certificate (PEM) for mutual TLS; its CN is the device id");
+  app.add_option("--tls-key", config.tls_key_path, "private key (PEM) of --tls-cert");
+  app.add_option("--coordinator-key", config.public_key_path, "pinned Ed25519 public key (PEM) that signs models");
+  app.add_option("--ssl-target-name-override", config.ssl_target_name_override, "TLS name to check (testing only)");
+  app.add_option("--device-id", config.device.device_id, "this device's id");
+  app.add_option("--seed", config.device.seed, "device seed (training, backoff jitter)");
+  app.add_option("--data-dir", config.data.dir, "directory with the Fashion-MNIST IDX files");
+  app.add_option("--shard", config.data.shard, "this device's IID shard of the train split")->check(CLI::NonNegativeNumber);
+  app.add_option("--num-shards", config.data.num_shards, "number of IID shards")->check(CLI::PositiveNumber);
+  app.add_option("--index-file", config.data.index_file, "file of example indices (instead of --shard)");
+  app.add_option("--model", config.trainer.architecture, "zoo architecture, must match the coordinator's (model.name)");
+  app.add_option("--threads", config.trainer.torch_threads, "LibTorch intra-op threads, 0 default (run.torch_threads)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--max-tasks", config.run.max_tasks, "exit after this many accepted updates (0: no limit)");
+  app.add_option("--max-idle-polls", config.run.max_idle_polls, "exit after this many polls without a task (0: no limit)");
+  app.add_option("--state-dir", config.device.state_dir, "directory for state kept across restarts (error-feedback residual)");
+  app.add_option("--inference-dir", config.inference_dir,
+                 "serve the coordinator's deployed INT8 model from this directory (active.fedge)");
+  app.add_option("--privacy-ledger,--dp-ledger", config.privacy_ledger_path,
+                 "privacy ledger file: enforces the lifetime DP budget (dp.ledger)");
+  app.add_option("--privacy-epsilon,--dp-device-epsilon", config.dp.device_epsilon,
+                 "this device's own lifetime epsilon budget, 0 the federation's only (dp.device_epsilon)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--log-level", config.log_level, "debug | info | warning | error")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  CLI11_PARSE(app, argc, argv);
 
   std::signal(SIGINT, fedge::OnSignal);
   std::signal(SIGTERM, fedge::OnSignal);

@@ -548,6 +548,42 @@ TEST_F(DeviceTest, ChargesItsLedgerAndRefusesTasksBeyondTheBudget) {
   EXPECT_THAT(coordinator_.polls.back().ineligible_reason(), ::testing::HasSubstr("privacy budget"));
 }
 
+TEST_F(DeviceTest, EnforcesTheFederationsBudgetWhenLowerThanItsOwn) {
+  const std::string path = ::testing::TempDir() + "/device_federation_budget_test";
+  std::filesystem::remove(path);
+  auto ledger = PrivacyLedger::Open(path, {.epsilon = 100, .delta = 1e-5});
+  ASSERT_TRUE(ledger.ok()) << ledger.status();
+  trainer_.privacy = SgmEvent{.sample_rate = 0.01, .noise_multiplier = 1.0, .steps = 1000};  // epsilon 2.10 a task
+  options_.privacy_ledger = ledger->get();
+  for (uint64_t round : {1, 2}) {
+    proto::Task task = coordinator_.MakeTask(round);
+    task.mutable_train()->set_dp_epsilon_budget(2.5);  // [dp] device_epsilon of the federation
+    coordinator_.tasks.push_back(task);
+  }
+  auto device = MakeDevice();
+  auto first = device->RunOnce();
+  ASSERT_TRUE(first.ok() && first->task_status.ok()) << first.status();
+  auto second = device->RunOnce();
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(second->task_status)) << second->task_status;
+  EXPECT_THAT(std::string(second->task_status.message()), ::testing::HasSubstr("lifetime budget of 2.5"));
+  EXPECT_EQ(coordinator_.accepted, 1);
+}
+
+TEST_F(DeviceTest, RefusesABudgetedDpTaskWithoutALedger) {
+  trainer_.privacy = SgmEvent{.sample_rate = 0.01, .noise_multiplier = 1.0, .steps = 1000};
+  proto::Task task = coordinator_.MakeTask(1);
+  task.mutable_train()->set_dp_epsilon_budget(4);
+  coordinator_.tasks.push_back(task);
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(step->task_status)) << step->task_status;
+  EXPECT_THAT(std::string(step->task_status.message()), ::testing::HasSubstr("no privacy ledger"));
+  EXPECT_EQ(coordinator_.accepted, 0);
+  EXPECT_TRUE(trainer_.seeds.empty()) << "refused before training";
+}
+
 TEST_F(DeviceTest, SendsItsEligibilityWithEveryPoll) {
   options_.eligibility = [] { return Eligibility{false, "battery low"}; };
   auto device = MakeDevice();

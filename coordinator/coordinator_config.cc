@@ -4,7 +4,9 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "coordinator/federation_setup.h"
 #include "core/config.h"
+#include "core/logging.h"
 #include "core/status.h"
 
 namespace fedge {
@@ -30,111 +32,30 @@ void ReadServer(ConfigSection s, CoordinatorConfig& c) {
   s.Read("log_level", &c.log_level, {"debug", "info", "warning", "error"});
 }
 
-void ReadModelAndEvaluation(ConfigSection model, ConfigSection eval, CoordinatorConfig& c) {
-  model.Read("name", &c.federation.architecture);
-  model.Read("seed", &c.model_seed, 0, kMaxInt64);
-  model.Read("model_id", &c.federation.model_id);
+void ReadEvaluation(ConfigSection eval, CoordinatorConfig& c) {
   eval.Read("data", &c.eval_data);
   eval.Read("batch_size", &c.eval_batch_size, 1, 1 << 20);
   eval.Read("threads", &c.eval_threads, 0, 1024);
 }
 
-void ReadFederation(ConfigSection s, FederationOptions& f) {
-  s.Read("rounds", &f.max_rounds, 0, kMaxInt64);
-  s.Read("min_devices", &f.min_devices, 1, kMaxInt64);
-  s.Read("devices_per_round", &f.devices_per_round, 1, kMaxInt64);
-  s.Read("fraction", &f.fraction, 0, 1);
-  s.Read("over_selection", &f.over_selection, 1, 10);
-  s.Read("min_quorum", &f.min_quorum, 1, kMaxInt64);
-  double deadline_s = absl::ToDoubleSeconds(f.round_deadline);
-  s.Read("round_deadline_s", &deadline_s, 1e-3, 1e7);
-  f.round_deadline = absl::Seconds(deadline_s);
-  int64_t poll_ms = absl::ToInt64Milliseconds(f.poll_interval);
-  s.Read("poll_interval_ms", &poll_ms, 1, 86'400'000);
-  f.poll_interval = absl::Milliseconds(poll_ms);
-  s.Read("evaluate_every", &f.evaluate_every, 0, kMaxInt64);
-  int64_t seed = static_cast<int64_t>(f.seed);
-  s.Read("seed", &seed, 0, kMaxInt64);
-  f.seed = static_cast<uint64_t>(seed);
-  int64_t chunk = f.download_chunk_bytes;
-  s.Read("download_chunk_bytes", &chunk, 1024, 256 << 20);
-  f.download_chunk_bytes = static_cast<uint32_t>(chunk);
-  s.Read("max_update_norm", &f.limits.max_l2_norm, 0, std::numeric_limits<double>::max());
-  int64_t max_examples = static_cast<int64_t>(f.limits.max_examples);
-  s.Read("max_examples", &max_examples, 0, kMaxInt64);
-  f.limits.max_examples = static_cast<uint64_t>(max_examples);
-}
-
-void ReadTrain(ConfigSection s, proto::TrainConfig& t) {
-  // Proto setters need temporaries: ConfigSection writes through pointers.
-  int local_epochs = t.local_epochs(), batch_size = t.batch_size();
-  double lr = t.learning_rate(), momentum = t.momentum(), weight_decay = t.weight_decay();
-  double dp_noise = t.dp_noise_multiplier(), dp_clip = t.dp_clip_norm(), update_clip = t.update_clip_norm();
-  int64_t max_examples = t.max_examples();
-  std::string optimizer = t.optimizer(), codec = t.codec();
-  s.Read("local_epochs", &local_epochs, 1, 1000);
-  s.Read("batch_size", &batch_size, 1, 1 << 20);
-  s.Read("learning_rate", &lr, 0, 100);
-  s.Read("momentum", &momentum, 0, 1);
-  s.Read("weight_decay", &weight_decay, 0, 1);
-  s.Read("optimizer", &optimizer, {"sgd", "adam"});
-  s.Read("codec", &codec);
-  s.Read("max_examples", &max_examples, 0, kMaxInt64);
-  s.Read("dp_noise_multiplier", &dp_noise, 0, 1e3);
-  s.Read("dp_clip_norm", &dp_clip, 0, 1e6);
-  s.Read("update_clip_norm", &update_clip, 0, 1e6);
-  t.set_local_epochs(local_epochs);
-  t.set_batch_size(batch_size);
-  t.set_learning_rate(lr);
-  t.set_momentum(momentum);
-  t.set_weight_decay(weight_decay);
-  t.set_optimizer(optimizer);
-  t.set_codec(codec);
-  t.set_max_examples(max_examples);
-  t.set_dp_noise_multiplier(dp_noise);
-  t.set_dp_clip_norm(dp_clip);
-  t.set_update_clip_norm(update_clip);
-}
-
-void ReadStrategy(ConfigSection s, StrategySpec& spec) {
-  if (std::optional<StrategySpec> read = ReadStrategyTable(s)) spec = *std::move(read);
-}
-
-void ReadDeploy(ConfigSection s, DeployConfig& d) {
-  s.Read("every_rounds", &d.every_rounds, 0, kMaxInt64);
-  s.Read("student", &d.student);
-  s.Read("temperature", &d.temperature, 1e-3, 1e3);
-  s.Read("epochs", &d.epochs, 1, 1000);
-  s.Read("batch_size", &d.batch_size, 1, 1 << 20);
-  s.Read("learning_rate", &d.learning_rate, 1e-9, 10);
-  s.Read("proxy_data", &d.proxy_data);
-  s.Read("proxy_examples", &d.proxy_examples, 1, kMaxInt64);
-  s.Read("prune_fraction", &d.prune_fraction, 0, 0.99);
-  s.Read("warm_start", &d.warm_start);
-  s.Read("threads", &d.threads, 0, 1024);
-}
-
-absl::Status ReadConfig(ConfigFile& file, CoordinatorConfig* config) {
+absl::Status ReadConfig(ConfigFile& file, const SettingsChecks& checks, CoordinatorConfig* config) {
   ConfigSection root = file.root();
+  for (const std::string& table : SkipTables(root, SimulationTables())) {
+    FEDGE_LOG(INFO) << "config: skipping '" << table << "', which only fedge-sim reads";
+  }
   ReadServer(root.Section("server"), *config);
-  ReadModelAndEvaluation(root.Section("model"), root.Section("evaluation"), *config);
-  ReadFederation(root.Section("federation"), config->federation);
-  ReadTrain(root.Section("train"), config->federation.train);
-  ReadStrategy(root.Section("strategy"), config->strategy);
-  ReadDeploy(root.Section("deploy"), config->deploy);
+  ReadEvaluation(root.Section("evaluation"), *config);
+  ReadFederationSettings(root, checks, &config->settings);
   return file.Finish();
 }
 
 // Ranges are also enforced when reading the file; repeated here because
 // flags and programmatic configs bypass the reader.
-absl::Status ValidateDeployConfig(const DeployConfig& d) {
+absl::Status ValidateDeploySettings(const DeploySettings& d) {
   auto bad = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat("deploy.", parts...)); };
   if (d.every_rounds < 0) return bad("every_rounds (--deploy-every) must be >= 0 (0 never deploys)");
   if (d.every_rounds == 0) return absl::OkStatus();
-  if (d.proxy_data.empty()) {
-    return bad("proxy_data must name a Fashion-MNIST directory: its training images are the distillation proxy set "
-               "and its test split measures the deployed model");
-  }
+  if (d.proxy_data.empty()) return bad("proxy_data must name a Fashion-MNIST directory");
   if (d.student.empty()) return bad("student must name a zoo architecture, e.g. \"cnn_student\"");
   if (!(d.temperature > 0)) return bad("temperature must be > 0, got ", d.temperature);
   if (d.epochs < 1) return bad("epochs must be >= 1, got ", d.epochs);
@@ -148,26 +69,15 @@ absl::Status ValidateDeployConfig(const DeployConfig& d) {
 
 }  // namespace
 
-FederationOptions DefaultFederationOptions() {
-  FederationOptions options;
-  options.train.set_local_epochs(1);
-  options.train.set_batch_size(32);
-  options.train.set_learning_rate(0.05);
-  options.train.set_optimizer("sgd");
-  options.train.set_codec("fp32");
-  return options;
-}
-
-CoordinatorConfig::CoordinatorConfig() : federation(DefaultFederationOptions()) {}
-
-absl::Status ParseCoordinatorConfig(std::string_view toml, std::string_view source, CoordinatorConfig* config) {
+absl::Status ParseCoordinatorConfig(std::string_view toml, std::string_view source, CoordinatorConfig* config,
+                                    const SettingsChecks& checks) {
   FEDGE_ASSIGN_OR_RETURN(ConfigFile file, ConfigFile::Parse(toml, source));
-  return ReadConfig(file, config);
+  return ReadConfig(file, checks, config);
 }
 
-absl::Status LoadCoordinatorConfig(const std::string& path, CoordinatorConfig* config) {
+absl::Status LoadCoordinatorConfig(const std::string& path, CoordinatorConfig* config, const SettingsChecks& checks) {
   FEDGE_ASSIGN_OR_RETURN(ConfigFile file, ConfigFile::Load(path));
-  return ReadConfig(file, config);
+  return ReadConfig(file, checks, config);
 }
 
 absl::Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
@@ -191,17 +101,20 @@ absl::Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   if (c.generate_signing_key && c.signing_key.empty()) {
     return bad("--generate-signing-key needs --signing-key PATH to write the key to");
   }
-  if (c.exit_when_finished && c.federation.max_rounds == 0) {
+  const FederationSettings& f = c.settings;
+  if (c.exit_when_finished && f.federation.rounds == 0) {
     return bad("--exit-when-finished needs a round limit (--rounds N, federation.rounds)");
   }
   if (c.tick_interval_ms < 1) return bad("tick_interval_ms must be >= 1");
-  if (static_cast<int64_t>(c.federation.download_chunk_bytes) + 1024 > c.max_message_bytes) {
-    return bad("download_chunk_bytes (", c.federation.download_chunk_bytes,
+  if (f.federation.download_chunk_bytes + 1024 > c.max_message_bytes) {
+    return bad("download_chunk_bytes (", f.federation.download_chunk_bytes,
                ") + 1 KiB of framing exceeds max_message_bytes (", c.max_message_bytes, ")");
   }
-  if (c.federation.architecture.empty()) return bad("model.name (--model) must name a zoo architecture");
-  FEDGE_RETURN_IF_ERROR(ValidateDeployConfig(c.deploy));
-  return ValidateFederationOptions(c.federation);
+  if (f.model.name.empty()) return bad("model.name (--model) must name a zoo architecture");
+  FEDGE_RETURN_IF_ERROR(ValidateDeploySettings(f.deploy));
+  FederationOptions options = MakeFederationOptions(f, /*population=*/0);
+  options.deploy_every = 0;  // the deployer it needs is built at start-up, from deploy.* checked above
+  return ValidateFederationOptions(options);
 }
 
 }  // namespace fedge

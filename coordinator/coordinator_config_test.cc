@@ -1,5 +1,7 @@
 #include "coordinator/coordinator_config.h"
 
+#include "coordinator/federation_setup.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -9,6 +11,9 @@ namespace {
 using ::testing::HasSubstr;
 
 constexpr char kFullConfig[] = R"(
+name = "fmnist"
+seed = 7
+
 [server]
 listen = "0.0.0.0:6000"
 tls_cert = "c.pem"
@@ -22,8 +27,6 @@ log_level = "debug"
 
 [model]
 name = "mlp"
-seed = 7
-model_id = "fmnist"
 
 [evaluation]
 data = ""
@@ -37,7 +40,7 @@ poll_interval_ms = 250
 download_chunk_bytes = 65536
 max_update_norm = 10.0
 
-[train]
+[training]
 local_epochs = 2
 learning_rate = 0.1
 optimizer = "adam"
@@ -51,8 +54,8 @@ server_learning_rate = 0.03
 
 TEST(CoordinatorConfigTest, DefaultsAreValidOnceTlsIsGiven) {
   CoordinatorConfig config;
-  EXPECT_EQ(config.federation.train.codec(), "fp32");
-  EXPECT_EQ(config.federation.train.batch_size(), 32);
+  EXPECT_EQ(config.settings.training.codec, "fp32");
+  EXPECT_EQ(config.settings.training.batch_size, 32);
   EXPECT_EQ(ValidateCoordinatorConfig(config).code(), absl::StatusCode::kInvalidArgument) << "no TLS yet";
   config.generate_dev_tls = "certs";
   config.signing_key = "signing.pem";
@@ -61,28 +64,78 @@ TEST(CoordinatorConfigTest, DefaultsAreValidOnceTlsIsGiven) {
 
 TEST(CoordinatorConfigTest, ReadsEverySection) {
   CoordinatorConfig config;
-  ASSERT_TRUE(ParseCoordinatorConfig(kFullConfig, "test.toml", &config).ok());
+  const absl::Status parsed = ParseCoordinatorConfig(kFullConfig, "test.toml", &config);
+  ASSERT_TRUE(parsed.ok()) << parsed;
   EXPECT_EQ(config.listen, "0.0.0.0:6000");
   EXPECT_EQ(config.tick_interval_ms, 50);
   EXPECT_TRUE(config.exit_when_finished);
-  EXPECT_EQ(config.federation.architecture, "mlp");
-  EXPECT_EQ(config.federation.model_id, "fmnist");
-  EXPECT_EQ(config.model_seed, 7);
   EXPECT_EQ(config.eval_data, "");
-  EXPECT_EQ(config.federation.max_rounds, 3);
-  EXPECT_EQ(config.federation.devices_per_round, 4);
-  EXPECT_EQ(config.federation.round_deadline, absl::Seconds(30));
-  EXPECT_EQ(config.federation.poll_interval, absl::Milliseconds(250));
-  EXPECT_EQ(config.federation.download_chunk_bytes, 65536u);
-  EXPECT_DOUBLE_EQ(config.federation.limits.max_l2_norm, 10.0);
-  EXPECT_EQ(config.federation.train.local_epochs(), 2);
-  EXPECT_EQ(config.federation.train.batch_size(), 32) << "absent keys keep their defaults";
-  EXPECT_EQ(config.federation.train.optimizer(), "adam");
-  EXPECT_EQ(config.strategy.name, "fedadam");
-  ASSERT_FALSE(config.strategy.options.empty());
-  EXPECT_EQ(config.strategy.options[0].first, "server_learning_rate");
-  EXPECT_DOUBLE_EQ(config.strategy.options[0].second, 0.03);
+  const FederationOptions f = MakeFederationOptions(config.settings, 0);
+  EXPECT_EQ(f.architecture, "mlp");
+  EXPECT_EQ(f.model_id, "fmnist");
+  EXPECT_EQ(f.seed, SeedFor(config.settings, SeedStream::kSelection));
+  EXPECT_EQ(f.max_rounds, 3);
+  EXPECT_EQ(f.devices_per_round, 4);
+  EXPECT_EQ(f.round_deadline, absl::Seconds(30));
+  EXPECT_EQ(f.poll_interval, absl::Milliseconds(250));
+  EXPECT_EQ(f.download_chunk_bytes, 65536u);
+  EXPECT_DOUBLE_EQ(f.limits.max_l2_norm, 10.0);
+  EXPECT_EQ(f.train.local_epochs(), 2);
+  EXPECT_EQ(f.train.batch_size(), 32) << "absent keys keep their defaults";
+  EXPECT_EQ(f.train.optimizer(), "adam");
+  const StrategySpec& strategy = config.settings.strategy;
+  EXPECT_EQ(strategy.name, "fedadam");
+  ASSERT_FALSE(strategy.options.empty());
+  EXPECT_EQ(strategy.options[0].first, "server_learning_rate");
+  EXPECT_DOUBLE_EQ(strategy.options[0].second, 0.03);
   EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
+}
+
+TEST(CoordinatorConfigTest, TakesAScenarioAsIsAndRefusesOldKeys) {
+  CoordinatorConfig config;
+  const absl::Status scenario = ParseCoordinatorConfig(R"(
+name = "quickstart"
+[model]
+name = "cnn_small"
+[federation]
+rounds = 4
+[population]
+num_devices = 20
+[run]
+workers = 2
+[[variant]]
+name = "other"
+)",
+                                                       "scenario.toml", &config);
+  ASSERT_TRUE(scenario.ok()) << scenario;
+  EXPECT_EQ(config.settings.federation.rounds, 4);
+  const absl::Status old = ParseCoordinatorConfig("[train]\nlearning_rate = 0.1\n", "old.toml", &config);
+  EXPECT_THAT(std::string(old.message()), HasSubstr("use [training]"));
+}
+
+TEST(CoordinatorConfigTest, DpAndClientDpBecomeTaskAndFederationOptions) {
+  CoordinatorConfig config;
+  ASSERT_TRUE(ParseCoordinatorConfig(R"(
+[federation]
+min_devices = 20
+devices_per_round = 5
+over_selection = 1.0
+[dp]
+noise_multiplier = 1.1
+clip_norm = 1.0
+device_epsilon = 6
+[client_dp]
+clip_norm = 0.5
+)",
+                                     "dp.toml", &config)
+                  .ok());
+  const FederationOptions f = MakeFederationOptions(config.settings, 0);
+  EXPECT_DOUBLE_EQ(f.train.dp_noise_multiplier(), 1.1);
+  EXPECT_DOUBLE_EQ(f.train.dp_clip_norm(), 1.0);
+  EXPECT_DOUBLE_EQ(f.train.dp_epsilon_budget(), 6);
+  ASSERT_TRUE(f.client_dp.has_value());
+  EXPECT_DOUBLE_EQ(f.client_dp->clip_norm, 0.5);
+  EXPECT_DOUBLE_EQ(f.client_dp->device_sampling_rate, 5.0 / 20) << "against min_devices";
 }
 
 TEST(CoordinatorConfigTest, ReportsEveryProblemWithItsKeyPath) {
@@ -110,11 +163,12 @@ TEST(CoordinatorConfigTest, CrossFieldRules) {
   EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("both"));
   config.tls_key = "k.pem";
   config.exit_when_finished = true;
+  config.settings.federation.rounds = 0;
   EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("round limit"));
-  config.federation.max_rounds = 2;
-  config.federation.download_chunk_bytes = 8 << 20;
+  config.settings.federation.rounds = 2;
+  config.settings.federation.download_chunk_bytes = 8 << 20;
   EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("max_message_bytes"));
-  config.federation.download_chunk_bytes = 1 << 20;
+  config.settings.federation.download_chunk_bytes = 1 << 20;
   config.signing_key.clear();
   EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("ephemeral"));
   config.public_key = "pub.pem";
@@ -145,17 +199,19 @@ signing_key = "s.pem"
 }
 
 TEST(CoordinatorConfigTest, DeploymentIsOffByDefault) {
-  const CoordinatorConfig config;
-  EXPECT_EQ(config.deploy.every_rounds, 0);
-  EXPECT_EQ(config.deploy.student, "cnn_student");
-  EXPECT_EQ(config.deploy.proxy_examples, 10000);
-  EXPECT_EQ(config.deploy.prune_fraction, 0);
-  EXPECT_TRUE(config.deploy.warm_start);
+  const DeploySettings deploy = CoordinatorConfig().settings.deploy;
+  EXPECT_EQ(deploy.every_rounds, 0);
+  EXPECT_EQ(deploy.student, "cnn_student");
+  EXPECT_EQ(deploy.proxy_examples, 10000);
+  EXPECT_EQ(deploy.prune_fraction, 0);
+  EXPECT_TRUE(deploy.warm_start);
 }
 
 TEST(CoordinatorConfigTest, ReadsTheDeploySection) {
   CoordinatorConfig config;
   const absl::Status status = ParseCoordinatorConfig(R"(
+[federation]
+rounds = 10
 [deploy]
 every_rounds = 5
 student = "mlp"
@@ -171,7 +227,7 @@ threads = 2
 )",
                                                      "deploy.toml", &config);
   ASSERT_TRUE(status.ok()) << status;
-  const DeployConfig& d = config.deploy;
+  const DeploySettings& d = config.settings.deploy;
   EXPECT_EQ(d.every_rounds, 5);
   EXPECT_EQ(d.student, "mlp");
   EXPECT_DOUBLE_EQ(d.temperature, 4.0);
@@ -210,19 +266,20 @@ TEST(CoordinatorConfigTest, DeployingNeedsProxyDataAndValidSettings) {
   CoordinatorConfig config;
   config.generate_dev_tls = "certs";
   config.signing_key = "signing.pem";
-  config.deploy.proxy_data.clear();
+  DeploySettings& deploy = config.settings.deploy;
+  deploy.proxy_data.clear();
   EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << "not deploying: proxy_data unused";
-  config.deploy.every_rounds = 2;
+  deploy.every_rounds = 2;
   EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("deploy.proxy_data"));
-  config.deploy.proxy_data = "/data/fmnist";
+  deploy.proxy_data = "/data/fmnist";
   EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
-  config.deploy.prune_fraction = 1;  // e.g. set programmatically, bypassing the reader
+  deploy.prune_fraction = 1;  // e.g. set programmatically, bypassing the reader
   EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("deploy.prune_fraction"));
-  config.deploy.prune_fraction = 0;
-  config.deploy.student.clear();
+  deploy.prune_fraction = 0;
+  deploy.student.clear();
   EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("deploy.student"));
-  config.deploy.student = "cnn_student";
-  config.deploy.every_rounds = -1;  // --deploy-every -1
+  deploy.student = "cnn_student";
+  deploy.every_rounds = -1;  // --deploy-every -1
   EXPECT_THAT(std::string(ValidateCoordinatorConfig(config).message()), HasSubstr("deploy.every_rounds"));
 }
 

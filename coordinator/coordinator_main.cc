@@ -35,14 +35,16 @@
 #include "aggregation/strategy_registry.h"
 #include "coordinator/coordinator_config.h"
 #include "coordinator/deploy_setup.h"
+#include "coordinator/federation_setup.h"
 #include "coordinator/grpc_service.h"
 #include "coordinator/round_report.h"
-#include "core/tls.h"
+#include "core/config.h"
 #include "core/file_util.h"
 #include "core/idx.h"
 #include "core/logging.h"
 #include "core/signing.h"
 #include "core/status.h"
+#include "core/tls.h"
 #include "models/torch_evaluator.h"
 #include "models/torch_params.h"
 #include "models/zoo.h"
@@ -50,17 +52,6 @@
 namespace fedge {
 namespace {
 
-
-// Finds --config before the full parse, so the file is read first and the
-// flags then override it.
-std::string ConfigPathFromArgs(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) return argv[i + 1];
-    if (arg.starts_with("--config=")) return std::string(arg.substr(9));
-  }
-  return "";
-}
 
 // --issue-device-cert: a stand-alone action (issue, then exit) rather than a
 // setting, so it is not part of CoordinatorConfig.
@@ -98,30 +89,53 @@ void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_pat
   app.add_option("--log-level", c.log_level, "debug, info, warning or error");
 }
 
-void AddModelFlags(CLI::App& app, CoordinatorConfig& c) {
-  FederationOptions& f = c.federation;
-  app.add_option("--model", f.architecture, "zoo architecture of the global model");
-  app.add_option("--model-seed", c.model_seed, "seed of the initial weights");
-  app.add_option("--model-id", f.model_id, "model family name in artifacts");
+void AddEvaluationFlags(CLI::App& app, CoordinatorConfig& c) {
   app.add_option("--eval-data", c.eval_data, "Fashion-MNIST dir for test-set evaluation; '' disables");
   app.add_option("--eval-batch-size", c.eval_batch_size, "examples per evaluation forward pass");
   app.add_option("--eval-threads", c.eval_threads, "LibTorch threads for evaluation (0: default)");
-  app.add_option("--rounds", f.max_rounds, "rounds to run (0: until stopped)");
+}
+
+// The shared schema's flags (settings/federation_settings.h); each names its
+// key in docs/configuration.md.
+void AddFederationFlags(CLI::App& app, FederationSettings& s) {
+  FederationSettings::Federation& f = s.federation;
+  app.add_option("--name", s.name, "federation name: model family in artifacts (name)");
+  app.add_option("--seed", s.seed, "seeds the initial weights and device selection (seed)");
+  app.add_option("--model", s.model.name, "zoo architecture of the global model (model.name)");
+  app.add_option("--rounds", f.rounds, "rounds to run, 0 until stopped (federation.rounds)");
   app.add_option("--min-devices", f.min_devices, "registered devices needed to open a round");
   app.add_option("--devices-per-round", f.devices_per_round, "accepted updates that close a round");
   app.add_option("--fraction", f.fraction, "target = ceil(fraction * eligible) when > 0");
   app.add_option("--over-selection", f.over_selection, "selected = ceil(target * over_selection)");
   app.add_option("--min-quorum", f.min_quorum, "fewest updates for a round to succeed at its deadline");
-  app.add_option_function<double>(
-      "--round-deadline-s", [&f](const double& s) { f.round_deadline = absl::Seconds(s); }, "round deadline");
-  app.add_option_function<int64_t>(
-      "--poll-interval-ms", [&f](const int64_t& ms) { f.poll_interval = absl::Milliseconds(ms); },
-      "idle devices poll again after this");
+  app.add_option("--round-deadline-s", f.round_deadline_s, "round deadline in seconds");
+  app.add_option("--poll-interval-ms", f.poll_interval_ms, "idle devices poll again after this");
   app.add_option("--evaluate-every", f.evaluate_every, "evaluate every N rounds (0: never)");
-  app.add_option("--seed", f.seed, "seed of device selection");
   app.add_option("--download-chunk-bytes", f.download_chunk_bytes, "largest model chunk per Download");
-  app.add_option("--max-update-norm", f.limits.max_l2_norm, "reject updates with a larger L2 norm (0: off)");
-  app.add_option("--max-examples", f.limits.max_examples, "cap on a device's claimed example count (0: off)");
+  app.add_option("--max-update-norm", f.max_update_norm, "reject updates with a larger L2 norm (0: off)");
+  app.add_option("--max-examples", f.max_examples, "cap on a device's claimed example count (0: off)");
+  app.add_option("--favour-drifting", f.favour_drifting, "sample devices that reported drift first");
+  app.add_option("--extra-round-drift-fraction", f.extra_round_drift_fraction,
+                 "grant an extra round when this share of devices drifts (0: off)");
+  app.add_option("--max-extra-rounds", f.max_extra_rounds, "most extra rounds granted for drift");
+  app.add_option("--deploy-every", s.deploy.every_rounds,
+                 "distil, int8-quantise and serve the global model every N rounds (0: never; see [deploy])");
+}
+
+void AddTrainingFlags(CLI::App& app, FederationSettings& s) {
+  FederationSettings::Training& t = s.training;
+  app.add_option("--local-epochs", t.local_epochs, "local epochs");
+  app.add_option("--batch-size", t.batch_size, "local batch size");
+  app.add_option("--lr,--learning-rate", t.learning_rate, "local learning rate (training.learning_rate)");
+  app.add_option("--momentum", t.momentum, "local momentum");
+  app.add_option("--weight-decay", t.weight_decay, "local weight decay");
+  app.add_option("--optimizer", t.optimizer, "sgd or adam");
+  app.add_option("--codec", t.codec, "update codec pipeline, e.g. fp32 or topk:0.01>int8>zstd");
+  app.add_option("--train-max-examples", t.max_examples, "examples per task, 0 all (training.max_examples)");
+  app.add_option("--update-clip-norm", t.update_clip_norm, "device-side clip of the whole update (0: off)");
+  app.add_option("--dp-noise-multiplier", s.dp.noise_multiplier, "DP-SGD noise multiplier; turns [dp] on");
+  app.add_option("--dp-clip-norm", s.dp.clip_norm, "DP-SGD per-example clip norm");
+  app.add_option("--dp-device-epsilon", s.dp.device_epsilon, "lifetime epsilon budget per device (0: none)");
 }
 
 // --strategy / --strategy-option: given, they replace the file's [strategy]
@@ -131,9 +145,9 @@ struct StrategyFlags {
   std::vector<std::string> options;  // KEY=VALUE, TOML values
 };
 
-absl::Status ApplyStrategyFlags(const StrategyFlags& flags, CoordinatorConfig& c) {
+absl::Status ApplyStrategyFlags(const StrategyFlags& flags, StrategySpec& current) {
   if (flags.name.empty() && flags.options.empty()) return absl::OkStatus();
-  const std::string name = flags.name.empty() ? c.strategy.name : flags.name;
+  const std::string name = flags.name.empty() ? current.name : flags.name;
   std::string toml = absl::StrCat("name = \"", name, "\"\n[", name, "]\n");
   for (const std::string& option : flags.options) {
     if (option.find('=') == std::string::npos) {
@@ -144,36 +158,17 @@ absl::Status ApplyStrategyFlags(const StrategyFlags& flags, CoordinatorConfig& c
   }
   absl::StatusOr<StrategySpec> spec = ParseStrategySpec(toml);
   if (!spec.ok()) return absl::InvalidArgumentError(absl::StrCat("--strategy flags: ", spec.status().message()));
-  c.strategy = *std::move(spec);
+  current = *std::move(spec);
   return absl::OkStatus();
 }
 
-void AddTrainAndStrategyFlags(CLI::App& app, CoordinatorConfig& c, StrategyFlags& strategy) {
-  proto::TrainConfig& t = c.federation.train;
-  app.add_option_function<int>("--local-epochs", [&t](const int& v) { t.set_local_epochs(v); }, "local epochs");
-  app.add_option_function<int>("--batch-size", [&t](const int& v) { t.set_batch_size(v); }, "local batch size");
-  app.add_option_function<double>("--lr", [&t](const double& v) { t.set_learning_rate(v); }, "local learning rate");
-  app.add_option_function<double>("--momentum", [&t](const double& v) { t.set_momentum(v); }, "local momentum");
-  app.add_option_function<std::string>("--optimizer", [&t](const std::string& v) { t.set_optimizer(v); },
-                                       "sgd or adam");
-  app.add_option_function<std::string>("--codec", [&t](const std::string& v) { t.set_codec(v); },
-                                       "update codec pipeline, e.g. fp32 or topk:0.01>int8>zstd");
-  app.add_option_function<int64_t>("--train-max-examples", [&t](const int64_t& v) { t.set_max_examples(v); },
-                                   "examples per task (0: all)");
-  app.add_option_function<double>("--dp-noise-multiplier", [&t](const double& v) { t.set_dp_noise_multiplier(v); },
-                                   "DP-SGD noise multiplier (0: off)");
-  app.add_option_function<double>("--dp-clip-norm", [&t](const double& v) { t.set_dp_clip_norm(v); },
-                                   "DP-SGD per-example clip norm");
-  app.add_option_function<double>("--update-clip-norm", [&t](const double& v) { t.set_update_clip_norm(v); },
-                                   "client-level update clip norm (0: off)");
+void AddStrategyFlags(CLI::App& app, const StrategySpec& current, StrategyFlags& strategy) {
   app.add_option("--strategy", strategy.name,
                  absl::StrCat("aggregation strategy, replacing the file's [strategy] table: ",
                               absl::StrJoin(RegisteredStrategyNames(), ", ")))
-      ->default_str(c.strategy.name);
+      ->default_str(current.name);
   app.add_option("--strategy-option", strategy.options,
                  "KEY=VALUE of the strategy's [strategy.<name>] table (repeatable), e.g. server_learning_rate=0.03");
-  app.add_option("--deploy-every", c.deploy.every_rounds,
-                 "distil, int8-quantise and serve the global model every N rounds (0: never; see [deploy])");
 }
 
 // Shutdown signals travel through a self-pipe: the handler only write()s
@@ -280,10 +275,10 @@ absl::StatusOr<SigningKey> PrepareSigningKey(const CoordinatorConfig& c) {
 }
 
 absl::StatusOr<std::unique_ptr<ModelEvaluator>> MakeEvaluator(const CoordinatorConfig& c) {
-  if (c.eval_data.empty() || c.federation.evaluate_every == 0) return nullptr;
+  if (c.eval_data.empty() || c.settings.federation.evaluate_every == 0) return nullptr;
   FEDGE_ASSIGN_OR_RETURN(ImageDataset test, LoadFashionMnist(c.eval_data, "test"));
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchEvaluator> evaluator,
-                         TorchEvaluator::Create(c.federation.architecture, test, c.eval_batch_size, c.eval_threads));
+                         TorchEvaluator::Create(c.settings.model.name, test, c.eval_batch_size, c.eval_threads));
   FEDGE_LOG(INFO) << "evaluating on " << evaluator->num_examples() << " test examples from " << c.eval_data;
   return evaluator;
 }
@@ -297,20 +292,25 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   if (generate_only) return absl::OkStatus();
   FEDGE_ASSIGN_OR_RETURN(std::string client_ca, PrepareClientCa(c));
 
+  const FederationSettings& settings = c.settings;
   FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential model,
-                         CreateModel(c.federation.architecture, static_cast<uint64_t>(c.model_seed)));
+                         CreateModel(settings.model.name, SeedFor(settings, SeedStream::kModel)));
   ModelParams initial = ToParams(*model);
-  FEDGE_LOG(INFO) << "model " << c.federation.architecture << ": " << initial.values.size() << " parameters";
-  std::unique_ptr<Strategy> strategy = c.strategy.create();
+  FEDGE_LOG(INFO) << "model " << settings.model.name << ": " << initial.values.size() << " parameters";
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelEvaluator> evaluator, MakeEvaluator(c));
   // Declared before the federation, which borrows it.
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelDeployer> deployer, MakeDeployer(c, signing_key));
-  FederationOptions federation_options = c.federation;
-  federation_options.deploy_every = c.deploy.every_rounds;
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelDeployer> deployer, MakeDeployer(settings, signing_key));
+  FederationOptions federation_options = MakeFederationOptions(settings, /*population=*/0);
   federation_options.deployer = deployer.get();
+  if (federation_options.client_dp) {
+    FEDGE_LOG(INFO) << "client-level DP accounted at a device sampling rate of "
+                    << federation_options.client_dp->device_sampling_rate
+                    << (settings.client_dp.sampling_rate > 0 ? "" : " (against federation.min_devices: an upper bound)");
+  }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Federation> federation,
-                         Federation::Create(std::move(federation_options), std::move(strategy), std::move(initial),
-                                            std::move(signing_key), Clock::Real(), evaluator.get()));
+                         Federation::Create(std::move(federation_options), settings.strategy.create(),
+                                            std::move(initial), std::move(signing_key), Clock::Real(),
+                                            evaluator.get()));
 
   CoordinatorServerOptions options;
   options.listen_address = c.listen;
@@ -331,9 +331,10 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorServer> server,
                          CoordinatorServer::Start(std::move(options), federation.get()));
-  FEDGE_LOG(INFO) << "fedge-coordinator serving " << c.federation.model_id << " on " << c.listen << " (port "
-                  << server->port() << "), " << c.strategy.name << ", "
-                  << (c.federation.max_rounds > 0 ? absl::StrCat(c.federation.max_rounds, " rounds") : "no round limit");
+  const int64_t rounds = settings.federation.rounds;
+  FEDGE_LOG(INFO) << "fedge-coordinator serving " << settings.name << " on " << c.listen << " (port "
+                  << server->port() << "), " << settings.strategy.name << ", "
+                  << (rounds > 0 ? absl::StrCat(rounds, " rounds") : "no round limit");
 
   FEDGE_RETURN_IF_ERROR(InstallSignalHandlers());
   std::thread signal_thread([&server] {
@@ -355,26 +356,38 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
 
 int main(int argc, char** argv) {
   fedge::CoordinatorConfig config;
+  fedge::SettingsChecks checks;
+  for (const fedge::ModelInfo& m : fedge::ModelZoo()) checks.known_models.push_back(m.name);
   const std::string config_path = fedge::ConfigPathFromArgs(argc, argv);
   if (!config_path.empty()) {
-    const absl::Status loaded = fedge::LoadCoordinatorConfig(config_path, &config);
+    const absl::Status loaded = fedge::LoadCoordinatorConfig(config_path, &config, checks);
     if (!loaded.ok()) {
       std::cerr << "fedge-coordinator: " << loaded << "\n";
       return 2;
     }
   }
-  CLI::App app{"fedge-coordinator: federated-learning coordinator (gRPC + TLS)"};
-  bool generate_only = false;
+  CLI::App app{"fedge-coordinator: federated-learning coordinator (gRPC + TLS). Keys: docs/configuration.md"};
+  app.option_defaults()->always_capture_default();  // --help shows each default (or the file's value)
+  bool generate_only = false, print_config = false;
   std::string config_flag;  // already applied above
   fedge::DeviceCertRequest device_certs;
-  fedge::AddServerFlags(app, config, config_flag, generate_only, device_certs);
-  fedge::AddModelFlags(app, config);
   fedge::StrategyFlags strategy_flags;
-  fedge::AddTrainAndStrategyFlags(app, config, strategy_flags);
+  fedge::AddServerFlags(app, config, config_flag, generate_only, device_certs);
+  fedge::AddEvaluationFlags(app, config);
+  fedge::AddFederationFlags(app, config.settings);
+  fedge::AddTrainingFlags(app, config.settings);
+  fedge::AddStrategyFlags(app, config.settings.strategy, strategy_flags);
+  app.add_flag("--print-config", print_config, "print the federation settings (file + flags) as JSON, then exit");
   CLI11_PARSE(app, argc, argv);
-  if (const absl::Status applied = fedge::ApplyStrategyFlags(strategy_flags, config); !applied.ok()) {
+  if (const absl::Status applied = fedge::ApplyStrategyFlags(strategy_flags, config.settings.strategy);
+      !applied.ok()) {
     std::cerr << "fedge-coordinator: " << applied << "\n";
     return 2;
+  }
+  if (app.count("--dp-noise-multiplier") > 0) config.settings.dp.enabled = true;
+  if (print_config) {
+    std::cout << fedge::FederationSettingsToJson(config.settings).dump(2) << "\n";
+    return 0;
   }
 
   const absl::Status status = device_certs.device_ids.empty() ? fedge::Run(config, generate_only)

@@ -6,7 +6,7 @@ fedge_cc_library(
   NAME coordinator_grpc
   SRCS coordinator_config.cc grpc_service.cc round_report.cc
   HDRS coordinator_config.h grpc_service.h round_report.h
-  DEPS fedge::coordinator fedge::tls fedge::aggregation fedge::core gRPC::grpc++
+  DEPS fedge::coordinator fedge::settings fedge::tls fedge::aggregation fedge::core gRPC::grpc++
 )
 
 # Test-only device end of the service: the generated gRPC stub behind the
@@ -22,9 +22,19 @@ fedge_cc_test(NAME grpc_service_test
   SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc
   DEPS fedge::coordinator_grpc fedge::coordinator_stub_device fedge::aggregation)
 
+# The [deploy] settings as a DistillingDeployer, for fedge-coordinator and
+# fedge-sim alike. LibTorch.
+fedge_cc_library(
+  NAME deploy_setup
+  SRCS deploy_setup.cc
+  HDRS deploy_setup.h
+  DEPS fedge::settings fedge::models fedge::model_compression
+  TORCH
+)
+
 # The service binary. Only here do LibTorch (model zoo, test-set evaluator,
-# the distilling deployer of deploy_setup.cc) and CLI11 come in.
+# the distilling deployer) and CLI11 come in.
 fedge_cc_binary(NAME fedge-coordinator
-  SRCS coordinator_main.cc deploy_setup.cc
-  DEPS fedge::coordinator_grpc fedge::models fedge::model_compression CLI11::CLI11
+  SRCS coordinator_main.cc
+  DEPS fedge::coordinator_grpc fedge::deploy_setup fedge::models CLI11::CLI11
   TORCH)

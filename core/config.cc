@@ -43,6 +43,14 @@ void ConfigSection::Error(std::string_view message) {
 
 bool ConfigSection::Has(std::string_view key) const { return table_ != nullptr && table_->contains(key); }
 
+bool ConfigSection::HasNested(std::string_view table, std::string_view key) const {
+  if (!Has(table)) return false;
+  const toml::table* sub = table_->get(table)->as_table();
+  return sub != nullptr && sub->contains(key);
+}
+
+bool ConfigSection::HasValue(std::string_view key) const { return Has(key) && !table_->get(key)->is_table(); }
+
 namespace {
 
 template <typename T>
@@ -166,6 +174,15 @@ std::vector<ConfigSection> ConfigSection::Sections(std::string_view key) {
     result.push_back(ConfigSection(state_, array->get(i)->as_table(), path, state_->sections.size() - 1));
   }
   return result;
+}
+
+std::string ConfigPathFromArgs(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) return argv[i + 1];
+    if (arg.starts_with("--config=")) return std::string(arg.substr(9));
+  }
+  return "";
 }
 
 ConfigFile::ConfigFile() : state_(std::make_unique<internal::ConfigState>()) {}

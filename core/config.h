@@ -43,6 +43,11 @@ struct ConfigState;
 class ConfigSection {
  public:
   bool Has(std::string_view key) const;
+  // True when `table` is a sub-table holding `key`. Unlike Section(), marks
+  // nothing as read (for checks such as refusing an old key).
+  bool HasNested(std::string_view table, std::string_view key) const;
+  // True when `key` exists and is not a table.
+  bool HasValue(std::string_view key) const;
   // Each Read leaves `*out` unchanged when the key is absent, and records an
   // error when the value has the wrong type or lies outside [lo, hi].
   void Read(std::string_view key, double* out, double lo, double hi);
@@ -98,6 +103,11 @@ class ConfigFile {
   ConfigFile();
   std::unique_ptr<internal::ConfigState> state_;
 };
+
+// The value of `--config PATH` or `--config=PATH` in argv, or "". Binaries
+// read the file before parsing their flags, so flags override it and
+// `--help` shows the file's values as defaults.
+std::string ConfigPathFromArgs(int argc, char** argv);
 
 }  // namespace fedge
 

@@ -9,7 +9,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "simulations/scenario.h"
-#include "simulations/strategy_setup.h"
 #include "simulations/variants.h"
 
 namespace fedge {
@@ -28,7 +27,7 @@ AttackOptions Attack(std::string kind, double scale = 10, double noise_std = 0) 
 const ScenarioChecks kNoDataDir{.known_models = {"cnn_small"}, .require_data_dir = false};
 
 absl::StatusOr<Scenario> Parse(const std::string& tables) {
-  return ParseScenario("[population]\nnum_devices = 20\n[selection]\ndevices_per_round = 10\n" + tables, "t.toml",
+  return ParseScenario("[population]\nnum_devices = 20\n[federation]\ndevices_per_round = 10\n" + tables, "t.toml",
                        kNoDataDir);
 }
 
@@ -106,7 +105,7 @@ TEST(StrategyTableTest, VariantsOverrideStrategyAndAttack) {
   auto set = ParseScenarioSet(R"(
 [population]
 num_devices = 20
-[selection]
+[federation]
 devices_per_round = 10
 [strategy.krum]
 num_byzantine = 2

@@ -84,7 +84,7 @@ nlohmann::json ComparisonReport::Figures(const Run& run) const {
   }
   nlohmann::json f;
   f["label"] = run.label;
-  f["codec"] = run.report.scenario().codec;
+  f["codec"] = run.report.scenario().training.codec;
   f["final_test_accuracy"] = s["final_test_accuracy"];
   f["best_test_accuracy"] = s["best_test_accuracy"];
   f["best_round"] = s["best_round"];

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "coordinator/deploy_setup.h"
 #include "core/status.h"
 #include "models/dataset.h"
 #include "simulations/round_metric.h"
@@ -27,23 +28,11 @@ absl::StatusOr<std::unique_ptr<DeploySimulation>> DeploySimulation::Create(const
                                                                            const ImageDataset& train,
                                                                            const ImageDataset& test,
                                                                            SigningKey signing_key) {
-  const DeploySettings& d = scenario.deploy;
   FEDGE_ASSIGN_OR_RETURN(int64_t first_proxy, DeviceTrainingExamples(scenario, train.num_examples));
   if (test.num_examples == 0) return absl::InvalidArgumentError("[deploy] needs the test split to measure accuracy");
   std::vector<int64_t> proxy(static_cast<size_t>(train.num_examples - first_proxy));
   std::iota(proxy.begin(), proxy.end(), first_proxy);
-  DistillingDeployerOptions o;
-  o.deploy.teacher_architecture = scenario.model;
-  o.deploy.student_architecture = d.student;
-  o.deploy.distill.temperature = d.temperature;
-  o.deploy.distill.epochs = d.epochs;
-  o.deploy.distill.batch_size = d.batch_size;
-  o.deploy.distill.learning_rate = d.lr;
-  o.deploy.distill.seed = scenario.seed;
-  o.deploy.prune.fraction = d.prune_fraction;
-  o.deploy.model_id = scenario.name;  // the Federation's model_id
-  o.warm_start = d.warm_start;
-  o.torch_threads = scenario.run.torch_threads;
+  DistillingDeployerOptions o = DeployerOptionsFor(scenario, scenario.run.torch_threads);
   VerifyKey verify_key = signing_key.verify_key();
   FEDGE_ASSIGN_OR_RETURN(
       std::unique_ptr<DistillingDeployer> deployer,

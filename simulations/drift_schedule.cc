@@ -93,9 +93,6 @@ void ReadDriftTable(ConfigSection s, int64_t num_devices, int64_t rounds, DriftS
   drift->labels.assign(labels.begin(), labels.end());
   s.Read("response", &drift->response);
   s.Read("report_alarms", &drift->report_alarms);
-  s.Read("favour_drifting", &drift->favour_drifting);
-  s.Read("extra_round_drift_fraction", &drift->extra_round_drift_fraction, 0, 1);
-  s.Read("max_extra_rounds", &drift->max_extra_rounds, 0, 1000000);
   s.Read("observe_examples", &drift->observe_examples, 1, 1000000);
   s.Read("window", &drift->window, 1, 1000000);
   s.Read("reservoir", &drift->reservoir, 0, 1000000);
@@ -132,9 +129,6 @@ nlohmann::json DriftToJson(const DriftSettings& d) {
                       {"magnitude", FullMagnitude(d)},
                       {"response", d.response},
                       {"report_alarms", d.report_alarms},
-                      {"favour_drifting", d.favour_drifting},
-                      {"extra_round_drift_fraction", d.extra_round_drift_fraction},
-                      {"max_extra_rounds", d.max_extra_rounds},
                       {"observe_examples", d.observe_examples},
                       {"window", d.window},
                       {"reservoir", d.reservoir},

@@ -17,8 +17,6 @@
 //   labels = [3, 5]        # label_swap: the two swapped labels; label_shift: the favoured classes
 //   response = true        # devices prioritise recent data after an alarm
 //   report_alarms = true   # devices report alarms (DeviceReport.alarms)
-//   favour_drifting = true # the coordinator samples drifting devices first
-//   extra_round_drift_fraction = 0, max_extra_rounds = 0   # FederationOptions
 //   observe_examples = 200 # new examples every device sees (and scores) per round
 //   window = 400, reservoir = 200, train_examples = 256    # the device's data store
 //   hold_examples = 0      # recent-only training lasts this many new examples after an alarm (0 = window)
@@ -79,12 +77,10 @@ struct DriftSettings {
   double contrast = 1;
   std::vector<int> labels;
 
-  // Device response and coordinator options.
+  // Device response. The coordinator's (favour_drifting, extra rounds) is
+  // in the shared [federation] table.
   bool response = true;
   bool report_alarms = true;
-  bool favour_drifting = true;
-  double extra_round_drift_fraction = 0;
-  int64_t max_extra_rounds = 0;
 
   // The simulated device's data.
   int64_t observe_examples = 200;

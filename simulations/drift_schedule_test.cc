@@ -20,7 +20,7 @@ using ::testing::HasSubstr;
 const ScenarioChecks kNoDataDir{.known_models = {"cnn_small"}, .require_data_dir = false};
 
 absl::StatusOr<Scenario> Parse(const std::string& drift_table) {
-  return ParseScenario(absl::StrCat("rounds = 20\n[population]\nnum_devices = 10\n", drift_table), "t.toml",
+  return ParseScenario(absl::StrCat("federation.rounds = 20\n[population]\nnum_devices = 10\n", drift_table), "t.toml",
                        kNoDataDir);
 }
 
@@ -41,9 +41,6 @@ ramp_rounds = 3
 labels = [3, 5]
 response = false
 report_alarms = true
-favour_drifting = false
-extra_round_drift_fraction = 0.3
-max_extra_rounds = 2
 observe_examples = 50
 window = 100
 reservoir = 20
@@ -67,9 +64,6 @@ clock = 16
   EXPECT_EQ(d.ramp_rounds, 3);
   EXPECT_EQ(d.labels, (std::vector<int>{3, 5}));
   EXPECT_FALSE(d.response);
-  EXPECT_FALSE(d.favour_drifting);
-  EXPECT_DOUBLE_EQ(d.extra_round_drift_fraction, 0.3);
-  EXPECT_EQ(d.max_extra_rounds, 2);
   EXPECT_EQ(d.observe_examples, 50);
   EXPECT_EQ(d.window, 100);
   EXPECT_EQ(d.reservoir, 20);

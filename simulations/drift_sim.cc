@@ -119,13 +119,6 @@ struct DriftSimulation::Impl {
 DriftSimulation::DriftSimulation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DriftSimulation::~DriftSimulation() = default;
 
-void DriftSimulation::Configure(const Scenario& scenario, FederationOptions& options) {
-  if (!scenario.drift.enabled()) return;
-  options.favour_drifting = scenario.drift.favour_drifting;
-  options.extra_round_drift_fraction = scenario.drift.extra_round_drift_fraction;
-  options.max_extra_rounds = scenario.drift.max_extra_rounds;
-}
-
 absl::Status DriftSimulation::Impl::Receive(size_t i, int64_t round, int64_t n, ImageDataset& batch) {
   Device& d = devices[i];
   const std::vector<int64_t>& shard = population[i].examples;
@@ -166,7 +159,7 @@ absl::StatusOr<std::unique_ptr<DriftSimulation>> DriftSimulation::Create(const S
                                                                          Transport* coordinator, Clock* clock) {
   if (!scenario.drift.enabled()) return absl::InvalidArgumentError("the scenario has no [drift] table");
   auto impl = std::make_unique<Impl>(scenario, train, test, population, coordinator);
-  FEDGE_ASSIGN_OR_RETURN(impl->model, CreateModel(scenario.model, 0));  // weights come from the global model
+  FEDGE_ASSIGN_OR_RETURN(impl->model, CreateModel(scenario.model.name, 0));  // weights come from the global model
   const std::vector<bool> drifting = SelectDriftingDevices(
       scenario.drift, static_cast<int64_t>(population.size()), DeriveSeed(scenario.seed, kDriftStream));
   impl->devices.resize(population.size());
@@ -306,7 +299,7 @@ absl::Status DriftSimulation::FillRow(const proto::RoundRecord& record, const Mo
   if (s.drifted_eval == nullptr || s.drifted_eval_progress != row.drift_progress) {
     const ImageDataset held_out = TransformDataset(TransformAt(s.drift, row.drift_progress), s.test,
                                                    s.drift.eval_examples, DeriveSeed(s.scenario.seed, kEvalStream));
-    FEDGE_ASSIGN_OR_RETURN(s.drifted_eval, TorchEvaluator::Create(s.scenario.model, held_out, kForwardBatch,
+    FEDGE_ASSIGN_OR_RETURN(s.drifted_eval, TorchEvaluator::Create(s.scenario.model.name, held_out, kForwardBatch,
                                                                   s.scenario.run.torch_threads));
     s.drifted_eval_progress = row.drift_progress;
   }

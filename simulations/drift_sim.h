@@ -67,9 +67,6 @@ class DriftSimulation {
   DriftSimulation(const DriftSimulation&) = delete;
   DriftSimulation& operator=(const DriftSimulation&) = delete;
 
-  // Copies [drift]'s coordinator options (favour_drifting, extra rounds).
-  static void Configure(const Scenario& scenario, FederationOptions& options);
-
   // Round `round`'s new data for every device, scored by `global`; alarms
   // are responded to and reported. kInternal for a LibTorch failure;
   // a report the coordinator refuses is returned as its error.

@@ -19,9 +19,10 @@ Scenario Drifting() {
   Scenario s;
   s.name = "drift-tiny";
   s.seed = 5;
-  s.rounds = 6;
+  s.federation.rounds = 6;
   s.population.num_devices = 8;
-  s.selection.devices_per_round = 4;
+  s.federation.devices_per_round = 4;
+  s.federation.over_selection = 1.0;
   s.data.max_examples_per_device = 300;
   s.training.local_epochs = 2;
   s.drift.kind = DriftKind::kRotation;

@@ -2,9 +2,7 @@
 
 #include <stdlib.h>
 
-#include <algorithm>
 #include <cfloat>
-#include <cmath>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -18,16 +16,6 @@ constexpr uint64_t kClientNoiseStream = 0x636c69656e74ULL;
 constexpr uint64_t kDeviceNoiseStream = 0x6470736764ULL;
 
 }  // namespace
-
-int64_t ExpectedSampledPerRound(const Scenario& s) {
-  const int64_t n = s.population.num_devices;
-  const int64_t target =
-      s.selection.fraction > 0
-          ? std::max<int64_t>(1, static_cast<int64_t>(std::ceil(s.selection.fraction * static_cast<double>(n))))
-          : s.selection.devices_per_round;
-  const auto sampled = static_cast<int64_t>(std::ceil(static_cast<double>(target) * s.selection.over_selection));
-  return std::min(n, std::max<int64_t>(1, sampled));
-}
 
 PrivacyRuntime::PrivacyRuntime(const Scenario& scenario, std::vector<std::string> device_ids)
     : scenario_(scenario),
@@ -55,25 +43,7 @@ absl::StatusOr<std::unique_ptr<PrivacyRuntime>> PrivacyRuntime::Create(const Sce
 }
 
 void PrivacyRuntime::Configure(FederationOptions& o) {
-  if (scenario_.dp.enabled) {
-    o.train.set_dp_noise_multiplier(scenario_.dp.noise_multiplier);
-    o.train.set_dp_clip_norm(scenario_.dp.clip_norm);
-  }
-  if (scenario_.client_dp.enabled) {
-    const ClientDpSettings& c = scenario_.client_dp;
-    o.client_dp = ClientDpOptions{
-        .clip_norm = c.clip_norm,
-        .noise_multiplier = c.noise_multiplier,
-        .device_sampling_rate = static_cast<double>(ExpectedSampledPerRound(scenario_)) /
-                                static_cast<double>(scenario_.population.num_devices),
-        .adaptive = c.adaptive,
-        .target_quantile = c.target_quantile,
-        .clip_learning_rate = c.clip_learning_rate,
-        .count_noise = c.count_noise,
-    };
-    o.client_dp_delta = c.delta;
-    o.dp_random = &client_noise_;
-  }
+  if (o.client_dp) o.dp_random = &client_noise_;
 }
 
 absl::StatusOr<DevicePrivacy> PrivacyRuntime::Materialise(const std::string& device_id, uint64_t device_seed,
@@ -82,10 +52,9 @@ absl::StatusOr<DevicePrivacy> PrivacyRuntime::Materialise(const std::string& dev
   device.device_id = device_id;
   device.noise = std::make_unique<DeterministicRandom>(DeriveSeed(DeriveSeed(device_seed, kDeviceNoiseStream), round));
   if (!ledger_dir_.empty()) {
-    // Without a lifetime budget the ledger still measures: its budget is
-    // then effectively unbounded.
-    const PrivacyBudget budget{.epsilon = scenario_.dp.device_epsilon > 0 ? scenario_.dp.device_epsilon : DBL_MAX,
-                               .delta = scenario_.dp.delta};
+    // The ledger only measures: the budget travels in every task
+    // (dp_epsilon_budget), and the Device enforces it as on a real device.
+    const PrivacyBudget budget{.epsilon = DBL_MAX, .delta = scenario_.dp.delta};
     FEDGE_ASSIGN_OR_RETURN(device.ledger,
                            PrivacyLedger::Open(absl::StrCat(ledger_dir_, "/", device_id, ".ledger"), budget));
   }

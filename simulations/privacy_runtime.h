@@ -1,17 +1,16 @@
 // File: simulations/privacy_runtime.h
 //
-// `PrivacyRuntime` turns a scenario's [dp] and [client_dp] tables
-// (simulations/privacy_setup.h) into what the real components take, and
-// measures what the run spends:
+// `PrivacyRuntime` gives the simulated devices and coordinator what a real
+// deployment has for the scenario's [dp] and [client_dp] tables (turned into
+// task and Federation options by coordinator/federation_setup.h, as in
+// fedge-coordinator), and measures what the run spends:
 //
-//   - [dp]: every task's TrainConfig carries dp_noise_multiplier and
-//     dp_clip_norm, so devices train with DP-SGD (client/trainer.h); each
-//     materialised device gets its own PrivacyLedger
+//   - [dp]: each materialised device gets its own PrivacyLedger
 //     (privacy/privacy_ledger.h), stored in a temporary folder owned by the
-//     runtime and reopened every round the device is materialised, so its
-//     lifetime budget `device_epsilon` holds over the whole run;
-//   - [client_dp]: FederationOptions::client_dp with the device sampling rate
-//     q = devices sampled per round / population.
+//     runtime and reopened every round the device is materialised; the
+//     Device enforces the task's dp_epsilon_budget (`device_epsilon`)
+//     against it over the whole run;
+//   - [client_dp]: the seeded noise source of FederationOptions::client_dp.
 //
 // Noise is drawn from DeterministicRandom streams derived from the scenario
 // seed (per device and round for DP-SGD, one for client DP), NOT from the
@@ -63,10 +62,8 @@ class PrivacyRuntime {
   PrivacyRuntime(const PrivacyRuntime&) = delete;
   PrivacyRuntime& operator=(const PrivacyRuntime&) = delete;
 
-  // Sets the DP fields of `options` (train.dp_*, client_dp, client_dp_delta,
-  // dp_random). `options.train`, selection and population fields are
-  // expected to be set already. Borrowed pointers stay valid for this
-  // object's lifetime.
+  // Sets options.dp_random to the seeded client-DP noise when client DP is
+  // on. The pointer stays valid for this object's lifetime.
   void Configure(FederationOptions& options);
 
   bool device_dp() const { return scenario_.dp.enabled; }
@@ -92,11 +89,6 @@ class PrivacyRuntime {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, double> spent_ ABSL_GUARDED_BY(mu_);
 };
-
-// Devices the coordinator samples per round for `scenario`:
-// ceil(target × over_selection) capped by the population, where target is
-// devices_per_round or ceil(fraction × num_devices).
-int64_t ExpectedSampledPerRound(const Scenario& scenario);
 
 }  // namespace fedge
 

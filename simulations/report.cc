@@ -192,7 +192,7 @@ std::string RunReport::Html(const RunTimings& timings) const {
       absl::StrCat("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>fedge-sim: ", name,
                    "</title>\n<style>", kStyle, "</style></head>\n<body>\n<h1>fedge-sim report: ", name, "</h1>\n");
   absl::StrAppendFormat(&html, "<div class=\"sub\">%d devices, model %s, %s partition, %d rounds run</div>\n",
-                        scenario_.population.num_devices, HtmlEscape(scenario_.model),
+                        scenario_.population.num_devices, HtmlEscape(scenario_.model.name),
                         HtmlEscape(scenario_.data.partition), rows_.size());
   auto card = [&](std::string_view label, const std::string& value) {
     absl::StrAppend(&html, "<div class=\"card\"><b>", HtmlEscape(value), "</b><span>", HtmlEscape(label),

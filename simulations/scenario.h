@@ -1,24 +1,28 @@
 // File: simulations/scenario.h
 //
 // A simulation scenario: everything `fedge-sim run SCENARIO.toml` needs to
-// build a population of virtual devices and run a federation over it. The
-// TOML file groups keys in tables (see simulations/README.md for every key
-// with its default and range):
+// build a population of virtual devices and run a federation over it. A
+// scenario is the federation's settings in the schema every binary shares
+// (settings/federation_settings.h: name, seed, [model], [federation],
+// [training], [strategy], [dp], [client_dp], [deploy]), so the same file
+// drives fedge-coordinator, plus the tables only a simulation has
+// (docs/configuration.md lists every key with its default and range):
 //
-//   name = "quickstart"        seed = 1        rounds = 10
-//   model = "cnn_small"        codec = "fp32"
 //   [population]  num_devices
-//   [selection]   devices_per_round | fraction, over_selection, min_quorum, round_deadline_s
-//   [training]    local_epochs, batch_size, lr, momentum, weight_decay, optimizer
 //   [data]        dir, partition (iid | dirichlet | classes), alpha,
 //                 classes_per_device, max_examples_per_device
 //   [devices]     compute_speed, bandwidth_up, bandwidth_down, latency_ms
 //                 (each { mean, sigma } of a log-normal), availability, dropout
-//   [run]         workers, torch_threads, evaluate_every, out_dir
-//   [strategy]    name + [strategy.<name>] options (simulations/strategy_setup.h)
+//   [run]         workers, torch_threads, out_dir
 //   [attack]      fraction, kind, scale, noise_std (simulations/attack.h)
-//   [dp], [client_dp]  sample- and client-level DP (simulations/privacy_setup.h)
-//   [drift]       data drift schedule, detector and response (simulations/drift_schedule.h)
+//   [drift]       data drift schedule and the devices' detector and response
+//                 (simulations/drift_schedule.h)
+//   [[variant]]   simulations/variants.h
+//
+// In a simulation `seed` also seeds the partition, the device draws and the
+// attacks; min_devices is the population; deploy.proxy_data must be (and
+// defaults to) data.dir, whose proxy tail is held out of the devices' shards.
+// The service's tables ([server], [evaluation]) are skipped.
 //
 // Parsing is done once, at the boundary: every value is type- and
 // range-checked, unknown keys (typos) are reported with their full path, and
@@ -34,13 +38,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregation/strategy_registry.h"
 #include "core/idx.h"
 #include "nlohmann/json.hpp"
+#include "settings/federation_settings.h"
 #include "simulations/attack.h"
-#include "simulations/deploy_setup.h"
 #include "simulations/drift_schedule.h"
-#include "simulations/privacy_setup.h"
 
 namespace fedge {
 
@@ -53,44 +55,11 @@ struct LogNormal {
   double sigma = 0;
 };
 
-struct Scenario {
-  // Names the run: reports go to <run.out_dir>/<name>/.
-  std::string name = "scenario";
-  // Seeds everything random: partition, device draws, selection, training.
-  uint64_t seed = 1;
-  // Rounds to run.
-  int64_t rounds = 10;
-  // Zoo architecture (models/zoo.h) of the global model.
-  std::string model = "cnn_small";
-  // Update codec pipeline devices encode with (compression/codec_spec.h).
-  std::string codec = "fp32";
-
+struct Scenario : FederationSettings {
   struct Population {
     // Virtual devices registered with the coordinator.
     int64_t num_devices = 10;
   } population;
-
-  struct Selection {
-    // Accepted updates that close a round (used when fraction == 0).
-    int64_t devices_per_round = 10;
-    // When > 0, the target is ceil(fraction * num_devices) instead.
-    double fraction = 0;
-    // Devices sampled = ceil(target * over_selection).
-    double over_selection = 1.0;
-    // Fewest accepted updates for a round to succeed at its deadline.
-    int64_t min_quorum = 1;
-    // Simulated seconds from opening a round to its forced close.
-    double round_deadline_s = 600;
-  } selection;
-
-  struct Training {
-    int local_epochs = 1;
-    int batch_size = 32;
-    double lr = 0.05;
-    double momentum = 0;
-    double weight_decay = 0;
-    std::string optimizer = "sgd";  // "sgd" or "adam"
-  } training;
 
   struct Data {
     // Folder with the Fashion-MNIST IDX files (core/idx.h).
@@ -125,25 +94,15 @@ struct Scenario {
     int workers = 1;
     // LibTorch intra-op threads per training device.
     int torch_threads = 1;
-    // Evaluate the global model on the test set every this many rounds; 0 never.
-    int64_t evaluate_every = 1;
     // Reports are written to <out_dir>/<name>/.
     std::string out_dir = "runs";
   } run;
 
-  // The coordinator's aggregation strategy ([strategy], read by the strategy
-  // registry; default FedAvg).
-  StrategySpec strategy = DefaultStrategySpec();
   // Byzantine devices ([attack]; default none).
   AttackOptions attack;
-  // Sample-level DP-SGD on devices ([dp]) and client-level DP at the
-  // coordinator ([client_dp]); simulations/privacy_setup.h. Default off.
-  DpSettings dp;
-  ClientDpSettings client_dp;
-  // Drifting device data and the federation's response ([drift]; default off).
+  // Drifting device data, the devices' monitors and their response ([drift];
+  // default off). The coordinator's response is in [federation].
   DriftSettings drift;
-  // The deployed int8 model ([deploy]; simulations/deploy_setup.h; default off).
-  DeploySettings deploy;
 };
 
 // What ParseScenario checks beyond the file itself.

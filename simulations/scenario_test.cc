@@ -14,12 +14,13 @@ TEST(ScenarioTest, DefaultsAndEveryTableParse) {
   auto s = ParseScenario(R"(
 name = "t"
 seed = 7
-rounds = 3
-model = "cnn_lenet"
-codec = "int8"
+[model]
+name = "cnn_lenet"
 [population]
 num_devices = 40
-[selection]
+[federation]
+rounds = 3
+evaluate_every = 0
 fraction = 0.25
 over_selection = 1.5
 min_quorum = 2
@@ -27,10 +28,11 @@ round_deadline_s = 30
 [training]
 local_epochs = 2
 batch_size = 64
-lr = 0.01
+learning_rate = 0.01
 momentum = 0.9
 weight_decay = 1e-4
 optimizer = "adam"
+codec = "int8"
 [data]
 partition = "dirichlet"
 alpha = 0.1
@@ -42,15 +44,16 @@ availability = 0.9
 dropout = 0.05
 [run]
 workers = 2
-evaluate_every = 0
 out_dir = "/tmp/x"
+[server]
+listen = "0.0.0.0:50051"
 )",
                          "t.toml", kNoDataDir);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->seed, 7u);
-  EXPECT_EQ(s->model, "cnn_lenet");
+  EXPECT_EQ(s->model.name, "cnn_lenet");
   EXPECT_EQ(s->population.num_devices, 40);
-  EXPECT_DOUBLE_EQ(s->selection.fraction, 0.25);
+  EXPECT_DOUBLE_EQ(s->federation.fraction, 0.25);
   EXPECT_EQ(s->training.optimizer, "adam");
   EXPECT_EQ(s->data.partition, "dirichlet");
   EXPECT_DOUBLE_EQ(s->devices.compute_speed.mean, 200);
@@ -58,16 +61,30 @@ out_dir = "/tmp/x"
   EXPECT_EQ(s->run.workers, 2);
   EXPECT_EQ(s->run.torch_threads, 1);
   EXPECT_EQ(ScenarioToJson(*s)["devices"]["compute_speed"]["mean"], 200.0);
+  EXPECT_EQ(ScenarioToJson(*s)["training"]["codec"], "int8");
+}
+
+TEST(ScenarioTest, OldKeysNameTheirReplacement) {
+  const std::string m(ParseScenario("rounds = 3\nmodel = \"cnn_small\"\n[selection]\ndevices_per_round = 2\n"
+                                    "[training]\nlr = 0.1\n",
+                                    "old.toml", kNoDataDir)
+                          .status()
+                          .message());
+  EXPECT_THAT(m, HasSubstr("'rounds' was renamed: use federation.rounds"));
+  EXPECT_THAT(m, HasSubstr("[model] name"));
+  EXPECT_THAT(m, HasSubstr("use [federation]"));
+  EXPECT_THAT(m, HasSubstr("use training.learning_rate"));
 }
 
 TEST(ScenarioTest, ReportsEveryProblemAtOnceWithFullKeyPaths) {
   auto s = ParseScenario(R"(
+[model]
+name = "resnet"
+[federation]
 rounds = 0
-model = "resnet"
-codec = "int9"
 [training]
-lr = "fast"
-learning_rate = 0.1
+codec = "int9"
+learning_rate = "fast"
 [data]
 partition = "zipf"
 dir = "/no/such/dir"
@@ -77,10 +94,9 @@ compute_speed = { mean = 10, sgima = 1 }
                          "bad.toml", {.known_models = {"cnn_small"}, .require_data_dir = true});
   ASSERT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   const std::string m(s.status().message());
-  EXPECT_THAT(m, HasSubstr("'rounds' = 0 is outside"));
+  EXPECT_THAT(m, HasSubstr("'rounds' must be >= 1 in a simulation"));
   EXPECT_THAT(m, HasSubstr("resnet"));
   EXPECT_THAT(m, HasSubstr("codec"));
-  EXPECT_THAT(m, HasSubstr("training.lr"));
   EXPECT_THAT(m, HasSubstr("training.learning_rate"));
   EXPECT_THAT(m, HasSubstr("zipf"));
   EXPECT_THAT(m, HasSubstr("/no/such/dir"));
@@ -88,14 +104,14 @@ compute_speed = { mean = 10, sgima = 1 }
 }
 
 TEST(ScenarioTest, CrossFieldRules) {
-  auto both = ParseScenario("[selection]\ndevices_per_round = 2\nfraction = 0.5\n", "x", kNoDataDir);
+  auto both = ParseScenario("[federation]\ndevices_per_round = 2\nfraction = 0.5\n", "x", kNoDataDir);
   EXPECT_THAT(both.status().message(), HasSubstr("not both"));
-  auto too_many = ParseScenario("[population]\nnum_devices = 3\n[selection]\ndevices_per_round = 5\n", "x", kNoDataDir);
+  auto too_many = ParseScenario("[population]\nnum_devices = 3\n[federation]\ndevices_per_round = 5\n", "x", kNoDataDir);
   EXPECT_THAT(too_many.status().message(), HasSubstr("exceeds"));
   // The default target shrinks to a small population instead of failing.
   auto small = ParseScenario("[population]\nnum_devices = 3\n", "x", kNoDataDir);
   ASSERT_TRUE(small.ok()) << small.status();
-  EXPECT_EQ(small->selection.devices_per_round, 3);
+  EXPECT_EQ(small->federation.devices_per_round, 3);
   EXPECT_THAT(ParseScenario("name = \"a/b\"\n", "x", kNoDataDir).status().message(), HasSubstr("name"));
 }
 
@@ -105,7 +121,7 @@ TEST(ScenarioTest, LaterFeatureTablesAreUnknownUntilImplemented) {
 }
 
 TEST(ScenarioTest, DeployTableParsesAndChecksItsRanges) {
-  auto s = ParseScenario("rounds = 10\n[deploy]\nevery_rounds = 5\nstudent = \"cnn_small\"\nepochs = 2\n"
+  auto s = ParseScenario("[federation]\nrounds = 10\n[deploy]\nevery_rounds = 5\nstudent = \"cnn_small\"\nepochs = 2\n"
                          "proxy_examples = 500\nwarm_start = false\n",
                          "x", kNoDataDir);
   ASSERT_TRUE(s.ok()) << s.status();
@@ -117,10 +133,10 @@ TEST(ScenarioTest, DeployTableParsesAndChecksItsRanges) {
   EXPECT_EQ(ScenarioToJson(*s)["deploy"]["student"], "cnn_small");
   EXPECT_FALSE(ParseScenario("", "x", kNoDataDir)->deploy.enabled());
 
-  auto bad = ParseScenario("rounds = 4\n[deploy]\nevery_rounds = 5\nstudent = \"vit\"\ntemperature = 0\nkd = 1\n",
+  auto bad = ParseScenario("[federation]\nrounds = 4\n[deploy]\nevery_rounds = 5\nstudent = \"vit\"\ntemperature = 0\nkd = 1\n",
                            "x", kNoDataDir);
   const std::string m(bad.status().message());
-  EXPECT_THAT(m, HasSubstr("exceeds the scenario's 4 rounds"));
+  EXPECT_THAT(m, HasSubstr("exceeds federation.rounds = 4"));
   EXPECT_THAT(m, HasSubstr("vit"));
   EXPECT_THAT(m, HasSubstr("deploy.temperature"));
   EXPECT_THAT(m, HasSubstr("deploy.kd"));
@@ -128,7 +144,7 @@ TEST(ScenarioTest, DeployTableParsesAndChecksItsRanges) {
 
 TEST(ScenarioTest, MissingFileAndSyntaxErrors) {
   EXPECT_EQ(LoadScenario("/no/such/scenario.toml").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(ParseScenario("rounds = = 3", "x", kNoDataDir).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseScenario("seed = = 3", "x", kNoDataDir).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ScenarioTest, LogNormalHasTheConfiguredMean) {

@@ -44,7 +44,7 @@ absl::StatusOr<fedge::ScenarioSet> Load(const std::string& path, const Overrides
   for (fedge::ScenarioVariant& run : set->runs) {
     fedge::Scenario& s = run.scenario;
     if (o.workers) s.run.workers = *o.workers;
-    if (o.rounds) s.rounds = *o.rounds;
+    if (o.rounds) s.federation.rounds = *o.rounds;
     if (o.seed) s.seed = *o.seed;
     if (o.out_dir) s.run.out_dir = *o.out_dir;
     if (o.name) s.name = *o.name;
@@ -59,7 +59,7 @@ absl::StatusOr<fedge::ScenarioSet> Load(const std::string& path, const Overrides
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("fedge-sim: simulated federated learning on one machine");
+  CLI::App app("fedge-sim: simulated federated learning on one machine. Keys: docs/configuration.md");
   app.require_subcommand(1);
   std::string path;
   Overrides o;
@@ -68,13 +68,14 @@ int main(int argc, char** argv) {
 
   CLI::App* run = app.add_subcommand("run", "run a scenario and write its report");
   run->add_option("scenario", path, "scenario TOML file")->required()->check(CLI::ExistingFile);
-  run->add_option("--workers", o.workers, "devices trained concurrently (overrides run.workers)")
+  run->add_option("--workers", o.workers, "devices trained concurrently (default: the scenario's run.workers)")
       ->check(CLI::Range(1, 1024));
-  run->add_option("--rounds", o.rounds, "rounds to run (overrides rounds)")->check(CLI::Range(1, 1000000));
-  run->add_option("--seed", o.seed, "seed (overrides seed)");
-  run->add_option("--out-dir", o.out_dir, "report root folder (overrides run.out_dir)");
-  run->add_option("--name", o.name, "run name, the report subfolder (overrides name)");
+  run->add_option("--rounds", o.rounds, "rounds to run (default: the scenario's federation.rounds)")->check(CLI::Range(1, 1000000));
+  run->add_option("--seed", o.seed, "seed (default: the scenario's seed)");
+  run->add_option("--out-dir", o.out_dir, "report root folder (default: the scenario's run.out_dir)");
+  run->add_option("--name", o.name, "run name, the report subfolder (default: the scenario's name)");
   run->add_option("--transport", transport, "how devices reach the coordinator: inprocess or grpc (TLS over 127.0.0.1)")
+      ->capture_default_str()
       ->check(CLI::IsMember({"inprocess", "grpc"}));
   run->add_option("--variant", o.variant, "run only the base or variant with this label");
   run->add_flag("-v,--verbose", verbose, "log coordinator and device events");

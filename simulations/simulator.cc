@@ -17,6 +17,7 @@
 #include "client/trainer.h"
 #include "compression/codec_spec.h"
 #include "coordinator/federation.h"
+#include "coordinator/federation_setup.h"
 #include "core/env.h"
 #include "core/evaluator.h"
 #include "core/random.h"
@@ -41,31 +42,13 @@ namespace fedge {
 namespace {
 
 constexpr uint64_t kPartitionStream = 0x7061727469ULL;
-constexpr uint64_t kModelStream = 0x6d6f64656cULL;
-constexpr uint64_t kSelectionStream = 0x73656c656374ULL;
 constexpr uint64_t kAttackStream = 0x61747461636bULL;
 
-
+// The shared settings' options, with what only a simulation knows: every
+// device is registered before the first round, and the update size.
 FederationOptions ToFederationOptions(const Scenario& s, int64_t num_elements) {
-  FederationOptions o;
-  o.model_id = s.name;
-  o.architecture = s.model;
-  o.max_rounds = s.rounds;
+  FederationOptions o = MakeFederationOptions(s, s.population.num_devices);
   o.min_devices = s.population.num_devices;
-  o.devices_per_round = s.selection.devices_per_round;
-  o.fraction = s.selection.fraction;
-  o.over_selection = s.selection.over_selection;
-  o.min_quorum = s.selection.min_quorum;
-  o.round_deadline = absl::Seconds(s.selection.round_deadline_s);
-  o.evaluate_every = s.run.evaluate_every;
-  o.seed = DeriveSeed(s.seed, kSelectionStream);
-  o.train.set_local_epochs(s.training.local_epochs);
-  o.train.set_batch_size(s.training.batch_size);
-  o.train.set_learning_rate(s.training.lr);
-  o.train.set_momentum(s.training.momentum);
-  o.train.set_weight_decay(s.training.weight_decay);
-  o.train.set_optimizer(s.training.optimizer);
-  o.train.set_codec(s.codec);
   o.limits.expected_elements = num_elements;
   return o;
 }
@@ -132,7 +115,7 @@ Simulator::~Simulator() = default;
 absl::StatusOr<SimulationData> LoadSimulationData(const Scenario& scenario) {
   SimulationData data;
   FEDGE_ASSIGN_OR_RETURN(data.train, LoadFashionMnist(scenario.data.dir, "train"));
-  if (scenario.run.evaluate_every > 0 || scenario.deploy.enabled()) {
+  if (scenario.federation.evaluate_every > 0 || scenario.deploy.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(data.test, LoadFashionMnist(scenario.data.dir, "test"));
   }
   return data;
@@ -147,7 +130,7 @@ absl::StatusOr<TransportKind> ParseTransportKind(std::string_view name) {
 absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& scenario, SimulationData data,
                                                              TransportKind transport) {
   FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential model,
-                         CreateModel(scenario.model, DeriveSeed(scenario.seed, kModelStream)));
+                         CreateModel(scenario.model.name, SeedFor(scenario, SeedStream::kModel)));
   ModelParams initial = ToParams(*model);
   FEDGE_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate());
   auto impl = std::make_unique<Impl>(scenario, std::move(data), key.verify_key());
@@ -169,10 +152,10 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   impl->malicious = SelectMaliciousDevices(static_cast<int64_t>(impl->population.size()), scenario.attack.fraction,
                                            DeriveSeed(scenario.seed, kAttackStream));
 
-  if (scenario.run.evaluate_every > 0) {
+  if (scenario.federation.evaluate_every > 0) {
     // A fixed thread count keeps the test loss bit-identical across worker counts.
     FEDGE_ASSIGN_OR_RETURN(impl->evaluator,
-                           TorchEvaluator::Create(scenario.model, impl->data.test, 1000, scenario.run.torch_threads));
+                           TorchEvaluator::Create(scenario.model.name, impl->data.test, 1000, scenario.run.torch_threads));
   }
   const int64_t num_elements = initial.layout.num_elements();
   impl->num_elements = num_elements;
@@ -181,7 +164,6 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   FEDGE_ASSIGN_OR_RETURN(impl->privacy, PrivacyRuntime::Create(scenario, std::move(ids)));
   FederationOptions federation_options = ToFederationOptions(scenario, num_elements);
   impl->privacy->Configure(federation_options);
-  DriftSimulation::Configure(scenario, federation_options);
   if (scenario.deploy.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(impl->deploy, DeploySimulation::Create(scenario, impl->data.train, impl->data.test, key));
     impl->deploy->Configure(federation_options);
@@ -190,7 +172,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   FEDGE_ASSIGN_OR_RETURN(impl->federation,
                          Federation::Create(std::move(federation_options), std::move(strategy),
                                             std::move(initial), std::move(key), &impl->clock, impl->evaluator.get()));
-  FEDGE_ASSIGN_OR_RETURN(CodecSpec codec, ParseCodecSpec(scenario.codec));
+  FEDGE_ASSIGN_OR_RETURN(CodecSpec codec, ParseCodecSpec(scenario.training.codec));
   if (codec.uses_error_feedback()) {
     std::string dir = (std::filesystem::temp_directory_path() / "fedge-sim-state-XXXXXX").string();
     if (mkdtemp(dir.data()) == nullptr) return absl::UnavailableError("cannot create a temporary state directory");
@@ -220,7 +202,7 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
   DeviceOutcome outcome;
   outcome.id = profile.id;
   TorchTrainerOptions trainer_options;
-  trainer_options.architecture = scenario.model;
+  trainer_options.architecture = scenario.model.name;
   trainer_options.torch_threads = scenario.run.torch_threads;
   trainer_options.evaluate_local = false;
   // A fresh noise stream per device and round (keyed by the round's opening).
@@ -295,7 +277,7 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   if (s.federation->finished()) return absl::FailedPreconditionError("every round of the scenario has run");
   const absl::Time wall_start = Clock::Real()->Now();
   const absl::Time opened = s.clock.Now();
-  const absl::Time deadline = opened + absl::Seconds(s.scenario.selection.round_deadline_s);
+  const absl::Time deadline = opened + absl::Seconds(s.scenario.federation.round_deadline_s);
   const uint64_t round = s.federation->GetStatus().current_round();
   if (s.drift != nullptr) {
     // Every device sees this round's data with the deployed model first; its
@@ -403,7 +385,7 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions
   const std::string dir = options.report_dir.empty() ? ReportDir(scenario) : options.report_dir;
   RunReport report(scenario);
   std::optional<ProgressBar> progress;
-  if (options.out != nullptr) progress.emplace(scenario.rounds, options.out, options.tty);
+  if (options.out != nullptr) progress.emplace(scenario.federation.rounds, options.out, options.tty);
   std::string status;
   while (!sim->finished()) {
     FEDGE_ASSIGN_OR_RETURN(RoundRow row, sim->RunRound());

@@ -6,7 +6,8 @@ fedge_cc_library(
   HDRS simulator.h virtual_device.h grpc_loopback.h attacking_trainer.h
        privacy_runtime.h run_variants.h drift_sim.h deploy_sim.h
   DEPS fedge::sim_base fedge::client fedge::client_grpc fedge::coordinator fedge::coordinator_grpc fedge::models
-       fedge::aggregation fedge::drift_response fedge::device_data fedge::model_compression fedge::inference
+       fedge::aggregation fedge::drift_response fedge::device_data fedge::model_compression fedge::deploy_setup
+       fedge::inference
   TORCH
 )
 

@@ -12,7 +12,7 @@
 //   [[variant]]
 //   name = "int8"             # required: a file name, unique, != base_variant
 //   codec = "int8"            # top-level override
-//   training.lr = 0.1         # dotted keys override inside a table ...
+//   training.learning_rate = 0.1         # dotted keys override inside a table ...
 //   [variant.dp]              # ... as does a sub-table of the variant
 //   enabled = false
 //

@@ -20,10 +20,10 @@ const ScenarioChecks kNoDataDir{.known_models = {"cnn_small"}, .require_data_dir
 constexpr char kBase[] = R"(
 name = "cmp"
 seed = 9
-rounds = 4
 base_variant = "fp32"
+federation.rounds = 4
 [training]
-lr = 0.05
+learning_rate = 0.05
 batch_size = 16
 [dp]
 noise_multiplier = 1.2
@@ -32,24 +32,24 @@ device_epsilon = 4
 )";
 
 TEST(VariantsTest, PlainScenarioIsOneRunLabelledBase) {
-  auto set = ParseScenarioSet("name = \"x\"\nrounds = 2\n", "plain.toml", kNoDataDir);
+  auto set = ParseScenarioSet("name = \"x\"\n[federation]\nrounds = 2\n", "plain.toml", kNoDataDir);
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_FALSE(set->has_variants);
   ASSERT_EQ(set->runs.size(), 1u);
   EXPECT_EQ(set->runs[0].label, "base");
-  EXPECT_EQ(set->runs[0].scenario.rounds, 2);
+  EXPECT_EQ(set->runs[0].scenario.federation.rounds, 2);
 }
 
 TEST(VariantsTest, OverridesAreDeepMergedIntoTheBase) {
   auto set = ParseScenarioSet(absl::StrCat(kBase, R"(
 [[variant]]
 name = "int8"
-codec = "int8"
-training.lr = 0.1
+training.codec = "int8"
+training.learning_rate = 0.1
 
 [[variant]]
 name = "no-dp"
-rounds = 6
+federation.rounds = 6
 [variant.dp]
 enabled = false
 )"),
@@ -63,15 +63,15 @@ enabled = false
   EXPECT_EQ(set->runs[0].label, "fp32");
   EXPECT_EQ(set->runs[1].label, "int8");
   EXPECT_EQ(set->runs[2].label, "no-dp");
-  EXPECT_EQ(base.codec, "fp32");
-  EXPECT_EQ(base.training.lr, 0.05);
-  EXPECT_EQ(int8.codec, "int8");
-  EXPECT_EQ(int8.training.lr, 0.1);
+  EXPECT_EQ(base.training.codec, "fp32");
+  EXPECT_EQ(base.training.learning_rate, 0.05);
+  EXPECT_EQ(int8.training.codec, "int8");
+  EXPECT_EQ(int8.training.learning_rate, 0.1);
   EXPECT_EQ(int8.training.batch_size, 16);  // untouched keys of a merged table stay
   EXPECT_TRUE(int8.dp.enabled);
   EXPECT_EQ(int8.dp.noise_multiplier, 1.2);
   EXPECT_FALSE(no_dp.dp.enabled);
-  EXPECT_EQ(no_dp.rounds, 6);
+  EXPECT_EQ(no_dp.federation.rounds, 6);
   for (const ScenarioVariant& v : set->runs) {
     EXPECT_EQ(v.scenario.seed, 9u);
     EXPECT_EQ(v.scenario.name, "cmp");
@@ -85,7 +85,7 @@ TEST(VariantsTest, ProblemsNameTheVariantAndFullKeyPath) {
   auto set = ParseScenarioSet(absl::StrCat(kBase, R"(
 [[variant]]
 name = "a"
-codec = "int8"
+training.codec = "int8"
 [[variant]]
 name = "b"
 training.lrr = 0.1
@@ -93,7 +93,7 @@ training.lrr = 0.1
 name = "a"
 seed = 3
 [[variant]]
-codec = "int8"
+training.codec = "int8"
 )"),
                               "v.toml", kNoDataDir);
   ASSERT_FALSE(set.ok());
@@ -106,13 +106,13 @@ codec = "int8"
 }
 
 TEST(VariantsTest, BaseProblemsAreReportedOnceWithoutVariantNoise) {
-  auto set = ParseScenarioSet("rounds = 0\n[[variant]]\nname = \"a\"\n", "v.toml", kNoDataDir);
+  auto set = ParseScenarioSet("federation.rounds = 0\n[[variant]]\nname = \"a\"\n", "v.toml", kNoDataDir);
   ASSERT_FALSE(set.ok());
   const std::string m(set.status().message());
-  EXPECT_THAT(m, HasSubstr("'rounds' = 0"));
+  EXPECT_THAT(m, HasSubstr("'rounds' must be >= 1"));
   EXPECT_THAT(m, Not(HasSubstr("variant[0]")));
   EXPECT_FALSE(ParseScenarioSet("variant = 3\n", "v.toml", kNoDataDir).ok());
-  EXPECT_THAT(std::string(ParseScenarioSet("rounds = [", "v.toml", kNoDataDir).status().message()),
+  EXPECT_THAT(std::string(ParseScenarioSet("seed = [", "v.toml", kNoDataDir).status().message()),
               HasSubstr("TOML syntax error"));
 }
 
@@ -164,7 +164,7 @@ count_noise = 0.5
   const nlohmann::json j = ScenarioToJson(s);
   EXPECT_EQ(j["dp"]["noise_multiplier"], 1.1);
   EXPECT_EQ(j["client_dp"]["clip_norm"], 2);
-  auto none = ParseScenarioSet("rounds = 1\n", "x.toml", kNoDataDir);
+  auto none = ParseScenarioSet("federation.rounds = 1\n", "x.toml", kNoDataDir);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->runs[0].scenario.dp.enabled);
   EXPECT_FALSE(ScenarioToJson(none->runs[0].scenario).contains("dp"));
@@ -188,7 +188,7 @@ TEST(ComparisonReportTest, TableAndChartsCoverEveryVariant) {
   Scenario base;
   base.name = "cmp";
   Scenario int8 = base;
-  int8.codec = "int8";
+  int8.training.codec = "int8";
   RunReport a(base), b(int8);
   a.AddRound(Row(1, 0.5, 4000, 1.0, NAN));
   a.AddRound(Row(2, 0.8, 4000, 1.0, NAN));
@@ -208,7 +208,7 @@ TEST(ComparisonReportTest, TableAndChartsCoverEveryVariant) {
   EXPECT_NEAR(v["accuracy_change_vs_base_points"].get<double>(), -1.0, 1e-9);
   EXPECT_DOUBLE_EQ(v["epsilon_device_max"].get<double>(), 0.9);
   EXPECT_TRUE(j["variants"][0]["epsilon_device_max"].is_null());
-  EXPECT_EQ(v["overrides"], nlohmann::json({"codec = int8"}));
+  EXPECT_EQ(v["overrides"], nlohmann::json({"training.codec = int8"}));
   Scenario with_dp = base;
   with_dp.dp = {.enabled = true, .noise_multiplier = 1, .clip_norm = 1};
   ComparisonReport dp_off("dp");
@@ -217,7 +217,7 @@ TEST(ComparisonReportTest, TableAndChartsCoverEveryVariant) {
   EXPECT_EQ(dp_off.Summary()["variants"][1]["overrides"], nlohmann::json({"dp off"}));
 
   const std::string html = report.Html();
-  EXPECT_THAT(html, AllOf(HasSubstr("href=\"int8/report.html\""), HasSubstr("codec = int8"), HasSubstr("Test accuracy"),
+  EXPECT_THAT(html, AllOf(HasSubstr("href=\"int8/report.html\""), HasSubstr("training.codec = int8"), HasSubstr("Test accuracy"),
                           HasSubstr("Device ε spent"), HasSubstr("4.00×"), HasSubstr("79.00%")));
   EXPECT_THAT(html, Not(HasSubstr("<script")));
   EXPECT_THAT(report.TerminalSummary("runs/cmp"), HasSubstr("runs/cmp/report.html"));

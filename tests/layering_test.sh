@@ -13,8 +13,8 @@
 #                                           violation and passes on a clean tree
 set -euo pipefail
 
-readonly LOWER_MODULES=(compression coordinator aggregation privacy core models inference)
-readonly TORCH_FREE=(inference aggregation compression core)
+readonly LOWER_MODULES=(compression coordinator aggregation privacy core models inference settings)
+readonly TORCH_FREE=(inference aggregation compression core settings)
 readonly UPPER='(client|simulations)'
 
 # (a) Prints every offending line; returns 1 if there is one.

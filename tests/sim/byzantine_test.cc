@@ -77,12 +77,13 @@ class ByzantineRunTest : public ::testing::Test {
     Scenario s;
     s.name = "byzantine";
     s.seed = 5;
-    s.rounds = 3;
+    s.federation.rounds = 3;
     s.population.num_devices = 10;
-    s.selection.devices_per_round = 10;
+    s.federation.devices_per_round = 10;
+    s.federation.over_selection = 1.0;
     s.data.max_examples_per_device = 100;
     s.training.batch_size = 20;
-    s.training.lr = 0.05;
+    s.training.learning_rate = 0.05;
     s.run.workers = 2;
     s.strategy = StrategyFor(absl::StrCat("name = \"", strategy, "\""));
     s.attack.fraction = 0.2;
@@ -122,7 +123,7 @@ TEST_F(ByzantineRunTest, MedianResistsSignFlippingThatRuinsFedAvg) {
 TEST_F(ByzantineRunTest, KrumRefusesARoundTooSmallForItsF) {
   // Krum with f = 4 needs 11 updates: the aggregator refuses the round.
   Scenario s = Attacked("krum");
-  s.rounds = 1;
+  s.federation.rounds = 1;
   s.strategy = StrategyFor("name = \"krum\"\n[krum]\nnum_byzantine = 4");
   const std::vector<RoundRow> rows = Run(s);
   ASSERT_EQ(rows.size(), 1u);
@@ -131,7 +132,7 @@ TEST_F(ByzantineRunTest, KrumRefusesARoundTooSmallForItsF) {
 
 TEST_F(ByzantineRunTest, LabelFlippersTrainAndCountAsMalicious) {
   Scenario s = Attacked("fedavg", "label_flip");
-  s.rounds = 1;
+  s.federation.rounds = 1;
   const std::vector<RoundRow> rows = Run(s);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].succeeded);

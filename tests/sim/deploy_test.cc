@@ -26,11 +26,12 @@ class DeploySimTest : public ::testing::Test {
     Scenario s;
     s.name = "deploy-test";
     s.seed = 5;
-    s.rounds = 4;
+    s.federation.rounds = 4;
     s.population.num_devices = 6;
-    s.selection.devices_per_round = 3;
+    s.federation.devices_per_round = 3;
+    s.federation.over_selection = 1.0;
     s.training.batch_size = 16;
-    s.training.lr = 0.05;
+    s.training.learning_rate = 0.05;
     s.deploy.every_rounds = 2;
     s.deploy.epochs = 3;
     s.deploy.proxy_examples = 1000;

@@ -22,15 +22,13 @@ using ::testing::HasSubstr;
 constexpr char kSmallFederation[] = R"(
 name = "registry"
 seed = 7
-model = "cnn_small"
+model.name = "cnn_small"
+federation.devices_per_round = 2
+training.batch_size = 20
 [population]
 num_devices = 4
-[selection]
-devices_per_round = 2
 [data]
 max_examples_per_device = 60
-[training]
-batch_size = 20
 [run]
 workers = 2
 )";
@@ -59,7 +57,7 @@ class RegistryRunTest : public ::testing::Test {
 SimulationData* RegistryRunTest::data_ = nullptr;
 
 TEST_F(RegistryRunTest, TestOnlyStrategyAndValueStageRunInTheSimulator) {
-  const Scenario scenario = Parse("rounds = 2\ncodec = \"test_counted_fp32\"\n", R"(
+  const Scenario scenario = Parse("federation.rounds = 2\ntraining.codec = \"test_counted_fp32\"\n", R"(
 [strategy]
 name = "test_halving_mean"
 [strategy.test_halving_mean]
@@ -86,7 +84,7 @@ server_learning_rate = 1.0
 }
 
 TEST_F(RegistryRunTest, TestOnlyDetectorRunsOnEverySimulatedDevice) {
-  const Scenario scenario = Parse("rounds = 3\n", R"(
+  const Scenario scenario = Parse("federation.rounds = 3\n", R"(
 [drift]
 kind = "rotation"
 devices = [0, 1]
@@ -121,7 +119,7 @@ TEST(RegistryParseTest, UnregisteredNamesListTheTestOnesToo) {
       ParseScenario("[strategy]\nname = \"nope\"\n", "bad.toml", {.known_models = {}, .require_data_dir = false});
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr(testing::kTestStrategy));
-  absl::StatusOr<Scenario> codec = ParseScenario("codec = \"nope\"\n", "bad.toml", {.known_models = {}, .require_data_dir = false});
+  absl::StatusOr<Scenario> codec = ParseScenario("[training]\ncodec = \"nope\"\n", "bad.toml", {.known_models = {}, .require_data_dir = false});
   ASSERT_FALSE(codec.ok());
   EXPECT_THAT(codec.status().message(), HasSubstr(testing::kTestValueStage));
 }

@@ -30,10 +30,10 @@ class SimulatorTest : public ::testing::Test {
     Scenario s;
     s.name = "tiny";
     s.seed = 42;
-    s.rounds = 3;
+    s.federation.rounds = 3;
     s.population.num_devices = 12;
-    s.selection.devices_per_round = 4;
-    s.selection.over_selection = 1.5;  // stragglers arrive after the target: refused as late
+    s.federation.devices_per_round = 4;
+    s.federation.over_selection = 1.5;  // stragglers arrive after the target: refused as late
     s.data.partition = "dirichlet";
     s.data.alpha = 0.5;
     s.data.max_examples_per_device = 40;
@@ -86,7 +86,7 @@ TEST_F(SimulatorTest, SameSeedGivesIdenticalRoundsAtAnyWorkerCount) {
 
 TEST_F(SimulatorTest, ErrorFeedbackCodecIsDeterministicAndSmaller) {
   Scenario s = Tiny();
-  s.codec = "topk:0.1>int8";  // devices keep their residual between materialisations
+  s.training.codec = "topk:0.1>int8";  // devices keep their residual between materialisations
   s.run.workers = 1;
   auto one = Run(s);
   s.run.workers = 2;
@@ -100,7 +100,7 @@ TEST_F(SimulatorTest, ErrorFeedbackCodecIsDeterministicAndSmaller) {
 
 TEST_F(SimulatorTest, LoopbackGrpcGivesTheSameRoundsAsInProcess) {
   Scenario s = Tiny();
-  s.rounds = 2;
+  s.federation.rounds = 2;
   auto local = Run(s);
   auto remote = Run(s, TransportKind::kGrpc);
   ASSERT_TRUE(local.ok()) << local.status();
@@ -131,10 +131,10 @@ TEST_F(SimulatorTest, CountsParticipationAndTraffic) {
 
 TEST_F(SimulatorTest, DevicesThatMissTheDeadlineNeverUpload) {
   Scenario s = Tiny();
-  s.rounds = 1;
+  s.federation.rounds = 1;
   s.devices = {};
   s.devices.compute_speed = {.mean = 1, .sigma = 0};  // 40 examples take 40 s
-  s.selection.round_deadline_s = 10;
+  s.federation.round_deadline_s = 10;
   auto report = Run(s);
   ASSERT_TRUE(report.ok()) << report.status();
   const RoundRow& r = report->rows()[0];
@@ -148,12 +148,12 @@ TEST_F(SimulatorTest, DevicesThatMissTheDeadlineNeverUpload) {
 
 TEST_F(SimulatorTest, LargePopulationMaterialisesOnlyTheCohort) {
   Scenario s = Tiny();
-  s.rounds = 1;
+  s.federation.rounds = 1;
   s.population.num_devices = 2000;
-  s.selection.fraction = 0.002;  // 4 of 2000
+  s.federation.fraction = 0.002;  // 4 of 2000
   s.data.partition = "iid";
   s.data.max_examples_per_device = 0;  // 1 or 2 examples each
-  s.run.evaluate_every = 0;
+  s.federation.evaluate_every = 0;
   auto report = Run(s);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->rows()[0].selected, 6);
@@ -162,10 +162,10 @@ TEST_F(SimulatorTest, LargePopulationMaterialisesOnlyTheCohort) {
 
 TEST_F(SimulatorTest, RunScenarioWritesTheReportFiles) {
   Scenario s = Tiny();
-  s.rounds = 2;
+  s.federation.rounds = 2;
   s.population.num_devices = 4;
-  s.selection.devices_per_round = 2;
-  s.run.evaluate_every = 0;  // the full test set is not needed here
+  s.federation.devices_per_round = 2;
+  s.federation.evaluate_every = 0;  // the full test set is not needed here
   s.run.out_dir = ::testing::TempDir() + "/fedge_sim_e2e";
   std::filesystem::remove_all(s.run.out_dir);
   auto report = RunScenario(s, {.out = nullptr});

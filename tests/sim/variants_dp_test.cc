@@ -32,9 +32,10 @@ class VariantsDpTest : public ::testing::Test {
     Scenario s;
     s.name = "dp";
     s.seed = 5;
-    s.rounds = 3;
+    s.federation.rounds = 3;
     s.population.num_devices = 5;
-    s.selection.devices_per_round = 5;
+    s.federation.devices_per_round = 5;
+    s.federation.over_selection = 1.0;
     s.data.max_examples_per_device = 60;
     s.training.batch_size = 20;
     return s;
@@ -73,7 +74,7 @@ TEST_F(VariantsDpTest, SampleLevelEpsilonIsPositiveAndGrowsEveryRound) {
 
 TEST_F(VariantsDpTest, DevicesRefuseTasksBeyondTheirLifetimeBudget) {
   Scenario s = Small();
-  s.selection.min_quorum = 1;
+  s.federation.min_quorum = 1;
   // Tasks of 3 steps at q = 1/3, sigma = 1 bring eps at 1e-5 to 5.20, 6.84
   // and 8.11 (fedge-dp epsilon): a budget of 7.5 admits two and refuses the third.
   s.dp = {.enabled = true, .noise_multiplier = 1.0, .clip_norm = 1.0, .device_epsilon = 7.5, .delta = 1e-5};
@@ -95,11 +96,11 @@ TEST_F(VariantsDpTest, TwoVariantsRunWithTheSameSeedIntoOneReport) {
   auto set = ParseScenarioSet(absl::StrCat(R"(
 name = "pair"
 seed = 11
-rounds = 2
 base_variant = "fp32"
 [population]
 num_devices = 4
-[selection]
+[federation]
+rounds = 2
 devices_per_round = 2
 [data]
 max_examples_per_device = 40
@@ -110,7 +111,7 @@ out_dir = ")",
                                            out, R"("
 [[variant]]
 name = "int8"
-codec = "int8"
+training.codec = "int8"
 )"),
                               "pair.toml");
   ASSERT_TRUE(set.ok()) << set.status();

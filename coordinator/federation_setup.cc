@@ -1,0 +1,67 @@
+#include "coordinator/federation_setup.h"
+
+namespace fedge {
+namespace {
+
+proto::TrainConfig MakeTrainConfig(const FederationSettings& s) {
+  const FederationSettings::Training& t = s.training;
+  proto::TrainConfig c;
+  c.set_local_epochs(t.local_epochs);
+  c.set_batch_size(t.batch_size);
+  c.set_learning_rate(t.learning_rate);
+  c.set_momentum(t.momentum);
+  c.set_weight_decay(t.weight_decay);
+  c.set_optimizer(t.optimizer);
+  c.set_codec(t.codec);
+  c.set_max_examples(t.max_examples);
+  c.set_update_clip_norm(t.update_clip_norm);
+  if (s.dp.enabled) {
+    c.set_dp_noise_multiplier(s.dp.noise_multiplier);
+    c.set_dp_clip_norm(s.dp.clip_norm);
+    c.set_dp_epsilon_budget(s.dp.device_epsilon);
+  }
+  return c;
+}
+
+}  // namespace
+
+FederationOptions MakeFederationOptions(const FederationSettings& s, int64_t population) {
+  const FederationSettings::Federation& f = s.federation;
+  FederationOptions o;
+  o.model_id = s.name;
+  o.architecture = s.model.name;
+  o.max_rounds = f.rounds;
+  o.min_devices = f.min_devices;
+  o.devices_per_round = f.devices_per_round;
+  o.fraction = f.fraction;
+  o.over_selection = f.over_selection;
+  o.min_quorum = f.min_quorum;
+  o.round_deadline = absl::Seconds(f.round_deadline_s);
+  o.poll_interval = absl::Milliseconds(f.poll_interval_ms);
+  o.evaluate_every = f.evaluate_every;
+  o.seed = SeedFor(s, SeedStream::kSelection);
+  o.download_chunk_bytes = static_cast<uint32_t>(f.download_chunk_bytes);
+  o.limits.max_l2_norm = f.max_update_norm;
+  o.limits.max_examples = static_cast<uint64_t>(f.max_examples);
+  o.favour_drifting = f.favour_drifting;
+  o.extra_round_drift_fraction = f.extra_round_drift_fraction;
+  o.max_extra_rounds = f.max_extra_rounds;
+  o.train = MakeTrainConfig(s);
+  if (s.client_dp.enabled) {
+    const ClientDpSettings& c = s.client_dp;
+    o.client_dp = ClientDpOptions{
+        .clip_norm = c.clip_norm,
+        .noise_multiplier = c.noise_multiplier,
+        .device_sampling_rate = DeviceSamplingRate(s, population),
+        .adaptive = c.adaptive,
+        .target_quantile = c.target_quantile,
+        .clip_learning_rate = c.clip_learning_rate,
+        .count_noise = c.count_noise,
+    };
+    o.client_dp_delta = c.delta;
+  }
+  o.deploy_every = s.deploy.every_rounds;
+  return o;
+}
+
+}  // namespace fedge
