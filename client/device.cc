@@ -64,6 +64,9 @@ absl::Status ValidateDeviceOptions(const DeviceOptions& o) {
   if (o.download_chunk_bytes == 0) return absl::InvalidArgumentError("download_chunk_bytes must be > 0");
   if (o.upload_chunk_bytes == 0) return absl::InvalidArgumentError("upload_chunk_bytes must be > 0");
   if (o.max_model_bytes == 0) return absl::InvalidArgumentError("max_model_bytes must be > 0");
+  if (o.min_participation_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("min_participation_interval must be >= 0");
+  }
   return ValidateRetryPolicy(o.retry);
 }
 
@@ -122,12 +125,25 @@ absl::Status Device::Register() {
   return absl::OkStatus();
 }
 
+Eligibility Device::CurrentEligibility() const {
+  if (!budget_refusal_.empty()) return {.eligible = false, .reason = budget_refusal_};
+  const absl::Duration interval = options_.min_participation_interval;
+  if (interval > absl::ZeroDuration() && last_participation_) {
+    const absl::Duration since = clock_->Now() - *last_participation_;
+    if (since < interval) {
+      return {.eligible = false,
+              .reason = absl::StrCat("participated ", absl::FormatDuration(since), " ago; minimum separation ",
+                                     absl::FormatDuration(interval))};
+    }
+  }
+  return options_.eligibility ? options_.eligibility() : Eligibility{};
+}
+
 absl::StatusOr<StepResult> Device::RunOnce() {
   if (!registered_) FEDGE_RETURN_IF_ERROR(Register());
   proto::PollTaskRequest request;
   request.set_device_id(options_.device_id);
-  Eligibility eligibility = options_.eligibility ? options_.eligibility() : Eligibility{};
-  if (!budget_refusal_.empty()) eligibility = Eligibility{.eligible = false, .reason = budget_refusal_};
+  Eligibility eligibility = CurrentEligibility();
   request.set_eligible(eligibility.eligible);
   if (!eligibility.eligible) request.set_ineligible_reason(eligibility.reason);
 
@@ -152,6 +168,7 @@ absl::StatusOr<StepResult> Device::RunOnce() {
   step.task_status = RunTask(response.task());
   if (step.task_status.ok()) {
     Count(&DeviceCounters::tasks_done);
+    last_participation_ = clock_->Now();
   } else {
     Count(&DeviceCounters::tasks_failed);
     FEDGE_LOG(WARNING) << options_.device_id << ": task " << step.task_id << " (round " << step.round
@@ -208,6 +225,7 @@ absl::Status Device::RunTask(const proto::Task& task) {
   const uint64_t task_seed = DeriveSeed(options_.seed, task.round());
   absl::StatusOr<TrainResult> trained = trainer_->Train(*global, task.train(), task_seed);
   if (!trained.ok()) {
+    failure["training_interrupted"] = absl::IsAborted(trained.status());
     ReportMetrics(std::move(failure));
     return trained.status();
   }

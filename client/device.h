@@ -104,8 +104,12 @@ struct DeviceOptions {
   uint64_t num_examples = 0;
   // Free-form attributes sent at registration (e.g. "os", "model").
   std::map<std::string, std::string> attributes;
-  // Consulted before every poll; empty means always eligible.
+  // Consulted before every poll; empty means always eligible
+  // (client/device_conditions.h gives battery, load and metered-link rules).
   std::function<Eligibility()> eligibility = nullptr;
+  // After an accepted update the device declares itself ineligible for this
+  // long (its owner's device is not a training farm); zero: no pause.
+  absl::Duration min_participation_interval = absl::ZeroDuration();
   // Retry policy for every RPC.
   RetryPolicy retry;
   // Seeds backoff jitter and, per round, local training (DeriveSeed).
@@ -218,6 +222,9 @@ class Device {
   const DeviceOptions& options() const { return options_; }
 
  private:
+  // The eligibility sent with the next poll: a refused privacy budget, the
+  // minimum separation, then options_.eligibility.
+  Eligibility CurrentEligibility() const;
   // Runs a task end to end; the returned status is its outcome.
   absl::Status RunTask(const proto::Task& task);
   // kResourceExhausted when the task's DP-SGD run would exceed the budget
@@ -261,6 +268,7 @@ class Device {
   bool registered_ = false;
   std::unique_ptr<UpdateEncoder> encoder_;
   std::string encoder_codec_;
+  std::optional<absl::Time> last_participation_;  // when the last update was accepted
   std::string budget_refusal_;        // non-empty once the privacy budget refused a task
   uint64_t refused_deployed_version_ = 0;  // the last deployed model the slot refused
   // The metrics last reported; a drift report repeats them, since the

@@ -79,6 +79,18 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   retry.Read("jitter", &c->device.retry.jitter, 0, 0.99);
   retry.Read("max_attempts", &c->device.retry.max_attempts, 1, 1000);
 
+  ConfigSection conditions = root.Section("conditions");
+  DeviceConditionsOptions& when = c->conditions;
+  conditions.Read("min_battery_percent", &when.min_battery_percent, 0, 100);
+  conditions.Read("require_mains", &when.require_mains);
+  conditions.Read("max_load_per_core", &when.max_load_per_core, 0, 1e6);
+  conditions.Read("metered", &when.metered);
+  conditions.Read("train_on_metered", &when.train_on_metered);
+  conditions.Read("power_supply_dir", &when.power_supply_dir);
+  double separation_s = absl::ToDoubleSeconds(c->device.min_participation_interval);
+  conditions.Read("min_separation_s", &separation_s, 0, 1e9);
+  c->device.min_participation_interval = absl::Seconds(separation_s);
+
   ConfigSection run = root.Section("run");
   run.Read("torch_threads", &c->trainer.torch_threads, 0, 1024);
   run.Read("max_tasks", &c->run.max_tasks, 0, kMaxInt);
@@ -122,6 +134,7 @@ absl::Status ValidateDeviceConfig(const DeviceConfig& c) {
         absl::StrCat("data.shard must be in [0, ", c.data.num_shards, "), got ", c.data.shard));
   }
   if (c.trainer.torch_threads < 0) return absl::InvalidArgumentError("run.torch_threads must be >= 0");
+  FEDGE_RETURN_IF_ERROR(ValidateDeviceConditionsOptions(c.conditions));
   return absl::OkStatus();
 }
 

@@ -52,6 +52,15 @@
 //   device_epsilon = 0            # this device's own lifetime budget (0: the federation's only)
 //   delta = 1e-5                  # the delta epsilon is accounted at
 //
+//   [conditions]                  # client/device_conditions.h
+//   min_battery_percent = 20      # on battery, train only above this charge
+//   require_mains = false
+//   max_load_per_core = 0         # 1-minute load average per core; 0: any
+//   metered = false               # the link is metered...
+//   train_on_metered = false      # ...and training over it is allowed
+//   min_separation_s = 0          # pause after each accepted update
+//   power_supply_dir = "/sys/class/power_supply"
+//
 //   [run]
 //   torch_threads = 1
 //   max_tasks = 0                 # stop after this many accepted updates (0: no limit)
@@ -68,6 +77,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/device.h"
+#include "client/device_conditions.h"
 #include "client/trainer.h"
 #include "core/idx.h"
 #include "settings/federation_settings.h"
@@ -107,6 +117,9 @@ struct DeviceConfig {
   // advertises into <inference_dir>/active.fedge (previous.fedge keeps the
   // one before) and reports the version it serves. Empty: training only.
   std::string inference_dir;
+  // When the device may train ([conditions]; client/device_conditions.h).
+  // conditions.min_separation_s is device.min_participation_interval.
+  DeviceConditionsOptions conditions;
   // Privacy ledger file (privacy/privacy_ledger.h); empty: no ledger, and
   // DP-SGD tasks that carry a federation budget are refused.
   std::string privacy_ledger_path;

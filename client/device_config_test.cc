@@ -38,6 +38,10 @@ download_chunk_bytes = 1024
 initial_backoff_ms = 250
 max_attempts = 3
 jitter = 0.1
+[conditions]
+min_battery_percent = 35
+metered = true
+min_separation_s = 600
 [run]
 max_tasks = 4
 torch_threads = 2
@@ -63,6 +67,10 @@ torch_threads = 2
   EXPECT_EQ(c.inference_dir, "/var/lib/fedge/model");
   EXPECT_EQ(DefaultDeviceConfig().inference_dir, "") << "training only unless asked";
   EXPECT_EQ(c.privacy_ledger_path, "/var/lib/fedge/ledger");
+  EXPECT_EQ(c.conditions.min_battery_percent, 35);
+  EXPECT_TRUE(c.conditions.metered);
+  EXPECT_FALSE(c.conditions.train_on_metered);
+  EXPECT_EQ(c.device.min_participation_interval, absl::Minutes(10));
   EXPECT_EQ(c.dp.device_epsilon, 4.0);
   EXPECT_EQ(c.dp.delta, 1e-5);  // default kept
   EXPECT_TRUE(ValidateDeviceConfig(c).ok());

@@ -13,6 +13,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "client/device.h"
+#include "client/device_conditions.h"
 #include "client/device_config.h"
 #include "client/grpc_transport.h"
 #include "client/trainer.h"
@@ -98,10 +99,16 @@ absl::Status RunDevice(const DeviceConfig& config) {
 
   FEDGE_ASSIGN_OR_RETURN(ImageDataset train, LoadFashionMnist(config.data.dir, "train"));
   FEDGE_ASSIGN_OR_RETURN(std::vector<int64_t> indices, LocalIndices(config.data, train.num_examples));
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchTrainer> trainer, TorchTrainer::Create(config.trainer, train, indices));
+  // Battery, load and metered-link rules: before every poll, and between
+  // training batches so a task stops as soon as they fail.
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<DeviceConditions> conditions, LinuxDeviceConditions(config.conditions));
+  TorchTrainerOptions trainer_options = config.trainer;
+  trainer_options.between_batches = [&conditions] { return conditions->CheckBetweenBatches(); };
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchTrainer> trainer, TorchTrainer::Create(trainer_options, train, indices));
   train = ImageDataset();  // the trainer holds its own tensors
 
   DeviceOptions options = config.device;
+  options.eligibility = [&conditions] { return conditions->Check(); };
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelSlot> slot, OpenInferenceSlot(config, key));
   options.inference_slot = slot.get();
   std::unique_ptr<PrivacyLedger> ledger;

@@ -44,6 +44,7 @@ class FakeTrainer : public Trainer {
                                     uint64_t seed) override {
     seeds.push_back(seed);
     configs.push_back(config);
+    if (!fail_with.ok()) return fail_with;
     TrainResult result{global, 100, {{"train_loss", 0.25}}, privacy};
     for (float& v : result.local.values) v += step;
     return result;
@@ -54,6 +55,8 @@ class FakeTrainer : public Trainer {
   std::optional<SgmEvent> privacy;
 
   float step = 0.5f;
+  // When not OK, Train fails with it (e.g. kAborted: interrupted between batches).
+  absl::Status fail_with;
   std::vector<uint64_t> seeds;
   std::vector<proto::TrainConfig> configs;
 
@@ -582,6 +585,40 @@ TEST_F(DeviceTest, RefusesABudgetedDpTaskWithoutALedger) {
   EXPECT_THAT(std::string(step->task_status.message()), ::testing::HasSubstr("no privacy ledger"));
   EXPECT_EQ(coordinator_.accepted, 0);
   EXPECT_TRUE(trainer_.seeds.empty()) << "refused before training";
+}
+
+TEST_F(DeviceTest, TrainingInterruptedBetweenBatchesUploadsAndChargesNothing) {
+  const std::string path = ::testing::TempDir() + "/device_interrupted_ledger_test";
+  std::filesystem::remove(path);
+  auto ledger = PrivacyLedger::Open(path, {.epsilon = 10, .delta = 1e-5});
+  ASSERT_TRUE(ledger.ok()) << ledger.status();
+  options_.privacy_ledger = ledger->get();
+  trainer_.privacy = SgmEvent{.sample_rate = 0.01, .noise_multiplier = 1.0, .steps = 1000};
+  trainer_.fail_with = absl::AbortedError("training interrupted: battery at 12%, below 20%");
+  coordinator_.tasks.push_back(coordinator_.MakeTask(1));
+  auto device = MakeDevice();
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok());
+  EXPECT_TRUE(absl::IsAborted(step->task_status)) << step->task_status;
+  EXPECT_TRUE(coordinator_.upload_offsets.empty()) << "nothing uploaded";
+  EXPECT_EQ(coordinator_.accepted, 0);
+  EXPECT_EQ((*ledger)->Epsilon(), 0) << "nothing charged";
+  EXPECT_EQ(coordinator_.reports.back().metrics().at("training_interrupted"), 1);
+}
+
+TEST_F(DeviceTest, WaitsTheMinimumSeparationBetweenParticipations) {
+  options_.min_participation_interval = absl::Minutes(10);
+  coordinator_.tasks.push_back(coordinator_.MakeTask(1));
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_EQ(coordinator_.accepted, 1);
+  clock_.Advance(absl::Minutes(4));
+  ASSERT_TRUE(device->RunOnce().ok());
+  EXPECT_FALSE(coordinator_.polls.back().eligible());
+  EXPECT_THAT(coordinator_.polls.back().ineligible_reason(), ::testing::HasSubstr("minimum separation 10m"));
+  clock_.Advance(absl::Minutes(7));
+  ASSERT_TRUE(device->RunOnce().ok());
+  EXPECT_TRUE(coordinator_.polls.back().eligible());
 }
 
 TEST_F(DeviceTest, SendsItsEligibilityWithEveryPoll) {

@@ -55,7 +55,8 @@ absl::StatusOr<DpSgdOptions> ToDpSgdOptions(const TrainOptions& o, const proto::
                   .learning_rate = o.learning_rate,
                   .momentum = o.momentum,
                   .weight_decay = o.weight_decay,
-                  .seed = o.seed};
+                  .seed = o.seed,
+                  .between_batches = o.between_batches};
   absl::Status valid = ValidateDpSgdOptions(dp);
   if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat("train config: ", valid.message()));
   return dp;
@@ -132,6 +133,7 @@ uint64_t TorchTrainer::num_examples() const { return static_cast<uint64_t>(impl_
 absl::StatusOr<TrainResult> TorchTrainer::Train(const ModelParams& global, const proto::TrainConfig& config,
                                                 uint64_t seed) {
   FEDGE_ASSIGN_OR_RETURN(TrainOptions options, ToTrainOptions(config, seed));
+  options.between_batches = impl_->options.between_batches;
   if (!(global.layout == impl_->layout)) {
     return absl::InvalidArgumentError(
         absl::StrCat("trainer: the global model's layout is not that of '", impl_->options.architecture, "'"));

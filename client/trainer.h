@@ -10,6 +10,7 @@
 #define FEDGE_CLIENT_TRAINER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -108,6 +109,10 @@ struct TorchTrainerOptions {
   // Noise source for DP-SGD tasks; null uses SecureRandom::Default().
   // Borrowed; must outlive the trainer.
   SecureRandom* dp_random = nullptr;
+  // Checked before every batch (plain and DP-SGD); a non-OK status (e.g.
+  // kAborted "battery at 12%", client/device_conditions.h) stops the task and
+  // Train returns it: nothing is uploaded and no privacy is charged.
+  std::function<absl::Status()> between_batches = nullptr;
 };
 
 // Fine-tunes a zoo model on the device's local examples with LibTorch

@@ -141,6 +141,28 @@ TEST_F(TorchTrainerTest, ADpTaskTrainsWithDpSgdAndReportsWhatItSpent) {
   EXPECT_EQ(result->metrics.count("local_accuracy"), 0u);
 }
 
+// A condition failing before the 4th batch stops both training loops there.
+TEST_F(TorchTrainerTest, StopsBetweenBatchesWhenAConditionFails) {
+  for (const bool dp : {false, true}) {
+    int checks = 0;
+    TorchTrainerOptions options{.architecture = kArch, .torch_threads = 1};
+    options.between_batches = [&checks]() -> absl::Status {
+      if (++checks < 4) return absl::OkStatus();
+      return absl::AbortedError("training interrupted: battery at 12%, below 20%");
+    };
+    auto trainer = TorchTrainer::Create(options, data_, indices_);
+    ASSERT_TRUE(trainer.ok()) << trainer.status();
+    proto::TrainConfig config = config_;
+    if (dp) {
+      config.set_dp_noise_multiplier(1.0);
+      config.set_dp_clip_norm(1.0);
+    }
+    auto result = (*trainer)->Train(global_, config, 1);
+    EXPECT_TRUE(absl::IsAborted(result.status())) << (dp ? "DP-SGD: " : "plain: ") << result.status();
+    EXPECT_EQ(checks, 4) << "checked before each batch, stopped at the first failure";
+  }
+}
+
 TEST(TorchTrainerCreateTest, ValidatesItsInputs) {
   const ImageDataset data = testing::BrightnessDataset(4);
   const std::vector<int64_t> ok = {0, 1}, out_of_range = {0, 4}, none = {};

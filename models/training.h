@@ -12,6 +12,7 @@
 #define FEDGE_MODELS_TRAINING_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@ struct TrainOptions {
   double proximal_mu = 0;
   // Seeds the shuffling of examples in each epoch.
   uint64_t seed = 0;
+  // Called before every batch; a non-OK status stops training and is
+  // returned (a device whose battery ran low stops between two batches).
+  // Empty: never interrupted.
+  std::function<absl::Status()> between_batches = nullptr;
 };
 
 struct TrainStats {

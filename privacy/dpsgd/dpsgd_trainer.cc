@@ -182,6 +182,7 @@ absl::StatusOr<DpSgdStats> TrainWithDpSgd(torch::nn::Sequential& model, const Te
   int64_t clipped = 0;
   model->train();
   for (int64_t t = 0; t < steps; ++t) {
+    if (options.between_batches) FEDGE_RETURN_IF_ERROR(options.between_batches());
     torch::Tensor x, y;
     try {
       torch::Tensor indices = trainer->SampleBatch();

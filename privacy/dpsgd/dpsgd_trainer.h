@@ -29,6 +29,7 @@
 #define FEDGE_PRIVACY_DPSGD_DPSGD_TRAINER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -61,6 +62,10 @@ struct DpSgdOptions {
   // Seeds Poisson sampling.
   uint64_t seed = 0;
   NormMethod norm_method = NormMethod::kAuto;
+  // Called before every step; a non-OK status stops training and is
+  // returned. Nothing of an interrupted run may leave the device, so it
+  // spends no privacy. Empty: never interrupted.
+  std::function<absl::Status()> between_batches = nullptr;
 };
 
 // Validates options: kInvalidArgument naming the bad field.
