@@ -17,8 +17,8 @@ fedge_cc_test(NAME drift_response_test
 
 fedge_cc_library(
   NAME client
-  SRCS device.cc device_conditions.cc device_config.cc trainer.cc
-  HDRS device.h device_conditions.h device_config.h trainer.h
+  SRCS device.cc device_conditions.cc device_config.cc inference_server.cc trainer.cc
+  HDRS device.h device_conditions.h device_config.h inference_server.h trainer.h
   DEPS fedge::core fedge::settings fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::inference absl::function_ref absl::synchronization absl::time
   TORCH
 )
@@ -26,7 +26,7 @@ fedge_cc_library(
 include(${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
 
 fedge_cc_test(NAME client_test
-  SRCS device_conditions_test.cc device_config_test.cc device_test.cc trainer_test.cc
+  SRCS device_conditions_test.cc device_config_test.cc device_test.cc inference_server_test.cc trainer_test.cc
   DEPS fedge::client fedge::inference_testing
   TORCH)
 

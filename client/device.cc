@@ -461,6 +461,9 @@ void Device::AddDeviceState(proto::DeviceReport& report) const {
   if (options_.inference_slot != nullptr) {
     report.set_inference_model_version(options_.inference_slot->active_version().value_or(0));
   }
+  if (options_.service_metrics) {
+    for (const auto& [name, value] : options_.service_metrics()) report.mutable_metrics()->insert({name, value});
+  }
 }
 
 absl::Status Device::ReportDrift(absl::Span<const proto::DriftAlarm> alarms) {

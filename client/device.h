@@ -126,6 +126,9 @@ struct DeviceOptions {
   // The slot the device serves inference from, borrowed; must outlive the
   // Device and pin the coordinator's key. Null: the device only trains.
   ModelSlot* inference_slot = nullptr;
+  // Metrics of the device's own services (e.g. the local inference socket,
+  // client/inference_server.h) added to every report; empty: none.
+  std::function<std::map<std::string, double>()> service_metrics = nullptr;
   // Directory for state that must survive restarts (the error-feedback
   // residual of the update encoder); empty keeps it in memory only.
   std::string state_dir;

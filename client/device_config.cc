@@ -38,6 +38,7 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   root.Read("log_level", &c->log_level, {"debug", "info", "warning", "error"});
   root.Read("state_dir", &c->device.state_dir);
   root.Read("inference_dir", &c->inference_dir);
+  root.Read("inference_socket", &c->inference_socket);
 
   // The device's keys of the shared schema (settings/federation_settings.h).
   RefuseRenamedKeys(root);
@@ -135,6 +136,10 @@ absl::Status ValidateDeviceConfig(const DeviceConfig& c) {
   }
   if (c.trainer.torch_threads < 0) return absl::InvalidArgumentError("run.torch_threads must be >= 0");
   FEDGE_RETURN_IF_ERROR(ValidateDeviceConditionsOptions(c.conditions));
+  if (!c.inference_socket.empty() && c.inference_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "inference_socket (--inference-socket) serves the deployed model: set inference_dir (--inference-dir) too");
+  }
   return absl::OkStatus();
 }
 

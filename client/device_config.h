@@ -46,6 +46,7 @@
 //
 //   state_dir = ""                # keeps the error-feedback residual across restarts
 //   inference_dir = ""            # serve the coordinator's deployed INT8 model from here
+//   inference_socket = ""         # and answer local processes on this Unix socket
 //
 //   [dp]
 //   ledger = ""                   # privacy ledger file; enables the lifetime budget
@@ -117,6 +118,9 @@ struct DeviceConfig {
   // advertises into <inference_dir>/active.fedge (previous.fedge keeps the
   // one before) and reports the version it serves. Empty: training only.
   std::string inference_dir;
+  // With inference_dir: answer classification requests of local processes
+  // on this Unix socket (client/inference_server.h). Empty: no socket.
+  std::string inference_socket;
   // When the device may train ([conditions]; client/device_conditions.h).
   // conditions.min_separation_s is device.min_participation_interval.
   DeviceConditionsOptions conditions;

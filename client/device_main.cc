@@ -16,6 +16,7 @@
 #include "client/device_conditions.h"
 #include "client/device_config.h"
 #include "client/grpc_transport.h"
+#include "client/inference_server.h"
 #include "client/trainer.h"
 #include "core/config.h"
 #include "core/file_util.h"
@@ -111,6 +112,12 @@ absl::Status RunDevice(const DeviceConfig& config) {
   options.eligibility = [&conditions] { return conditions->Check(); };
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelSlot> slot, OpenInferenceSlot(config, key));
   options.inference_slot = slot.get();
+  std::unique_ptr<InferenceServer> inference_server;
+  if (!config.inference_socket.empty()) {
+    FEDGE_ASSIGN_OR_RETURN(inference_server, InferenceServer::Start({.socket_path = config.inference_socket}, slot.get()));
+    options.service_metrics = [&inference_server] { return inference_server->ReportMetrics(); };
+    FEDGE_LOG(INFO) << config.device.device_id << ": answering classification requests on " << config.inference_socket;
+  }
   std::unique_ptr<PrivacyLedger> ledger;
   if (!config.privacy_ledger_path.empty()) {
     const PrivacyBudget budget{.epsilon = config.dp.device_epsilon > 0 ? config.dp.device_epsilon : DBL_MAX,
@@ -179,6 +186,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", config.device.state_dir, "directory for state kept across restarts (error-feedback residual)");
   app.add_option("--inference-dir", config.inference_dir,
                  "serve the coordinator's deployed INT8 model from this directory (active.fedge)");
+  app.add_option("--inference-socket", config.inference_socket,
+                 "with --inference-dir: answer classification requests of local processes on this Unix socket");
   app.add_option("--privacy-ledger,--dp-ledger", config.privacy_ledger_path,
                  "privacy ledger file: enforces the lifetime DP budget (dp.ledger)");
   app.add_option("--privacy-epsilon,--dp-device-epsilon", config.dp.device_epsilon,

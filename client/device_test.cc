@@ -621,6 +621,16 @@ TEST_F(DeviceTest, WaitsTheMinimumSeparationBetweenParticipations) {
   EXPECT_TRUE(coordinator_.polls.back().eligible());
 }
 
+TEST_F(DeviceTest, ReportsCarryTheServicesMetrics) {
+  options_.service_metrics = [] { return std::map<std::string, double>{{"inference_requests", 7}}; };
+  coordinator_.tasks.push_back(coordinator_.MakeTask(1));
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_FALSE(coordinator_.reports.empty());
+  EXPECT_EQ(coordinator_.reports.back().metrics().at("inference_requests"), 7);
+  EXPECT_TRUE(coordinator_.reports.back().metrics().contains("model_bytes")) << "the task's own metrics stay";
+}
+
 TEST_F(DeviceTest, SendsItsEligibilityWithEveryPoll) {
   options_.eligibility = [] { return Eligibility{false, "battery low"}; };
   auto device = MakeDevice();
