@@ -64,6 +64,10 @@ absl::Status ValidateDeviceOptions(const DeviceOptions& o) {
   if (o.download_chunk_bytes == 0) return absl::InvalidArgumentError("download_chunk_bytes must be > 0");
   if (o.upload_chunk_bytes == 0) return absl::InvalidArgumentError("upload_chunk_bytes must be > 0");
   if (o.max_model_bytes == 0) return absl::InvalidArgumentError("max_model_bytes must be > 0");
+  if (!o.state_dir.empty() && !o.state_key) {
+    return absl::InvalidArgumentError(
+        "state_dir needs a state_key: the residual kept there derives from local data and is stored sealed");
+  }
   if (o.min_participation_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("min_participation_interval must be >= 0");
   }
@@ -396,15 +400,23 @@ absl::StatusOr<std::string> Device::EncodeDelta(const std::string& codec, const 
 absl::StatusOr<std::unique_ptr<UpdateEncoder>> Device::OpenEncoder(const std::string& codec, int64_t num_elements) {
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<UpdateEncoder> encoder, UpdateEncoder::Create(codec, num_elements));
   if (options_.state_dir.empty()) return encoder;
-  absl::StatusOr<std::string> saved = ReadFile(EncoderStatePath(options_.state_dir));
+  absl::StatusOr<std::string> sealed = ReadFile(EncoderStatePath(options_.state_dir));
+  if (!sealed.ok()) return encoder;  // nothing saved yet
+  absl::StatusOr<std::string> saved = Unseal(*options_.state_key, EncoderStateContext(), *sealed);
+  if (!saved.ok()) {
+    FEDGE_LOG(WARNING) << options_.device_id << ": discarding the saved error-feedback residual: " << saved.status();
+    return encoder;
+  }
   const std::string prefix = codec + "\n";
-  if (!saved.ok() || !absl::StartsWith(*saved, prefix)) return encoder;  // nothing saved for this codec
+  if (!absl::StartsWith(*saved, prefix)) return encoder;  // saved for another codec
   absl::Status restored = encoder->RestoreState(std::string_view(*saved).substr(prefix.size()));
   if (!restored.ok()) {
     FEDGE_LOG(WARNING) << options_.device_id << ": discarding the saved error-feedback residual: " << restored;
   }
   return encoder;
 }
+
+std::string Device::EncoderStateContext() const { return absl::StrCat("fedge encoder state/", options_.device_id); }
 
 void Device::SettleEncoder(bool delivered) {
   if (encoder_ == nullptr) return;
@@ -413,8 +425,9 @@ void Device::SettleEncoder(bool delivered) {
     return;
   }
   if (options_.state_dir.empty()) return;
-  absl::Status saved =
-      WriteFileAtomically(EncoderStatePath(options_.state_dir), encoder_codec_ + "\n" + encoder_->SaveState());
+  absl::StatusOr<std::string> sealed =
+      Seal(*options_.state_key, EncoderStateContext(), encoder_codec_ + "\n" + encoder_->SaveState());
+  absl::Status saved = sealed.ok() ? WriteFileAtomically(EncoderStatePath(options_.state_dir), *sealed) : sealed.status();
   if (!saved.ok()) FEDGE_LOG(WARNING) << options_.device_id << ": could not persist the residual: " << saved;
 }
 

@@ -56,6 +56,7 @@
 #include "compression/encoder.h"
 #include "core/env.h"
 #include "core/random.h"
+#include "core/sealing.h"
 #include "core/signing.h"
 #include "core/transport.h"
 #include "proto/fedge.pb.h"
@@ -132,6 +133,10 @@ struct DeviceOptions {
   // Directory for state that must survive restarts (the error-feedback
   // residual of the update encoder); empty keeps it in memory only.
   std::string state_dir;
+  // Seals what the device keeps in state_dir (core/sealing.h: AES-256-GCM,
+  // bound to the device id): derived from local data, it never touches the
+  // disk in the clear. Required with state_dir.
+  std::optional<SealingKey> state_key;
 
   // --- Performance and limits -------------------------------------------
   // Largest model chunk requested per Download call.
@@ -250,6 +255,8 @@ class Device {
   // update was delivered, or restores the residual it had before encoding,
   // so error feedback neither loses nor double-counts mass.
   void SettleEncoder(bool delivered);
+  // Associated data of the sealed residual: binds it to this device.
+  std::string EncoderStateContext() const;
   // A fresh encoder for `codec`, with the residual persisted in state_dir
   // when it was saved for the same codec and size.
   absl::StatusOr<std::unique_ptr<UpdateEncoder>> OpenEncoder(const std::string& codec, int64_t num_elements);

@@ -37,6 +37,7 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   ReadU64(root, "seed", &c->device.seed);
   root.Read("log_level", &c->log_level, {"debug", "info", "warning", "error"});
   root.Read("state_dir", &c->device.state_dir);
+  root.Read("state_key_file", &c->state_key_file);
   root.Read("inference_dir", &c->inference_dir);
   root.Read("inference_socket", &c->inference_socket);
 
@@ -120,7 +121,9 @@ absl::Status ParseDeviceConfig(std::string_view text, std::string_view source, D
 }
 
 absl::Status ValidateDeviceConfig(const DeviceConfig& c) {
-  FEDGE_RETURN_IF_ERROR(ValidateDeviceOptions(c.device));
+  DeviceOptions device = c.device;
+  device.state_dir.clear();  // its key is loaded from state_key_file at start
+  FEDGE_RETURN_IF_ERROR(ValidateDeviceOptions(device));
   if (c.address.empty()) return absl::InvalidArgumentError("coordinator.address must not be empty");
   if (c.public_key_path.empty()) {
     return absl::InvalidArgumentError(

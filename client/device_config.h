@@ -44,7 +44,8 @@
 //   jitter = 0.2
 //   max_attempts = 6
 //
-//   state_dir = ""                # keeps the error-feedback residual across restarts
+//   state_dir = ""                # keeps the error-feedback residual across restarts, sealed
+//   state_key_file = ""           # its AES-256 key, 0600 (default <state_dir>/state.key)
 //   inference_dir = ""            # serve the coordinator's deployed INT8 model from here
 //   inference_socket = ""         # and answer local processes on this Unix socket
 //
@@ -118,6 +119,10 @@ struct DeviceConfig {
   // advertises into <inference_dir>/active.fedge (previous.fedge keeps the
   // one before) and reports the version it serves. Empty: training only.
   std::string inference_dir;
+  // The key sealing state_dir (core/sealing.h, FileKeyProvider), created on
+  // first use; empty: <state_dir>/state.key. Keep it on other storage (or a
+  // TPM-backed file) so a copied disk does not carry its own key.
+  std::string state_key_file;
   // With inference_dir: answer classification requests of local processes
   // on this Unix socket (client/inference_server.h). Empty: no socket.
   std::string inference_socket;

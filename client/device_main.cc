@@ -22,6 +22,7 @@
 #include "core/file_util.h"
 #include "core/idx.h"
 #include "core/logging.h"
+#include "core/sealing.h"
 #include "core/signing.h"
 #include "core/status.h"
 #include "core/tls.h"
@@ -92,6 +93,20 @@ absl::StatusOr<std::unique_ptr<Transport>> ConnectToCoordinator(const DeviceConf
   return transport;
 }
 
+// The key that seals state_dir: state_key_file, or <state_dir>/state.key.
+absl::Status LoadStateKey(const DeviceConfig& config, DeviceOptions& options) {
+  if (config.device.state_dir.empty()) return absl::OkStatus();
+  std::string path = config.state_key_file;
+  if (path.empty()) {
+    path = config.device.state_dir + "/state.key";
+    FEDGE_LOG(WARNING) << config.device.device_id << ": the state key is kept beside the state it seals (" << path
+                       << "); set state_key_file (--state-key-file) on other storage";
+  }
+  FileKeyProvider keys(path);
+  FEDGE_ASSIGN_OR_RETURN(options.state_key, keys.Key());
+  return absl::OkStatus();
+}
+
 absl::Status RunDevice(const DeviceConfig& config) {
   FEDGE_RETURN_IF_ERROR(ValidateDeviceConfig(config));
   SetMinLogLevel(ParseLogLevel(config.log_level));
@@ -109,6 +124,7 @@ absl::Status RunDevice(const DeviceConfig& config) {
   train = ImageDataset();  // the trainer holds its own tensors
 
   DeviceOptions options = config.device;
+  FEDGE_RETURN_IF_ERROR(LoadStateKey(config, options));
   options.eligibility = [&conditions] { return conditions->Check(); };
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelSlot> slot, OpenInferenceSlot(config, key));
   options.inference_slot = slot.get();
@@ -184,6 +200,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-tasks", config.run.max_tasks, "exit after this many accepted updates (0: no limit)");
   app.add_option("--max-idle-polls", config.run.max_idle_polls, "exit after this many polls without a task (0: no limit)");
   app.add_option("--state-dir", config.device.state_dir, "directory for state kept across restarts (error-feedback residual)");
+  app.add_option("--state-key-file", config.state_key_file,
+                 "AES-256 key sealing --state-dir, 0600, created if missing (default <state-dir>/state.key)");
   app.add_option("--inference-dir", config.inference_dir,
                  "serve the coordinator's deployed INT8 model from this directory (active.fedge)");
   app.add_option("--inference-socket", config.inference_socket,

@@ -11,6 +11,7 @@
 
 #include "compression/codec.h"
 #include "core/artifact.h"
+#include "core/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "inference/model_slot.h"
@@ -488,11 +489,41 @@ TEST_F(DeviceTest, TheResidualSurvivesARestart) {
   }
   options_.state_dir = ::testing::TempDir() + "/device_residual_state";
   std::filesystem::remove_all(options_.state_dir);
+  EXPECT_EQ(Device::Create(options_, &coordinator_, &clock_, &trainer_, key_.verify_key()).status().code(),
+            absl::StatusCode::kInvalidArgument)
+      << "a state_dir without a key would keep the residual in the clear";
+  options_.state_key = *SealingKey::Generate();
   ASSERT_TRUE(MakeDevice()->RunOnce().ok());  // then the device "restarts"
+  // What is on disk is sealed: 3/4 of the 0.5 deltas stay in the residual,
+  // and no float 0.5 appears in the file.
+  const std::string stored = *ReadFile(options_.state_dir + "/encoder.state");
+  const float half = 0.5f;
+  EXPECT_EQ(stored.find(std::string(reinterpret_cast<const char*>(&half), sizeof(half))), std::string::npos);
+  EXPECT_EQ(stored.find("topk"), std::string::npos);
   ASSERT_TRUE(MakeDevice()->RunOnce().ok());
   ASSERT_EQ(coordinator_.accepted, 2);
   const std::vector<float> second = Decode(coordinator_.update);
   EXPECT_NEAR(*std::max_element(second.begin(), second.end()), 1.0f, 0.02f);  // as without a restart
+}
+
+TEST_F(DeviceTest, AnAlteredResidualIsDiscarded) {
+  for (int round = 1; round <= 2; ++round) {
+    proto::Task task = coordinator_.MakeTask(round);
+    task.mutable_train()->set_codec("topk:0.25>int8");
+    coordinator_.tasks.push_back(task);
+  }
+  options_.state_dir = ::testing::TempDir() + "/device_altered_residual";
+  std::filesystem::remove_all(options_.state_dir);
+  options_.state_key = *SealingKey::Generate();
+  ASSERT_TRUE(MakeDevice()->RunOnce().ok());
+  const std::string path = options_.state_dir + "/encoder.state";
+  std::string stored = *ReadFile(path);
+  stored[stored.size() / 2] ^= 0x01;
+  ASSERT_TRUE(WriteFileAtomically(path, stored).ok());
+  ASSERT_TRUE(MakeDevice()->RunOnce().ok());
+  ASSERT_EQ(coordinator_.accepted, 2);
+  const std::vector<float> second = Decode(coordinator_.update);
+  EXPECT_NEAR(*std::max_element(second.begin(), second.end()), 0.5f, 0.02f) << "no residual carried over";
 }
 
 TEST_F(DeviceTest, AnUndeliveredUpdateGivesItsMassBackToTheResidual) {

@@ -21,6 +21,7 @@
 #include "core/env.h"
 #include "core/evaluator.h"
 #include "core/random.h"
+#include "core/sealing.h"
 #include "core/signing.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -92,6 +93,8 @@ struct Simulator::Impl {
   // encoder's error-feedback residual), one folder per device; empty for
   // stateless codecs. A fresh temporary folder, so runs never share state.
   std::string state_root;
+  // Seals that state as fedge-device does; a fresh key per run, never stored.
+  std::optional<SealingKey> state_key;
   // Drifting device data and the devices' drift response ([drift]); null without.
   std::unique_ptr<DriftSimulation> drift;
   int64_t round_in_progress = 0;  // the round RunDevice trains for
@@ -177,6 +180,8 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     std::string dir = (std::filesystem::temp_directory_path() / "fedge-sim-state-XXXXXX").string();
     if (mkdtemp(dir.data()) == nullptr) return absl::UnavailableError("cannot create a temporary state directory");
     impl->state_root = dir;
+    FEDGE_ASSIGN_OR_RETURN(SealingKey state_key, SealingKey::Generate());
+    impl->state_key = std::move(state_key);
   }
   impl->coordinator = impl->federation.get();
   if (transport == TransportKind::kGrpc) {
@@ -250,6 +255,7 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
   options.seed = profile.seed;
   if (!state_root.empty()) {
     options.state_dir = absl::StrCat(state_root, "/", profile.id);
+    options.state_key = state_key;
     absl::StatusOr<StateSnapshot> snapshot = StateSnapshot::Take(options.state_dir);
     if (!snapshot.ok()) {
       outcome.status = snapshot.status();
