@@ -45,7 +45,7 @@
 //   max_attempts = 6
 //
 //   state_dir = ""                # keeps the error-feedback residual across restarts, sealed
-//   state_key_file = ""           # its AES-256 key, 0600 (default <state_dir>/state.key)
+//   state_key_file = ""           # AES-256 key sealing it and dp.ledger, 0600 (default beside them)
 //   inference_dir = ""            # serve the coordinator's deployed INT8 model from here
 //   inference_socket = ""         # and answer local processes on this Unix socket
 //
@@ -119,8 +119,9 @@ struct DeviceConfig {
   // advertises into <inference_dir>/active.fedge (previous.fedge keeps the
   // one before) and reports the version it serves. Empty: training only.
   std::string inference_dir;
-  // The key sealing state_dir (core/sealing.h, FileKeyProvider), created on
-  // first use; empty: <state_dir>/state.key. Keep it on other storage (or a
+  // The key sealing state_dir and the privacy ledger (core/sealing.h,
+  // FileKeyProvider), created on first use; empty: <state_dir>/state.key, or
+  // <ledger>.key without a state_dir. Keep it on other storage (or a
   // TPM-backed file) so a copied disk does not carry its own key.
   std::string state_key_file;
   // With inference_dir: answer classification requests of local processes

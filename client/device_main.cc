@@ -93,18 +93,20 @@ absl::StatusOr<std::unique_ptr<Transport>> ConnectToCoordinator(const DeviceConf
   return transport;
 }
 
-// The key that seals state_dir: state_key_file, or <state_dir>/state.key.
-absl::Status LoadStateKey(const DeviceConfig& config, DeviceOptions& options) {
-  if (config.device.state_dir.empty()) return absl::OkStatus();
+// The key that seals the device's files (state_dir and the privacy ledger):
+// state_key_file, or a file beside them; none when neither is kept.
+absl::StatusOr<std::optional<SealingKey>> LoadDeviceKey(const DeviceConfig& config) {
+  const bool needed = !config.device.state_dir.empty() || !config.privacy_ledger_path.empty();
+  if (!needed) return std::optional<SealingKey>();
   std::string path = config.state_key_file;
   if (path.empty()) {
-    path = config.device.state_dir + "/state.key";
-    FEDGE_LOG(WARNING) << config.device.device_id << ": the state key is kept beside the state it seals (" << path
+    path = config.device.state_dir.empty() ? config.privacy_ledger_path + ".key" : config.device.state_dir + "/state.key";
+    FEDGE_LOG(WARNING) << config.device.device_id << ": the sealing key is kept beside what it seals (" << path
                        << "); set state_key_file (--state-key-file) on other storage";
   }
   FileKeyProvider keys(path);
-  FEDGE_ASSIGN_OR_RETURN(options.state_key, keys.Key());
-  return absl::OkStatus();
+  FEDGE_ASSIGN_OR_RETURN(SealingKey key, keys.Key());
+  return std::optional<SealingKey>(std::move(key));
 }
 
 absl::Status RunDevice(const DeviceConfig& config) {
@@ -124,7 +126,8 @@ absl::Status RunDevice(const DeviceConfig& config) {
   train = ImageDataset();  // the trainer holds its own tensors
 
   DeviceOptions options = config.device;
-  FEDGE_RETURN_IF_ERROR(LoadStateKey(config, options));
+  FEDGE_ASSIGN_OR_RETURN(const std::optional<SealingKey> device_key, LoadDeviceKey(config));
+  if (!options.state_dir.empty()) options.state_key = device_key;
   options.eligibility = [&conditions] { return conditions->Check(); };
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelSlot> slot, OpenInferenceSlot(config, key));
   options.inference_slot = slot.get();
@@ -138,7 +141,7 @@ absl::Status RunDevice(const DeviceConfig& config) {
   if (!config.privacy_ledger_path.empty()) {
     const PrivacyBudget budget{.epsilon = config.dp.device_epsilon > 0 ? config.dp.device_epsilon : DBL_MAX,
                                .delta = config.dp.delta};
-    FEDGE_ASSIGN_OR_RETURN(ledger, PrivacyLedger::Open(config.privacy_ledger_path, budget));
+    FEDGE_ASSIGN_OR_RETURN(ledger, PrivacyLedger::Open(config.privacy_ledger_path, budget, device_key));
     options.privacy_ledger = ledger.get();
     FEDGE_LOG(INFO) << config.device.device_id << ": privacy ledger " << config.privacy_ledger_path << ", epsilon "
                     << ledger->Epsilon() << " spent of " << budget.epsilon;
@@ -201,7 +204,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-idle-polls", config.run.max_idle_polls, "exit after this many polls without a task (0: no limit)");
   app.add_option("--state-dir", config.device.state_dir, "directory for state kept across restarts (error-feedback residual)");
   app.add_option("--state-key-file", config.state_key_file,
-                 "AES-256 key sealing --state-dir, 0600, created if missing (default <state-dir>/state.key)");
+                 "AES-256 key sealing --state-dir and the privacy ledger, 0600, created if missing "
+                 "(default <state-dir>/state.key or <ledger>.key)");
   app.add_option("--inference-dir", config.inference_dir,
                  "serve the coordinator's deployed INT8 model from this directory (active.fedge)");
   app.add_option("--inference-socket", config.inference_socket,

@@ -14,6 +14,9 @@
 namespace fedge {
 namespace {
 
+// Associated data of a sealed ledger: a sealed residual cannot pass for one.
+constexpr std::string_view kSealContext = "fedge privacy ledger";
+
 constexpr absl::string_view kMagic = "fedge-privacy-ledger";
 constexpr int kVersion = 1;
 
@@ -73,16 +76,31 @@ absl::StatusOr<std::vector<SgmEvent>> ParsePrivacyLedger(std::string_view conten
   return LineError(lines.size(), "missing 'end' record (truncated?)");
 }
 
-absl::StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::Open(std::string path, PrivacyBudget budget) {
+absl::StatusOr<std::string> PrivacyLedger::FileContents(const std::vector<SgmEvent>& events) const {
+  std::string text = SerializePrivacyLedger(events);
+  if (!seal_) return text;
+  return Seal(*seal_, kSealContext, text);
+}
+
+absl::StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::Open(std::string path, PrivacyBudget budget,
+                                                                   std::optional<SealingKey> seal) {
   if (!(budget.epsilon > 0 && std::isfinite(budget.epsilon))) {
     return absl::InvalidArgumentError(absl::StrCat("privacy budget epsilon must be finite and > 0, got ",
                                                    budget.epsilon));
   }
   FEDGE_RETURN_IF_ERROR(ValidateDelta(budget.delta));
-  std::unique_ptr<PrivacyLedger> ledger(new PrivacyLedger(std::move(path), budget));
+  std::unique_ptr<PrivacyLedger> ledger(new PrivacyLedger(std::move(path), budget, std::move(seal)));
   absl::StatusOr<std::string> contents = ReadFile(ledger->path_);
   if (absl::IsNotFound(contents.status())) return ledger;
   if (!contents.ok()) return contents.status();
+  if (ledger->seal_) {
+    contents = Unseal(*ledger->seal_, kSealContext, *contents);
+    if (!contents.ok()) {
+      return absl::DataLossError(absl::StrCat(AsAbsl(ledger->path_), ": ", contents.status().message(),
+                                              "; the device cannot trust what it has spent: an operator must "
+                                              "review the device and remove the ledger to reset it"));
+    }
+  }
   absl::StatusOr<std::vector<SgmEvent>> events = ParsePrivacyLedger(*contents);
   if (!events.ok()) {
     return absl::DataLossError(absl::StrCat(AsAbsl(ledger->path_), ": ", events.status().message()));
@@ -142,7 +160,8 @@ absl::Status PrivacyLedger::Charge(double sample_rate, double noise_multiplier, 
   }
   std::vector<SgmEvent> events = events_;
   FEDGE_RETURN_IF_ERROR(MergeEvent(event, events));
-  FEDGE_RETURN_IF_ERROR(WriteFileAtomically(path_, SerializePrivacyLedger(events)));
+  FEDGE_ASSIGN_OR_RETURN(std::string contents, FileContents(events));
+  FEDGE_RETURN_IF_ERROR(WriteFileAtomically(path_, contents));
   events_ = std::move(events);
   accountant_ = std::move(accountant);
   epsilon_ = after.epsilon;

@@ -27,12 +27,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "core/sealing.h"
 #include "privacy/rdp_accountant.h"
 
 namespace fedge {
@@ -57,7 +59,13 @@ class PrivacyLedger {
   // kUnavailable when it cannot be read. A loaded ledger may already exceed
   // the budget (e.g. after the budget was lowered): it then refuses every
   // charge.
-  static absl::StatusOr<std::unique_ptr<PrivacyLedger>> Open(std::string path, PrivacyBudget budget);
+  //
+  // With `seal`, the file is an AES-256-GCM record of the text format
+  // (core/sealing.h): an altered or foreign ledger fails to open with
+  // kDataLoss instead of being trusted, so the device cannot be made to
+  // under-count what it spent.
+  static absl::StatusOr<std::unique_ptr<PrivacyLedger>> Open(std::string path, PrivacyBudget budget,
+                                                            std::optional<SealingKey> seal = std::nullopt);
 
   PrivacyLedger(const PrivacyLedger&) = delete;
   PrivacyLedger& operator=(const PrivacyLedger&) = delete;
@@ -81,7 +89,10 @@ class PrivacyLedger {
   std::vector<SgmEvent> events() const;
 
  private:
-  PrivacyLedger(std::string path, PrivacyBudget budget) : path_(std::move(path)), budget_(budget) {}
+  PrivacyLedger(std::string path, PrivacyBudget budget, std::optional<SealingKey> seal)
+      : path_(std::move(path)), budget_(budget), seal_(std::move(seal)) {}
+  // The file's bytes for `events`: the text format, sealed when seal_ is set.
+  absl::StatusOr<std::string> FileContents(const std::vector<SgmEvent>& events) const;
 
   // Adds `event` to `events`, merging with an event of the same (q, σ).
   // kOutOfRange when the merged step count would overflow int64 (only a
@@ -92,6 +103,7 @@ class PrivacyLedger {
 
   const std::string path_;
   const PrivacyBudget budget_;
+  const std::optional<SealingKey> seal_;
   mutable absl::Mutex mu_;
   std::vector<SgmEvent> events_ ABSL_GUARDED_BY(mu_);
   RdpAccountant accountant_ ABSL_GUARDED_BY(mu_);

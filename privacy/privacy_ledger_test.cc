@@ -58,6 +58,32 @@ TEST_F(PrivacyLedgerTest, ChargesPersistAndReload) {
   EXPECT_EQ(again->Epsilon(), reloaded->Epsilon());
 }
 
+TEST_F(PrivacyLedgerTest, ASealedLedgerReloadsAndAnAlteredOneIsRefused) {
+  const SealingKey key = *SealingKey::Generate();
+  {
+    absl::StatusOr<std::unique_ptr<PrivacyLedger>> ledger = PrivacyLedger::Open(path_, kBudget, key);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ASSERT_TRUE((*ledger)->Charge(0.01, 1.0, 1000).ok());
+  }
+  std::string stored = *ReadFile(path_);
+  EXPECT_EQ(stored.find("fedge-privacy-ledger"), std::string::npos) << "the file is sealed, not text";
+  absl::StatusOr<std::unique_ptr<PrivacyLedger>> reloaded = PrivacyLedger::Open(path_, kBudget, key);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status();
+  EXPECT_NEAR((*reloaded)->Epsilon(), 2.1013652716432, 1e-6);
+
+  EXPECT_EQ(PrivacyLedger::Open(path_, kBudget, *SealingKey::Generate()).status().code(),
+            absl::StatusCode::kDataLoss) << "another key";
+  EXPECT_EQ(PrivacyLedger::Open(path_, kBudget).status().code(), absl::StatusCode::kDataLoss) << "read as text";
+  stored[stored.size() - 3] ^= 0x01;
+  ASSERT_TRUE(WriteFileAtomically(path_, stored).ok());
+  const absl::Status altered = PrivacyLedger::Open(path_, kBudget, key).status();
+  EXPECT_EQ(altered.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(std::string(altered.message()).find("operator"), std::string::npos) << altered;
+  ASSERT_TRUE(WriteFileAtomically(path_, SerializePrivacyLedger({})).ok());
+  EXPECT_EQ(PrivacyLedger::Open(path_, kBudget, key).status().code(), absl::StatusCode::kDataLoss)
+      << "a plain-text ledger put in place of a sealed one";
+}
+
 TEST_F(PrivacyLedgerTest, EpsilonIfSpentDoesNotCharge) {
   std::unique_ptr<PrivacyLedger> ledger = OpenOk();
   absl::StatusOr<double> eps = ledger->EpsilonIfSpent(0.01, 1.0, 1000);
