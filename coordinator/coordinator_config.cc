@@ -122,6 +122,7 @@ absl::Status ReadConfig(ConfigFile& file, CoordinatorConfig* config) {
   ReadTrain(root.Section("train"), config->federation.train);
   ReadStrategy(root.Section("strategy"), config->strategy);
   ReadDeploy(root.Section("deploy"), config->deploy);
+  ReadStateTable(root.Section("state"), &config->state);
   return file.Finish();
 }
 

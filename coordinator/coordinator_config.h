@@ -49,6 +49,7 @@
 #include "absl/status/status.h"
 #include "aggregation/strategy_registry.h"
 #include "coordinator/federation.h"
+#include "coordinator/store/run_config.h"
 #include "core/idx.h"
 
 namespace fedge {
@@ -147,6 +148,9 @@ struct CoordinatorConfig {
 
   // --- [deploy] -----------------------------------------------------------
   DeployConfig deploy;
+
+  // --- [state] (coordinator/store/run_config.h) ----------------------------
+  StateOptions state;
 
   CoordinatorConfig();
 };

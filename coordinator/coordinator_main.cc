@@ -37,6 +37,8 @@
 #include "coordinator/deploy_setup.h"
 #include "coordinator/grpc_service.h"
 #include "coordinator/round_report.h"
+#include "coordinator/rounds_csv_file.h"
+#include "coordinator/state_setup.h"
 #include "core/tls.h"
 #include "core/file_util.h"
 #include "core/idx.h"
@@ -96,6 +98,19 @@ void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_pat
   app.add_option("--rounds-csv", c.rounds_csv, "write round records to this CSV after every round");
   app.add_option("--max-message-bytes", c.max_message_bytes, "largest gRPC message");
   app.add_option("--log-level", c.log_level, "debug, info, warning or error");
+}
+
+// --state and friends (coordinator/store/README.md); --backup is an action.
+void AddStateFlags(CLI::App& app, CoordinatorConfig& c, std::string& backup) {
+  app.add_option("--state", c.state.dir,
+                 "state directory: keep the run durable there and resume it after a restart ([state] dir)");
+  app.add_flag("--new-run", c.state.new_run, "discard the run stored in --state and start a new one");
+  app.add_option("--resume-grace-s", c.state.resume_grace_s,
+                 "a resumed open round's deadline is at least this far away ([state] resume_grace_s)");
+  app.add_option("--keep-models", c.state.keep_models, "global model versions kept in --state ([state] keep_models)");
+  app.add_option("--backup", backup,
+                 "copy the --state directory (consistently, also while a coordinator serves it) to this new "
+                 "directory, then exit");
 }
 
 void AddModelFlags(CLI::App& app, CoordinatorConfig& c) {
@@ -308,6 +323,14 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   FederationOptions federation_options = c.federation;
   federation_options.deploy_every = c.deploy.every_rounds;
   federation_options.deployer = deployer.get();
+  std::unique_ptr<SqliteStateStore> store;
+  if (!c.state.dir.empty()) {
+    FEDGE_ASSIGN_OR_RETURN(store, OpenCoordinatorState(c));
+    federation_options.store = store.get();
+    federation_options.resume_grace = absl::Seconds(c.state.resume_grace_s);
+  } else {
+    FEDGE_LOG(WARNING) << "no --state: the run is kept in memory only and a restart begins again at round 1";
+  }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Federation> federation,
                          Federation::Create(std::move(federation_options), std::move(strategy), std::move(initial),
                                             std::move(signing_key), Clock::Real(), evaluator.get()));
@@ -322,12 +345,16 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   options.shutdown_grace = absl::Seconds(c.shutdown_grace_s);
   options.max_message_bytes = static_cast<int>(c.max_message_bytes);
   if (!c.rounds_csv.empty()) {
-    // Rewritten whole (atomically) so metric columns added by later rounds
-    // appear and a crash never leaves a torn file.
+    // Appended while the header stays the same (a resumed run continues its
+    // file); rewritten atomically when a new metric column appears.
     options.on_round = [&c, fed = federation.get()](const proto::RoundRecord&) {
-      const absl::Status written = WriteFileAtomically(c.rounds_csv, RoundsToCsv(fed->rounds()));
+      const absl::Status written = UpdateRoundsCsv(c.rounds_csv, fed->rounds());
       if (!written.ok()) FEDGE_LOG(WARNING) << "rounds CSV: " << written;
     };
+    if (store != nullptr) {  // rounds completed just before a crash
+      const absl::Status written = UpdateRoundsCsv(c.rounds_csv, federation->rounds());
+      if (!written.ok()) FEDGE_LOG(WARNING) << "rounds CSV: " << written;
+    }
   }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorServer> server,
                          CoordinatorServer::Start(std::move(options), federation.get()));
@@ -371,14 +398,24 @@ int main(int argc, char** argv) {
   fedge::AddModelFlags(app, config);
   fedge::StrategyFlags strategy_flags;
   fedge::AddTrainAndStrategyFlags(app, config, strategy_flags);
+  std::string backup;
+  fedge::AddStateFlags(app, config, backup);
   CLI11_PARSE(app, argc, argv);
   if (const absl::Status applied = fedge::ApplyStrategyFlags(strategy_flags, config); !applied.ok()) {
     std::cerr << "fedge-coordinator: " << applied << "\n";
     return 2;
   }
 
-  const absl::Status status = device_certs.device_ids.empty() ? fedge::Run(config, generate_only)
-                                                              : fedge::IssueDeviceCerts(config, device_certs);
+  absl::Status status;
+  if (!backup.empty()) {
+    status = config.state.dir.empty()
+                 ? absl::InvalidArgumentError("--backup copies the state directory: give it with --state")
+                 : fedge::BackupStateDir(config.state.dir, backup);
+    if (status.ok()) FEDGE_LOG(INFO) << "backed up " << config.state.dir << " to " << backup;
+  } else {
+    status = device_certs.device_ids.empty() ? fedge::Run(config, generate_only)
+                                             : fedge::IssueDeviceCerts(config, device_certs);
+  }
   if (!status.ok()) {
     FEDGE_LOG(ERROR) << status;
     return 1;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,9 @@ int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 struct DeviceEntry {
   proto::DeviceInfo info;
+  int64_t first_seen_unix_micros = 0;
+  int64_t last_seen_unix_micros = 0;
+  int64_t rounds_joined = 0;
   bool eligible = true;
   std::string ineligible_reason;
   double epsilon_spent = 0;
@@ -61,6 +65,10 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   if (o.deploy_every < 0) return bad("deploy_every must be >= 0 (0 never deploys)");
   if (o.deploy_every > 0 && o.deployer == nullptr) return bad("deploy_every > 0 needs a deployer");
   if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
+  if (o.resume_grace < absl::ZeroDuration()) return bad("resume_grace must be >= 0");
+  if (o.store != nullptr && o.client_dp) {
+    return bad("client-level DP state (accountant, adaptive clip) is not persisted yet: run it without a state store");
+  }
   if (!o.train.codec().empty()) FEDGE_RETURN_IF_ERROR(ValidateCodecSpec(o.train.codec()));
   if (o.client_dp) {
     if (!(o.client_dp->device_sampling_rate > 0 && o.client_dp->device_sampling_rate <= 1)) {
@@ -94,6 +102,13 @@ struct Federation::Impl {
   std::map<std::string, RoundState::CommittedReply> last_round_replies ABSL_GUARDED_BY(mu);
   std::vector<PendingRecord> pending ABSL_GUARDED_BY(mu);
   std::vector<proto::RoundRecord> completed ABSL_GUARDED_BY(mu);
+  // The global version the deployed model was distilled from.
+  uint64_t deployed_parent ABSL_GUARDED_BY(mu) = 0;
+  // Devices whose registry entry changed since it was last stored.
+  std::set<std::string> dirty_devices ABSL_GUARDED_BY(mu);
+  // Set when closing a round could not be stored: the in-memory state is
+  // ahead of the store, so nothing more is acknowledged until a restart.
+  absl::Status store_error ABSL_GUARDED_BY(mu);
 
   Impl(FederationOptions o, std::unique_ptr<Strategy> s, SigningKey k, Clock* c, ModelEvaluator* e)
       : options(std::move(o)),
@@ -126,7 +141,157 @@ struct Federation::Impl {
   bool Finished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     return RoundLimit() > 0 && static_cast<int64_t>(completed.size()) >= RoundLimit();
   }
+
+  // --- Durability (options.store) ---
+  RunCounters Counters() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return RunCounters{rounds_started, extra_rounds, latest_metrics};
+  }
+  StoredDevice ToStored(const std::string& id, const DeviceEntry& e) const;
+  std::vector<StoredDevice> TakeDirtyDevices() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Stores an accepted update before it is counted.
+  absl::Status Persist(const RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Fresh store: the initial model. Stored run: everything is resumed.
+  absl::Status LoadOrInitialize(const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::Status Resume(StoredState state, const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::Status ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 };
+
+StoredDevice Federation::Impl::ToStored(const std::string& id, const DeviceEntry& e) const {
+  StoredDevice d;
+  d.device_id = id;
+  d.info = e.info;
+  d.first_seen_unix_micros = e.first_seen_unix_micros;
+  d.last_seen_unix_micros = e.last_seen_unix_micros;
+  d.rounds_joined = e.rounds_joined;
+  d.epsilon_spent = e.epsilon_spent;
+  d.inference_version = e.inference_version;
+  d.drift = e.drift;
+  return d;
+}
+
+std::vector<StoredDevice> Federation::Impl::TakeDirtyDevices() {
+  std::vector<StoredDevice> out;
+  for (const std::string& id : dirty_devices) {
+    auto it = devices.find(id);
+    if (it != devices.end()) out.push_back(ToStored(id, it->second));
+  }
+  dirty_devices.clear();
+  return out;
+}
+
+absl::Status Federation::Impl::Persist(const RoundState::TaskState& task) {
+  if (options.store == nullptr) return absl::OkStatus();
+  if (!store_error.ok()) return store_error;
+  const std::string_view bytes = task.upload.bytes();
+  absl::Status stored =
+      options.store->AppendUpdate(AckedUpdate{open->round(), task.task.task_id(), task.device_id, std::string(bytes)});
+  if (stored.ok() || absl::IsResourceExhausted(stored)) return stored;
+  return absl::UnavailableError(absl::StrCat("the coordinator could not store the update (", stored.message(),
+                                             "); it was not counted: send it again"));
+}
+
+absl::Status Federation::Impl::LoadOrInitialize(const ModelParams& initial) {
+  FEDGE_ASSIGN_OR_RETURN(StoredState state, options.store->Load());
+  if (state.model) return Resume(std::move(state), initial);
+  return options.store->SaveInitialModel(StoredModel{version, signed_model, strategy->ExportState()});
+}
+
+absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& initial) {
+  const std::string what_to_do =
+      "start it with the settings and --signing-key of the stored run, or add --new-run to start over";
+  absl::StatusOr<proto::ArtifactBody> body = OpenArtifact(state.model->artifact, signing_key.verify_key());
+  if (!body.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("the stored global model version ", state.model->version,
+                                                      " does not open with this coordinator's signing key (",
+                                                      body.status().message(), "): ", what_to_do));
+  }
+  FEDGE_ASSIGN_OR_RETURN(ModelParams params, ParamsFromBody(*body));
+  if (params.layout.id() != initial.layout.id()) {
+    return absl::FailedPreconditionError(absl::StrCat("the stored global model has another layout (",
+                                                      params.layout.num_elements(), " parameters) than ",
+                                                      options.architecture, ": ", what_to_do));
+  }
+  if (absl::Status imported = strategy->ImportState(std::move(state.model->strategy_state)); !imported.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("the stored ", AsAbsl(strategy->name()),
+                                                      " state does not fit: ", imported.message(), "; ", what_to_do));
+  }
+  global = std::move(params);
+  version = state.model->version;
+  signed_model = std::move(state.model->artifact);
+  rounds_started = state.counters.rounds_started;
+  extra_rounds = state.counters.extra_rounds;
+  latest_metrics = std::move(state.counters.latest_metrics);
+  completed = std::move(state.completed);
+  for (StoredDevice& d : state.devices) {
+    DeviceEntry& e = devices[d.device_id];
+    e.info = std::move(d.info);
+    e.first_seen_unix_micros = d.first_seen_unix_micros;
+    e.last_seen_unix_micros = d.last_seen_unix_micros;
+    e.rounds_joined = d.rounds_joined;
+    e.epsilon_spent = d.epsilon_spent;
+    e.inference_version = d.inference_version;
+    e.drift = std::move(d.drift);
+  }
+  if (state.deployed) {
+    if (absl::Status published = deployed.Publish(state.deployed->artifact); !published.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("the stored deployed model version ", state.deployed->version,
+                                                        " is refused (", published.message(), "): ", what_to_do));
+    }
+    deployed_parent = state.deployed->parent_version;
+  }
+  for (const AckedUpdate& u : state.last_closed_updates) {
+    proto::UploadResponse reply;
+    reply.set_committed_offset(u.bytes.size());
+    reply.set_accepted(true);
+    last_round_replies.emplace(u.task_id, RoundState::CommittedReply{u.device_id, reply});
+  }
+  if (state.pending) {
+    PendingRecord p;
+    p.record = std::move(state.pending->record);
+    if (state.pending->evaluate && evaluator != nullptr) p.model_to_evaluate = global;
+    if (state.pending->deploy && deployed_parent < p.record.model_version()) p.model_to_deploy = global;
+    pending.push_back(std::move(p));
+  }
+  if (state.open) FEDGE_RETURN_IF_ERROR(ResumeOpenRound(*state.open, state.open_updates));
+  FEDGE_LOG(INFO) << "resumed: global model v" << version << ", " << completed.size() << " completed rounds, "
+                  << devices.size() << " devices, deployed model v" << deployed.version()
+                  << (open ? absl::StrCat(", round ", open->round(), " open with ", open->accepted(),
+                                          " acknowledged updates")
+                           : std::string());
+  return absl::OkStatus();
+}
+
+absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates) {
+  if (r.model_version != version) {
+    return absl::DataLossError(absl::StrCat("the stored open round ", r.round, " trains model version ",
+                                            r.model_version, " but the stored global model is version ", version));
+  }
+  const absl::Time now = clock->Now();
+  const absl::Time deadline = std::max(absl::FromUnixMicros(r.deadline_unix_micros), now + options.resume_grace);
+  open.emplace(RoundState::Options{.round = r.round,
+                                   .model_version = r.model_version,
+                                   .layout_id = global.layout.id(),
+                                   .num_elements = global.layout.num_elements(),
+                                   .target = r.target,
+                                   .architecture = options.architecture,
+                                   .train = r.train,
+                                   .opened = absl::FromUnixMicros(r.opened_unix_micros),
+                                   .deadline = deadline},
+               r.selected, BeginAggregation(r.target));
+  for (const AckedUpdate& u : updates) {
+    if (absl::Status replayed = open->Replay(u.device_id, u.bytes, options.limits); !replayed.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the update of device '", u.device_id, "' acknowledged in round ", r.round,
+          " cannot be counted again (", replayed.message(),
+          "): restore the update limits of the stored run, or add --new-run to start over"));
+    }
+  }
+  FEDGE_LOG(INFO) << "round " << r.round << ": resumed with " << updates.size()
+                  << " acknowledged updates; deadline in " << (deadline - now);
+  if (open->accepted() >= open->target()) CloseRound("target reached before the restart");
+  return absl::OkStatus();
+}
 
 absl::Status Federation::Impl::PublishModel() {
   proto::ArtifactHeader header;
@@ -157,8 +322,9 @@ absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions
   }
   {
     absl::MutexLock lock(&impl->mu);
-    impl->global = std::move(initial_model);
+    impl->global = initial_model;
     FEDGE_RETURN_IF_ERROR(impl->PublishModel());
+    if (impl->options.store != nullptr) FEDGE_RETURN_IF_ERROR(impl->LoadOrInitialize(initial_model));
   }
   return std::unique_ptr<Federation>(new Federation(std::move(impl)));
 }
@@ -172,6 +338,10 @@ absl::StatusOr<proto::RegisterResponse> Federation::Register(const proto::Regist
   absl::MutexLock lock(&impl_->mu);
   DeviceEntry& entry = impl_->devices[id];
   entry.info = request.device();
+  const int64_t now = ToMicros(impl_->clock->Now());
+  if (entry.first_seen_unix_micros == 0) entry.first_seen_unix_micros = now;
+  entry.last_seen_unix_micros = now;
+  impl_->dirty_devices.insert(id);
   proto::RegisterResponse response;
   response.set_device_id(id);
   response.set_model_id(impl_->options.model_id);
@@ -235,7 +405,7 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
 absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequest& request) {
   absl::MutexLock lock(&impl_->mu);
   Impl& s = *impl_;
-  RoundState::TaskState* task = s.open ? s.open->FindTask(request.task_id()) : nullptr;
+  RoundState::TaskState* task = s.open ? s.open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
   if (task == nullptr) {
     auto replayed = s.last_round_replies.find(request.task_id());
     if (replayed != s.last_round_replies.end() && replayed->second.device_id == request.device_id()) {
@@ -260,7 +430,18 @@ absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequ
 // Both outcomes are final for the task and are replayed to resubmissions.
 absl::StatusOr<proto::UploadResponse> Federation::Impl::Commit(RoundState::TaskState& task) {
   const uint64_t size = task.upload.committed();
-  absl::Status verdict = open->Accept(task, options.limits);
+  absl::StatusOr<RoundState::CheckedUpload> checked = open->Check(task, options.limits);
+  if (checked.ok()) {
+    // Durable before it counts: a failure here leaves the task open and the
+    // aggregate untouched, and the device sends the update again.
+    if (absl::Status stored = Persist(task); !stored.ok()) {
+      FEDGE_LOG(ERROR) << "round " << open->round() << ": update from " << task.device_id
+                       << " not acknowledged: " << stored.message();
+      open->ResetUpload(task);
+      return stored;
+    }
+  }
+  absl::Status verdict = checked.ok() ? open->Fold(*std::move(checked)) : checked.status();
   task.committed = true;
   task.upload.Release();
   if (!verdict.ok()) {
@@ -273,7 +454,11 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Commit(RoundState::TaskS
   response.set_committed_offset(size);
   response.set_accepted(true);
   task.reply = response;
-  devices[task.device_id].drift.set_drifting(false);  // its data is in the model now
+  DeviceEntry& device = devices[task.device_id];
+  device.drift.set_drifting(false);  // its data is in the model now
+  ++device.rounds_joined;
+  device.last_seen_unix_micros = ToMicros(clock->Now());
+  dirty_devices.insert(task.device_id);
   if (open->accepted() >= open->target()) CloseRound("target reached");
   return response;
 }
@@ -289,6 +474,8 @@ absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceRepo
   for (const auto& [k, v] : report.metrics()) it->second.metrics[k] = v;
   it->second.epsilon_spent = std::max(it->second.epsilon_spent, report.epsilon_spent());
   it->second.inference_version = report.inference_model_version();
+  it->second.last_seen_unix_micros = ToMicros(impl_->clock->Now());
+  impl_->dirty_devices.insert(report.device_id());
   if (report.alarms_size() > 0) {
     proto::DeviceDrift& drift = it->second.drift;
     const proto::DriftAlarm& last = report.alarms(report.alarms_size() - 1);
@@ -314,6 +501,7 @@ std::unique_ptr<RoundAggregator> Federation::Impl::BeginAggregation(int64_t targ
 }
 
 void Federation::Impl::MaybeOpenRound() {
+  if (!store_error.ok()) return;
   if (open || Finished() || (RoundLimit() > 0 && static_cast<int64_t>(rounds_started) >= RoundLimit())) return;
   if (static_cast<int64_t>(devices.size()) < options.min_devices) return;
   std::vector<std::string> eligible;
@@ -339,6 +527,7 @@ void Federation::Impl::MaybeOpenRound() {
   proto::TrainConfig train = options.train;
   if (train.codec().empty()) train.set_codec("fp32");
   strategy->ConfigureTrain(round, train);
+  const proto::TrainConfig train_for_store = train;
   const absl::Time now = clock->Now();
   open.emplace(RoundState::Options{.round = round,
                                    .model_version = version,
@@ -350,6 +539,22 @@ void Federation::Impl::MaybeOpenRound() {
                                    .opened = now,
                                    .deadline = now + options.round_deadline},
                std::move(eligible), BeginAggregation(target));
+  if (options.store != nullptr) {
+    StoredOpenRound stored{.round = round,
+                           .model_version = version,
+                           .target = target,
+                           .opened_unix_micros = ToMicros(now),
+                           .deadline_unix_micros = ToMicros(open->deadline()),
+                           .selected = open->selected(),
+                           .train = train_for_store};
+    if (absl::Status saved = options.store->OpenRound(stored, Counters()); !saved.ok()) {
+      FEDGE_LOG(ERROR) << "round " << round << " not opened: cannot store it (" << saved.message()
+                       << "); retrying at the next tick";
+      open.reset();
+      --rounds_started;
+      return;
+    }
+  }
   FEDGE_LOG(INFO) << "round " << round << ": opened with " << selected << " devices selected for a target of "
                   << target << " updates (" << n << " eligible)";
 }
@@ -394,6 +599,22 @@ void Federation::Impl::CloseRound(std::string_view why) {
   for (const auto& [id, entry] : devices) serving += served > 0 && entry.inference_version == served;
   if (served > 0) (*record.mutable_metrics())["devices_serving_deployed"] = static_cast<double>(serving);
   GrantExtraRoundOnDrift(record);
+  if (options.store != nullptr) {
+    RoundClosure closure{.round = record.round(),
+                         .model = std::nullopt,
+                         .pending = PendingRound{record, closed.model_to_evaluate.has_value(),
+                                                 closed.model_to_deploy.has_value()},
+                         .counters = Counters(),
+                         .devices = TakeDirtyDevices()};
+    if (outcome.ok()) closure.model = StoredModel{version, signed_model, strategy->ExportState()};
+    if (absl::Status saved = options.store->CloseRound(closure); !saved.ok()) {
+      store_error = absl::UnavailableError(absl::StrCat(
+          "the coordinator could not store the end of round ", record.round(), " (", saved.message(),
+          ") and accepts no more updates; fix the state directory and restart it: it resumes from round ",
+          record.round()));
+      FEDGE_LOG(ERROR) << store_error.message();
+    }
+  }
   closed.record = std::move(record);
   pending.push_back(std::move(closed));
 }
@@ -467,6 +688,14 @@ void Federation::Impl::Deploy(PendingRecord& p) {
   if (published.ok()) {
     absl::MutexLock lock(&mu);
     published = deployed.Publish(deployment->artifact);
+    if (published.ok()) {
+      deployed_parent = parent;
+      if (options.store != nullptr) {
+        // Stored so the deployment counter continues after a restart.
+        absl::Status saved = options.store->SaveDeployment({deployed.version(), parent, deployed.artifact()});
+        if (!saved.ok()) FEDGE_LOG(ERROR) << "could not store deployed model " << deployed.version() << ": " << saved;
+      }
+    }
   }
   if (!published.ok()) {
     FEDGE_LOG(ERROR) << "round " << p.record.round() << ": deployment of global version " << parent
@@ -482,7 +711,11 @@ void Federation::Impl::Deploy(PendingRecord& p) {
 
 absl::Status Federation::PublishDeployedModel(std::string artifact) {
   absl::MutexLock lock(&impl_->mu);
-  return impl_->deployed.Publish(std::move(artifact));
+  FEDGE_RETURN_IF_ERROR(impl_->deployed.Publish(std::move(artifact)));
+  impl_->deployed_parent = impl_->version;
+  if (impl_->options.store == nullptr) return absl::OkStatus();
+  return impl_->options.store->SaveDeployment(
+      {impl_->deployed.version(), impl_->version, impl_->deployed.artifact()});
 }
 
 std::vector<proto::RoundRecord> Federation::Tick() {
@@ -515,7 +748,19 @@ std::vector<proto::RoundRecord> Federation::Tick() {
       if (!absl::StartsWith(k, "deploy_")) s.latest_metrics[k] = v;
     }
     s.completed.push_back(p.record);
+    if (s.options.store != nullptr) {
+      absl::Status saved = s.options.store->CompleteRound(p.record, s.Counters());
+      if (!saved.ok()) FEDGE_LOG(ERROR) << "could not store the record of round " << p.record.round() << ": " << saved;
+    }
     done.push_back(std::move(p.record));
+  }
+  if (s.options.store != nullptr && !s.dirty_devices.empty()) {
+    std::vector<StoredDevice> dirty = s.TakeDirtyDevices();
+    absl::Status saved = s.options.store->SaveDevices(dirty);
+    if (!saved.ok()) {
+      FEDGE_LOG(WARNING) << "could not store " << dirty.size() << " device records (retrying): " << saved;
+      for (const StoredDevice& d : dirty) s.dirty_devices.insert(d.device_id);
+    }
   }
   s.MaybeOpenRound();
   return done;
