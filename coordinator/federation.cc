@@ -682,6 +682,8 @@ void Federation::Impl::Deploy(PendingRecord& p) {
     next = deployed.version() + 1;
   }
   // Distillation takes seconds to minutes: devices keep polling meanwhile.
+  FEDGE_LOG(INFO) << "round " << p.record.round() << ": deploying global model v" << parent << " as INT8 model "
+                  << next;
   absl::StatusOr<Deployment> deployment = options.deployer->Deploy(*p.model_to_deploy, parent, next);
   auto& metrics = *p.record.mutable_metrics();
   absl::Status published = deployment.status();
@@ -730,6 +732,7 @@ std::vector<proto::RoundRecord> Federation::Tick() {
   // devices keep polling and uploading meanwhile.
   for (PendingRecord& p : closed) {
     if (!p.model_to_evaluate) continue;
+    FEDGE_LOG(INFO) << "round " << p.record.round() << ": evaluating global model v" << p.record.model_version();
     absl::StatusOr<std::map<std::string, double>> metrics = s.evaluator->Evaluate(*p.model_to_evaluate);
     if (!metrics.ok()) {
       FEDGE_LOG(ERROR) << "round " << p.record.round() << ": evaluation failed: " << metrics.status().message();
