@@ -108,6 +108,10 @@ void AddStateFlags(CLI::App& app, CoordinatorConfig& c, std::string& backup) {
   app.add_option("--resume-grace-s", c.state.resume_grace_s,
                  "a resumed open round's deadline is at least this far away ([state] resume_grace_s)");
   app.add_option("--keep-models", c.state.keep_models, "global model versions kept in --state ([state] keep_models)");
+  app.add_option("--durability", c.state.durability,
+                 "full: fsync every acknowledgement (survives power loss); process: survives the coordinator being "
+                 "killed, not the machine crashing ([state] durability)")
+      ->check(CLI::IsMember({"full", "process"}));
   app.add_option("--backup", backup,
                  "copy the --state directory (consistently, also while a coordinator serves it) to this new "
                  "directory, then exit");

@@ -42,7 +42,9 @@ RunConfig CoordinatorRunConfig(const CoordinatorConfig& c) {
 
 absl::StatusOr<std::unique_ptr<SqliteStateStore>> OpenCoordinatorState(const CoordinatorConfig& c) {
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStateStore> store,
-                         SqliteStateStore::Open({.dir = c.state.dir, .keep_models = c.state.keep_models}));
+                         SqliteStateStore::Open({.dir = c.state.dir,
+                                                                 .keep_models = c.state.keep_models,
+                                                                 .sync_every_commit = c.state.durability != "process"}));
   FEDGE_RETURN_IF_ERROR(PrepareRun(*store, CoordinatorRunConfig(c), c.state.new_run, store->db_path()));
   FEDGE_LOG(INFO) << "state in " << c.state.dir << " (" << store->db_path() << ")"
                   << (c.state.new_run ? ": new run" : "");

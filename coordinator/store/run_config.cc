@@ -13,6 +13,7 @@ void ReadStateTable(ConfigSection section, StateOptions* options) {
   section.Read("dir", &options->dir);
   section.Read("resume_grace_s", &options->resume_grace_s, 0, 86400);
   section.Read("keep_models", &options->keep_models, 1, 1'000'000);
+  section.Read("durability", &options->durability, {"full", "process"});
 }
 
 absl::Status CheckRunConfig(const RunConfig& stored, const RunConfig& current, const std::string& db_path) {

@@ -28,11 +28,15 @@ struct StateOptions {
   double resume_grace_s = 60;
   // Global model versions kept on disk (newest first); >= 1.
   int64_t keep_models = 5;
+  // "full": every acknowledgement is fsynced (survives power loss).
+  // "process": it survives the coordinator being killed, not the machine
+  // crashing (SqliteStateStoreOptions::sync_every_commit = false).
+  std::string durability = "full";
   // Forget the stored run and start a new one in `dir` (flag only).
   bool new_run = false;
 };
 
-// Reads the `[state]` table: dir, resume_grace_s, keep_models. Problems are
+// Reads the `[state]` table: dir, resume_grace_s, keep_models, durability. Problems are
 // recorded on `section` (reported by ConfigFile::Finish).
 void ReadStateTable(ConfigSection section, StateOptions* options);
 

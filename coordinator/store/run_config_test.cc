@@ -30,7 +30,7 @@ TEST(RunConfigTest, ChangedKeysAreNamed) {
 
 TEST(RunConfigTest, ReadsTheStateTable) {
   absl::StatusOr<ConfigFile> file =
-      ConfigFile::Parse("[state]\ndir = \"/var/lib/fedge\"\nresume_grace_s = 5\nkeep_models = 3\n", "t.toml");
+      ConfigFile::Parse("[state]\ndir = \"/var/lib/fedge\"\nresume_grace_s = 5\nkeep_models = 3\ndurability = \"process\"\n", "t.toml");
   ASSERT_TRUE(file.ok());
   StateOptions options;
   ReadStateTable(file->root().Section("state"), &options);
@@ -38,16 +38,18 @@ TEST(RunConfigTest, ReadsTheStateTable) {
   EXPECT_EQ(options.dir, "/var/lib/fedge");
   EXPECT_EQ(options.resume_grace_s, 5);
   EXPECT_EQ(options.keep_models, 3);
+  EXPECT_EQ(options.durability, "process");
 }
 
 TEST(RunConfigTest, BadStateValuesAreReported) {
-  absl::StatusOr<ConfigFile> file = ConfigFile::Parse("[state]\nkeep_models = 0\nbogus = 1\n", "t.toml");
+  absl::StatusOr<ConfigFile> file = ConfigFile::Parse("[state]\nkeep_models = 0\nbogus = 1\ndurability = \"maybe\"\n", "t.toml");
   ASSERT_TRUE(file.ok());
   StateOptions options;
   ReadStateTable(file->root().Section("state"), &options);
   const absl::Status status = file->Finish();
   EXPECT_THAT(status.message(), HasSubstr("state.keep_models"));
   EXPECT_THAT(status.message(), HasSubstr("state.bogus"));
+  EXPECT_THAT(status.message(), HasSubstr("state.durability"));
 }
 
 }  // namespace

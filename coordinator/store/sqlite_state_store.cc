@@ -83,7 +83,11 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(const S
       return fail(Unreadable(db_path, absl::DataLossError(absl::StrCat("quick_check: ", check->Text(0)))));
     }
   }
-  if (absl::Status s = (*db)->Exec("PRAGMA synchronous = FULL"); !s.ok()) return fail(s);
+  if (absl::Status s = (*db)->Exec(options.sync_every_commit ? "PRAGMA synchronous = FULL"
+                                                              : "PRAGMA synchronous = NORMAL");
+      !s.ok()) {
+    return fail(s);
+  }
   if (options.max_pages > 0) {
     if (absl::Status s = (*db)->Exec(absl::StrCat("PRAGMA max_page_count = ", options.max_pages)); !s.ok()) {
       return fail(s);

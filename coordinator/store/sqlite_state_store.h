@@ -2,8 +2,9 @@
 //
 // The default StateStore: one embedded SQLite database `<dir>/state.db`
 // plus content-addressed global model files in `<dir>/models/`
-// (model_files.h). The database runs in WAL mode with synchronous=FULL, so
-// every committed transaction is on disk when the call returns; each write
+// (model_files.h). The database runs in WAL mode with synchronous=FULL by
+// default, so every committed transaction is on disk when the call returns
+// (see `sync_every_commit` for the faster, process-crash-only mode); each write
 // of the interface is one transaction; statements are prepared once and
 // cached. One process writes a state directory at a time: `<dir>/lock` is
 // held with flock() for the store's lifetime (a second coordinator on the
@@ -36,6 +37,12 @@ struct SqliteStateStoreOptions {
   std::string dir;
   // Global model versions whose files are kept (the newest N); >= 1.
   int64_t keep_models = 5;
+  // true: every transaction is fsynced before it returns (synchronous =
+  // FULL): an acknowledged update survives a power loss. false
+  // (synchronous = NORMAL): commits reach the OS at once and survive the
+  // process being killed, but the last ones may be lost if the machine
+  // itself crashes; much higher acknowledgement throughput.
+  bool sync_every_commit = true;
   // Test hook: PRAGMA max_page_count, so a test can make the database
   // "full" (SQLITE_FULL) without filling a disk. 0: no limit.
   int64_t max_pages = 0;

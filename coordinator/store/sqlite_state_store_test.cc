@@ -136,6 +136,20 @@ TEST(SqliteStateStoreTest, EverythingSurvivesReopening) {
   EXPECT_EQ(s->deployed->parent_version, 2u);
 }
 
+TEST(SqliteStateStoreTest, ProcessDurabilityKeepsWhatWasWritten) {
+  const std::string dir = FreshDir("process");
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStateStore>> store =
+        SqliteStateStore::Open({.dir = dir, .sync_every_commit = false});
+    ASSERT_TRUE(store.ok()) << store.status();
+    WriteRun(**store);
+  }
+  absl::StatusOr<StoredState> s = OpenOrDie(dir)->Load();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->open_updates.size(), 2u);
+  EXPECT_EQ(s->model->version, 2u);
+}
+
 TEST(SqliteStateStoreTest, PendingRoundIsLoaded) {
   const std::string dir = FreshDir("pending");
   std::unique_ptr<SqliteStateStore> store = OpenOrDie(dir);
