@@ -250,7 +250,9 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
     PendingRecord p;
     p.record = std::move(state.pending->record);
     if (state.pending->evaluate && evaluator != nullptr) p.model_to_evaluate = global;
-    if (state.pending->deploy && deployed_parent < p.record.model_version()) p.model_to_deploy = global;
+    if (state.pending->deploy && options.deployer != nullptr && deployed_parent < p.record.model_version()) {
+      p.model_to_deploy = global;
+    }
     pending.push_back(std::move(p));
   }
   if (state.open) FEDGE_RETURN_IF_ERROR(ResumeOpenRound(*state.open, state.open_updates));

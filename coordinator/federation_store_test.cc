@@ -67,6 +67,22 @@ class FaultyStore final : public StateStore {
   StateStore* base_;
 };
 
+// Signs a real INT8 graph with the requested version, counting its calls.
+struct CountingDeployer final : public ModelDeployer {
+  explicit CountingDeployer(const SigningKey& k) : key(k) {}
+  absl::StatusOr<Deployment> Deploy(const ModelParams&, uint64_t parent_version, uint64_t version) override {
+    versions.push_back(version);
+    proto::ArtifactBody body = *testing::BuildCalibrated(testing::StudentCnn(1), 4, 1);
+    body.mutable_header()->set_model_id("fedge");
+    body.mutable_header()->set_version(version);
+    body.mutable_header()->set_parent_version(parent_version);
+    body.mutable_header()->set_dtype(proto::DTYPE_INT8);
+    return Deployment{.artifact = *SignArtifact(body, key), .metrics = {}};
+  }
+  SigningKey key;
+  std::vector<uint64_t> versions;
+};
+
 class FederationStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -316,6 +332,43 @@ TEST_F(FederationStoreTest, CrashBeforeEvaluationCompletesTheRecordOnce) {
   ASSERT_EQ(federation_->rounds().size(), 1u);
   EXPECT_EQ(federation_->rounds()[0].metrics().at("test_sum"), 1.0);
   EXPECT_EQ(federation_->GetStatus().current_round(), 2u);
+}
+
+TEST_F(FederationStoreTest, DeploymentCounterContinuesAndAnInterruptedDeploymentRunsAgain) {
+  CountingDeployer deployer(key_);
+  options_.deploy_every = 1;
+  options_.deployer = &deployer;
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  auto run_round = [&] {
+    federation_->Tick();
+    for (int i = 0; i < 3; ++i) {
+      const std::string d = absl::StrCat("d", i);
+      const proto::Task t = TaskFor(d);
+      ASSERT_TRUE(Send(d, t, Encode(t, {1, 0, 0, 0}))->accepted());
+    }
+  };
+  run_round();
+  ASSERT_EQ(federation_->Tick().size(), 1u);  // deploys INT8 model 1
+  EXPECT_EQ(federation_->deployed_model_version(), 1u);
+  run_round();
+  Crash();  // round 2 closed, its deployment not made yet
+  ASSERT_TRUE(Start().ok());
+  EXPECT_EQ(federation_->deployed_model_version(), 1u);
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].deployed_model_version(), 2u);  // 2, not 1 again: devices serving 1 take it
+  EXPECT_EQ(deployer.versions, (std::vector<uint64_t>{1, 2}));
+  run_round();
+  Crash();
+  // Resumed without a deployer: the pending record completes without deploying.
+  options_.deploy_every = 0;
+  options_.deployer = nullptr;
+  ASSERT_TRUE(Start().ok());
+  records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].round(), 3u);
+  EXPECT_EQ(federation_->deployed_model_version(), 2u);
 }
 
 TEST_F(FederationStoreTest, AnotherSigningKeyIsRefusedWithWhatToDo) {
