@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "compression/codec.h"
 #include "coordinator/client_dp_aggregator.h"
+#include "coordinator/federation_impl.h"
 #include "coordinator/deployed_model.h"
 #include "coordinator/report_checks.h"
 #include "coordinator/round_state.h"
@@ -19,32 +20,10 @@
 #include "core/strings.h"
 
 namespace fedge {
-namespace {
 
-int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
-
-struct DeviceEntry {
-  proto::DeviceInfo info;
-  int64_t first_seen_unix_micros = 0;
-  int64_t last_seen_unix_micros = 0;
-  int64_t rounds_joined = 0;
-  bool eligible = true;
-  std::string ineligible_reason;
-  double epsilon_spent = 0;
-  std::map<std::string, double> metrics;  // last report
-  proto::DeviceDrift drift;               // alarms == 0 until the first alarm
-  uint64_t inference_version = 0;         // deployed model it last reported serving
-};
-
-// A closed round waiting for evaluation (and deployment) of the model it
-// produced.
-struct PendingRecord {
-  proto::RoundRecord record;
-  std::optional<ModelParams> model_to_evaluate;
-  std::optional<ModelParams> model_to_deploy;
-};
-
-}  // namespace
+using federation_internal::DeviceEntry;
+using federation_internal::PendingRecord;
+using federation_internal::ToMicros;
 
 absl::Status ValidateFederationOptions(const FederationOptions& o) {
   auto bad = [](const char* what) { return absl::InvalidArgumentError(absl::StrCat("federation options: ", what)); };
@@ -79,221 +58,6 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   return absl::OkStatus();
 }
 
-struct Federation::Impl {
-  FederationOptions options;
-  std::unique_ptr<Strategy> strategy;
-  SigningKey signing_key;
-  Clock* clock;
-  ModelEvaluator* evaluator;
-  std::unique_ptr<ClientDp> client_dp;  // null without client-level DP
-
-  mutable absl::Mutex mu;
-  std::map<std::string, DeviceEntry> devices ABSL_GUARDED_BY(mu);  // ordered: selection is reproducible
-  ModelParams global ABSL_GUARDED_BY(mu);
-  uint64_t version ABSL_GUARDED_BY(mu) = 1;
-  std::string signed_model ABSL_GUARDED_BY(mu);
-  DeployedModel deployed ABSL_GUARDED_BY(mu);
-  std::map<std::string, double> latest_metrics ABSL_GUARDED_BY(mu);
-  uint64_t rounds_started ABSL_GUARDED_BY(mu) = 0;
-  int64_t extra_rounds ABSL_GUARDED_BY(mu) = 0;  // granted for drift
-  std::optional<RoundState> open ABSL_GUARDED_BY(mu);
-  // Final answers of the last closed round, by task id: a device whose reply
-  // was lost retries its final chunk after its own update closed the round.
-  std::map<std::string, RoundState::CommittedReply> last_round_replies ABSL_GUARDED_BY(mu);
-  std::vector<PendingRecord> pending ABSL_GUARDED_BY(mu);
-  std::vector<proto::RoundRecord> completed ABSL_GUARDED_BY(mu);
-  // The global version the deployed model was distilled from.
-  uint64_t deployed_parent ABSL_GUARDED_BY(mu) = 0;
-  // Devices whose registry entry changed since it was last stored.
-  std::set<std::string> dirty_devices ABSL_GUARDED_BY(mu);
-  // Set when closing a round could not be stored: the in-memory state is
-  // ahead of the store, so nothing more is acknowledged until a restart.
-  absl::Status store_error ABSL_GUARDED_BY(mu);
-
-  Impl(FederationOptions o, std::unique_ptr<Strategy> s, SigningKey k, Clock* c, ModelEvaluator* e)
-      : options(std::move(o)),
-        strategy(std::move(s)),
-        signing_key(std::move(k)),
-        clock(c),
-        evaluator(e),
-        deployed(signing_key.verify_key(), options.model_id) {}
-
-  absl::Status PublishModel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  std::unique_ptr<RoundAggregator> BeginAggregation(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void MaybeOpenRound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // The server step, all or nothing: the round's aggregate must pass
-  // CheckAggregate and the stepped model must be finite, otherwise the
-  // strategy's state is restored and the served model stays as it was. This
-  // holds for every strategy, whatever the update limits are.
-  absl::Status StepGlobalModel(RoundState& round, int64_t accepted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::Status CheckAggregate(absl::Span<const float> delta, int64_t accepted) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Runs the deployer on a closed round's model (without the lock) and
-  // publishes the result, recording the outcome in the round's metrics.
-  void Deploy(PendingRecord& pending) ABSL_LOCKS_EXCLUDED(mu);
-  // Rounds to run in all (0: no limit), extra drift rounds included.
-  int64_t RoundLimit() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return options.max_rounds > 0 ? options.max_rounds + extra_rounds : 0;
-  }
-  bool Finished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return RoundLimit() > 0 && static_cast<int64_t>(completed.size()) >= RoundLimit();
-  }
-
-  // --- Durability (options.store) ---
-  RunCounters Counters() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return RunCounters{rounds_started, extra_rounds, latest_metrics};
-  }
-  StoredDevice ToStored(const std::string& id, const DeviceEntry& e) const;
-  std::vector<StoredDevice> TakeDirtyDevices() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Stores an accepted update before it is counted.
-  absl::Status Persist(const RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Fresh store: the initial model. Stored run: everything is resumed.
-  absl::Status LoadOrInitialize(const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::Status Resume(StoredState state, const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::Status ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-};
-
-StoredDevice Federation::Impl::ToStored(const std::string& id, const DeviceEntry& e) const {
-  StoredDevice d;
-  d.device_id = id;
-  d.info = e.info;
-  d.first_seen_unix_micros = e.first_seen_unix_micros;
-  d.last_seen_unix_micros = e.last_seen_unix_micros;
-  d.rounds_joined = e.rounds_joined;
-  d.epsilon_spent = e.epsilon_spent;
-  d.inference_version = e.inference_version;
-  d.drift = e.drift;
-  return d;
-}
-
-std::vector<StoredDevice> Federation::Impl::TakeDirtyDevices() {
-  std::vector<StoredDevice> out;
-  for (const std::string& id : dirty_devices) {
-    auto it = devices.find(id);
-    if (it != devices.end()) out.push_back(ToStored(id, it->second));
-  }
-  dirty_devices.clear();
-  return out;
-}
-
-absl::Status Federation::Impl::Persist(const RoundState::TaskState& task) {
-  if (options.store == nullptr) return absl::OkStatus();
-  if (!store_error.ok()) return store_error;
-  const std::string_view bytes = task.upload.bytes();
-  absl::Status stored =
-      options.store->AppendUpdate(AckedUpdate{open->round(), task.task.task_id(), task.device_id, std::string(bytes)});
-  if (stored.ok() || absl::IsResourceExhausted(stored)) return stored;
-  return absl::UnavailableError(absl::StrCat("the coordinator could not store the update (", stored.message(),
-                                             "); it was not counted: send it again"));
-}
-
-absl::Status Federation::Impl::LoadOrInitialize(const ModelParams& initial) {
-  FEDGE_ASSIGN_OR_RETURN(StoredState state, options.store->Load());
-  if (state.model) return Resume(std::move(state), initial);
-  return options.store->SaveInitialModel(StoredModel{version, signed_model, strategy->ExportState()});
-}
-
-absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& initial) {
-  const std::string what_to_do =
-      "start it with the settings and --signing-key of the stored run, or add --new-run to start over";
-  absl::StatusOr<proto::ArtifactBody> body = OpenArtifact(state.model->artifact, signing_key.verify_key());
-  if (!body.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("the stored global model version ", state.model->version,
-                                                      " does not open with this coordinator's signing key (",
-                                                      body.status().message(), "): ", what_to_do));
-  }
-  FEDGE_ASSIGN_OR_RETURN(ModelParams params, ParamsFromBody(*body));
-  if (params.layout.id() != initial.layout.id()) {
-    return absl::FailedPreconditionError(absl::StrCat("the stored global model has another layout (",
-                                                      params.layout.num_elements(), " parameters) than ",
-                                                      options.architecture, ": ", what_to_do));
-  }
-  if (absl::Status imported = strategy->ImportState(std::move(state.model->strategy_state)); !imported.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("the stored ", AsAbsl(strategy->name()),
-                                                      " state does not fit: ", imported.message(), "; ", what_to_do));
-  }
-  global = std::move(params);
-  version = state.model->version;
-  signed_model = std::move(state.model->artifact);
-  rounds_started = state.counters.rounds_started;
-  extra_rounds = state.counters.extra_rounds;
-  latest_metrics = std::move(state.counters.latest_metrics);
-  completed = std::move(state.completed);
-  for (StoredDevice& d : state.devices) {
-    DeviceEntry& e = devices[d.device_id];
-    e.info = std::move(d.info);
-    e.first_seen_unix_micros = d.first_seen_unix_micros;
-    e.last_seen_unix_micros = d.last_seen_unix_micros;
-    e.rounds_joined = d.rounds_joined;
-    e.epsilon_spent = d.epsilon_spent;
-    e.inference_version = d.inference_version;
-    e.drift = std::move(d.drift);
-  }
-  if (state.deployed) {
-    if (absl::Status published = deployed.Publish(state.deployed->artifact); !published.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat("the stored deployed model version ", state.deployed->version,
-                                                        " is refused (", published.message(), "): ", what_to_do));
-    }
-    deployed_parent = state.deployed->parent_version;
-  }
-  for (const AckedUpdate& u : state.last_closed_updates) {
-    proto::UploadResponse reply;
-    reply.set_committed_offset(u.bytes.size());
-    reply.set_accepted(true);
-    last_round_replies.emplace(u.task_id, RoundState::CommittedReply{u.device_id, reply});
-  }
-  if (state.pending) {
-    PendingRecord p;
-    p.record = std::move(state.pending->record);
-    if (state.pending->evaluate && evaluator != nullptr) p.model_to_evaluate = global;
-    if (state.pending->deploy && options.deployer != nullptr && deployed_parent < p.record.model_version()) {
-      p.model_to_deploy = global;
-    }
-    pending.push_back(std::move(p));
-  }
-  if (state.open) FEDGE_RETURN_IF_ERROR(ResumeOpenRound(*state.open, state.open_updates));
-  FEDGE_LOG(INFO) << "resumed: global model v" << version << ", " << completed.size() << " completed rounds, "
-                  << devices.size() << " devices, deployed model v" << deployed.version()
-                  << (open ? absl::StrCat(", round ", open->round(), " open with ", open->accepted(),
-                                          " acknowledged updates")
-                           : std::string());
-  return absl::OkStatus();
-}
-
-absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates) {
-  if (r.model_version != version) {
-    return absl::DataLossError(absl::StrCat("the stored open round ", r.round, " trains model version ",
-                                            r.model_version, " but the stored global model is version ", version));
-  }
-  const absl::Time now = clock->Now();
-  const absl::Time deadline = std::max(absl::FromUnixMicros(r.deadline_unix_micros), now + options.resume_grace);
-  open.emplace(RoundState::Options{.round = r.round,
-                                   .model_version = r.model_version,
-                                   .layout_id = global.layout.id(),
-                                   .num_elements = global.layout.num_elements(),
-                                   .target = r.target,
-                                   .architecture = options.architecture,
-                                   .train = r.train,
-                                   .opened = absl::FromUnixMicros(r.opened_unix_micros),
-                                   .deadline = deadline},
-               r.selected, BeginAggregation(r.target));
-  for (const AckedUpdate& u : updates) {
-    if (absl::Status replayed = open->Replay(u.device_id, u.bytes, options.limits); !replayed.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the update of device '", u.device_id, "' acknowledged in round ", r.round,
-          " cannot be counted again (", replayed.message(),
-          "): restore the update limits of the stored run, or add --new-run to start over"));
-    }
-  }
-  FEDGE_LOG(INFO) << "round " << r.round << ": resumed with " << updates.size()
-                  << " acknowledged updates; deadline in " << (deadline - now);
-  if (open->accepted() >= open->target()) CloseRound("target reached before the restart");
-  return absl::OkStatus();
-}
 
 absl::Status Federation::Impl::PublishModel() {
   proto::ArtifactHeader header;
@@ -396,6 +160,8 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
   uint64_t n = impl_->options.download_chunk_bytes;
   if (request.max_bytes() > 0) n = std::min<uint64_t>(n, request.max_bytes());
   n = std::min<uint64_t>(n, model.size() - request.offset());
+  FEDGE_LOG(DEBUG) << request.device_id() << ": download of " << (deployed ? "deployed" : "global") << " model v"
+                   << served << " at offset " << request.offset() << " of " << model.size();
   proto::DownloadResponse response;
   response.set_offset(request.offset());
   response.set_data(model.substr(request.offset(), n));
@@ -422,6 +188,8 @@ absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequ
   if (task->committed) return task->reply;  // resubmission: answered again, never counted twice
   s.open->record().set_bytes_up(s.open->record().bytes_up() + request.data().size());
   FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
+  FEDGE_LOG(DEBUG) << request.device_id() << ": upload of task " << request.task_id() << " at offset "
+                   << request.offset() << " of " << request.total_size() << (request.final() ? " (final)" : "");
   proto::UploadResponse response;
   response.set_committed_offset(task->upload.committed());
   if (!request.final() || !task->upload.complete()) return response;

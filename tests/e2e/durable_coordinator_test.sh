@@ -4,9 +4,10 @@
 # evaluating every round and deploying an int8 model every 2 rounds. The
 # coordinator is killed with SIGKILL at 12 points spread over the run and
 # restarted on the same port and state directory each time:
-#   idle before any device, a round just opened (devices downloading),
+#   idle before any device, a round just opened, mid-download (a chunk past
+#   offset 0 served), mid-upload (a non-final chunk past offset 0 received),
 #   just after a device saw an acknowledgement, during evaluation, during a
-#   deployment, and at a few moments in between (mid-training / mid-upload).
+#   deployment.
 # Checks:
 #   - the run completes: rounds 1..6 each exactly once in rounds.csv, every
 #     one succeeded;
@@ -52,7 +53,8 @@ TOML
 # Devices outlast the coordinator's downtime: many quick retries.
 cat > "$W/device.toml" <<TOML
 [transfer]
-upload_chunk_bytes = 65536
+download_chunk_bytes = 16384
+upload_chunk_bytes = 16384
 [retry]
 initial_backoff_ms = 50
 max_backoff_ms = 300
@@ -74,7 +76,7 @@ start_coordinator() {
   "$LOOPBACK_BIN/fedge-coordinator" --config "$W/coordinator.toml" --generate-dev-tls "$W/certs" \
     --signing-key "$W/signing.pem" --listen "127.0.0.1:${PORT:-0}" --rounds-csv "$2" --exit-when-finished \
     --state "$1" --model cnn_small --train-max-examples 1000 --local-epochs 1 --lr 0.05 --batch-size 32 \
-    --eval-threads 1 --tick-interval-ms 50 --seed 7 2> "$LOG" &
+    --eval-threads 1 --tick-interval-ms 50 --seed 7 --log-level debug 2> "$LOG" &
   COORD=$!
   LOOPBACK_COORDINATOR=$COORD
   LOOPBACK_PIDS+=("$COORD")
@@ -114,7 +116,6 @@ kill_when() {
 }
 logged() { grep -q -- "$1" "$LOG"; }
 acked_more_than() { [[ $(acks) -gt $1 ]]; }
-after() { sleep "$1"; }
 
 # 1. The uninterrupted reference run.
 start_coordinator "$W/state-ref" "$W/rounds-ref.csv"
@@ -146,12 +147,12 @@ for i in 0 1 2 3 4; do
 done
 kill_when "round 1 just opened (devices downloading)" logged "round 1: opened"
 kill_when "just after the first acknowledgement" acked_more_than 0
-kill_when "mid-round (training / uploading)" after 1.5
+kill_when "mid-upload in round 1" logged "upload of task r1-device-[0-9] at offset [1-9][0-9]* of [0-9]*$"
 kill_when "during evaluation of round 1" logged "round 1: evaluating"
 kill_when "just after an acknowledgement in round 2" acked_more_than 6
 kill_when "during the deployment after round 2" logged "round 2: deploying"
-kill_when "round 3 just opened" logged "round 3: opened"
-kill_when "mid-round 3" after 2
+kill_when "mid-download in round 3" logged "download of global model v3 at offset [1-9]"
+kill_when "mid-upload in round 3" logged "upload of task r3-device-[0-9] at offset [1-9][0-9]* of [0-9]*$"
 kill_when "during evaluation of round 3" logged "round 3: evaluating"
 kill_when "just after an acknowledgement in round 4" acked_more_than 16
 kill_when "during the deployment after round 4" logged "round 4: deploying"
