@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -31,6 +32,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "aggregation/strategy_registry.h"
 #include "coordinator/coordinator_config.h"
@@ -45,6 +47,7 @@
 #include "core/logging.h"
 #include "core/signing.h"
 #include "core/status.h"
+#include "core/strings.h"
 #include "models/torch_evaluator.h"
 #include "models/torch_params.h"
 #include "models/zoo.h"
@@ -307,6 +310,30 @@ absl::StatusOr<std::unique_ptr<ModelEvaluator>> MakeEvaluator(const CoordinatorC
   return evaluator;
 }
 
+// Crash tests only: FEDGE_FAULT_INJECTION="EVENT:N" makes the process SIGKILL
+// itself at the N-th fault point EVENT of the Federation (FederationOptions::
+// fault_point), e.g. "upload-partial:1" in the middle of an upload.
+absl::Status ArmFaultInjection(FederationOptions& options) {
+  const char* spec = std::getenv("FEDGE_FAULT_INJECTION");
+  if (spec == nullptr || *spec == '\0') return absl::OkStatus();
+  const std::string_view text = spec;
+  const size_t colon = text.rfind(':');
+  int64_t n = 0;
+  if (colon == std::string_view::npos || !absl::SimpleAtoi(AsAbsl(text.substr(colon + 1)), &n) || n < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FEDGE_FAULT_INJECTION=\"", spec, "\" must be EVENT:N, e.g. upload-partial:1"));
+  }
+  FEDGE_LOG(WARNING) << "fault injection: SIGKILL at " << spec;
+  auto remaining = std::make_shared<int64_t>(n);
+  options.fault_point = [event = std::string(text.substr(0, colon)), remaining](std::string_view e) {
+    if (e == event && --*remaining == 0) {
+      FEDGE_LOG(WARNING) << "fault injection: killing the coordinator at " << event;
+      raise(SIGKILL);
+    }
+  };
+  return absl::OkStatus();
+}
+
 // Serves until the last round (with exit_when_finished) or SIGINT/SIGTERM.
 absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   SetMinLogLevel(ParseLogLevel(c.log_level));
@@ -327,6 +354,7 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   FederationOptions federation_options = c.federation;
   federation_options.deploy_every = c.deploy.every_rounds;
   federation_options.deployer = deployer.get();
+  if (absl::Status armed = ArmFaultInjection(federation_options); !armed.ok()) return armed;
   std::unique_ptr<SqliteStateStore> store;
   if (!c.state.dir.empty()) {
     FEDGE_ASSIGN_OR_RETURN(store, OpenCoordinatorState(c));

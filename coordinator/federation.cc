@@ -167,6 +167,9 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
   response.set_data(model.substr(request.offset(), n));
   response.set_total_size(model.size());
   if (impl_->open) impl_->open->record().set_bytes_down(impl_->open->record().bytes_down() + n);
+  if (impl_->options.fault_point && request.offset() > 0 && request.offset() + n < model.size()) {
+    impl_->options.fault_point("download-partial");
+  }
   return response;
 }
 
@@ -190,6 +193,7 @@ absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequ
   FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
   FEDGE_LOG(DEBUG) << request.device_id() << ": upload of task " << request.task_id() << " at offset "
                    << request.offset() << " of " << request.total_size() << (request.final() ? " (final)" : "");
+  if (s.options.fault_point && request.offset() > 0 && !request.final()) s.options.fault_point("upload-partial");
   proto::UploadResponse response;
   response.set_committed_offset(task->upload.committed());
   if (!request.final() || !task->upload.complete()) return response;

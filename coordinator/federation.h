@@ -42,6 +42,7 @@
 #define FEDGE_COORDINATOR_FEDERATION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -130,6 +131,12 @@ struct FederationOptions {
   StateStore* store = nullptr;
   // A resumed open round's deadline becomes at least now + this.
   absl::Duration resume_grace = absl::Minutes(1);
+  // Fault-injection seam for crash tests (tests/e2e/durable_coordinator_test.sh
+  // via fedge-coordinator's FEDGE_FAULT_INJECTION): called with the lock
+  // held with "download-partial" after serving a chunk that is neither the
+  // first nor the last of a download, and "upload-partial" after buffering
+  // a non-final upload chunk past offset 0. Null (the default) in service.
+  std::function<void(std::string_view event)> fault_point;
 
   // --- Performance -------------------------------------------------------
   // Largest model chunk returned by one Download call.

@@ -4,10 +4,10 @@
 # evaluating every round and deploying an int8 model every 2 rounds. The
 # coordinator is killed with SIGKILL at 12 points spread over the run and
 # restarted on the same port and state directory each time:
-#   idle before any device, a round just opened, mid-download (a chunk past
-#   offset 0 served), mid-upload (a non-final chunk past offset 0 received),
-#   just after a device saw an acknowledgement, during evaluation, during a
-#   deployment.
+#   idle before any device, a round just opened, just after a device saw an
+#   acknowledgement, during evaluation, during a deployment (from outside,
+#   on the coordinator's log lines), and mid-download / mid-upload (the
+#   coordinator SIGKILLs itself between two chunks: FEDGE_FAULT_INJECTION).
 # Checks:
 #   - the run completes: rounds 1..6 each exactly once in rounds.csv, every
 #     one succeeded;
@@ -67,18 +67,21 @@ loopback_keys
 
 PORT=""
 COORD=""
+NEXT_FAULT=""  # FEDGE_FAULT_INJECTION of the next coordinator started
 START_COUNT=0
 # start_coordinator STATE_DIR CSV: (re)starts on $PORT (a free one the first time).
 start_coordinator() {
   START_COUNT=$((START_COUNT + 1))
+  [[ -n $NEXT_FAULT ]] && echo "  (restarted with FEDGE_FAULT_INJECTION=$NEXT_FAULT)"
   LOG="$W/coordinator-$START_COUNT.log"
   : > "$LOG"
-  "$LOOPBACK_BIN/fedge-coordinator" --config "$W/coordinator.toml" --generate-dev-tls "$W/certs" \
+  FEDGE_FAULT_INJECTION="$NEXT_FAULT" "$LOOPBACK_BIN/fedge-coordinator" --config "$W/coordinator.toml" --generate-dev-tls "$W/certs" \
     --signing-key "$W/signing.pem" --listen "127.0.0.1:${PORT:-0}" --rounds-csv "$2" --exit-when-finished \
     --state "$1" --model cnn_small --train-max-examples 1000 --local-epochs 1 --lr 0.05 --batch-size 32 \
     --eval-threads 1 --tick-interval-ms 50 --seed 7 --log-level debug 2> "$LOG" &
   COORD=$!
   LOOPBACK_COORDINATOR=$COORD
+  NEXT_FAULT=""
   LOOPBACK_PIDS+=("$COORD")
   for _ in $(seq 1 1200); do
     local port
@@ -114,6 +117,22 @@ kill_when() {
   done
   echo "FAIL: timed out waiting for: $what"; tail -n 30 "$LOG"; exit 1
 }
+# crash_at DESCRIPTION: the coordinator was started with FEDGE_FAULT_INJECTION
+# and SIGKILLs itself at that point; waits (bounded) for it, checks it died
+# of SIGKILL, restarts it.
+crash_at() {
+  local status=0
+  for _ in $(seq 1 2400); do
+    kill -0 "$COORD" 2>/dev/null || break
+    sleep 0.05
+  done
+  wait "$COORD" || status=$?
+  [[ $status -eq 137 ]] || { echo "FAIL: expected a SIGKILL at: $1, the coordinator exited with $status"; tail -n 30 "$LOG"; exit 1; }
+  grep -q "fault injection: killing the coordinator" "$LOG" || { echo "FAIL: no fault injection log"; exit 1; }
+  KILLS=$((KILLS + 1))
+  echo "kill $KILLS: $1"
+  start_coordinator "$W/state" "$W/rounds.csv"
+}
 logged() { grep -q -- "$1" "$LOG"; }
 acked_more_than() { [[ $(acks) -gt $1 ]]; }
 
@@ -146,13 +165,16 @@ for i in 0 1 2 3 4; do
   LOOPBACK_PIDS+=($!)
 done
 kill_when "round 1 just opened (devices downloading)" logged "round 1: opened"
+NEXT_FAULT=upload-partial:1
 kill_when "just after the first acknowledgement" acked_more_than 0
-kill_when "mid-upload in round 1" logged "upload of task r1-device-[0-9] at offset [1-9][0-9]* of [0-9]*$"
+crash_at "mid-upload in round 1 (a middle chunk buffered)"
 kill_when "during evaluation of round 1" logged "round 1: evaluating"
 kill_when "just after an acknowledgement in round 2" acked_more_than 6
+NEXT_FAULT=download-partial:1
 kill_when "during the deployment after round 2" logged "round 2: deploying"
-kill_when "mid-download in round 3" logged "download of global model v3 at offset [1-9]"
-kill_when "mid-upload in round 3" logged "upload of task r3-device-[0-9] at offset [1-9][0-9]* of [0-9]*$"
+NEXT_FAULT=upload-partial:2
+crash_at "mid-download in round 3 (a middle chunk served)"
+crash_at "mid-upload in round 3 (a middle chunk buffered)"
 kill_when "during evaluation of round 3" logged "round 3: evaluating"
 kill_when "just after an acknowledgement in round 4" acked_more_than 16
 kill_when "during the deployment after round 4" logged "round 4: deploying"
