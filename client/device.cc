@@ -449,7 +449,10 @@ absl::Status Device::UploadUpdate(const proto::Task& task, const std::string& by
       FEDGE_ASSIGN_OR_RETURN(response, transport_->Upload(request));
       return absl::OkStatus();
     }));
-    if (response.accepted()) return absl::OkStatus();
+    if (response.accepted()) {
+      FEDGE_LOG(INFO) << options_.device_id << ": update for task " << task.task_id() << " acknowledged";
+      return absl::OkStatus();
+    }
     if (response.committed_offset() > bytes.size()) {
       return absl::InternalError(absl::StrCat("coordinator acknowledged ", response.committed_offset(),
                                               " bytes of a ", bytes.size(), "-byte update"));

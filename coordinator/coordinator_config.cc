@@ -45,6 +45,7 @@ absl::Status ReadConfig(ConfigFile& file, const SettingsChecks& checks, Coordina
   }
   ReadServer(root.Section("server"), *config);
   ReadEvaluation(root.Section("evaluation"), *config);
+  ReadStateTable(root.Section("state"), &config->state);
   ReadFederationSettings(root, checks, &config->settings);
   return file.Finish();
 }

@@ -15,6 +15,8 @@
 //                 exit_when_finished, shutdown_grace_s, rounds_csv,
 //                 max_message_bytes, log_level
 //   [evaluation]  data, batch_size, threads
+//   [state]       dir, resume_grace_s, keep_models, durability
+//                 (coordinator/store/run_config.h)
 //
 // Mutual TLS (server.client_ca, server.admin_cn): with `client_ca` set the
 // coordinator requires every client to present a certificate issued by that
@@ -37,6 +39,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "coordinator/store/run_config.h"
 #include "settings/federation_settings.h"
 
 namespace fedge {
@@ -90,6 +93,9 @@ struct CoordinatorConfig {
 
   // --- The shared schema ----------------------------------------------------
   FederationSettings settings;
+
+  // --- [state] (coordinator/store/run_config.h) ----------------------------
+  StateOptions state;
 };
 
 // Reads TOML text over the values already in `*config` (keys absent from

@@ -18,6 +18,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -31,6 +32,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "aggregation/strategy_registry.h"
 #include "coordinator/coordinator_config.h"
@@ -38,12 +40,15 @@
 #include "coordinator/federation_setup.h"
 #include "coordinator/grpc_service.h"
 #include "coordinator/round_report.h"
+#include "coordinator/rounds_csv_file.h"
+#include "coordinator/state_setup.h"
 #include "core/config.h"
 #include "core/file_util.h"
 #include "core/idx.h"
 #include "core/logging.h"
 #include "core/signing.h"
 #include "core/status.h"
+#include "core/strings.h"
 #include "core/tls.h"
 #include "models/torch_evaluator.h"
 #include "models/torch_params.h"
@@ -87,6 +92,23 @@ void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_pat
   app.add_option("--rounds-csv", c.rounds_csv, "write round records to this CSV after every round");
   app.add_option("--max-message-bytes", c.max_message_bytes, "largest gRPC message");
   app.add_option("--log-level", c.log_level, "debug, info, warning or error");
+}
+
+// --state and friends (coordinator/store/README.md); --backup is an action.
+void AddStateFlags(CLI::App& app, CoordinatorConfig& c, std::string& backup) {
+  app.add_option("--state", c.state.dir,
+                 "state directory: keep the run durable there and resume it after a restart ([state] dir)");
+  app.add_flag("--new-run", c.state.new_run, "discard the run stored in --state and start a new one");
+  app.add_option("--resume-grace-s", c.state.resume_grace_s,
+                 "a resumed open round's deadline is at least this far away ([state] resume_grace_s)");
+  app.add_option("--keep-models", c.state.keep_models, "global model versions kept in --state ([state] keep_models)");
+  app.add_option("--durability", c.state.durability,
+                 "full: fsync every acknowledgement (survives power loss); process: survives the coordinator being "
+                 "killed, not the machine crashing ([state] durability)")
+      ->check(CLI::IsMember({"full", "process"}));
+  app.add_option("--backup", backup,
+                 "copy the --state directory (consistently, also while a coordinator serves it) to this new "
+                 "directory, then exit");
 }
 
 void AddEvaluationFlags(CLI::App& app, CoordinatorConfig& c) {
@@ -283,6 +305,30 @@ absl::StatusOr<std::unique_ptr<ModelEvaluator>> MakeEvaluator(const CoordinatorC
   return evaluator;
 }
 
+// Crash tests only: FEDGE_FAULT_INJECTION="EVENT:N" makes the process SIGKILL
+// itself at the N-th fault point EVENT of the Federation (FederationOptions::
+// fault_point), e.g. "upload-partial:1" in the middle of an upload.
+absl::Status ArmFaultInjection(FederationOptions& options) {
+  const char* spec = std::getenv("FEDGE_FAULT_INJECTION");
+  if (spec == nullptr || *spec == '\0') return absl::OkStatus();
+  const std::string_view text = spec;
+  const size_t colon = text.rfind(':');
+  int64_t n = 0;
+  if (colon == std::string_view::npos || !absl::SimpleAtoi(AsAbsl(text.substr(colon + 1)), &n) || n < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("FEDGE_FAULT_INJECTION=\"", spec, "\" must be EVENT:N, e.g. upload-partial:1"));
+  }
+  FEDGE_LOG(WARNING) << "fault injection: SIGKILL at " << spec;
+  auto remaining = std::make_shared<int64_t>(n);
+  options.fault_point = [event = std::string(text.substr(0, colon)), remaining](std::string_view e) {
+    if (e == event && --*remaining == 0) {
+      FEDGE_LOG(WARNING) << "fault injection: killing the coordinator at " << event;
+      raise(SIGKILL);
+    }
+  };
+  return absl::OkStatus();
+}
+
 // Serves until the last round (with exit_when_finished) or SIGINT/SIGTERM.
 absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   SetMinLogLevel(ParseLogLevel(c.log_level));
@@ -307,6 +353,15 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
                     << federation_options.client_dp->device_sampling_rate
                     << (settings.client_dp.sampling_rate > 0 ? "" : " (against federation.min_devices: an upper bound)");
   }
+  if (absl::Status armed = ArmFaultInjection(federation_options); !armed.ok()) return armed;
+  std::unique_ptr<SqliteStateStore> store;
+  if (!c.state.dir.empty()) {
+    FEDGE_ASSIGN_OR_RETURN(store, OpenCoordinatorState(c));
+    federation_options.store = store.get();
+    federation_options.resume_grace = absl::Seconds(c.state.resume_grace_s);
+  } else {
+    FEDGE_LOG(WARNING) << "no --state: the run is kept in memory only and a restart begins again at round 1";
+  }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Federation> federation,
                          Federation::Create(std::move(federation_options), settings.strategy.create(),
                                             std::move(initial), std::move(signing_key), Clock::Real(),
@@ -322,12 +377,16 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   options.shutdown_grace = absl::Seconds(c.shutdown_grace_s);
   options.max_message_bytes = static_cast<int>(c.max_message_bytes);
   if (!c.rounds_csv.empty()) {
-    // Rewritten whole (atomically) so metric columns added by later rounds
-    // appear and a crash never leaves a torn file.
+    // Appended while the header stays the same (a resumed run continues its
+    // file); rewritten atomically when a new metric column appears.
     options.on_round = [&c, fed = federation.get()](const proto::RoundRecord&) {
-      const absl::Status written = WriteFileAtomically(c.rounds_csv, RoundsToCsv(fed->rounds()));
+      const absl::Status written = UpdateRoundsCsv(c.rounds_csv, fed->rounds());
       if (!written.ok()) FEDGE_LOG(WARNING) << "rounds CSV: " << written;
     };
+    if (store != nullptr) {  // rounds completed just before a crash
+      const absl::Status written = UpdateRoundsCsv(c.rounds_csv, federation->rounds());
+      if (!written.ok()) FEDGE_LOG(WARNING) << "rounds CSV: " << written;
+    }
   }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorServer> server,
                          CoordinatorServer::Start(std::move(options), federation.get()));
@@ -377,6 +436,8 @@ int main(int argc, char** argv) {
   fedge::AddFederationFlags(app, config.settings);
   fedge::AddTrainingFlags(app, config.settings);
   fedge::AddStrategyFlags(app, config.settings.strategy, strategy_flags);
+  std::string backup;
+  fedge::AddStateFlags(app, config, backup);
   app.add_flag("--print-config", print_config, "print the federation settings (file + flags) as JSON, then exit");
   CLI11_PARSE(app, argc, argv);
   if (const absl::Status applied = fedge::ApplyStrategyFlags(strategy_flags, config.settings.strategy);
@@ -390,8 +451,16 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  const absl::Status status = device_certs.device_ids.empty() ? fedge::Run(config, generate_only)
-                                                              : fedge::IssueDeviceCerts(config, device_certs);
+  absl::Status status;
+  if (!backup.empty()) {
+    status = config.state.dir.empty()
+                 ? absl::InvalidArgumentError("--backup copies the state directory: give it with --state")
+                 : fedge::BackupStateDir(config.state.dir, backup);
+    if (status.ok()) FEDGE_LOG(INFO) << "backed up " << config.state.dir << " to " << backup;
+  } else {
+    status = device_certs.device_ids.empty() ? fedge::Run(config, generate_only)
+                                             : fedge::IssueDeviceCerts(config, device_certs);
+  }
   if (!status.ok()) {
     FEDGE_LOG(ERROR) << status;
     return 1;

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "compression/codec.h"
 #include "coordinator/client_dp_aggregator.h"
+#include "coordinator/federation_impl.h"
 #include "coordinator/deployed_model.h"
 #include "coordinator/report_checks.h"
 #include "coordinator/round_state.h"
@@ -18,29 +20,10 @@
 #include "core/strings.h"
 
 namespace fedge {
-namespace {
 
-int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
-
-struct DeviceEntry {
-  proto::DeviceInfo info;
-  bool eligible = true;
-  std::string ineligible_reason;
-  double epsilon_spent = 0;
-  std::map<std::string, double> metrics;  // last report
-  proto::DeviceDrift drift;               // alarms == 0 until the first alarm
-  uint64_t inference_version = 0;         // deployed model it last reported serving
-};
-
-// A closed round waiting for evaluation (and deployment) of the model it
-// produced.
-struct PendingRecord {
-  proto::RoundRecord record;
-  std::optional<ModelParams> model_to_evaluate;
-  std::optional<ModelParams> model_to_deploy;
-};
-
-}  // namespace
+using federation_internal::DeviceEntry;
+using federation_internal::PendingRecord;
+using federation_internal::ToMicros;
 
 absl::Status ValidateFederationOptions(const FederationOptions& o) {
   auto bad = [](const char* what) { return absl::InvalidArgumentError(absl::StrCat("federation options: ", what)); };
@@ -61,6 +44,10 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   if (o.deploy_every < 0) return bad("deploy_every must be >= 0 (0 never deploys)");
   if (o.deploy_every > 0 && o.deployer == nullptr) return bad("deploy_every > 0 needs a deployer");
   if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
+  if (o.resume_grace < absl::ZeroDuration()) return bad("resume_grace must be >= 0");
+  if (o.store != nullptr && o.client_dp) {
+    return bad("client-level DP state (accountant, adaptive clip) is not persisted yet: run it without a state store");
+  }
   if (!o.train.codec().empty()) FEDGE_RETURN_IF_ERROR(ValidateCodecSpec(o.train.codec()));
   if (o.client_dp) {
     if (!(o.client_dp->device_sampling_rate > 0 && o.client_dp->device_sampling_rate <= 1)) {
@@ -71,62 +58,6 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   return absl::OkStatus();
 }
 
-struct Federation::Impl {
-  FederationOptions options;
-  std::unique_ptr<Strategy> strategy;
-  SigningKey signing_key;
-  Clock* clock;
-  ModelEvaluator* evaluator;
-  std::unique_ptr<ClientDp> client_dp;  // null without client-level DP
-
-  mutable absl::Mutex mu;
-  std::map<std::string, DeviceEntry> devices ABSL_GUARDED_BY(mu);  // ordered: selection is reproducible
-  ModelParams global ABSL_GUARDED_BY(mu);
-  uint64_t version ABSL_GUARDED_BY(mu) = 1;
-  std::string signed_model ABSL_GUARDED_BY(mu);
-  DeployedModel deployed ABSL_GUARDED_BY(mu);
-  std::map<std::string, double> latest_metrics ABSL_GUARDED_BY(mu);
-  uint64_t rounds_started ABSL_GUARDED_BY(mu) = 0;
-  int64_t extra_rounds ABSL_GUARDED_BY(mu) = 0;  // granted for drift
-  std::optional<RoundState> open ABSL_GUARDED_BY(mu);
-  // Final answers of the last closed round, by task id: a device whose reply
-  // was lost retries its final chunk after its own update closed the round.
-  std::map<std::string, RoundState::CommittedReply> last_round_replies ABSL_GUARDED_BY(mu);
-  std::vector<PendingRecord> pending ABSL_GUARDED_BY(mu);
-  std::vector<proto::RoundRecord> completed ABSL_GUARDED_BY(mu);
-
-  Impl(FederationOptions o, std::unique_ptr<Strategy> s, SigningKey k, Clock* c, ModelEvaluator* e)
-      : options(std::move(o)),
-        strategy(std::move(s)),
-        signing_key(std::move(k)),
-        clock(c),
-        evaluator(e),
-        deployed(signing_key.verify_key(), options.model_id) {}
-
-  absl::Status PublishModel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  std::unique_ptr<RoundAggregator> BeginAggregation(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void MaybeOpenRound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // The server step, all or nothing: the round's aggregate must pass
-  // CheckAggregate and the stepped model must be finite, otherwise the
-  // strategy's state is restored and the served model stays as it was. This
-  // holds for every strategy, whatever the update limits are.
-  absl::Status StepGlobalModel(RoundState& round, int64_t accepted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::Status CheckAggregate(absl::Span<const float> delta, int64_t accepted) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Runs the deployer on a closed round's model (without the lock) and
-  // publishes the result, recording the outcome in the round's metrics.
-  void Deploy(PendingRecord& pending) ABSL_LOCKS_EXCLUDED(mu);
-  // Rounds to run in all (0: no limit), extra drift rounds included.
-  int64_t RoundLimit() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return options.max_rounds > 0 ? options.max_rounds + extra_rounds : 0;
-  }
-  bool Finished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return RoundLimit() > 0 && static_cast<int64_t>(completed.size()) >= RoundLimit();
-  }
-};
 
 absl::Status Federation::Impl::PublishModel() {
   proto::ArtifactHeader header;
@@ -157,8 +88,9 @@ absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions
   }
   {
     absl::MutexLock lock(&impl->mu);
-    impl->global = std::move(initial_model);
+    impl->global = initial_model;
     FEDGE_RETURN_IF_ERROR(impl->PublishModel());
+    if (impl->options.store != nullptr) FEDGE_RETURN_IF_ERROR(impl->LoadOrInitialize(initial_model));
   }
   return std::unique_ptr<Federation>(new Federation(std::move(impl)));
 }
@@ -172,6 +104,10 @@ absl::StatusOr<proto::RegisterResponse> Federation::Register(const proto::Regist
   absl::MutexLock lock(&impl_->mu);
   DeviceEntry& entry = impl_->devices[id];
   entry.info = request.device();
+  const int64_t now = ToMicros(impl_->clock->Now());
+  if (entry.first_seen_unix_micros == 0) entry.first_seen_unix_micros = now;
+  entry.last_seen_unix_micros = now;
+  impl_->dirty_devices.insert(id);
   proto::RegisterResponse response;
   response.set_device_id(id);
   response.set_model_id(impl_->options.model_id);
@@ -224,18 +160,23 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
   uint64_t n = impl_->options.download_chunk_bytes;
   if (request.max_bytes() > 0) n = std::min<uint64_t>(n, request.max_bytes());
   n = std::min<uint64_t>(n, model.size() - request.offset());
+  FEDGE_LOG(DEBUG) << request.device_id() << ": download of " << (deployed ? "deployed" : "global") << " model v"
+                   << served << " at offset " << request.offset() << " of " << model.size();
   proto::DownloadResponse response;
   response.set_offset(request.offset());
   response.set_data(model.substr(request.offset(), n));
   response.set_total_size(model.size());
   if (impl_->open) impl_->open->record().set_bytes_down(impl_->open->record().bytes_down() + n);
+  if (impl_->options.fault_point && request.offset() > 0 && request.offset() + n < model.size()) {
+    impl_->options.fault_point("download-partial");
+  }
   return response;
 }
 
 absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequest& request) {
   absl::MutexLock lock(&impl_->mu);
   Impl& s = *impl_;
-  RoundState::TaskState* task = s.open ? s.open->FindTask(request.task_id()) : nullptr;
+  RoundState::TaskState* task = s.open ? s.open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
   if (task == nullptr) {
     auto replayed = s.last_round_replies.find(request.task_id());
     if (replayed != s.last_round_replies.end() && replayed->second.device_id == request.device_id()) {
@@ -250,6 +191,9 @@ absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequ
   if (task->committed) return task->reply;  // resubmission: answered again, never counted twice
   s.open->record().set_bytes_up(s.open->record().bytes_up() + request.data().size());
   FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
+  FEDGE_LOG(DEBUG) << request.device_id() << ": upload of task " << request.task_id() << " at offset "
+                   << request.offset() << " of " << request.total_size() << (request.final() ? " (final)" : "");
+  if (s.options.fault_point && request.offset() > 0 && !request.final()) s.options.fault_point("upload-partial");
   proto::UploadResponse response;
   response.set_committed_offset(task->upload.committed());
   if (!request.final() || !task->upload.complete()) return response;
@@ -260,7 +204,18 @@ absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequ
 // Both outcomes are final for the task and are replayed to resubmissions.
 absl::StatusOr<proto::UploadResponse> Federation::Impl::Commit(RoundState::TaskState& task) {
   const uint64_t size = task.upload.committed();
-  absl::Status verdict = open->Accept(task, options.limits);
+  absl::StatusOr<RoundState::CheckedUpload> checked = open->Check(task, options.limits);
+  if (checked.ok()) {
+    // Durable before it counts: a failure here leaves the task open and the
+    // aggregate untouched, and the device sends the update again.
+    if (absl::Status stored = Persist(task); !stored.ok()) {
+      FEDGE_LOG(ERROR) << "round " << open->round() << ": update from " << task.device_id
+                       << " not acknowledged: " << stored.message();
+      open->ResetUpload(task);
+      return stored;
+    }
+  }
+  absl::Status verdict = checked.ok() ? open->Fold(*std::move(checked)) : checked.status();
   task.committed = true;
   task.upload.Release();
   if (!verdict.ok()) {
@@ -273,7 +228,11 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Commit(RoundState::TaskS
   response.set_committed_offset(size);
   response.set_accepted(true);
   task.reply = response;
-  devices[task.device_id].drift.set_drifting(false);  // its data is in the model now
+  DeviceEntry& device = devices[task.device_id];
+  device.drift.set_drifting(false);  // its data is in the model now
+  ++device.rounds_joined;
+  device.last_seen_unix_micros = ToMicros(clock->Now());
+  dirty_devices.insert(task.device_id);
   if (open->accepted() >= open->target()) CloseRound("target reached");
   return response;
 }
@@ -289,6 +248,8 @@ absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceRepo
   for (const auto& [k, v] : report.metrics()) it->second.metrics[k] = v;
   it->second.epsilon_spent = std::max(it->second.epsilon_spent, report.epsilon_spent());
   it->second.inference_version = report.inference_model_version();
+  it->second.last_seen_unix_micros = ToMicros(impl_->clock->Now());
+  impl_->dirty_devices.insert(report.device_id());
   if (report.alarms_size() > 0) {
     proto::DeviceDrift& drift = it->second.drift;
     const proto::DriftAlarm& last = report.alarms(report.alarms_size() - 1);
@@ -314,6 +275,7 @@ std::unique_ptr<RoundAggregator> Federation::Impl::BeginAggregation(int64_t targ
 }
 
 void Federation::Impl::MaybeOpenRound() {
+  if (!store_error.ok()) return;
   if (open || Finished() || (RoundLimit() > 0 && static_cast<int64_t>(rounds_started) >= RoundLimit())) return;
   if (static_cast<int64_t>(devices.size()) < options.min_devices) return;
   std::vector<std::string> eligible;
@@ -339,6 +301,7 @@ void Federation::Impl::MaybeOpenRound() {
   proto::TrainConfig train = options.train;
   if (train.codec().empty()) train.set_codec("fp32");
   strategy->ConfigureTrain(round, train);
+  const proto::TrainConfig train_for_store = train;
   const absl::Time now = clock->Now();
   open.emplace(RoundState::Options{.round = round,
                                    .model_version = version,
@@ -350,6 +313,22 @@ void Federation::Impl::MaybeOpenRound() {
                                    .opened = now,
                                    .deadline = now + options.round_deadline},
                std::move(eligible), BeginAggregation(target));
+  if (options.store != nullptr) {
+    StoredOpenRound stored{.round = round,
+                           .model_version = version,
+                           .target = target,
+                           .opened_unix_micros = ToMicros(now),
+                           .deadline_unix_micros = ToMicros(open->deadline()),
+                           .selected = open->selected(),
+                           .train = train_for_store};
+    if (absl::Status saved = options.store->OpenRound(stored, Counters()); !saved.ok()) {
+      FEDGE_LOG(ERROR) << "round " << round << " not opened: cannot store it (" << saved.message()
+                       << "); retrying at the next tick";
+      open.reset();
+      --rounds_started;
+      return;
+    }
+  }
   FEDGE_LOG(INFO) << "round " << round << ": opened with " << selected << " devices selected for a target of "
                   << target << " updates (" << n << " eligible)";
 }
@@ -394,6 +373,22 @@ void Federation::Impl::CloseRound(std::string_view why) {
   for (const auto& [id, entry] : devices) serving += served > 0 && entry.inference_version == served;
   if (served > 0) (*record.mutable_metrics())["devices_serving_deployed"] = static_cast<double>(serving);
   GrantExtraRoundOnDrift(record);
+  if (options.store != nullptr) {
+    RoundClosure closure{.round = record.round(),
+                         .model = std::nullopt,
+                         .pending = PendingRound{record, closed.model_to_evaluate.has_value(),
+                                                 closed.model_to_deploy.has_value()},
+                         .counters = Counters(),
+                         .devices = TakeDirtyDevices()};
+    if (outcome.ok()) closure.model = StoredModel{version, signed_model, strategy->ExportState()};
+    if (absl::Status saved = options.store->CloseRound(closure); !saved.ok()) {
+      store_error = absl::UnavailableError(absl::StrCat(
+          "the coordinator could not store the end of round ", record.round(), " (", saved.message(),
+          ") and accepts no more updates; fix the state directory and restart it: it resumes from round ",
+          record.round()));
+      FEDGE_LOG(ERROR) << store_error.message();
+    }
+  }
   closed.record = std::move(record);
   pending.push_back(std::move(closed));
 }
@@ -461,12 +456,22 @@ void Federation::Impl::Deploy(PendingRecord& p) {
     next = deployed.version() + 1;
   }
   // Distillation takes seconds to minutes: devices keep polling meanwhile.
+  FEDGE_LOG(INFO) << "round " << p.record.round() << ": deploying global model v" << parent << " as INT8 model "
+                  << next;
   absl::StatusOr<Deployment> deployment = options.deployer->Deploy(*p.model_to_deploy, parent, next);
   auto& metrics = *p.record.mutable_metrics();
   absl::Status published = deployment.status();
   if (published.ok()) {
     absl::MutexLock lock(&mu);
     published = deployed.Publish(deployment->artifact);
+    if (published.ok()) {
+      deployed_parent = parent;
+      if (options.store != nullptr) {
+        // Stored so the deployment counter continues after a restart.
+        absl::Status saved = options.store->SaveDeployment({deployed.version(), parent, deployed.artifact()});
+        if (!saved.ok()) FEDGE_LOG(ERROR) << "could not store deployed model " << deployed.version() << ": " << saved;
+      }
+    }
   }
   if (!published.ok()) {
     FEDGE_LOG(ERROR) << "round " << p.record.round() << ": deployment of global version " << parent
@@ -482,7 +487,11 @@ void Federation::Impl::Deploy(PendingRecord& p) {
 
 absl::Status Federation::PublishDeployedModel(std::string artifact) {
   absl::MutexLock lock(&impl_->mu);
-  return impl_->deployed.Publish(std::move(artifact));
+  FEDGE_RETURN_IF_ERROR(impl_->deployed.Publish(std::move(artifact)));
+  impl_->deployed_parent = impl_->version;
+  if (impl_->options.store == nullptr) return absl::OkStatus();
+  return impl_->options.store->SaveDeployment(
+      {impl_->deployed.version(), impl_->version, impl_->deployed.artifact()});
 }
 
 std::vector<proto::RoundRecord> Federation::Tick() {
@@ -497,6 +506,7 @@ std::vector<proto::RoundRecord> Federation::Tick() {
   // devices keep polling and uploading meanwhile.
   for (PendingRecord& p : closed) {
     if (!p.model_to_evaluate) continue;
+    FEDGE_LOG(INFO) << "round " << p.record.round() << ": evaluating global model v" << p.record.model_version();
     absl::StatusOr<std::map<std::string, double>> metrics = s.evaluator->Evaluate(*p.model_to_evaluate);
     if (!metrics.ok()) {
       FEDGE_LOG(ERROR) << "round " << p.record.round() << ": evaluation failed: " << metrics.status().message();
@@ -515,7 +525,19 @@ std::vector<proto::RoundRecord> Federation::Tick() {
       if (!absl::StartsWith(k, "deploy_")) s.latest_metrics[k] = v;
     }
     s.completed.push_back(p.record);
+    if (s.options.store != nullptr) {
+      absl::Status saved = s.options.store->CompleteRound(p.record, s.Counters());
+      if (!saved.ok()) FEDGE_LOG(ERROR) << "could not store the record of round " << p.record.round() << ": " << saved;
+    }
     done.push_back(std::move(p.record));
+  }
+  if (s.options.store != nullptr && !s.dirty_devices.empty()) {
+    std::vector<StoredDevice> dirty = s.TakeDirtyDevices();
+    absl::Status saved = s.options.store->SaveDevices(dirty);
+    if (!saved.ok()) {
+      FEDGE_LOG(WARNING) << "could not store " << dirty.size() << " device records (retrying): " << saved;
+      for (const StoredDevice& d : dirty) s.dirty_devices.insert(d.device_id);
+    }
   }
   s.MaybeOpenRound();
   return done;

@@ -42,6 +42,7 @@
 #define FEDGE_COORDINATOR_FEDERATION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,7 @@
 #include "absl/time/time.h"
 #include "aggregation/strategy.h"
 #include "aggregation/update_checks.h"
+#include "coordinator/store/state_store.h"
 #include "core/deployer.h"
 #include "core/env.h"
 #include "core/evaluator.h"
@@ -120,6 +122,22 @@ struct FederationOptions {
   int64_t deploy_every = 0;
   ModelDeployer* deployer = nullptr;
 
+  // --- Durability (coordinator/store/README.md) ----------------------------
+  // Where the state that must survive a crash is kept; null keeps it in
+  // memory only. Borrowed; must outlive the Federation. With a store,
+  // Create() resumes whatever the store holds (the caller has checked the
+  // run's configuration, see run_config.h) and the final chunk of an update
+  // is acknowledged only once the update is durable.
+  StateStore* store = nullptr;
+  // A resumed open round's deadline becomes at least now + this.
+  absl::Duration resume_grace = absl::Minutes(1);
+  // Fault-injection seam for crash tests (tests/e2e/durable_coordinator_test.sh
+  // via fedge-coordinator's FEDGE_FAULT_INJECTION): called with the lock
+  // held with "download-partial" after serving a chunk that is neither the
+  // first nor the last of a download, and "upload-partial" after buffering
+  // a non-final upload chunk past offset 0. Null (the default) in service.
+  std::function<void(std::string_view event)> fault_point;
+
   // --- Performance -------------------------------------------------------
   // Largest model chunk returned by one Download call.
   uint32_t download_chunk_bytes = 1 << 20;
@@ -132,7 +150,12 @@ class Federation final : public Transport {
  public:
   // `strategy` and `signing_key` are owned. `clock` and `evaluator` are
   // borrowed and must outlive the Federation; `evaluator` may be null.
-  // kInvalidArgument for bad options or an invalid initial model.
+  // kInvalidArgument for bad options or an invalid initial model. With
+  // `options.store` holding a run, that run is resumed (`initial_model`
+  // only fixes the expected layout): same global version and strategy
+  // state, rounds, devices, deployed model, and the open round rebuilt from
+  // its acknowledged updates with its deadline re-armed. Errors name what
+  // in the stored state cannot be resumed and what to do.
   static absl::StatusOr<std::unique_ptr<Federation>> Create(FederationOptions options,
                                                             std::unique_ptr<Strategy> strategy,
                                                             ModelParams initial_model, SigningKey signing_key,
@@ -154,7 +177,10 @@ class Federation final : public Transport {
   // it. kFailedPrecondition for a task that is not open (late, wrong round,
   // not this device's); kInvalidArgument for a malformed or out-of-bounds
   // update. A chunk at an offset other than the acknowledged one is not an
-  // error: the response carries the offset to resume from.
+  // error: the response carries the offset to resume from. With a store, a
+  // final chunk is answered accepted only after the update is durable;
+  // kResourceExhausted (disk full) or kUnavailable when it could not be
+  // stored: nothing was counted and the device sends the update again.
   absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
   // Records device metrics, drift alarms and spent privacy.
   absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;

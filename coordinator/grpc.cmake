@@ -4,8 +4,8 @@
 # binary links the model zoo and the evaluator.
 fedge_cc_library(
   NAME coordinator_grpc
-  SRCS coordinator_config.cc grpc_service.cc round_report.cc
-  HDRS coordinator_config.h grpc_service.h round_report.h
+  SRCS coordinator_config.cc grpc_service.cc round_report.cc rounds_csv_file.cc state_setup.cc
+  HDRS coordinator_config.h grpc_service.h round_report.h rounds_csv_file.h state_setup.h
   DEPS fedge::coordinator fedge::settings fedge::tls fedge::aggregation fedge::core gRPC::grpc++
 )
 
@@ -19,7 +19,7 @@ fedge_cc_library(
 )
 
 fedge_cc_test(NAME grpc_service_test
-  SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc
+  SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc rounds_csv_file_test.cc state_setup_test.cc
   DEPS fedge::coordinator_grpc fedge::coordinator_stub_device fedge::aggregation)
 
 # The [deploy] settings as a DistillingDeployer, for fedge-coordinator and

@@ -56,6 +56,12 @@ RoundState::TaskState* RoundState::FindTask(const std::string& task_id) {
   return it == tasks_.end() ? nullptr : &it->second;
 }
 
+RoundState::TaskState* RoundState::FindOrIssueTask(const std::string& task_id, const std::string& device_id) {
+  if (TaskState* task = FindTask(task_id)) return task;
+  if (task_id != TaskId(options_.round, device_id) || IssueTask(device_id) == nullptr) return nullptr;
+  return FindTask(task_id);
+}
+
 absl::Status RoundState::Validate(const TaskState& task, const proto::EncodedUpdate& u) const {
   const std::string who = absl::StrCat("update from '", task.device_id, "': ");
   if (u.round() != options_.round || u.task_id() != task.task.task_id()) {
@@ -82,39 +88,67 @@ absl::Status RoundState::Validate(const TaskState& task, const proto::EncodedUpd
   return absl::OkStatus();
 }
 
-absl::StatusOr<double> RoundState::Aggregate(const TaskState& task, const proto::EncodedUpdate& update,
-                                             const std::map<std::string, double>& metrics,
-                                             const UpdateLimits& limits) {
-  FEDGE_RETURN_IF_ERROR(Validate(task, update));
+absl::StatusOr<RoundState::CheckedUpload> RoundState::Check(const TaskState& task, const UpdateLimits& limits) {
   const std::string who = absl::StrCat("update from '", task.device_id, "': ");
-  if (absl::Status valid = CheckUpdateMetrics(metrics); !valid.ok()) return Prefixed(who, valid);
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<UpdateView> view,
-                         DecodeUpdate(update.codec(), update.payload(), options_.num_elements));
+  auto rejected = [&](absl::Status status) {
+    record_.set_rejected(record_.rejected() + 1);
+    return status;
+  };
+  CheckedUpload c;
+  c.update = std::make_unique<proto::EncodedUpdate>();
+  const std::string_view bytes = task.upload.bytes();
+  if (!c.update->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return rejected(absl::InvalidArgumentError(absl::StrCat(who, "not an EncodedUpdate message (corrupt upload)")));
+  }
+  const proto::EncodedUpdate& update = *c.update;
+  c.metrics = std::map<std::string, double>(update.metrics().begin(), update.metrics().end());
+  if (absl::Status valid = Validate(task, update); !valid.ok()) return rejected(valid);
+  if (absl::Status valid = CheckUpdateMetrics(c.metrics); !valid.ok()) return rejected(Prefixed(who, valid));
+  absl::StatusOr<std::unique_ptr<UpdateView>> view =
+      DecodeUpdate(update.codec(), update.payload(), options_.num_elements);
+  if (!view.ok()) return rejected(view.status());
+  c.view = *std::move(view);
   absl::StatusOr<CheckedUpdate> checked =
-      CheckUpdate(*view, update.num_examples(), CapForTask(limits, options_.train.max_examples()));
-  if (!checked.ok()) return Prefixed(who, checked.status());
-  FEDGE_RETURN_IF_ERROR(aggregator_->Add(*view, checked->weight));
-  return checked->weight;
+      CheckUpdate(*c.view, update.num_examples(), CapForTask(limits, options_.train.max_examples()));
+  if (!checked.ok()) return rejected(Prefixed(who, checked.status()));
+  c.weight = checked->weight;
+  return c;
+}
+
+absl::Status RoundState::Fold(CheckedUpload c) {
+  if (absl::Status added = aggregator_->Add(*c.view, c.weight); !added.ok()) {
+    record_.set_rejected(record_.rejected() + 1);
+    return added;
+  }
+  record_.set_accepted(record_.accepted() + 1);
+  total_weight_ += c.weight;
+  for (const auto& [k, v] : c.metrics) metric_sums_[k] += c.weight * v;
+  return absl::OkStatus();
 }
 
 absl::Status RoundState::Accept(TaskState& task, const UpdateLimits& limits) {
-  proto::EncodedUpdate update;
-  const std::string_view bytes = task.upload.bytes();
-  const bool parsed = update.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
-  const std::map<std::string, double> metrics(update.metrics().begin(), update.metrics().end());
-  absl::StatusOr<double> weight =
-      parsed ? Aggregate(task, update, metrics, limits)
-             : absl::InvalidArgumentError(
-                   absl::StrCat("update from '", task.device_id, "': not an EncodedUpdate message (corrupt upload)"));
-  if (!weight.ok()) {
-    record_.set_rejected(record_.rejected() + 1);
-    return weight.status();
+  FEDGE_ASSIGN_OR_RETURN(CheckedUpload checked, Check(task, limits));
+  return Fold(std::move(checked));
+}
+
+absl::Status RoundState::Replay(const std::string& device_id, const std::string& bytes, const UpdateLimits& limits) {
+  if (IssueTask(device_id) == nullptr) {
+    return absl::DataLossError(absl::StrCat("device '", device_id, "' was not selected for round ", options_.round,
+                                            " or its update was stored twice"));
   }
-  record_.set_accepted(record_.accepted() + 1);
-  total_weight_ += *weight;
-  for (const auto& [k, v] : metrics) metric_sums_[k] += *weight * v;
+  TaskState* task = FindTask(TaskId(options_.round, device_id));
+  FEDGE_RETURN_IF_ERROR(task->upload.Append(0, bytes, bytes.size()));
+  FEDGE_RETURN_IF_ERROR(Accept(*task, limits));
+  task->committed = true;
+  task->upload.Release();
+  proto::UploadResponse reply;
+  reply.set_committed_offset(bytes.size());
+  reply.set_accepted(true);
+  task->reply = reply;
   return absl::OkStatus();
 }
+
+void RoundState::ResetUpload(TaskState& task) { task.upload = UploadBuffer(MaxUploadBytes(options_.num_elements)); }
 
 std::map<std::string, RoundState::CommittedReply> RoundState::CommittedReplies() const {
   std::map<std::string, CommittedReply> replies;

@@ -61,11 +61,34 @@ class RoundState {
   const proto::Task* IssueTask(const std::string& device_id);
   // Null for a task id that is not part of this round.
   TaskState* FindTask(const std::string& task_id);
+  // FindTask, but a task this round would issue to `device_id` (a selected
+  // device, the round's task id) is created when missing: after a restart a
+  // device uploads for a task issued before it.
+  TaskState* FindOrIssueTask(const std::string& task_id, const std::string& device_id);
 
-  // Parses, validates and aggregates the complete upload of `task`.
-  // kInvalidArgument (or kFailedPrecondition for a stale round or base
-  // version) naming what was wrong; the aggregate is untouched then.
+  // A complete upload that passed every check and is ready to be folded in.
+  // Holds the parsed update (the view points into it).
+  struct CheckedUpload {
+    std::unique_ptr<proto::EncodedUpdate> update;
+    std::unique_ptr<UpdateView> view;
+    std::map<std::string, double> metrics;
+    double weight = 0;
+  };
+
+  // Parses and validates the complete upload of `task` without touching the
+  // aggregate. kInvalidArgument (or kFailedPrecondition for a stale round or
+  // base version) naming what was wrong; counts the rejection then.
+  absl::StatusOr<CheckedUpload> Check(const TaskState& task, const UpdateLimits& limits);
+  // Folds a checked upload into the aggregate and counts it as accepted.
+  absl::Status Fold(CheckedUpload checked);
+  // Check then Fold.
   absl::Status Accept(TaskState& task, const UpdateLimits& limits);
+  // Re-applies an update acknowledged before a restart: issues the task,
+  // accepts `bytes` and marks the task committed with an accepted reply.
+  // An error means the stored update no longer validates.
+  absl::Status Replay(const std::string& device_id, const std::string& bytes, const UpdateLimits& limits);
+  // Drops a task's partial upload (the device must send it again).
+  void ResetUpload(TaskState& task);
 
   // The final answers given so far, by task id.
   std::map<std::string, CommittedReply> CommittedReplies() const;
@@ -85,9 +108,6 @@ class RoundState {
 
  private:
   absl::Status Validate(const TaskState& task, const proto::EncodedUpdate& update) const;
-  // Decodes, checks and folds in a validated update; returns its weight.
-  absl::StatusOr<double> Aggregate(const TaskState& task, const proto::EncodedUpdate& update,
-                                   const std::map<std::string, double>& metrics, const UpdateLimits& limits);
 
   Options options_;
   std::vector<std::string> selected_;

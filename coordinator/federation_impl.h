@@ -1,0 +1,138 @@
+// File: coordinator/federation_impl.h
+//
+// Internal to the Federation (federation.cc, federation_resume.cc): the
+// state behind `Federation`, guarded by one mutex. Not a public API; nothing
+// outside those files includes it.
+//
+// Thread-safety: every member marked ABSL_GUARDED_BY(mu) is accessed with
+// `mu` held.
+#ifndef FEDGE_COORDINATOR_FEDERATION_IMPL_H_
+#define FEDGE_COORDINATOR_FEDERATION_IMPL_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "coordinator/deployed_model.h"
+#include "coordinator/federation.h"
+#include "coordinator/round_state.h"
+#include "coordinator/store/state_store.h"
+#include "privacy/client_dp.h"
+
+namespace fedge {
+namespace federation_internal {
+
+inline int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+struct DeviceEntry {
+  proto::DeviceInfo info;
+  int64_t first_seen_unix_micros = 0;
+  int64_t last_seen_unix_micros = 0;
+  int64_t rounds_joined = 0;
+  bool eligible = true;
+  std::string ineligible_reason;
+  double epsilon_spent = 0;
+  std::map<std::string, double> metrics;  // last report
+  proto::DeviceDrift drift;               // alarms == 0 until the first alarm
+  uint64_t inference_version = 0;         // deployed model it last reported serving
+};
+
+// A closed round waiting for evaluation (and deployment) of the model it
+// produced.
+struct PendingRecord {
+  proto::RoundRecord record;
+  std::optional<ModelParams> model_to_evaluate;
+  std::optional<ModelParams> model_to_deploy;
+};
+
+}  // namespace federation_internal
+
+struct Federation::Impl {
+  using DeviceEntry = federation_internal::DeviceEntry;
+  using PendingRecord = federation_internal::PendingRecord;
+
+  FederationOptions options;
+  std::unique_ptr<Strategy> strategy;
+  SigningKey signing_key;
+  Clock* clock;
+  ModelEvaluator* evaluator;
+  std::unique_ptr<ClientDp> client_dp;  // null without client-level DP
+
+  mutable absl::Mutex mu;
+  std::map<std::string, DeviceEntry> devices ABSL_GUARDED_BY(mu);  // ordered: selection is reproducible
+  ModelParams global ABSL_GUARDED_BY(mu);
+  uint64_t version ABSL_GUARDED_BY(mu) = 1;
+  std::string signed_model ABSL_GUARDED_BY(mu);
+  DeployedModel deployed ABSL_GUARDED_BY(mu);
+  std::map<std::string, double> latest_metrics ABSL_GUARDED_BY(mu);
+  uint64_t rounds_started ABSL_GUARDED_BY(mu) = 0;
+  int64_t extra_rounds ABSL_GUARDED_BY(mu) = 0;  // granted for drift
+  std::optional<RoundState> open ABSL_GUARDED_BY(mu);
+  // Final answers of the last closed round, by task id: a device whose reply
+  // was lost retries its final chunk after its own update closed the round.
+  std::map<std::string, RoundState::CommittedReply> last_round_replies ABSL_GUARDED_BY(mu);
+  std::vector<PendingRecord> pending ABSL_GUARDED_BY(mu);
+  std::vector<proto::RoundRecord> completed ABSL_GUARDED_BY(mu);
+  // The global version the deployed model was distilled from.
+  uint64_t deployed_parent ABSL_GUARDED_BY(mu) = 0;
+  // Devices whose registry entry changed since it was last stored.
+  std::set<std::string> dirty_devices ABSL_GUARDED_BY(mu);
+  // Set when closing a round could not be stored: the in-memory state is
+  // ahead of the store, so nothing more is acknowledged until a restart.
+  absl::Status store_error ABSL_GUARDED_BY(mu);
+
+  Impl(FederationOptions o, std::unique_ptr<Strategy> s, SigningKey k, Clock* c, ModelEvaluator* e)
+      : options(std::move(o)),
+        strategy(std::move(s)),
+        signing_key(std::move(k)),
+        clock(c),
+        evaluator(e),
+        deployed(signing_key.verify_key(), options.model_id) {}
+
+  absl::Status PublishModel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  std::unique_ptr<RoundAggregator> BeginAggregation(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void MaybeOpenRound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The server step, all or nothing: the round's aggregate must pass
+  // CheckAggregate and the stepped model must be finite, otherwise the
+  // strategy's state is restored and the served model stays as it was. This
+  // holds for every strategy, whatever the update limits are.
+  absl::Status StepGlobalModel(RoundState& round, int64_t accepted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::Status CheckAggregate(absl::Span<const float> delta, int64_t accepted) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Runs the deployer on a closed round's model (without the lock) and
+  // publishes the result, recording the outcome in the round's metrics.
+  void Deploy(PendingRecord& pending) ABSL_LOCKS_EXCLUDED(mu);
+  // Rounds to run in all (0: no limit), extra drift rounds included.
+  int64_t RoundLimit() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return options.max_rounds > 0 ? options.max_rounds + extra_rounds : 0;
+  }
+  bool Finished() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return RoundLimit() > 0 && static_cast<int64_t>(completed.size()) >= RoundLimit();
+  }
+
+  // --- Durability (options.store) ---
+  RunCounters Counters() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return RunCounters{rounds_started, extra_rounds, latest_metrics};
+  }
+  StoredDevice ToStored(const std::string& id, const DeviceEntry& e) const;
+  std::vector<StoredDevice> TakeDirtyDevices() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Stores an accepted update before it is counted.
+  absl::Status Persist(const RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Fresh store: the initial model. Stored run: everything is resumed.
+  absl::Status LoadOrInitialize(const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::Status Resume(StoredState state, const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::Status ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_COORDINATOR_FEDERATION_IMPL_H_

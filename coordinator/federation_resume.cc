@@ -1,0 +1,154 @@
+// The Federation's durability (coordinator/store/README.md): what is stored
+// as the run goes, and resuming a stored run at Create().
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "coordinator/federation_impl.h"
+#include "core/artifact.h"
+#include "core/logging.h"
+#include "core/status.h"
+#include "core/strings.h"
+
+namespace fedge {
+
+using federation_internal::ToMicros;
+
+StoredDevice Federation::Impl::ToStored(const std::string& id, const DeviceEntry& e) const {
+  StoredDevice d;
+  d.device_id = id;
+  d.info = e.info;
+  d.first_seen_unix_micros = e.first_seen_unix_micros;
+  d.last_seen_unix_micros = e.last_seen_unix_micros;
+  d.rounds_joined = e.rounds_joined;
+  d.epsilon_spent = e.epsilon_spent;
+  d.inference_version = e.inference_version;
+  d.drift = e.drift;
+  return d;
+}
+
+std::vector<StoredDevice> Federation::Impl::TakeDirtyDevices() {
+  std::vector<StoredDevice> out;
+  for (const std::string& id : dirty_devices) {
+    auto it = devices.find(id);
+    if (it != devices.end()) out.push_back(ToStored(id, it->second));
+  }
+  dirty_devices.clear();
+  return out;
+}
+
+absl::Status Federation::Impl::Persist(const RoundState::TaskState& task) {
+  if (options.store == nullptr) return absl::OkStatus();
+  if (!store_error.ok()) return store_error;
+  const std::string_view bytes = task.upload.bytes();
+  absl::Status stored =
+      options.store->AppendUpdate(AckedUpdate{open->round(), task.task.task_id(), task.device_id, std::string(bytes)});
+  if (stored.ok() || absl::IsResourceExhausted(stored)) return stored;
+  return absl::UnavailableError(absl::StrCat("the coordinator could not store the update (", stored.message(),
+                                             "); it was not counted: send it again"));
+}
+
+absl::Status Federation::Impl::LoadOrInitialize(const ModelParams& initial) {
+  FEDGE_ASSIGN_OR_RETURN(StoredState state, options.store->Load());
+  if (state.model) return Resume(std::move(state), initial);
+  return options.store->SaveInitialModel(StoredModel{version, signed_model, strategy->ExportState()});
+}
+
+absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& initial) {
+  const std::string what_to_do =
+      "start it with the settings and --signing-key of the stored run, or add --new-run to start over";
+  absl::StatusOr<proto::ArtifactBody> body = OpenArtifact(state.model->artifact, signing_key.verify_key());
+  if (!body.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("the stored global model version ", state.model->version,
+                                                      " does not open with this coordinator's signing key (",
+                                                      body.status().message(), "): ", what_to_do));
+  }
+  FEDGE_ASSIGN_OR_RETURN(ModelParams params, ParamsFromBody(*body));
+  if (params.layout.id() != initial.layout.id()) {
+    return absl::FailedPreconditionError(absl::StrCat("the stored global model has another layout (",
+                                                      params.layout.num_elements(), " parameters) than ",
+                                                      options.architecture, ": ", what_to_do));
+  }
+  if (absl::Status imported = strategy->ImportState(std::move(state.model->strategy_state)); !imported.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("the stored ", AsAbsl(strategy->name()),
+                                                      " state does not fit: ", imported.message(), "; ", what_to_do));
+  }
+  global = std::move(params);
+  version = state.model->version;
+  signed_model = std::move(state.model->artifact);
+  rounds_started = state.counters.rounds_started;
+  extra_rounds = state.counters.extra_rounds;
+  latest_metrics = std::move(state.counters.latest_metrics);
+  completed = std::move(state.completed);
+  for (StoredDevice& d : state.devices) {
+    DeviceEntry& e = devices[d.device_id];
+    e.info = std::move(d.info);
+    e.first_seen_unix_micros = d.first_seen_unix_micros;
+    e.last_seen_unix_micros = d.last_seen_unix_micros;
+    e.rounds_joined = d.rounds_joined;
+    e.epsilon_spent = d.epsilon_spent;
+    e.inference_version = d.inference_version;
+    e.drift = std::move(d.drift);
+  }
+  if (state.deployed) {
+    if (absl::Status published = deployed.Publish(state.deployed->artifact); !published.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("the stored deployed model version ", state.deployed->version,
+                                                        " is refused (", published.message(), "): ", what_to_do));
+    }
+    deployed_parent = state.deployed->parent_version;
+  }
+  for (const AckedUpdate& u : state.last_closed_updates) {
+    proto::UploadResponse reply;
+    reply.set_committed_offset(u.bytes.size());
+    reply.set_accepted(true);
+    last_round_replies.emplace(u.task_id, RoundState::CommittedReply{u.device_id, reply});
+  }
+  if (state.pending) {
+    PendingRecord p;
+    p.record = std::move(state.pending->record);
+    if (state.pending->evaluate && evaluator != nullptr) p.model_to_evaluate = global;
+    if (state.pending->deploy && options.deployer != nullptr && deployed_parent < p.record.model_version()) {
+      p.model_to_deploy = global;
+    }
+    pending.push_back(std::move(p));
+  }
+  if (state.open) FEDGE_RETURN_IF_ERROR(ResumeOpenRound(*state.open, state.open_updates));
+  FEDGE_LOG(INFO) << "resumed: global model v" << version << ", " << completed.size() << " completed rounds, "
+                  << devices.size() << " devices, deployed model v" << deployed.version()
+                  << (open ? absl::StrCat(", round ", open->round(), " open with ", open->accepted(),
+                                          " acknowledged updates")
+                           : std::string());
+  return absl::OkStatus();
+}
+
+absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates) {
+  if (r.model_version != version) {
+    return absl::DataLossError(absl::StrCat("the stored open round ", r.round, " trains model version ",
+                                            r.model_version, " but the stored global model is version ", version));
+  }
+  const absl::Time now = clock->Now();
+  const absl::Time deadline = std::max(absl::FromUnixMicros(r.deadline_unix_micros), now + options.resume_grace);
+  open.emplace(RoundState::Options{.round = r.round,
+                                   .model_version = r.model_version,
+                                   .layout_id = global.layout.id(),
+                                   .num_elements = global.layout.num_elements(),
+                                   .target = r.target,
+                                   .architecture = options.architecture,
+                                   .train = r.train,
+                                   .opened = absl::FromUnixMicros(r.opened_unix_micros),
+                                   .deadline = deadline},
+               r.selected, BeginAggregation(r.target));
+  for (const AckedUpdate& u : updates) {
+    if (absl::Status replayed = open->Replay(u.device_id, u.bytes, options.limits); !replayed.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the update of device '", u.device_id, "' acknowledged in round ", r.round,
+          " cannot be counted again (", replayed.message(),
+          "): restore the update limits of the stored run, or add --new-run to start over"));
+    }
+  }
+  FEDGE_LOG(INFO) << "round " << r.round << ": resumed with " << updates.size()
+                  << " acknowledged updates; deadline in " << (deadline - now);
+  if (open->accepted() >= open->target()) CloseRound("target reached before the restart");
+  return absl::OkStatus();
+}
+
+}  // namespace fedge

@@ -1,0 +1,385 @@
+// The Federation over a SqliteStateStore: what is acknowledged survives a
+// restart, is counted exactly once, and a store that cannot write refuses
+// to acknowledge.
+#include <filesystem>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "aggregation/fedavg.h"
+#include "coordinator/federation.h"
+#include "coordinator/store/sqlite_state_store.h"
+#include "core/artifact.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "inference/testing/test_models.h"
+
+namespace fedge {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::FloatEq;
+using ::testing::HasSubstr;
+
+ModelParams TinyModel() {
+  ModelParams m;
+  m.layout = *ParamLayout::Create({{"w", {4}}});
+  m.values = {0, 0, 0, 0};
+  return m;
+}
+
+class SumEvaluator final : public ModelEvaluator {
+ public:
+  absl::StatusOr<std::map<std::string, double>> Evaluate(const ModelParams& params) override {
+    ++calls;
+    double sum = 0;
+    for (float v : params.values) sum += v;
+    return std::map<std::string, double>{{"test_sum", sum}};
+  }
+  int calls = 0;
+};
+
+// Forwards to a real store, failing chosen calls on demand.
+class FaultyStore final : public StateStore {
+ public:
+  explicit FaultyStore(StateStore* base) : base_(base) {}
+  absl::Status fail_append = absl::OkStatus();
+  absl::Status fail_close = absl::OkStatus();
+
+  absl::StatusOr<std::optional<RunConfig>> ReadRunConfig() override { return base_->ReadRunConfig(); }
+  absl::Status StartRun(const RunConfig& c) override { return base_->StartRun(c); }
+  absl::StatusOr<StoredState> Load() override { return base_->Load(); }
+  absl::Status SaveInitialModel(const StoredModel& m) override { return base_->SaveInitialModel(m); }
+  absl::Status SaveDevices(const std::vector<StoredDevice>& d) override { return base_->SaveDevices(d); }
+  absl::Status OpenRound(const StoredOpenRound& r, const RunCounters& c) override { return base_->OpenRound(r, c); }
+  absl::Status AppendUpdate(const AckedUpdate& u) override {
+    return fail_append.ok() ? base_->AppendUpdate(u) : fail_append;
+  }
+  absl::Status CloseRound(const RoundClosure& c) override {
+    return fail_close.ok() ? base_->CloseRound(c) : fail_close;
+  }
+  absl::Status CompleteRound(const proto::RoundRecord& r, const RunCounters& c) override {
+    return base_->CompleteRound(r, c);
+  }
+  absl::Status SaveDeployment(const StoredDeployment& d) override { return base_->SaveDeployment(d); }
+
+ private:
+  StateStore* base_;
+};
+
+// Signs a real INT8 graph with the requested version, counting its calls.
+struct CountingDeployer final : public ModelDeployer {
+  explicit CountingDeployer(const SigningKey& k) : key(k) {}
+  absl::StatusOr<Deployment> Deploy(const ModelParams&, uint64_t parent_version, uint64_t version) override {
+    versions.push_back(version);
+    proto::ArtifactBody body = *testing::BuildCalibrated(testing::StudentCnn(1), 4, 1);
+    body.mutable_header()->set_model_id("fedge");
+    body.mutable_header()->set_version(version);
+    body.mutable_header()->set_parent_version(parent_version);
+    body.mutable_header()->set_dtype(proto::DTYPE_INT8);
+    return Deployment{.artifact = *SignArtifact(body, key), .metrics = {}};
+  }
+  SigningKey key;
+  std::vector<uint64_t> versions;
+};
+
+class FederationStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::path(::testing::TempDir()) /
+            absl::StrCat("federation_store_", ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
+    fs::remove_all(dir_);
+    key_ = *SigningKey::Generate();
+    options_.devices_per_round = 3;
+    options_.min_devices = 3;
+    options_.over_selection = 1.0;
+    options_.round_deadline = absl::Minutes(5);
+    options_.resume_grace = absl::Minutes(1);
+  }
+
+  // Opens the store and a Federation over it (resuming what it holds).
+  absl::Status Start(ModelEvaluator* evaluator = nullptr) {
+    federation_.reset();
+    faulty_.reset();
+    store_.reset();
+    absl::StatusOr<std::unique_ptr<SqliteStateStore>> store = SqliteStateStore::Open({.dir = dir_});
+    if (!store.ok()) return store.status();
+    store_ = *std::move(store);
+    faulty_ = std::make_unique<FaultyStore>(store_.get());
+    FederationOptions options = options_;
+    options.store = faulty_.get();
+    absl::StatusOr<std::unique_ptr<Federation>> f =
+        Federation::Create(options, std::make_unique<FedAvg>(), TinyModel(), key_, &clock_, evaluator);
+    if (!f.ok()) return f.status();
+    federation_ = *std::move(f);
+    return absl::OkStatus();
+  }
+
+  // A crash: the process state is gone, only the store's files remain.
+  void Crash() {
+    federation_.reset();
+    faulty_.reset();
+    store_.reset();
+  }
+
+  void RegisterAll(int n = 3) {
+    for (int i = 0; i < n; ++i) {
+      proto::RegisterRequest r;
+      r.mutable_device()->set_device_id(absl::StrCat("d", i));
+      ASSERT_TRUE(federation_->Register(r).ok());
+    }
+  }
+
+  proto::Task TaskFor(const std::string& device) {
+    proto::PollTaskRequest r;
+    r.set_device_id(device);
+    r.set_eligible(true);
+    auto poll = federation_->PollTask(r);
+    EXPECT_TRUE(poll.ok() && poll->has_task()) << device << " got no task";
+    return poll.ok() ? poll->task() : proto::Task();
+  }
+
+  static std::string Encode(const proto::Task& task, const std::vector<float>& delta, uint64_t examples = 1) {
+    proto::EncodedUpdate u;
+    u.set_round(task.round());
+    u.set_task_id(task.task_id());
+    u.set_base_version(task.model_version());
+    u.set_layout_id(TinyModel().layout.id());
+    u.set_num_elements(delta.size());
+    u.set_codec("fp32");
+    u.set_payload(std::string(reinterpret_cast<const char*>(delta.data()), delta.size() * sizeof(float)));
+    u.set_num_examples(examples);
+    return u.SerializeAsString();
+  }
+
+  absl::StatusOr<proto::UploadResponse> Send(const std::string& device, const proto::Task& task,
+                                             const std::string& bytes) {
+    proto::UploadRequest r;
+    r.set_device_id(device);
+    r.set_task_id(task.task_id());
+    r.set_offset(0);
+    r.set_data(bytes);
+    r.set_total_size(bytes.size());
+    r.set_final(true);
+    return federation_->Upload(r);
+  }
+
+  std::string dir_;
+  SigningKey key_ = *SigningKey::Generate();
+  FederationOptions options_;
+  FakeClock clock_;
+  std::unique_ptr<SqliteStateStore> store_;
+  std::unique_ptr<FaultyStore> faulty_;
+  std::unique_ptr<Federation> federation_;
+};
+
+TEST_F(FederationStoreTest, AcknowledgedUpdatesSurviveACrashAndCountOnce) {
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  federation_->Tick();  // opens round 1
+  const proto::Task t0 = TaskFor("d0"), t1 = TaskFor("d1"), t2 = TaskFor("d2");
+  const std::string u0 = Encode(t0, {1, 1, 1, 1}, 1), u1 = Encode(t1, {3, 3, 3, -1}, 3);
+  ASSERT_TRUE(Send("d0", t0, u0)->accepted());
+  ASSERT_TRUE(Send("d1", t1, u1)->accepted());
+  Crash();
+
+  ASSERT_TRUE(Start().ok());
+  proto::StatusResponse status = federation_->GetStatus();
+  EXPECT_EQ(status.current_round(), 1u);
+  EXPECT_EQ(status.registered_devices(), 3u);
+  // d0's reply was lost: it sends again, is told OK, and is not counted twice.
+  absl::StatusOr<proto::UploadResponse> again = Send("d0", t0, u0);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->accepted());
+  ASSERT_TRUE(Send("d2", t2, Encode(t2, {0, 0, 0, 4}, 4))->accepted());
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].round(), 1u);
+  EXPECT_EQ(records[0].accepted(), 3u);
+  // The weighted mean of exactly the three acknowledged updates.
+  EXPECT_THAT(federation_->global_model().values,
+              ElementsAre(FloatEq(10.f / 8), FloatEq(10.f / 8), FloatEq(10.f / 8), FloatEq(14.f / 8)));
+  EXPECT_EQ(federation_->model_version(), 2u);
+}
+
+TEST_F(FederationStoreTest, ResumesVersionRoundsDevicesAndDeployedModel) {
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  for (int round = 1; round <= 2; ++round) {
+    federation_->Tick();
+    for (int i = 0; i < 3; ++i) {
+      const proto::Task t = TaskFor(absl::StrCat("d", i));
+      ASSERT_TRUE(Send(absl::StrCat("d", i), t, Encode(t, {1, 0, 0, 0}))->accepted());
+    }
+  }
+  ASSERT_EQ(federation_->Tick().size(), 1u);  // completes round 2, opens round 3
+  proto::ArtifactBody int8 = *testing::BuildCalibrated(testing::StudentCnn(1), 4, 1);
+  int8.mutable_header()->set_model_id("fedge");
+  int8.mutable_header()->set_version(1);
+  int8.mutable_header()->set_parent_version(3);
+  int8.mutable_header()->set_dtype(proto::DTYPE_INT8);
+  ASSERT_TRUE(federation_->PublishDeployedModel(*SignArtifact(int8, key_)).ok());
+  const std::vector<float> model = federation_->global_model().values;
+  const std::string artifact = federation_->signed_model();
+  Crash();
+
+  ASSERT_TRUE(Start().ok());
+  EXPECT_EQ(federation_->model_version(), 3u);
+  EXPECT_EQ(federation_->global_model().values, model);
+  EXPECT_EQ(federation_->signed_model(), artifact);  // devices mid-download keep the same bytes
+  ASSERT_EQ(federation_->rounds().size(), 2u);
+  EXPECT_EQ(federation_->rounds()[1].round(), 2u);
+  EXPECT_EQ(federation_->deployed_model_version(), 1u);
+  EXPECT_EQ(federation_->GetStatus().current_round(), 3u);  // the open round, not a new one
+  EXPECT_EQ(federation_->GetStatus().registered_devices(), 3u);
+  // The next round is 3 and trains version 3.
+  const proto::Task t = TaskFor("d0");
+  EXPECT_EQ(t.round(), 3u);
+  EXPECT_EQ(t.model_version(), 3u);
+}
+
+TEST_F(FederationStoreTest, DeadlineIsReArmedWithTheGrace) {
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  federation_->Tick();
+  Crash();
+  clock_.Advance(absl::Minutes(10));  // down past the deadline
+  ASSERT_TRUE(Start().ok());
+  EXPECT_TRUE(federation_->Tick().empty());  // not closed at once: devices get the grace
+  EXPECT_EQ(TaskFor("d0").deadline_unix_micros(), absl::ToUnixMicros(clock_.Now() + absl::Minutes(1)));
+  clock_.Advance(absl::Minutes(1));
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_FALSE(records[0].succeeded());  // no quorum: closed at the re-armed deadline
+}
+
+TEST_F(FederationStoreTest, FullDiskRefusesTheAcknowledgement) {
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  federation_->Tick();
+  const proto::Task t0 = TaskFor("d0");
+  const std::string u0 = Encode(t0, {1, 1, 1, 1});
+  faulty_->fail_append = absl::ResourceExhaustedError("state.db: database or disk is full");
+  absl::StatusOr<proto::UploadResponse> refused = Send("d0", t0, u0);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  faulty_->fail_append = absl::OkStatus();
+  // Nothing was counted; the same update sent again once there is space is.
+  absl::StatusOr<proto::UploadResponse> accepted = Send("d0", t0, u0);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_TRUE(accepted->accepted());
+  Crash();
+  ASSERT_TRUE(Start().ok());
+  for (const char* d : {"d1", "d2"}) {
+    const proto::Task t = TaskFor(d);
+    ASSERT_TRUE(Send(d, t, Encode(t, {1, 1, 1, 1}))->accepted());
+  }
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].accepted(), 3u);
+}
+
+TEST_F(FederationStoreTest, RoundWhoseCloseWasNotStoredClosesOnResume) {
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  federation_->Tick();
+  faulty_->fail_close = absl::ResourceExhaustedError("disk full");
+  for (int i = 0; i < 3; ++i) {
+    const std::string d = absl::StrCat("d", i);
+    const proto::Task t = TaskFor(d);
+    ASSERT_TRUE(Send(d, t, Encode(t, {2, 0, 0, 0}))->accepted());  // the third closes the round
+  }
+  // In memory the round closed, but the store could not record it: the
+  // coordinator stops acknowledging and opens no new round.
+  ASSERT_EQ(federation_->Tick().size(), 1u);
+  EXPECT_EQ(federation_->GetStatus().current_round(), 1u);
+  Crash();
+  ASSERT_TRUE(Start().ok());  // the space is back
+  EXPECT_EQ(federation_->model_version(), 2u);  // round 1 closed again from its acknowledged updates
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].round(), 1u);
+  EXPECT_EQ(records[0].accepted(), 3u);
+  EXPECT_THAT(federation_->global_model().values, ElementsAre(FloatEq(2), FloatEq(0), FloatEq(0), FloatEq(0)));
+}
+
+TEST_F(FederationStoreTest, CrashBeforeEvaluationCompletesTheRecordOnce) {
+  SumEvaluator evaluator;
+  ASSERT_TRUE(Start(&evaluator).ok());
+  RegisterAll();
+  federation_->Tick();
+  std::vector<std::pair<proto::Task, std::string>> sent;
+  for (int i = 0; i < 3; ++i) {
+    const std::string d = absl::StrCat("d", i);
+    const proto::Task t = TaskFor(d);
+    sent.emplace_back(t, Encode(t, {1, 0, 0, 0}));
+    ASSERT_TRUE(Send(d, t, sent.back().second)->accepted());
+  }
+  Crash();  // closed, not evaluated yet
+  ASSERT_TRUE(Start(&evaluator).ok());
+  // The last closed round's replies survive: a device whose reply was lost is told OK.
+  absl::StatusOr<proto::UploadResponse> again = Send("d2", sent[2].first, sent[2].second);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->accepted());
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].metrics().at("test_sum"), 1.0);
+  EXPECT_EQ(evaluator.calls, 1);
+  Crash();
+  ASSERT_TRUE(Start(&evaluator).ok());
+  EXPECT_TRUE(federation_->Tick().empty());
+  ASSERT_EQ(federation_->rounds().size(), 1u);
+  EXPECT_EQ(federation_->rounds()[0].metrics().at("test_sum"), 1.0);
+  EXPECT_EQ(federation_->GetStatus().current_round(), 2u);
+}
+
+TEST_F(FederationStoreTest, DeploymentCounterContinuesAndAnInterruptedDeploymentRunsAgain) {
+  CountingDeployer deployer(key_);
+  options_.deploy_every = 1;
+  options_.deployer = &deployer;
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  auto run_round = [&] {
+    federation_->Tick();
+    for (int i = 0; i < 3; ++i) {
+      const std::string d = absl::StrCat("d", i);
+      const proto::Task t = TaskFor(d);
+      ASSERT_TRUE(Send(d, t, Encode(t, {1, 0, 0, 0}))->accepted());
+    }
+  };
+  run_round();
+  ASSERT_EQ(federation_->Tick().size(), 1u);  // deploys INT8 model 1
+  EXPECT_EQ(federation_->deployed_model_version(), 1u);
+  run_round();
+  Crash();  // round 2 closed, its deployment not made yet
+  ASSERT_TRUE(Start().ok());
+  EXPECT_EQ(federation_->deployed_model_version(), 1u);
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].deployed_model_version(), 2u);  // 2, not 1 again: devices serving 1 take it
+  EXPECT_EQ(deployer.versions, (std::vector<uint64_t>{1, 2}));
+  run_round();
+  Crash();
+  // Resumed without a deployer: the pending record completes without deploying.
+  options_.deploy_every = 0;
+  options_.deployer = nullptr;
+  ASSERT_TRUE(Start().ok());
+  records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].round(), 3u);
+  EXPECT_EQ(federation_->deployed_model_version(), 2u);
+}
+
+TEST_F(FederationStoreTest, AnotherSigningKeyIsRefusedWithWhatToDo) {
+  ASSERT_TRUE(Start().ok());
+  Crash();
+  key_ = *SigningKey::Generate();
+  const absl::Status status = Start();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("--signing-key"));
+  EXPECT_THAT(status.message(), HasSubstr("--new-run"));
+}
+
+}  // namespace
+}  // namespace fedge

@@ -1,0 +1,37 @@
+// File: coordinator/store/schema.h
+//
+// The state database's schema and its forward migrations. The table
+// `schema_version` holds one row with the version the file was written
+// with; `MigrateSchema` runs every migration after it, each in its own
+// transaction, at start-up. A file written by a newer fedge (a version above
+// kSchemaVersion) is refused rather than guessed at.
+//
+// History:
+//   1  run_config, meta, models, rounds, devices (id, info, first/last seen,
+//      rounds joined, epsilon), open_round, updates, deployments
+//   2  devices gain inference_version (the deployed model each serves) and
+//      drift (its drift state)
+//
+// Thread-safety: call from the thread that owns the SqliteDb.
+#ifndef FEDGE_COORDINATOR_STORE_SCHEMA_H_
+#define FEDGE_COORDINATOR_STORE_SCHEMA_H_
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "coordinator/store/sqlite_db.h"
+
+namespace fedge {
+
+inline constexpr int kSchemaVersion = 2;
+
+// 0 for an empty database (no schema_version table yet).
+absl::StatusOr<int> ReadSchemaVersion(SqliteDb& db);
+
+// Brings the database to `target` (<= kSchemaVersion; tests use older
+// targets to write a previous version). kFailedPrecondition when the file
+// is newer than this build, naming the file and what to do.
+absl::Status MigrateSchema(SqliteDb& db, int target = kSchemaVersion);
+
+}  // namespace fedge
+
+#endif  // FEDGE_COORDINATOR_STORE_SCHEMA_H_

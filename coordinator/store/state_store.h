@@ -1,0 +1,157 @@
+// File: coordinator/store/state_store.h
+//
+// `StateStore` is where a coordinator keeps the state that must survive a
+// crash (coordinator/store/README.md): the run's configuration fingerprint,
+// the global model versions with the strategy's server state, the round
+// records, the device registry, the deployed INT8 artifacts and the open
+// round with every update already acknowledged.
+//
+// The interface is deliberately narrow and record-oriented (no SQL leaks
+// through it) so a server database could implement it later; the default
+// implementation is SqliteStateStore (sqlite_state_store.h).
+//
+// Contract: a call that returns OK has made its change durable (it survives
+// kill -9 and power loss as far as the file system's fsync allows); a call
+// that fails changed nothing. kResourceExhausted means the disk is full.
+//
+// Thread-safety: implementations are safe for concurrent use; the
+// Federation calls them under its own lock anyway.
+#ifndef FEDGE_COORDINATOR_STORE_STATE_STORE_H_
+#define FEDGE_COORDINATOR_STORE_STATE_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/fedge.pb.h"
+
+namespace fedge {
+
+// The settings that give a run its meaning (model, strategy, codec, DP...),
+// as key -> canonical value. A resumed run must present the same ones.
+using RunConfig = std::map<std::string, std::string>;
+
+// One published global model version.
+struct StoredModel {
+  uint64_t version = 0;
+  // The signed artifact devices download (core/artifact.h).
+  std::string artifact;
+  // Strategy::ExportState() after the step that produced this version.
+  std::vector<std::vector<float>> strategy_state;
+};
+
+struct StoredDevice {
+  std::string device_id;
+  proto::DeviceInfo info;
+  int64_t first_seen_unix_micros = 0;
+  int64_t last_seen_unix_micros = 0;
+  // Rounds in which an update of this device was accepted.
+  int64_t rounds_joined = 0;
+  double epsilon_spent = 0;
+  // The deployed INT8 version it last reported serving (0: none).
+  uint64_t inference_version = 0;
+  proto::DeviceDrift drift;
+};
+
+// The round in progress: enough to rebuild its RoundState.
+struct StoredOpenRound {
+  uint64_t round = 0;
+  uint64_t model_version = 0;
+  int64_t target = 1;
+  int64_t opened_unix_micros = 0;
+  int64_t deadline_unix_micros = 0;
+  std::vector<std::string> selected;
+  proto::TrainConfig train;
+};
+
+// An update whose final chunk was acknowledged: the assembled upload bytes
+// (a serialized proto::EncodedUpdate) exactly as received.
+struct AckedUpdate {
+  uint64_t round = 0;
+  std::string task_id;
+  std::string device_id;
+  std::string bytes;
+};
+
+// A closed round whose record is not complete yet (evaluation and
+// deployment still to run).
+struct PendingRound {
+  proto::RoundRecord record;
+  bool evaluate = false;
+  bool deploy = false;
+};
+
+struct StoredDeployment {
+  uint64_t version = 0;
+  uint64_t parent_version = 0;  // the global version it was distilled from
+  std::string artifact;
+};
+
+// Counters of the round engine.
+struct RunCounters {
+  uint64_t rounds_started = 0;
+  int64_t extra_rounds = 0;
+  // The latest evaluation metrics, carried in the next model's header.
+  std::map<std::string, double> latest_metrics;
+};
+
+// Everything a restarted coordinator needs, as loaded at start-up.
+struct StoredState {
+  std::optional<StoredModel> model;  // the newest version; nullopt: nothing stored yet
+  RunCounters counters;
+  std::vector<proto::RoundRecord> completed;  // oldest first
+  std::optional<PendingRound> pending;
+  std::vector<StoredDevice> devices;  // by device id
+  std::optional<StoredOpenRound> open;
+  // Updates acknowledged in the open round, in acknowledgement order.
+  std::vector<AckedUpdate> open_updates;
+  // Updates acknowledged in the last closed round (their final chunk may be
+  // retried by a device whose reply was lost).
+  std::vector<AckedUpdate> last_closed_updates;
+  std::optional<StoredDeployment> deployed;  // the newest deployment
+};
+
+// What closing a round changes, atomically.
+struct RoundClosure {
+  uint64_t round = 0;
+  std::optional<StoredModel> model;  // set when the round produced a version
+  PendingRound pending;
+  RunCounters counters;
+  // Devices whose records changed in this round (rounds_joined, drift).
+  std::vector<StoredDevice> devices;
+};
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // The stored run's configuration; nullopt when no run was started here.
+  virtual absl::StatusOr<std::optional<RunConfig>> ReadRunConfig() = 0;
+  // Starts a new run: forgets every stored record and keeps `config`.
+  virtual absl::Status StartRun(const RunConfig& config) = 0;
+  // Everything stored, verified (model hash) and ready to resume.
+  virtual absl::StatusOr<StoredState> Load() = 0;
+
+  // The first model of a run (before any round).
+  virtual absl::Status SaveInitialModel(const StoredModel& model) = 0;
+  // Inserts or replaces device records.
+  virtual absl::Status SaveDevices(const std::vector<StoredDevice>& devices) = 0;
+  virtual absl::Status OpenRound(const StoredOpenRound& round, const RunCounters& counters) = 0;
+  // Appends an acknowledged update of the open round. OK means durable.
+  virtual absl::Status AppendUpdate(const AckedUpdate& update) = 0;
+  // Closes the open round: stores the new model version (if any), the
+  // pending record and counters, drops the open round, and forgets updates
+  // of older rounds.
+  virtual absl::Status CloseRound(const RoundClosure& closure) = 0;
+  // Turns the pending record of `record.round()` into a completed one.
+  virtual absl::Status CompleteRound(const proto::RoundRecord& record, const RunCounters& counters) = 0;
+  virtual absl::Status SaveDeployment(const StoredDeployment& deployment) = 0;
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_COORDINATOR_STORE_STATE_STORE_H_
