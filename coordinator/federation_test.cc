@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "aggregation/fedavg.h"
+#include "coordinator/testing/federation_fixtures.h"
 #include "core/artifact.h"
 #include "core/status.h"
 #include "gmock/gmock.h"
@@ -18,21 +19,8 @@ using ::testing::ElementsAre;
 using ::testing::FloatEq;
 using ::testing::HasSubstr;
 
-ModelParams TinyModel() {
-  ModelParams m;
-  m.layout = *ParamLayout::Create({{"w", {4}}});
-  m.values = {0, 0, 0, 0};
-  return m;
-}
-
-class SumEvaluator final : public ModelEvaluator {
- public:
-  absl::StatusOr<std::map<std::string, double>> Evaluate(const ModelParams& params) override {
-    double sum = 0;
-    for (float v : params.values) sum += v;
-    return std::map<std::string, double>{{"test_sum", sum}};
-  }
-};
+using fedge::testing::SumEvaluator;
+using fedge::testing::TinyModel;
 
 class FederationTest : public ::testing::Test {
  protected:
@@ -67,15 +55,7 @@ class FederationTest : public ::testing::Test {
   }
 
   std::string Encode(const proto::Task& task, const std::vector<float>& delta, uint64_t examples = 1) {
-    proto::EncodedUpdate u;
-    u.set_round(task.round());
-    u.set_task_id(task.task_id());
-    u.set_base_version(task.model_version());
-    u.set_layout_id(TinyModel().layout.id());
-    u.set_num_elements(delta.size());
-    u.set_codec("fp32");
-    u.set_payload(std::string(reinterpret_cast<const char*>(delta.data()), delta.size() * sizeof(float)));
-    u.set_num_examples(examples);
+    proto::EncodedUpdate u = fedge::testing::Fp32Update(task, delta, examples);
     (*u.mutable_metrics())["train_loss"] = examples;
     return u.SerializeAsString();
   }

@@ -19,6 +19,7 @@
 #include "aggregation/krum.h"
 #include "aggregation/trimmed_mean.h"
 #include "coordinator/federation.h"
+#include "coordinator/testing/federation_fixtures.h"
 #include "core/artifact.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -30,12 +31,7 @@ using ::testing::HasSubstr;
 
 constexpr float kHuge = 0.9f * std::numeric_limits<float>::max();
 
-ModelParams TinyModel() {
-  ModelParams m;
-  m.layout = *ParamLayout::Create({{"w", {4}}});
-  m.values = {0, 0, 0, 0};
-  return m;
-}
+using fedge::testing::TinyModel;
 
 bool AllFinite(const std::vector<float>& v) {
   for (float x : v) {
@@ -90,15 +86,7 @@ class HostileUpdateTest : public ::testing::Test {
     if (!response.ok()) return response.status();
     if (!response->has_task()) return absl::FailedPreconditionError(absl::StrCat(device, " got no task"));
     const proto::Task& task = response->task();
-    proto::EncodedUpdate u;
-    u.set_round(task.round());
-    u.set_task_id(task.task_id());
-    u.set_base_version(task.model_version());
-    u.set_layout_id(TinyModel().layout.id());
-    u.set_num_elements(delta.size());
-    u.set_codec("fp32");
-    u.set_payload(std::string(reinterpret_cast<const char*>(delta.data()), delta.size() * sizeof(float)));
-    u.set_num_examples(examples);
+    proto::EncodedUpdate u = fedge::testing::Fp32Update(task, delta, examples);
     (*u.mutable_metrics())["train_loss"] = 0.5;
     if (tamper) tamper(u);
     const std::string bytes = u.SerializeAsString();
