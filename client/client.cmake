@@ -15,18 +15,32 @@ fedge_cc_test(NAME drift_response_test
   SRCS drift_response_test.cc
   DEPS fedge::drift_response fedge::device_data)
 
+# fedge::outbox — sealed store-and-forward records of undelivered updates.
+# LibTorch-free.
+fedge_cc_library(
+  NAME outbox
+  SRCS outbox.cc
+  HDRS outbox.h
+  DEPS fedge::core absl::status absl::statusor absl::strings absl::time
+)
+
+fedge_cc_test(NAME outbox_test
+  SRCS outbox_test.cc
+  DEPS fedge::outbox)
+
 fedge_cc_library(
   NAME client
   SRCS device.cc device_conditions.cc device_config.cc inference_server.cc trainer.cc
   HDRS device.h device_conditions.h device_config.h inference_server.h trainer.h
-  DEPS fedge::core fedge::settings fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::inference absl::function_ref absl::synchronization absl::time
+  DEPS fedge::core fedge::settings fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::outbox fedge::inference absl::function_ref absl::synchronization absl::time
   TORCH
 )
 
 include(${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
 
 fedge_cc_test(NAME client_test
-  SRCS device_conditions_test.cc device_config_test.cc device_test.cc inference_server_test.cc trainer_test.cc
+  SRCS device_conditions_test.cc device_config_test.cc device_outbox_test.cc device_test.cc inference_server_test.cc
+       trainer_test.cc
   DEPS fedge::client fedge::inference_testing
   TORCH)
 

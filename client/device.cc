@@ -7,6 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/drift_response.h"
+#include "client/outbox.h"
+#include "compression/codec.h"
 #include "compression/encoder.h"
 #include "core/artifact.h"
 #include "core/file_util.h"
@@ -23,6 +25,7 @@ namespace {
 constexpr char kDefaultCodec[] = "fp32";
 
 std::string EncoderStatePath(const std::string& dir) { return dir + "/encoder.state"; }
+std::string OutboxPath(const std::string& dir) { return dir + "/outbox"; }
 
 // Scales `delta` down to L2 norm `max_norm` if it is longer (the task's
 // client-level clipping hint), with the same factor the coordinator's
@@ -68,6 +71,13 @@ absl::Status ValidateDeviceOptions(const DeviceOptions& o) {
     return absl::InvalidArgumentError(
         "state_dir needs a state_key: the residual kept there derives from local data and is stored sealed");
   }
+  if (o.outbox_max_records < 0) return absl::InvalidArgumentError("outbox_max_records must be >= 0");
+  if (o.outbox_max_records > 0 && o.state_dir.empty()) {
+    return absl::InvalidArgumentError("an outbox (outbox_max_records > 0) needs a state_dir to keep it in");
+  }
+  if (o.outbox_max_records > 0 && o.outbox_max_bytes == 0) {
+    return absl::InvalidArgumentError("outbox_max_bytes must be > 0");
+  }
   if (o.min_participation_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("min_participation_interval must be >= 0");
   }
@@ -82,6 +92,8 @@ Device::Device(DeviceOptions options, Transport* transport, Clock* clock, Traine
       trainer_(trainer),
       coordinator_key_(std::move(coordinator_key)),
       jitter_rng_(DeriveSeed(options_.seed, /*stream=*/0x6a6974746572ULL)) {}
+
+Device::~Device() = default;
 
 absl::StatusOr<std::unique_ptr<Device>> Device::Create(DeviceOptions options, Transport* transport, Clock* clock,
                                                        Trainer* trainer, VerifyKey coordinator_key) {
@@ -145,6 +157,12 @@ Eligibility Device::CurrentEligibility() const {
 
 absl::StatusOr<StepResult> Device::RunOnce() {
   if (!registered_) FEDGE_RETURN_IF_ERROR(Register());
+  // Kept updates first: one still usable must not wait behind new work. If
+  // they cannot go (a link too poor for uploads), the device still takes
+  // new work: it is kept too, within the outbox's bounds.
+  if (absl::Status delivered = DeliverOutbox(); !delivered.ok()) {
+    FEDGE_LOG(INFO) << options_.device_id << ": kept updates not sent yet: " << delivered.message();
+  }
   proto::PollTaskRequest request;
   request.set_device_id(options_.device_id);
   Eligibility eligibility = CurrentEligibility();
@@ -185,6 +203,10 @@ absl::Status Device::CheckPrivacyBudget(const proto::Task& task) {
   absl::StatusOr<std::optional<SgmEvent>> planned = trainer_->PlanPrivacy(task.train());
   if (!planned.ok()) return planned.status();
   if (!planned->has_value()) return absl::OkStatus();
+  if (!options_.privacy_ledger_refusal.empty()) {
+    budget_refusal_ = options_.privacy_ledger_refusal;
+    return absl::FailedPreconditionError(budget_refusal_);
+  }
   const double federation_budget = task.train().dp_epsilon_budget();
   PrivacyLedger* ledger = options_.privacy_ledger;
   if (ledger == nullptr) {
@@ -279,7 +301,12 @@ absl::Status Device::RunTask(const proto::Task& task) {
     ReportMetrics(std::move(failure));
     return absl::DeadlineExceededError("the task's deadline passed during training; the update was not sent");
   }
-  absl::Status uploaded = UploadUpdate(task, update.SerializeAsString());
+  const std::string bytes = update.SerializeAsString();
+  absl::Status uploaded = UploadUpdate(task.task_id(), bytes);
+  if (!uploaded.ok() && IsTransient(uploaded) && KeepInOutbox(task, bytes)) {
+    return absl::Status(uploaded.code(), absl::StrCat(uploaded.message(),
+                                                      "; the update is kept in the outbox until the link returns"));
+  }
   SettleEncoder(uploaded.ok());
   if (!uploaded.ok()) {
     ReportMetrics(std::move(failure));
@@ -424,17 +451,112 @@ void Device::SettleEncoder(bool delivered) {
     encoder_->RevertLastEncode();
     return;
   }
-  if (options_.state_dir.empty()) return;
+  PersistEncoder();
+}
+
+void Device::PersistEncoder() {
+  if (encoder_ == nullptr || options_.state_dir.empty()) return;
   absl::StatusOr<std::string> sealed =
       Seal(*options_.state_key, EncoderStateContext(), encoder_codec_ + "\n" + encoder_->SaveState());
   absl::Status saved = sealed.ok() ? WriteFileAtomically(EncoderStatePath(options_.state_dir), *sealed) : sealed.status();
   if (!saved.ok()) FEDGE_LOG(WARNING) << options_.device_id << ": could not persist the residual: " << saved;
 }
 
-absl::Status Device::UploadUpdate(const proto::Task& task, const std::string& bytes) {
+Outbox* Device::outbox() {
+  if (outbox_ != nullptr || outbox_failed_ || options_.outbox_max_records == 0) return outbox_.get();
+  absl::StatusOr<std::unique_ptr<Outbox>> opened =
+      Outbox::Open({.dir = OutboxPath(options_.state_dir),
+                    .max_records = options_.outbox_max_records,
+                    .max_bytes = options_.outbox_max_bytes},
+                   options_.device_id, *options_.state_key);
+  if (!opened.ok()) {
+    outbox_failed_ = true;
+    FEDGE_LOG(ERROR) << options_.device_id << ": no outbox, updates that cannot be sent are dropped: "
+                     << opened.status();
+    return nullptr;
+  }
+  outbox_ = *std::move(opened);
+  if (outbox_->size() > 0) {
+    FEDGE_LOG(INFO) << options_.device_id << ": " << outbox_->size() << " kept updates in " << outbox_->dir();
+  }
+  return outbox_.get();
+}
+
+bool Device::KeepInOutbox(const proto::Task& task, const std::string& bytes) {
+  Outbox* box = outbox();
+  if (box == nullptr) return false;
+  absl::StatusOr<std::vector<OutboxRecord>> evicted = box->Put(
+      {.header = {.round = task.round(), .model_version = task.model_version(), .task_id = task.task_id(),
+                  .sealed_at = clock_->Now()},
+       .update = bytes});
+  Count(&DeviceCounters::outbox_discarded, box->stats().discarded - counters().outbox_discarded);
+  if (!evicted.ok()) {
+    FEDGE_LOG(WARNING) << options_.device_id << ": could not keep the update for task " << task.task_id()
+                       << ": " << evicted.status();
+    return false;
+  }
+  // The kept update carries its mass: the residual after encoding stands.
+  SettleEncoder(/*delivered=*/true);
+  Count(&DeviceCounters::outbox_kept);
+  FEDGE_LOG(INFO) << options_.device_id << ": kept the update for task " << task.task_id() << " in the outbox";
+  for (const OutboxRecord& old : *evicted) ReturnToResidual(old.update);
+  Count(&DeviceCounters::outbox_evicted, evicted->size());
+  return true;
+}
+
+absl::Status Device::DeliverOutbox() {
+  Outbox* box = outbox();
+  if (box == nullptr) return absl::OkStatus();
+  absl::Status status;
+  while (std::optional<StoredOutboxRecord> kept = box->Oldest()) {
+    const OutboxHeader& header = kept->record.header;
+    absl::Status sent = UploadUpdate(header.task_id, kept->record.update);
+    if (IsTransient(sent)) {
+      status = sent;
+      break;
+    }
+    if (sent.ok()) {
+      Count(&DeviceCounters::outbox_delivered);
+      Count(&DeviceCounters::tasks_done);
+      last_participation_ = clock_->Now();
+    } else {
+      // Another round by now, or refused: the mass goes into a later update.
+      FEDGE_LOG(INFO) << options_.device_id << ": the coordinator no longer takes the kept update for task "
+                      << header.task_id << " (round " << header.round << "): " << sent.message();
+      ReturnToResidual(kept->record.update);
+      Count(&DeviceCounters::outbox_refused);
+    }
+    if (absl::Status removed = box->Remove(kept->sequence); !removed.ok()) {
+      status = removed;
+      break;
+    }
+  }
+  Count(&DeviceCounters::outbox_discarded, box->stats().discarded - counters().outbox_discarded);
+  return status;
+}
+
+void Device::ReturnToResidual(const std::string& bytes) {
+  proto::EncodedUpdate update;
+  if (!update.ParseFromString(bytes)) return;  // our own bytes, authenticated: cannot happen
+  const int64_t n = static_cast<int64_t>(update.num_elements());
+  if (encoder_ == nullptr || encoder_codec_ != update.codec() || encoder_->num_elements() != n) {
+    absl::StatusOr<std::unique_ptr<UpdateEncoder>> encoder = OpenEncoder(update.codec(), n);
+    if (!encoder.ok()) return;  // a codec this device no longer uses: nothing to return it to
+    encoder_ = *std::move(encoder);
+    encoder_codec_ = update.codec();
+  }
+  if (absl::Status returned = encoder_->ReturnUndelivered(update.payload()); !returned.ok()) {
+    FEDGE_LOG(WARNING) << options_.device_id << ": could not return an undelivered update to the residual: "
+                       << returned;
+    return;
+  }
+  PersistEncoder();
+}
+
+absl::Status Device::UploadUpdate(const std::string& task_id, const std::string& bytes) {
   proto::UploadRequest request;
   request.set_device_id(options_.device_id);
-  request.set_task_id(task.task_id());
+  request.set_task_id(task_id);
   request.set_total_size(bytes.size());
   uint64_t offset = 0;
   int stalled = 0;  // answers that did not advance the acknowledged offset
@@ -450,7 +572,7 @@ absl::Status Device::UploadUpdate(const proto::Task& task, const std::string& by
       return absl::OkStatus();
     }));
     if (response.accepted()) {
-      FEDGE_LOG(INFO) << options_.device_id << ": update for task " << task.task_id() << " acknowledged";
+      FEDGE_LOG(INFO) << options_.device_id << ": update for task " << task_id << " acknowledged";
       return absl::OkStatus();
     }
     if (response.committed_offset() > bytes.size()) {
@@ -503,7 +625,12 @@ void Device::ReportMetrics(std::map<std::string, double> metrics) {
 absl::Status Device::Run(const RunLimits& limits) {
   int64_t idle = 0;
   int64_t failures = 0;
-  int64_t tasks = 0;
+  // Accepted updates, counted from the counters so that a kept update the
+  // outbox delivers later counts like one sent at once.
+  const uint64_t done_before = counters().tasks_done;
+  const auto limit_reached = [&] {
+    return limits.max_tasks > 0 && counters().tasks_done - done_before >= static_cast<uint64_t>(limits.max_tasks);
+  };
   absl::Status last_error;
   while (!(limits.stop && limits.stop())) {
     absl::StatusOr<StepResult> step = RunOnce();
@@ -511,10 +638,16 @@ absl::Status Device::Run(const RunLimits& limits) {
       FEDGE_LOG(INFO) << options_.device_id << ": coordinator has no more work: " << step.status().message();
       return absl::OkStatus();
     }
+    if (limit_reached()) return absl::OkStatus();
     const absl::Status error = step.ok() ? step->task_status : step.status();
     if (!error.ok()) {
       last_error = error;
-      if (++failures >= limits.max_consecutive_failures) return last_error;
+      // With an outbox the device outlasts an outage: what it trains is
+      // kept, so only errors that are answers end the loop.
+      const bool outage = IsTransient(error) && options_.outbox_max_records > 0;
+      if (!outage && limits.max_consecutive_failures > 0 && ++failures >= limits.max_consecutive_failures) {
+        return last_error;
+      }
       // A failed poll has already exhausted its retries; wait before trying again.
       if (!step.ok()) clock_->SleepFor(BackoffDelay(options_.retry, options_.retry.max_attempts, 0.5));
       continue;
@@ -522,7 +655,6 @@ absl::Status Device::Run(const RunLimits& limits) {
     failures = 0;
     if (step->had_task) {
       idle = 0;
-      if (limits.max_tasks > 0 && ++tasks >= limits.max_tasks) return absl::OkStatus();
       continue;
     }
     if (limits.max_idle_polls > 0 && ++idle >= limits.max_idle_polls) return absl::OkStatus();

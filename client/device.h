@@ -64,6 +64,7 @@
 namespace fedge {
 
 class ModelSlot;      // inference/model_slot.h
+class Outbox;         // client/outbox.h
 class PrivacyLedger;  // privacy/privacy_ledger.h
 
 // How one RPC is retried on transient errors.
@@ -124,6 +125,11 @@ struct DeviceOptions {
   // before its update leaves. Null trains DP tasks without enforcement,
   // unless the task carries a budget: then they are refused.
   PrivacyLedger* privacy_ledger = nullptr;
+  // Non-empty when the device's ledger cannot be trusted (altered, or
+  // missing where one was kept): every DP-SGD task is refused with this
+  // reason, and the device polls as ineligible, until an operator resets
+  // the ledger. privacy_ledger is then null.
+  std::string privacy_ledger_refusal;
   // The slot the device serves inference from, borrowed; must outlive the
   // Device and pin the coordinator's key. Null: the device only trains.
   ModelSlot* inference_slot = nullptr;
@@ -137,6 +143,16 @@ struct DeviceOptions {
   // bound to the device id): derived from local data, it never touches the
   // disk in the clear. Required with state_dir.
   std::optional<SealingKey> state_key;
+  // Store and forward (client/outbox.h): an update whose upload fails with
+  // a transient error after the retry policy is sealed into
+  // <state_dir>/outbox and sent, oldest first, before the next poll once the
+  // link is back. If the coordinator can no longer use it (another round),
+  // its mass returns to the error-feedback residual. At most this many
+  // records and outbox_max_bytes bytes; the oldest are evicted first (their
+  // mass returns too). 0 disables the outbox: such an update is dropped and
+  // the residual restored. Needs state_dir.
+  int outbox_max_records = 0;
+  uint64_t outbox_max_bytes = uint64_t{64} << 20;
 
   // --- Performance and limits -------------------------------------------
   // Largest model chunk requested per Download call.
@@ -161,6 +177,11 @@ struct DeviceCounters {
   uint64_t retries = 0;             // transient errors retried
   uint64_t bytes_down = 0;          // model bytes received
   uint64_t bytes_up = 0;            // update bytes sent (retransmissions included)
+  uint64_t outbox_kept = 0;         // updates sealed into the outbox after a failed upload
+  uint64_t outbox_delivered = 0;    // kept updates the coordinator accepted later (also in tasks_done)
+  uint64_t outbox_refused = 0;      // kept updates it could no longer use: their mass went back to the residual
+  uint64_t outbox_evicted = 0;      // kept updates dropped to respect the bounds (mass returned likewise)
+  uint64_t outbox_discarded = 0;    // outbox records that failed to parse or authenticate
 };
 
 // What one RunOnce() did.
@@ -182,7 +203,9 @@ struct RunLimits {
   // Stop after this many consecutive polls without a task; 0 = no limit.
   int64_t max_idle_polls = 0;
   // Return the last error after this many consecutive failed steps (poll or
-  // task failures).
+  // task failures); 0: never. With an outbox (DeviceOptions::
+  // outbox_max_records), transient failures (the link or the coordinator is
+  // down) do not count: the device waits the outage out.
   int64_t max_consecutive_failures = 5;
   // Checked before every poll; returning true stops the loop.
   std::function<bool()> stop = nullptr;
@@ -198,6 +221,7 @@ class Device {
   // pointers.
   static absl::StatusOr<std::unique_ptr<Device>> Create(DeviceOptions options, Transport* transport, Clock* clock,
                                                         Trainer* trainer, VerifyKey coordinator_key);
+  ~Device();
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
 
@@ -260,7 +284,22 @@ class Device {
   // A fresh encoder for `codec`, with the residual persisted in state_dir
   // when it was saved for the same codec and size.
   absl::StatusOr<std::unique_ptr<UpdateEncoder>> OpenEncoder(const std::string& codec, int64_t num_elements);
-  absl::Status UploadUpdate(const proto::Task& task, const std::string& bytes);
+  // Uploads a serialised update in chunks, resuming after transient errors.
+  absl::Status UploadUpdate(const std::string& task_id, const std::string& bytes);
+  // The outbox, opened on first use; null when disabled or it cannot be
+  // opened (logged once: the device then works as without one).
+  Outbox* outbox();
+  // Seals a serialised update whose upload failed into the outbox; false
+  // when there is no outbox or it could not be stored.
+  bool KeepInOutbox(const proto::Task& task, const std::string& bytes);
+  // Sends the kept updates, oldest first. Returns the transient error that
+  // stopped it (the link is still down: the rest stay); OK otherwise.
+  absl::Status DeliverOutbox();
+  // Adds a serialised update that will never be delivered back into the
+  // residual of its codec's encoder, and persists it. Best effort: logged.
+  void ReturnToResidual(const std::string& bytes);
+  // Seals the residual into state_dir (when kept). Logged on failure.
+  void PersistEncoder();
   void ReportMetrics(std::map<std::string, double> metrics);
   // Sets the report's spent epsilon and served inference model version.
   void AddDeviceState(proto::DeviceReport& report) const;
@@ -277,6 +316,8 @@ class Device {
   SeededRandom jitter_rng_;
   bool registered_ = false;
   std::unique_ptr<UpdateEncoder> encoder_;
+  std::unique_ptr<Outbox> outbox_;
+  bool outbox_failed_ = false;  // opening it failed once: not retried every step
   std::string encoder_codec_;
   std::optional<absl::Time> last_participation_;  // when the last update was accepted
   std::string budget_refusal_;        // non-empty once the privacy budget refused a task

@@ -93,11 +93,15 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   conditions.Read("min_separation_s", &separation_s, 0, 1e9);
   c->device.min_participation_interval = absl::Seconds(separation_s);
 
+  ConfigSection outbox = root.Section("outbox");
+  outbox.Read("max_records", &c->device.outbox_max_records, 0, 1 << 20);
+  ReadU64(outbox, "max_bytes", &c->device.outbox_max_bytes);
+
   ConfigSection run = root.Section("run");
   run.Read("torch_threads", &c->trainer.torch_threads, 0, 1024);
   run.Read("max_tasks", &c->run.max_tasks, 0, kMaxInt);
   run.Read("max_idle_polls", &c->run.max_idle_polls, 0, kMaxInt);
-  run.Read("max_consecutive_failures", &c->run.max_consecutive_failures, 1, kMaxInt);
+  run.Read("max_consecutive_failures", &c->run.max_consecutive_failures, 0, kMaxInt);
 }
 
 }  // namespace
@@ -105,6 +109,7 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
 DeviceConfig DefaultDeviceConfig() {
   DeviceConfig config;
   config.device.device_id = "device-0";
+  config.device.outbox_max_records = 16;  // in effect with a state_dir
   return config;
 }
 
@@ -123,6 +128,7 @@ absl::Status ParseDeviceConfig(std::string_view text, std::string_view source, D
 absl::Status ValidateDeviceConfig(const DeviceConfig& c) {
   DeviceOptions device = c.device;
   device.state_dir.clear();  // its key is loaded from state_key_file at start
+  device.outbox_max_records = 0;  // kept in state_dir, when there is one
   FEDGE_RETURN_IF_ERROR(ValidateDeviceOptions(device));
   if (c.address.empty()) return absl::InvalidArgumentError("coordinator.address must not be empty");
   if (c.public_key_path.empty()) {

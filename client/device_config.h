@@ -45,7 +45,7 @@
 //   max_attempts = 6
 //
 //   state_dir = ""                # keeps the error-feedback residual across restarts, sealed
-//   state_key_file = ""           # AES-256 key sealing it and dp.ledger, 0600 (default beside them)
+//   state_key_file = ""           # AES-256 key sealing it, the outbox and dp.ledger, 0600 (default beside them)
 //   inference_dir = ""            # serve the coordinator's deployed INT8 model from here
 //   inference_socket = ""         # and answer local processes on this Unix socket
 //
@@ -63,11 +63,15 @@
 //   min_separation_s = 0          # pause after each accepted update
 //   power_supply_dir = "/sys/class/power_supply"
 //
+//   [outbox]                      # with state_dir: updates that could not be sent, sealed (client/outbox.h)
+//   max_records = 16              # 0: no outbox (such updates are dropped)
+//   max_bytes = 67108864          # the oldest are evicted beyond either bound
+//
 //   [run]
 //   torch_threads = 1
 //   max_tasks = 0                 # stop after this many accepted updates (0: no limit)
 //   max_idle_polls = 0            # stop after this many polls without a task (0: no limit)
-//   max_consecutive_failures = 5
+//   max_consecutive_failures = 5  # 0: never; outages do not count with an outbox
 #ifndef FEDGE_CLIENT_DEVICE_CONFIG_H_
 #define FEDGE_CLIENT_DEVICE_CONFIG_H_
 

@@ -93,11 +93,16 @@ absl::StatusOr<std::unique_ptr<Transport>> ConnectToCoordinator(const DeviceConf
   return transport;
 }
 
-// The key that seals the device's files (state_dir and the privacy ledger):
-// state_key_file, or a file beside them; none when neither is kept.
-absl::StatusOr<std::optional<SealingKey>> LoadDeviceKey(const DeviceConfig& config) {
+// The key that seals the device's files (state_dir, its outbox and the
+// privacy ledger): state_key_file, or a file beside them; none when neither
+// is kept.
+struct DeviceKey {
+  std::optional<SealingKey> key;
+  bool created = false;  // made by this run: nothing was sealed with it before
+};
+absl::StatusOr<DeviceKey> LoadDeviceKey(const DeviceConfig& config) {
   const bool needed = !config.device.state_dir.empty() || !config.privacy_ledger_path.empty();
-  if (!needed) return std::optional<SealingKey>();
+  if (!needed) return DeviceKey{};
   std::string path = config.state_key_file;
   if (path.empty()) {
     path = config.device.state_dir.empty() ? config.privacy_ledger_path + ".key" : config.device.state_dir + "/state.key";
@@ -106,7 +111,41 @@ absl::StatusOr<std::optional<SealingKey>> LoadDeviceKey(const DeviceConfig& conf
   }
   FileKeyProvider keys(path);
   FEDGE_ASSIGN_OR_RETURN(SealingKey key, keys.Key());
-  return std::optional<SealingKey>(std::move(key));
+  return DeviceKey{.key = std::move(key), .created = keys.created()};
+}
+
+// The privacy ledger, or null without one. A ledger that cannot be trusted
+// (altered, or missing beside an older key) does not stop the device: it
+// sets `refusal`, and the device refuses DP tasks until an operator resets it.
+absl::StatusOr<std::unique_ptr<PrivacyLedger>> OpenLedger(const DeviceConfig& config, const DeviceKey& key,
+                                                          std::string& refusal) {
+  if (config.privacy_ledger_path.empty()) return nullptr;
+  const PrivacyBudget budget{.epsilon = config.dp.device_epsilon > 0 ? config.dp.device_epsilon : DBL_MAX,
+                             .delta = config.dp.delta};
+  absl::StatusOr<std::unique_ptr<PrivacyLedger>> ledger =
+      PrivacyLedger::Open(config.privacy_ledger_path, budget, key.key, /*must_exist=*/!key.created);
+  if (absl::IsDataLoss(ledger.status())) {
+    refusal = absl::StrCat("privacy ledger not trusted, DP tasks refused: ", ledger.status().message());
+    FEDGE_LOG(ERROR) << config.device.device_id << ": " << refusal;
+    return nullptr;
+  }
+  if (!ledger.ok()) return ledger.status();
+  FEDGE_LOG(INFO) << config.device.device_id << ": privacy ledger " << config.privacy_ledger_path << ", epsilon "
+                  << (*ledger)->Epsilon() << " spent of " << budget.epsilon;
+  return ledger;
+}
+
+// --reset-privacy-ledger: an operator's decision, after reviewing a device
+// whose ledger was refused.
+absl::Status ResetLedger(const DeviceConfig& config) {
+  if (config.privacy_ledger_path.empty()) {
+    return absl::InvalidArgumentError("--reset-privacy-ledger needs the ledger's path: [dp] ledger or --privacy-ledger");
+  }
+  FEDGE_ASSIGN_OR_RETURN(const DeviceKey key, LoadDeviceKey(config));
+  FEDGE_RETURN_IF_ERROR(PrivacyLedger::Reset(config.privacy_ledger_path, *key.key));
+  std::printf("%s: privacy ledger %s reset to an empty ledger\n", config.device.device_id.c_str(),
+              config.privacy_ledger_path.c_str());
+  return absl::OkStatus();
 }
 
 absl::Status RunDevice(const DeviceConfig& config) {
@@ -126,8 +165,9 @@ absl::Status RunDevice(const DeviceConfig& config) {
   train = ImageDataset();  // the trainer holds its own tensors
 
   DeviceOptions options = config.device;
-  FEDGE_ASSIGN_OR_RETURN(const std::optional<SealingKey> device_key, LoadDeviceKey(config));
-  if (!options.state_dir.empty()) options.state_key = device_key;
+  FEDGE_ASSIGN_OR_RETURN(const DeviceKey device_key, LoadDeviceKey(config));
+  if (!options.state_dir.empty()) options.state_key = device_key.key;
+  if (options.state_dir.empty()) options.outbox_max_records = 0;  // it lives in state_dir
   options.eligibility = [&conditions] { return conditions->Check(); };
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelSlot> slot, OpenInferenceSlot(config, key));
   options.inference_slot = slot.get();
@@ -137,15 +177,9 @@ absl::Status RunDevice(const DeviceConfig& config) {
     options.service_metrics = [&inference_server] { return inference_server->ReportMetrics(); };
     FEDGE_LOG(INFO) << config.device.device_id << ": answering classification requests on " << config.inference_socket;
   }
-  std::unique_ptr<PrivacyLedger> ledger;
-  if (!config.privacy_ledger_path.empty()) {
-    const PrivacyBudget budget{.epsilon = config.dp.device_epsilon > 0 ? config.dp.device_epsilon : DBL_MAX,
-                               .delta = config.dp.delta};
-    FEDGE_ASSIGN_OR_RETURN(ledger, PrivacyLedger::Open(config.privacy_ledger_path, budget, device_key));
-    options.privacy_ledger = ledger.get();
-    FEDGE_LOG(INFO) << config.device.device_id << ": privacy ledger " << config.privacy_ledger_path << ", epsilon "
-                    << ledger->Epsilon() << " spent of " << budget.epsilon;
-  }
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<PrivacyLedger> ledger,
+                         OpenLedger(config, device_key, options.privacy_ledger_refusal));
+  options.privacy_ledger = ledger.get();
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Device> device,
                          Device::Create(options, transport.get(), Clock::Real(), trainer.get(), key));
   FEDGE_LOG(INFO) << config.device.device_id << ": " << indices.size() << " local examples, model "
@@ -160,6 +194,10 @@ absl::Status RunDevice(const DeviceConfig& config) {
               static_cast<unsigned long long>(c.tasks_failed), static_cast<unsigned long long>(c.artifacts_rejected),
               static_cast<unsigned long long>(c.retries), static_cast<unsigned long long>(c.bytes_down),
               static_cast<unsigned long long>(c.bytes_up));
+  std::printf("%s: outbox: %llu kept, %llu delivered later, %llu refused, %llu evicted, %llu discarded\n",
+              config.device.device_id.c_str(), static_cast<unsigned long long>(c.outbox_kept),
+              static_cast<unsigned long long>(c.outbox_delivered), static_cast<unsigned long long>(c.outbox_refused),
+              static_cast<unsigned long long>(c.outbox_evicted), static_cast<unsigned long long>(c.outbox_discarded));
   if (slot != nullptr) {
     std::printf("%s: serving deployed model %llu from %s (%llu installed this run)\n",
                 config.device.device_id.c_str(), static_cast<unsigned long long>(slot->active_version().value_or(0)),
@@ -215,13 +253,16 @@ int main(int argc, char** argv) {
   app.add_option("--privacy-epsilon,--dp-device-epsilon", config.dp.device_epsilon,
                  "this device's own lifetime epsilon budget, 0 the federation's only (dp.device_epsilon)")
       ->check(CLI::NonNegativeNumber);
+  bool reset_ledger = false;
+  app.add_flag("--reset-privacy-ledger", reset_ledger,
+               "start a new, empty privacy ledger after one was refused (the old file is kept) and exit");
   app.add_option("--log-level", config.log_level, "debug | info | warning | error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
   CLI11_PARSE(app, argc, argv);
 
   std::signal(SIGINT, fedge::OnSignal);
   std::signal(SIGTERM, fedge::OnSignal);
-  const absl::Status status = fedge::RunDevice(config);
+  const absl::Status status = reset_ledger ? fedge::ResetLedger(config) : fedge::RunDevice(config);
   if (!status.ok()) {
     std::cerr << "fedge-device: " << status.message() << "\n";
     return 1;

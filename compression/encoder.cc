@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "compression/codec.h"
 #include "compression/internal/bytes.h"
 #include "compression/internal/pipeline.h"
 #include "compression/internal/zstd_stage.h"
@@ -96,6 +97,14 @@ void UpdateEncoder::RevertLastEncode() {
   if (!can_revert_) return;
   residual_.swap(residual_before_);
   can_revert_ = false;
+}
+
+absl::Status UpdateEncoder::ReturnUndelivered(std::string_view payload) {
+  if (residual_.empty()) return absl::OkStatus();
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<UpdateView> sent, DecodeUpdate(spec_.ToString(), payload, num_elements_));
+  sent->AccumulateInto(absl::MakeSpan(residual_), 1.0f);
+  can_revert_ = false;  // the residual before the last Encode no longer accounts for this mass
+  return absl::OkStatus();
 }
 
 std::string UpdateEncoder::SaveState() const {

@@ -60,6 +60,14 @@ class UpdateEncoder {
   // revert or restore.
   void RevertLastEncode();
 
+  // Adds an earlier payload of this encoder back into the residual: an
+  // update that was kept (e.g. in the device's outbox) and then could not be
+  // delivered, so its mass is sent with a later update instead of being
+  // lost. No-op for stateless pipelines (they keep no residual).
+  // kInvalidArgument when `payload` does not decode with this pipeline and
+  // size; the residual is then unchanged.
+  absl::Status ReturnUndelivered(std::string_view payload);
+
   // Serialises the residual (empty for stateless pipelines) with a checksum.
   std::string SaveState() const;
 

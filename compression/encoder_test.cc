@@ -128,6 +128,31 @@ TEST(UpdateEncoderTest, RevertLastEncodeRestoresTheResidualExactly) {
   EXPECT_TRUE(stateless->residual().empty());
 }
 
+TEST(UpdateEncoderTest, ReturnUndeliveredCarriesTheWholeDeltaForward) {
+  constexpr int64_t kN = 500;
+  auto encoder = MakeEncoder("topk:0.05>int8>zstd", kN);
+  SeededRandom rng(4);
+  ASSERT_TRUE(encoder->Encode(RandomVector(kN, 1), rng).ok());
+  const std::vector<float> before(encoder->residual().begin(), encoder->residual().end());
+  const std::vector<float> delta = RandomVector(kN, 2);
+  auto payload = encoder->Encode(delta, rng);
+  ASSERT_TRUE(payload.ok());
+  // Kept, then refused: residual after = delta + residual before.
+  ASSERT_TRUE(encoder->ReturnUndelivered(*payload).ok());
+  for (int64_t i = 0; i < kN; ++i) EXPECT_NEAR(encoder->residual()[i], before[i] + delta[i], 1e-5) << i;
+  const std::vector<float> returned(encoder->residual().begin(), encoder->residual().end());
+  encoder->RevertLastEncode();  // would double-count: a no-op now
+  EXPECT_EQ(std::vector<float>(encoder->residual().begin(), encoder->residual().end()), returned);
+
+  EXPECT_EQ(encoder->ReturnUndelivered("not a payload").code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::vector<float>(encoder->residual().begin(), encoder->residual().end()), returned);
+  auto stateless = MakeEncoder("int8", kN);
+  auto sent = stateless->Encode(delta, rng);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_TRUE(stateless->ReturnUndelivered(*sent).ok());
+  EXPECT_TRUE(stateless->residual().empty());
+}
+
 TEST(UpdateEncoderTest, StateRoundTripResumesIdentically) {
   constexpr int64_t kN = 300;
   auto a = MakeEncoder("topk:0.1>int8", kN);

@@ -170,6 +170,9 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
   if (impl_->options.fault_point && request.offset() > 0 && request.offset() + n < model.size()) {
     impl_->options.fault_point("download-partial");
   }
+  if (impl_->options.fault_point && !deployed && request.offset() + n == model.size()) {
+    impl_->options.fault_point("download-complete");
+  }
   return response;
 }
 

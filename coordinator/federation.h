@@ -134,8 +134,10 @@ struct FederationOptions {
   // Fault-injection seam for crash tests (tests/e2e/durable_coordinator_test.sh
   // via fedge-coordinator's FEDGE_FAULT_INJECTION): called with the lock
   // held with "download-partial" after serving a chunk that is neither the
-  // first nor the last of a download, and "upload-partial" after buffering
-  // a non-final upload chunk past offset 0. Null (the default) in service.
+  // first nor the last of a download, "download-complete" before answering
+  // the last chunk of a global model download, and "upload-partial" after
+  // buffering a non-final upload chunk past offset 0. Null (the default) in
+  // service.
   std::function<void(std::string_view event)> fault_point;
 
   // --- Performance -------------------------------------------------------

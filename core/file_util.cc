@@ -58,6 +58,16 @@ absl::Status WriteFileAtomically(const std::string& path, std::string_view conte
     ::unlink(tmp.c_str());
     return absl::UnavailableError(absl::StrCat(path, ": rename failed: ", std::strerror(errno)));
   }
+  // The rename is durable only once the directory entry is: without this a
+  // power cut can leave the old file (or none) after we reported success.
+  const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+    const std::string err = std::strerror(errno);
+    if (dir_fd >= 0) ::close(dir_fd);
+    return absl::UnavailableError(absl::StrCat(dir, ": fsync of the directory failed: ", err));
+  }
+  ::close(dir_fd);
   return absl::OkStatus();
 }
 

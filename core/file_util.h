@@ -2,7 +2,8 @@
 //
 // Whole-file reads and crash-safe writes. `WriteFileAtomically` writes to a
 // temporary file in the same directory, fsyncs it and renames it over the
-// target, so a crash leaves either the old or the new contents, never a mix.
+// target, then fsyncs the directory, so a crash or power cut leaves either
+// the old or the new contents, never a mix, and a reported write is durable.
 #ifndef FEDGE_CORE_FILE_UTIL_H_
 #define FEDGE_CORE_FILE_UTIL_H_
 

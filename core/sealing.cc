@@ -101,11 +101,13 @@ absl::StatusOr<std::string> Unseal(const SealingKey& key, std::string_view assoc
 }
 
 absl::StatusOr<SealingKey> FileKeyProvider::Key() {
+  created_ = false;
   struct stat st = {};
   if (stat(path_.c_str(), &st) != 0) {
     if (errno != ENOENT) return absl::UnavailableError(absl::StrCat(path_, ": ", std::strerror(errno)));
     FEDGE_ASSIGN_OR_RETURN(SealingKey key, SealingKey::Generate());
     FEDGE_RETURN_IF_ERROR(WriteFileAtomically(path_, key.bytes()));  // created 0600
+    created_ = true;
     return key;
   }
   if ((st.st_mode & 077) != 0) {

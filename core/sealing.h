@@ -63,9 +63,14 @@ class FileKeyProvider final : public KeyProvider {
  public:
   explicit FileKeyProvider(std::string path) : path_(std::move(path)) {}
   absl::StatusOr<SealingKey> Key() override;
+  // Whether the last Key() created the file: a new key seals nothing yet, so
+  // a state file that should exist beside an older key cannot be missing by
+  // accident (PrivacyLedger::Open's must_exist).
+  bool created() const { return created_; }
 
  private:
   const std::string path_;
+  bool created_ = false;
 };
 
 }  // namespace fedge

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/sealing.h"
 #include "core/signing.h"
 
 namespace fedge::fuzz {
@@ -30,6 +31,14 @@ inline const SigningKey& FuzzSigningKey() {
     }
     return new SigningKey(*std::move(k));
   }();
+  return *key;
+}
+
+// The AES-256 key the outbox harness and its seeds are sealed with, and the
+// device they are sealed for. PUBLIC, fuzzing only, like the signing key.
+inline constexpr char kFuzzOutboxDevice[] = "fuzz-device";
+inline const SealingKey& FuzzSealingKey() {
+  static const SealingKey* key = new SealingKey(*SealingKey::FromBytes("fedge public outbox fuzzing key!"));
   return *key;
 }
 

@@ -7,7 +7,8 @@
 // using every op), IDX files plain and gzip-compressed, the repository's own
 // TOML files (simulations/scenarios/*.toml, tests/sim/*.toml and the
 // ```toml examples of coordinator/README.md), ledgers from
-// SerializePrivacyLedger, and Federation sessions whose uploads carry real
+// SerializePrivacyLedger, outbox records sealed with the public fuzzing
+// key, and Federation sessions whose uploads carry real
 // encoded updates. Every seed is deterministic; scripts/fuzz regenerates
 // them instead of committing binary corpora.
 #include <zlib.h>
@@ -22,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "inference/testing/test_models.h"
+#include "client/outbox.h"
 #include "compression/encoder.h"
 #include "core/artifact.h"
 #include "core/file_util.h"
@@ -225,6 +227,24 @@ void LedgerSeeds(SeedWriter& w) {
           SerializePrivacyLedger({{0.01, 1.1, 500}, {0.02, 0.8, 120}, {1.0, 5.0, 3}, {0.0, 2.0, 0}}));
 }
 
+void OutboxSeeds(SeedWriter& w) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "fedge-outbox-seeds").string();
+  std::filesystem::remove_all(dir);
+  std::unique_ptr<Outbox> outbox =
+      OrDie(Outbox::Open({.dir = dir}, kFuzzOutboxDevice, FuzzSealingKey()), "open the seed outbox");
+  const std::string updates[] = {"", "a short update", std::string(300, '\x7f')};
+  for (uint64_t round = 1; round <= 3; ++round) {
+    OrDie(outbox->Put({.header = {.round = round, .model_version = round - 1,
+                                  .task_id = absl::StrCat("r", round, "-device-", round),
+                                  .sealed_at = absl::FromUnixSeconds(1700000000 + round)},
+                       .update = updates[round - 1]}),
+          "seal a seed record");
+    w.Write("outbox_fuzzer", absl::StrCat("round", round),
+            OrDie(ReadFile(absl::StrCat(dir, "/", round, ".outbox")), "read a seed record"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // One upload of `update` (its identity patched in by the harness) in
 // `chunks` equal parts, the last one final.
 void AppendUpload(FuzzOutput& out, uint8_t device, const std::string& update, int chunks) {
@@ -287,6 +307,7 @@ int main(int argc, char** argv) {
   IdxSeeds(w);
   ConfigSeeds(w, repo);
   LedgerSeeds(w);
+  OutboxSeeds(w);
   FederationSeeds(w);
   w.PrintSummary();
   return 0;

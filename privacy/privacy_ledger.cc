@@ -1,13 +1,19 @@
 #include "privacy/privacy_ledger.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "core/file_util.h"
+#include "core/logging.h"
 #include "core/status.h"
 #include "core/strings.h"
 
@@ -82,8 +88,20 @@ absl::StatusOr<std::string> PrivacyLedger::FileContents(const std::vector<SgmEve
   return Seal(*seal_, kSealContext, text);
 }
 
+absl::Status PrivacyLedger::Reset(const std::string& path, const SealingKey& seal) {
+  if (std::filesystem::exists(path)) {
+    const std::string kept = absl::StrCat(path, ".reset-", absl::ToUnixSeconds(absl::Now()));
+    if (std::rename(path.c_str(), kept.c_str()) != 0) {
+      return absl::UnavailableError(absl::StrCat(path, ": cannot move it to ", kept, ": ", std::strerror(errno)));
+    }
+    FEDGE_LOG(WARNING) << "privacy ledger " << path << " reset; the old one is kept as " << kept;
+  }
+  FEDGE_ASSIGN_OR_RETURN(std::string empty, Seal(seal, kSealContext, SerializePrivacyLedger({})));
+  return WriteFileAtomically(path, empty);
+}
+
 absl::StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::Open(std::string path, PrivacyBudget budget,
-                                                                   std::optional<SealingKey> seal) {
+                                                                   std::optional<SealingKey> seal, bool must_exist) {
   if (!(budget.epsilon > 0 && std::isfinite(budget.epsilon))) {
     return absl::InvalidArgumentError(absl::StrCat("privacy budget epsilon must be finite and > 0, got ",
                                                    budget.epsilon));
@@ -91,14 +109,27 @@ absl::StatusOr<std::unique_ptr<PrivacyLedger>> PrivacyLedger::Open(std::string p
   FEDGE_RETURN_IF_ERROR(ValidateDelta(budget.delta));
   std::unique_ptr<PrivacyLedger> ledger(new PrivacyLedger(std::move(path), budget, std::move(seal)));
   absl::StatusOr<std::string> contents = ReadFile(ledger->path_);
-  if (absl::IsNotFound(contents.status())) return ledger;
+  if (absl::IsNotFound(contents.status()) && must_exist) {
+    return absl::DataLossError(absl::StrCat(AsAbsl(ledger->path_),
+                                            ": the privacy ledger is missing but its sealing key is older than "
+                                            "this run: it was deleted, or this is a new ledger on an existing key. "
+                                            "An operator who has checked the device resets it with "
+                                            "fedge-device --reset-privacy-ledger"));
+  }
+  if (absl::IsNotFound(contents.status())) {
+    if (ledger->seal_) {
+      FEDGE_ASSIGN_OR_RETURN(std::string empty, ledger->FileContents({}));
+      FEDGE_RETURN_IF_ERROR(WriteFileAtomically(ledger->path_, empty));
+    }
+    return ledger;
+  }
   if (!contents.ok()) return contents.status();
   if (ledger->seal_) {
     contents = Unseal(*ledger->seal_, kSealContext, *contents);
     if (!contents.ok()) {
       return absl::DataLossError(absl::StrCat(AsAbsl(ledger->path_), ": ", contents.status().message(),
-                                              "; the device cannot trust what it has spent: an operator must "
-                                              "review the device and remove the ledger to reset it"));
+                                              "; the device cannot trust what it has spent: an operator who has "
+                                              "checked the device resets it with fedge-device --reset-privacy-ledger"));
     }
   }
   absl::StatusOr<std::vector<SgmEvent>> events = ParsePrivacyLedger(*contents);

@@ -63,9 +63,20 @@ class PrivacyLedger {
   // With `seal`, the file is an AES-256-GCM record of the text format
   // (core/sealing.h): an altered or foreign ledger fails to open with
   // kDataLoss instead of being trusted, so the device cannot be made to
-  // under-count what it spent.
+  // under-count what it spent. A sealed ledger is also written (empty) as
+  // soon as it is created, so that its absence later means something: with
+  // `must_exist` (the caller knows a ledger was kept, e.g. its sealing key
+  // predates this run) a missing file is kDataLoss too, since deleting the
+  // ledger would otherwise reset the device's spending to zero.
   static absl::StatusOr<std::unique_ptr<PrivacyLedger>> Open(std::string path, PrivacyBudget budget,
-                                                            std::optional<SealingKey> seal = std::nullopt);
+                                                            std::optional<SealingKey> seal = std::nullopt,
+                                                            bool must_exist = false);
+
+  // An operator's reset after Open refused a ledger: the file, if any, is
+  // renamed to `<path>.reset-<unix seconds>` (kept for review) and an empty
+  // sealed ledger takes its place. The device's spending starts again at 0:
+  // only for a device whose history the operator has checked.
+  static absl::Status Reset(const std::string& path, const SealingKey& seal);
 
   PrivacyLedger(const PrivacyLedger&) = delete;
   PrivacyLedger& operator=(const PrivacyLedger&) = delete;

@@ -84,6 +84,44 @@ TEST_F(PrivacyLedgerTest, ASealedLedgerReloadsAndAnAlteredOneIsRefused) {
       << "a plain-text ledger put in place of a sealed one";
 }
 
+TEST_F(PrivacyLedgerTest, ASealedLedgerIsWrittenAtOnceSoItsAbsenceIsNoticed) {
+  const SealingKey key = *SealingKey::Generate();
+  ASSERT_TRUE(PrivacyLedger::Open(path_, kBudget, key).ok());
+  EXPECT_TRUE(std::filesystem::exists(path_)) << "written before any charge";
+  EXPECT_TRUE(PrivacyLedger::Open(path_, kBudget, key, /*must_exist=*/true).ok());
+
+  std::filesystem::remove(path_);  // deleted to reset the spending
+  const absl::Status missing = PrivacyLedger::Open(path_, kBudget, key, /*must_exist=*/true).status();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(std::string(missing.message()).find("--reset-privacy-ledger"), std::string::npos) << missing;
+}
+
+TEST_F(PrivacyLedgerTest, ResetKeepsTheOldFileAndStartsEmpty) {
+  const SealingKey key = *SealingKey::Generate();
+  {
+    auto ledger = PrivacyLedger::Open(path_, kBudget, key);
+    ASSERT_TRUE(ledger.ok());
+    ASSERT_TRUE((*ledger)->Charge(0.01, 1.0, 1000).ok());
+  }
+  std::string stored = *ReadFile(path_);
+  stored[stored.size() - 1] ^= 0x01;
+  ASSERT_TRUE(WriteFileAtomically(path_, stored).ok());
+  ASSERT_EQ(PrivacyLedger::Open(path_, kBudget, key).status().code(), absl::StatusCode::kDataLoss);
+
+  ASSERT_TRUE(PrivacyLedger::Reset(path_, key).ok());
+  auto reset = PrivacyLedger::Open(path_, kBudget, key, /*must_exist=*/true);
+  ASSERT_TRUE(reset.ok()) << reset.status();
+  EXPECT_EQ((*reset)->Epsilon(), 0);
+  int kept = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    kept += entry.path().filename().string().rfind("ledger.txt.reset-", 0) == 0;
+  }
+  EXPECT_EQ(kept, 1) << "the refused ledger is kept for review";
+  std::filesystem::remove(path_);
+  EXPECT_TRUE(PrivacyLedger::Reset(path_, key).ok()) << "also when it is missing";
+  EXPECT_TRUE(std::filesystem::exists(path_));
+}
+
 TEST_F(PrivacyLedgerTest, EpsilonIfSpentDoesNotCharge) {
   std::unique_ptr<PrivacyLedger> ledger = OpenOk();
   absl::StatusOr<double> eps = ledger->EpsilonIfSpent(0.01, 1.0, 1000);
