@@ -19,6 +19,11 @@
 // previous model to fall back on. A model that fails is not fetched again;
 // the slot keeps serving what it had. Later reports carry the served version.
 //
+// With an outbox (outbox_max_records, client/outbox.h) an update that
+// cannot be uploaded is kept sealed in state_dir and sent before the next
+// poll once the link returns; one the coordinator no longer takes gives its
+// mass back to the error-feedback residual.
+//
 // Transfers are chunked and resumable: a transient error (IsTransient:
 // kUnavailable, kDeadlineExceeded, kAborted) is retried after an
 // exponential backoff with jitter, and the transfer continues from the

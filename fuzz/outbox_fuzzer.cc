@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/outbox.h"
 #include "core/file_util.h"
+#include "core/logging.h"
 #include "fuzz/fuzz_input.h"
 #include "fuzz/fuzz_key.h"
 
@@ -81,6 +82,12 @@ void CheckOpen(std::string_view bytes) {
 
 }  // namespace
 }  // namespace fedge::fuzz
+
+// Every discarded record is logged; quiet unless FEDGE_FUZZ_VERBOSE is set.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  if (std::getenv("FEDGE_FUZZ_VERBOSE") == nullptr) fedge::SetMinLogLevel(fedge::LogLevel::kFatal);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
