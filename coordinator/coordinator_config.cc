@@ -28,6 +28,8 @@ void ReadServer(ConfigSection s, CoordinatorConfig& c) {
   s.Read("exit_when_finished", &c.exit_when_finished);
   s.Read("shutdown_grace_s", &c.shutdown_grace_s, 0, 3600);
   s.Read("rounds_csv", &c.rounds_csv);
+  s.Read("metrics_listen", &c.metrics_listen);
+  s.Read("device_offline_after_s", &c.device_offline_after_s, 1, 365.0 * 24 * 3600);
   s.Read("max_message_bytes", &c.max_message_bytes, 64 << 10, 1 << 30);
   s.Read("log_level", &c.log_level, {"debug", "info", "warning", "error"});
 }

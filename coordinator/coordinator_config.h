@@ -13,6 +13,7 @@
 //                 admin_cn, signing_key,
 //                 generate_signing_key, public_key, tick_interval_ms,
 //                 exit_when_finished, shutdown_grace_s, rounds_csv,
+//                 metrics_listen, device_offline_after_s,
 //                 max_message_bytes, log_level
 //   [evaluation]  data, batch_size, threads
 //   [state]       dir, resume_grace_s, keep_models, durability
@@ -78,6 +79,11 @@ struct CoordinatorConfig {
   // When set, the round records are (re)written here as CSV after every
   // round (coordinator/round_report.h).
   std::string rounds_csv;
+  // host:port of the Prometheus endpoint (GET /metrics, plain HTTP,
+  // coordinator/coordinator_metrics.h); empty: off.
+  std::string metrics_listen;
+  // A device silent for this long counts as offline in the metrics.
+  double device_offline_after_s = 600;
   // Largest gRPC message; must exceed download_chunk_bytes + 1 KiB.
   int64_t max_message_bytes = 4 << 20;
   // "debug", "info", "warning" or "error".

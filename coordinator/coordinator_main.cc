@@ -36,6 +36,7 @@
 #include "absl/strings/str_join.h"
 #include "aggregation/strategy_registry.h"
 #include "coordinator/coordinator_config.h"
+#include "coordinator/coordinator_metrics.h"
 #include "coordinator/deploy_setup.h"
 #include "coordinator/federation_setup.h"
 #include "coordinator/grpc_service.h"
@@ -52,6 +53,8 @@
 #include "core/tls.h"
 #include "models/torch_evaluator.h"
 #include "models/torch_params.h"
+#include "metrics/http_endpoint.h"
+#include "metrics/registry.h"
 #include "models/zoo.h"
 
 namespace fedge {
@@ -90,6 +93,8 @@ void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_pat
   app.add_flag("--exit-when-finished", c.exit_when_finished, "exit after --rounds rounds");
   app.add_option("--shutdown-grace-s", c.shutdown_grace_s, "time in-flight RPCs get at shutdown");
   app.add_option("--rounds-csv", c.rounds_csv, "write round records to this CSV after every round");
+  app.add_option("--metrics-listen", c.metrics_listen,
+                 "serve Prometheus metrics (GET /metrics, plain HTTP) on host:port, e.g. 127.0.0.1:9464; off if empty");
   app.add_option("--max-message-bytes", c.max_message_bytes, "largest gRPC message");
   app.add_option("--log-level", c.log_level, "debug, info, warning or error");
 }
@@ -329,6 +334,29 @@ absl::Status ArmFaultInjection(FederationOptions& options) {
   return absl::OkStatus();
 }
 
+// The Prometheus endpoint and what it serves, or null without
+// --metrics-listen. Declared before the server so it outlives it.
+struct MetricsService {
+  metrics::Registry registry;
+  CoordinatorMetrics coordinator;
+  std::unique_ptr<metrics::MetricsEndpoint> endpoint;
+
+  MetricsService(const CoordinatorConfig& c, Federation* federation)
+      : coordinator(&registry,
+                    {.offline_after = absl::Seconds(c.device_offline_after_s),
+                     .epsilon_budget = c.settings.dp.device_epsilon},
+                    [federation] { return federation->GetStatus(/*include_devices=*/true); }, Clock::Real()) {}
+};
+
+absl::StatusOr<std::unique_ptr<MetricsService>> ServeMetrics(const CoordinatorConfig& c, Federation* federation) {
+  if (c.metrics_listen.empty()) return nullptr;
+  auto service = std::make_unique<MetricsService>(c, federation);
+  FEDGE_ASSIGN_OR_RETURN(service->endpoint, metrics::MetricsEndpoint::Start(c.metrics_listen, &service->registry));
+  FEDGE_LOG(INFO) << "Prometheus metrics on " << c.metrics_listen.substr(0, c.metrics_listen.rfind(':'))
+                  << " (metrics port " << service->endpoint->port() << "), GET /metrics";
+  return service;
+}
+
 // Serves until the last round (with exit_when_finished) or SIGINT/SIGTERM.
 absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   SetMinLogLevel(ParseLogLevel(c.log_level));
@@ -376,17 +404,18 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   options.exit_when_finished = c.exit_when_finished;
   options.shutdown_grace = absl::Seconds(c.shutdown_grace_s);
   options.max_message_bytes = static_cast<int>(c.max_message_bytes);
-  if (!c.rounds_csv.empty()) {
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<MetricsService> metrics, ServeMetrics(c, federation.get()));
+  options.on_round = [&c, fed = federation.get(), m = metrics.get()](const proto::RoundRecord& record) {
+    if (m != nullptr) m->coordinator.ObserveRound(record);
+    if (c.rounds_csv.empty()) return;
     // Appended while the header stays the same (a resumed run continues its
     // file); rewritten atomically when a new metric column appears.
-    options.on_round = [&c, fed = federation.get()](const proto::RoundRecord&) {
-      const absl::Status written = UpdateRoundsCsv(c.rounds_csv, fed->rounds());
-      if (!written.ok()) FEDGE_LOG(WARNING) << "rounds CSV: " << written;
-    };
-    if (store != nullptr) {  // rounds completed just before a crash
-      const absl::Status written = UpdateRoundsCsv(c.rounds_csv, federation->rounds());
-      if (!written.ok()) FEDGE_LOG(WARNING) << "rounds CSV: " << written;
-    }
+    const absl::Status written = UpdateRoundsCsv(c.rounds_csv, fed->rounds());
+    if (!written.ok()) FEDGE_LOG(WARNING) << "rounds CSV: " << written;
+  };
+  if (!c.rounds_csv.empty() && store != nullptr) {  // rounds completed just before a crash
+    const absl::Status written = UpdateRoundsCsv(c.rounds_csv, federation->rounds());
+    if (!written.ok()) FEDGE_LOG(WARNING) << "rounds CSV: " << written;
   }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorServer> server,
                          CoordinatorServer::Start(std::move(options), federation.get()));

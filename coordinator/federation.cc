@@ -551,7 +551,7 @@ bool Federation::finished() const {
   return impl_->Finished();
 }
 
-proto::StatusResponse Federation::GetStatus() const {
+proto::StatusResponse Federation::GetStatus(bool include_devices) const {
   absl::MutexLock lock(&impl_->mu);
   proto::StatusResponse status;
   status.set_current_round(impl_->open ? impl_->open->round() : impl_->rounds_started);
@@ -565,6 +565,18 @@ proto::StatusResponse Federation::GetStatus() const {
   for (const auto& [id, entry] : impl_->devices) {
     if (entry.epsilon_spent > 0) (*status.mutable_device_epsilon())[id] = entry.epsilon_spent;
     if (entry.drift.alarms() > 0) *status.add_drift() = entry.drift;
+    if (include_devices) {
+      proto::DeviceSummary& d = *status.add_devices();
+      d.set_device_id(id);
+      d.set_first_seen_unix_micros(entry.first_seen_unix_micros);
+      d.set_last_seen_unix_micros(entry.last_seen_unix_micros);
+      d.set_rounds_joined(static_cast<uint64_t>(entry.rounds_joined));
+      d.set_eligible(entry.eligible);
+      d.set_ineligible_reason(entry.ineligible_reason);
+      d.set_epsilon_spent(entry.epsilon_spent);
+      d.set_inference_model_version(entry.inference_version);
+      d.set_drift_alarms(entry.drift.alarms());
+    }
   }
   return status;
 }

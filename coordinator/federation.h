@@ -203,7 +203,8 @@ class Federation final : public Transport {
   bool finished() const;
 
   // --- Inspection --------------------------------------------------------
-  proto::StatusResponse GetStatus() const;
+  // With `include_devices`, also one DeviceSummary per registered device.
+  proto::StatusResponse GetStatus(bool include_devices = false) const;
   // The current global model and its version.
   ModelParams global_model() const;
   uint64_t model_version() const;

@@ -18,6 +18,8 @@ using ::testing::Each;
 using ::testing::ElementsAre;
 using ::testing::FloatEq;
 using ::testing::HasSubstr;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
 
 using fedge::testing::SumEvaluator;
 using fedge::testing::TinyModel;
@@ -220,6 +222,9 @@ TEST_F(FederationTest, MalformedUpdatesAreRejectedWithoutTouchingTheAggregate) {
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].accepted(), 1u);
   EXPECT_EQ(records[0].rejected(), 4u);
+  // By reason: wrong round and wrong size, NaN, garbage.
+  EXPECT_THAT(records[0].rejections(),
+              UnorderedElementsAre(Pair("mismatch", 2u), Pair("decode", 1u), Pair("corrupt", 1u)));
   EXPECT_THAT(federation_->global_model().values, Each(FloatEq(1)));
 }
 

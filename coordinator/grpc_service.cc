@@ -122,7 +122,7 @@ class AdminService final : public proto::Admin::Service {
   AdminService(Federation* federation, bool require_admin, std::string admin_name)
       : federation_(federation), require_admin_(require_admin), admin_name_(std::move(admin_name)) {}
 
-  grpc::Status GetStatus(grpc::ServerContext* context, const proto::StatusRequest*,
+  grpc::Status GetStatus(grpc::ServerContext* context, const proto::StatusRequest* request,
                          proto::StatusResponse* response) override {
     if (require_admin_) {
       if (admin_name_.empty()) {
@@ -133,7 +133,7 @@ class AdminService final : public proto::Admin::Service {
       grpc::Status allowed = CheckPeerIs(*context, "GetStatus", admin_name_, "the admin identity");
       if (!allowed.ok()) return allowed;
     }
-    *response = federation_->GetStatus();
+    *response = federation_->GetStatus(request->include_devices());
     return grpc::Status::OK;
   }
 

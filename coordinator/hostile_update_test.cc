@@ -126,6 +126,7 @@ TEST_F(HostileUpdateTest, DefaultLimitsRefuseAnOverflowingUpdateForEveryWeighted
     const proto::RoundRecord record = CloseRound();
     EXPECT_TRUE(record.succeeded()) << record.failure();
     EXPECT_EQ(record.rejected(), 1u);
+    EXPECT_EQ(record.rejections().at("bounds"), 1u);
     EXPECT_TRUE(AllFinite(federation_->global_model().values));
     EXPECT_EQ(federation_->model_version(), 2u);
   }

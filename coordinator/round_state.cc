@@ -88,36 +88,44 @@ absl::Status RoundState::Validate(const TaskState& task, const proto::EncodedUpd
   return absl::OkStatus();
 }
 
+void RoundState::CountRejection(const char* reason) {
+  record_.set_rejected(record_.rejected() + 1);
+  ++(*record_.mutable_rejections())[reason];
+}
+
 absl::StatusOr<RoundState::CheckedUpload> RoundState::Check(const TaskState& task, const UpdateLimits& limits) {
   const std::string who = absl::StrCat("update from '", task.device_id, "': ");
-  auto rejected = [&](absl::Status status) {
-    record_.set_rejected(record_.rejected() + 1);
+  auto rejected = [&](const char* reason, absl::Status status) {
+    CountRejection(reason);
     return status;
   };
   CheckedUpload c;
   c.update = std::make_unique<proto::EncodedUpdate>();
   const std::string_view bytes = task.upload.bytes();
   if (!c.update->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return rejected(absl::InvalidArgumentError(absl::StrCat(who, "not an EncodedUpdate message (corrupt upload)")));
+    return rejected("corrupt",
+                    absl::InvalidArgumentError(absl::StrCat(who, "not an EncodedUpdate message (corrupt upload)")));
   }
   const proto::EncodedUpdate& update = *c.update;
   c.metrics = std::map<std::string, double>(update.metrics().begin(), update.metrics().end());
-  if (absl::Status valid = Validate(task, update); !valid.ok()) return rejected(valid);
-  if (absl::Status valid = CheckUpdateMetrics(c.metrics); !valid.ok()) return rejected(Prefixed(who, valid));
+  if (absl::Status valid = Validate(task, update); !valid.ok()) return rejected("mismatch", valid);
+  if (absl::Status valid = CheckUpdateMetrics(c.metrics); !valid.ok()) {
+    return rejected("metrics", Prefixed(who, valid));
+  }
   absl::StatusOr<std::unique_ptr<UpdateView>> view =
       DecodeUpdate(update.codec(), update.payload(), options_.num_elements);
-  if (!view.ok()) return rejected(view.status());
+  if (!view.ok()) return rejected("decode", view.status());
   c.view = *std::move(view);
   absl::StatusOr<CheckedUpdate> checked =
       CheckUpdate(*c.view, update.num_examples(), CapForTask(limits, options_.train.max_examples()));
-  if (!checked.ok()) return rejected(Prefixed(who, checked.status()));
+  if (!checked.ok()) return rejected("bounds", Prefixed(who, checked.status()));
   c.weight = checked->weight;
   return c;
 }
 
 absl::Status RoundState::Fold(CheckedUpload c) {
   if (absl::Status added = aggregator_->Add(*c.view, c.weight); !added.ok()) {
-    record_.set_rejected(record_.rejected() + 1);
+    CountRejection("aggregator");
     return added;
   }
   record_.set_accepted(record_.accepted() + 1);

@@ -108,6 +108,8 @@ class RoundState {
 
  private:
   absl::Status Validate(const TaskState& task, const proto::EncodedUpdate& update) const;
+  // One more rejected update, under `reason` (RoundRecord.rejections).
+  void CountRejection(const char* reason);
 
   Options options_;
   std::vector<std::string> selected_;
