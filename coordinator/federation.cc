@@ -681,6 +681,11 @@ std::vector<proto::RoundRecord> Federation::rounds() const {
   return impl_->completed;
 }
 
+int64_t Federation::round_target() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->open ? impl_->open->target() : 0;
+}
+
 std::vector<std::string> Federation::selected_devices() const {
   absl::MutexLock lock(&impl_->mu);
   return impl_->open ? impl_->open->selected() : std::vector<std::string>{};

@@ -221,6 +221,8 @@ class Federation final : public Transport {
   // Devices selected for the open round (empty between rounds). A simulator
   // uses it to materialise only the sampled devices.
   std::vector<std::string> selected_devices() const;
+  // Accepted updates that close the open round early (0 between rounds).
+  int64_t round_target() const;
 
  private:
   struct Impl;
