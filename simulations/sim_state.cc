@@ -209,7 +209,8 @@ absl::Status SimState::Clear() {
   return absl::OkStatus();
 }
 
-std::string SimState::DeviceStateDir(const std::string& id) const { return absl::StrCat(dir_, "/devices/", id); }
+std::string SimState::DevicesDir() const { return absl::StrCat(dir_, "/devices"); }
+std::string SimState::DeviceStateDir(const std::string& id) const { return absl::StrCat(DevicesDir(), "/", id); }
 std::string SimState::LedgerDir() const { return absl::StrCat(dir_, "/ledgers"); }
 std::string SimState::LedgerPath(const std::string& id) const { return absl::StrCat(LedgerDir(), "/", id, ".ledger"); }
 

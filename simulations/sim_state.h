@@ -70,6 +70,8 @@ class SimState {
   // Forgets everything (a new run in the same directory).
   absl::Status Clear();
 
+  // The folder holding one state folder per device, and one of them.
+  std::string DevicesDir() const;
   std::string DeviceStateDir(const std::string& device_id) const;
   std::string LedgerDir() const;
   std::string LedgerPath(const std::string& device_id) const;

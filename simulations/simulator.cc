@@ -259,8 +259,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
                                             std::move(initial), std::move(key), &impl->clock, impl->evaluator.get()));
   FEDGE_ASSIGN_OR_RETURN(CodecSpec codec, ParseCodecSpec(scenario.training.codec));
   if (codec.uses_error_feedback() && impl->sim_state) {
-    impl->state_root = impl->sim_state->DeviceStateDir("");
-    impl->state_root.pop_back();  // <state_dir>/simulation/devices
+    impl->state_root = impl->sim_state->DevicesDir();
     FEDGE_ASSIGN_OR_RETURN(impl->state_key, impl->sim_state->LoadOrCreateSealingKey());
   } else if (codec.uses_error_feedback()) {
     std::string dir = (std::filesystem::temp_directory_path() / "fedge-sim-state-XXXXXX").string();
