@@ -562,7 +562,7 @@ absl::Status Simulator::WriteModel(const std::string& path) const {
   // The header's metrics include the devices' wall-clock training time;
   // the evaluation is in rounds.csv and summary.json.
   body.mutable_header()->clear_metrics();
-  // Deterministic: the header's metrics are a map.
+  // Deterministic serialisation: the same model gives the same bytes.
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);

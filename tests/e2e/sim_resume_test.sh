@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # fedge-sim --resume (issue #14, item 6): a small scenario with durable state
-# ([run] state_dir) is SIGKILLed twice at seeded random points — before a
-# round's devices train, after the k-th update the coordinator acknowledged,
-# or once the coordinator closed a round but before the simulator saved its
-# row (FEDGE_FAULT_INJECTION, simulations/simulator.h) — and resumed with
+# ([run] state_dir) is SIGKILLed three times in seeded random rounds, once
+# at each kind of point — before a round's devices train, after the k-th
+# update the coordinator acknowledged (k random), and once the coordinator
+# closed a round but before the simulator saved its row
+# (FEDGE_FAULT_INJECTION, simulations/simulator.h) — and resumed with
 # --resume each time. Checks, against an uninterrupted run of the same
 # scenario without a state directory:
 #   - final_model.pb is byte-identical (cmp);
@@ -71,19 +72,18 @@ grep -q wall_time_s "$REF/rounds.csv"
 # "delivered" kill lands inside the chosen round.
 mapfile -t participants < <(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "participants") p = i; next } { print $p }' "$REF/rounds.csv")
 
-# Picks a seeded kill point at round >= $1; sets EVENT, COUNT and ROUND.
+# Picks a seeded random round >= $1 for kill point $2; sets EVENT, COUNT
+# (the point's occurrence in a process that starts at round $1) and ROUND.
 pick_kill() {
-  local from=$1 before=0 r
+  local from=$1 r
+  EVENT=$2
   ROUND=$((from + RANDOM % (ROUNDS - from + 1)))
-  for ((r = 1; r < ROUND; r++)); do before=$((before + participants[r - 1])); done
-  case $((RANDOM % 3)) in
-    0) EVENT=round-start; COUNT=$((ROUND - from + 1)) ;;
-    1) EVENT=round-closed; COUNT=$((ROUND - from + 1)) ;;
-    2) if ((participants[ROUND - 1] == 0)); then EVENT=round-start; COUNT=$((ROUND - from + 1));
-       else EVENT=delivered; COUNT=$((before + 1 + RANDOM % participants[ROUND - 1]));
-         # Counted from this process's first round.
-         for ((r = 1; r < from; r++)); do COUNT=$((COUNT - participants[r - 1])); done
-       fi ;;
+  if [[ $EVENT == delivered ]] && ((participants[ROUND - 1] == 0)); then EVENT=round-start; fi
+  case $EVENT in
+    round-start | round-closed) COUNT=$((ROUND - from + 1)) ;;
+    delivered)
+      COUNT=$((1 + RANDOM % participants[ROUND - 1]))
+      for ((r = from; r < ROUND; r++)); do COUNT=$((COUNT + participants[r - 1])); done ;;
   esac
 }
 
@@ -95,25 +95,27 @@ run_killed() {  # $1: extra flags; expects SIGKILL (exit 137)
   if ((rc != 137)); then cat "$W/killed.log"; echo "FAIL: expected a SIGKILL at $EVENT:$COUNT, exit $rc"; exit 1; fi
 }
 
-pick_kill 1
-echo "== kill 1: $EVENT:$COUNT (round $ROUND)"
-run_killed ""
-
-echo "== a stored run is not overwritten without --resume"
-if "$SIM" run "$W/scenario.toml" --out-dir "$W/out" --state-dir "$STATE" > "$W/refused.log" 2>&1; then
-  echo "FAIL: a state directory holding a run was reused without --resume"; exit 1
-fi
-grep -q -- "--resume" "$W/refused.log" && grep -q -- "--new-run" "$W/refused.log" ||
-  { cat "$W/refused.log"; echo "FAIL: the refusal does not say what to do"; exit 1; }
-
-# The resumed process runs from the interrupted round, or from the next one
-# when the coordinator had closed it (its row is rebuilt from the store).
-first=$([[ $EVENT == round-closed ]] && echo $((ROUND + 1)) || echo "$ROUND")
-if ((first <= ROUNDS)); then
-  pick_kill "$first"
-  echo "== kill 2 after resuming at round $first: $EVENT:$COUNT (round $ROUND)"
-  run_killed "--resume"
-fi
+# Three kills, one at each kind of point, in seeded random rounds; each
+# resumed process starts at the interrupted round, or at the next one when
+# the coordinator had closed it (its row is rebuilt from the store).
+first=1
+flags=""
+for event in round-start delivered round-closed; do
+  ((first <= ROUNDS)) || break
+  pick_kill "$first" "$event"
+  echo "== kill at $EVENT:$COUNT (round $ROUND), from round $first"
+  run_killed "$flags"
+  if [[ -z $flags ]]; then
+    echo "== a stored run is not overwritten without --resume"
+    if "$SIM" run "$W/scenario.toml" --out-dir "$W/out" --state-dir "$STATE" > "$W/refused.log" 2>&1; then
+      echo "FAIL: a state directory holding a run was reused without --resume"; exit 1
+    fi
+    grep -q -- "--resume" "$W/refused.log" && grep -q -- "--new-run" "$W/refused.log" ||
+      { cat "$W/refused.log"; echo "FAIL: the refusal does not say what to do"; exit 1; }
+  fi
+  flags=--resume
+  first=$([[ $EVENT == round-closed ]] && echo $((ROUND + 1)) || echo "$ROUND")
+done
 
 echo "== resume to the end"
 "$SIM" run "$W/scenario.toml" --out-dir "$W/out" --state-dir "$STATE" --resume > "$W/resumed.log" 2>&1 ||
