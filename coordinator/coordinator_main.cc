@@ -46,6 +46,7 @@
 #include "core/config.h"
 #include "core/file_util.h"
 #include "core/idx.h"
+#include "core/fault_injection.h"
 #include "core/logging.h"
 #include "core/signing.h"
 #include "core/status.h"
@@ -310,30 +311,6 @@ absl::StatusOr<std::unique_ptr<ModelEvaluator>> MakeEvaluator(const CoordinatorC
   return evaluator;
 }
 
-// Crash tests only: FEDGE_FAULT_INJECTION="EVENT:N" makes the process SIGKILL
-// itself at the N-th fault point EVENT of the Federation (FederationOptions::
-// fault_point), e.g. "upload-partial:1" in the middle of an upload.
-absl::Status ArmFaultInjection(FederationOptions& options) {
-  const char* spec = std::getenv("FEDGE_FAULT_INJECTION");
-  if (spec == nullptr || *spec == '\0') return absl::OkStatus();
-  const std::string_view text = spec;
-  const size_t colon = text.rfind(':');
-  int64_t n = 0;
-  if (colon == std::string_view::npos || !absl::SimpleAtoi(AsAbsl(text.substr(colon + 1)), &n) || n < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("FEDGE_FAULT_INJECTION=\"", spec, "\" must be EVENT:N, e.g. upload-partial:1"));
-  }
-  FEDGE_LOG(WARNING) << "fault injection: SIGKILL at " << spec;
-  auto remaining = std::make_shared<int64_t>(n);
-  options.fault_point = [event = std::string(text.substr(0, colon)), remaining](std::string_view e) {
-    if (e == event && --*remaining == 0) {
-      FEDGE_LOG(WARNING) << "fault injection: killing the coordinator at " << event;
-      raise(SIGKILL);
-    }
-  };
-  return absl::OkStatus();
-}
-
 // The Prometheus endpoint and what it serves, or null without
 // --metrics-listen. Declared before the server so it outlives it.
 struct MetricsService {
@@ -381,7 +358,9 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
                     << federation_options.client_dp->device_sampling_rate
                     << (settings.client_dp.sampling_rate > 0 ? "" : " (against federation.min_devices: an upper bound)");
   }
-  if (absl::Status armed = ArmFaultInjection(federation_options); !armed.ok()) return armed;
+  // Crash tests only: FEDGE_FAULT_INJECTION="EVENT:N" SIGKILLs the process at
+  // the N-th fault point EVENT of the Federation, e.g. "upload-partial:1".
+  FEDGE_ASSIGN_OR_RETURN(federation_options.fault_point, FaultInjectionFromEnv());
   std::unique_ptr<SqliteStateStore> store;
   if (!c.state.dir.empty()) {
     FEDGE_ASSIGN_OR_RETURN(store, OpenCoordinatorState(c));

@@ -92,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions
     FEDGE_RETURN_IF_ERROR(impl->PublishModel());
     if (impl->options.store != nullptr) FEDGE_RETURN_IF_ERROR(impl->LoadOrInitialize(initial_model));
   }
+  if (impl->options.store != nullptr) impl->journal = std::make_unique<GroupCommit>(impl->options.store, &impl->mu);
   return std::unique_ptr<Federation>(new Federation(std::move(impl)));
 }
 
@@ -177,56 +178,135 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
 }
 
 absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequest& request) {
-  absl::MutexLock lock(&impl_->mu);
   Impl& s = *impl_;
-  RoundState::TaskState* task = s.open ? s.open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
-  if (task == nullptr) {
-    auto replayed = s.last_round_replies.find(request.task_id());
-    if (replayed != s.last_round_replies.end() && replayed->second.device_id == request.device_id()) {
-      return replayed->second.reply;
+  Impl::Storing storing;
+  {
+    absl::MutexLock lock(&s.mu);
+    RoundState::TaskState* task = s.open ? s.open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
+    if (task == nullptr) {
+      auto replayed = s.last_round_replies.find(request.task_id());
+      if (replayed != s.last_round_replies.end() && replayed->second.device_id == request.device_id()) {
+        return replayed->second.reply;
+      }
     }
+    if (task == nullptr || task->device_id != request.device_id()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "task '", request.task_id(), "' is not open for device '", request.device_id(),
+          "': its round has closed (late update) or it was never assigned to this device"));
+    }
+    if (task->committed) return task->reply;  // resubmission: answered again, never counted twice
+    if (task->storing) {
+      return absl::UnavailableError(absl::StrCat("the update of task '", request.task_id(),
+                                                 "' is being stored; send its final chunk again for the answer"));
+    }
+    s.open->record().set_bytes_up(s.open->record().bytes_up() + request.data().size());
+    FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
+    FEDGE_LOG(DEBUG) << request.device_id() << ": upload of task " << request.task_id() << " at offset "
+                     << request.offset() << " of " << request.total_size() << (request.final() ? " (final)" : "");
+    if (s.options.fault_point && request.offset() > 0 && !request.final()) s.options.fault_point("upload-partial");
+    proto::UploadResponse response;
+    response.set_committed_offset(task->upload.committed());
+    if (!request.final() || !task->upload.complete()) return response;
+    if (s.journal == nullptr) return s.Commit(*task);
+    FEDGE_ASSIGN_OR_RETURN(storing, s.BeginStoring(task));
+    if (storing.ticket == nullptr) return *storing.answer;
   }
-  if (task == nullptr || task->device_id != request.device_id()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "task '", request.task_id(), "' is not open for device '", request.device_id(),
-        "': its round has closed (late update) or it was never assigned to this device"));
-  }
-  if (task->committed) return task->reply;  // resubmission: answered again, never counted twice
-  s.open->record().set_bytes_up(s.open->record().bytes_up() + request.data().size());
-  FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
-  FEDGE_LOG(DEBUG) << request.device_id() << ": upload of task " << request.task_id() << " at offset "
-                   << request.offset() << " of " << request.total_size() << (request.final() ? " (final)" : "");
-  if (s.options.fault_point && request.offset() > 0 && !request.final()) s.options.fault_point("upload-partial");
-  proto::UploadResponse response;
-  response.set_committed_offset(task->upload.committed());
-  if (!request.final() || !task->upload.complete()) return response;
-  return s.Commit(*task);
+  // The write (and its fsync) happens outside the Federation's lock, batched
+  // with the other uploads waiting for theirs.
+  // Settle wrote the answer (the store's failure included) before Wait returns.
+  s.journal->Wait(storing.ticket).IgnoreError();
+  return *storing.answer;
+}
+
+absl::Status Federation::Impl::Reject(RoundState::TaskState& task, absl::Status why) {
+  task.committed = true;
+  task.upload.Release();
+  FEDGE_LOG(WARNING) << "round " << open->round() << ": rejected update from " << task.device_id << ": "
+                     << why.message();
+  task.reply = why;
+  return why;
 }
 
 // Validates a fully received update once and folds it into the aggregate.
 // Both outcomes are final for the task and are replayed to resubmissions.
 absl::StatusOr<proto::UploadResponse> Federation::Impl::Commit(RoundState::TaskState& task) {
-  const uint64_t size = task.upload.committed();
   absl::StatusOr<RoundState::CheckedUpload> checked = open->Check(task, options.limits);
-  if (checked.ok()) {
-    // Durable before it counts: a failure here leaves the task open and the
-    // aggregate untouched, and the device sends the update again.
-    if (absl::Status stored = Persist(task); !stored.ok()) {
-      FEDGE_LOG(ERROR) << "round " << open->round() << ": update from " << task.device_id
-                       << " not acknowledged: " << stored.message();
-      open->ResetUpload(task);
-      return stored;
+  if (!checked.ok()) return Reject(task, checked.status());
+  return Settle(task, absl::OkStatus(), *std::move(checked));
+}
+
+absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundState::TaskState* task) {
+  const uint64_t round = open->round();
+  const std::string task_id = task->task.task_id();
+  task->storing = true;
+  // Room in the round: updates being stored count as accepted, so a batch
+  // never takes the round past its target (holding strategies have a
+  // maximum). Waiting releases the lock; the round may close meanwhile.
+  struct Room {
+    Impl* s;
+    uint64_t round;
+    bool operator()() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+      return !s->open || s->open->round() != round || s->open->accepted() + s->being_stored < s->open->target();
     }
+  };
+  const Room room{this, round};
+  mu.Await(absl::Condition(&room));
+  if (!open || open->round() != round) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("task '", task_id, "' is not open any more: its round closed while the update waited to be stored"));
   }
-  absl::Status verdict = checked.ok() ? open->Fold(*std::move(checked)) : checked.status();
+  task = open->FindTask(task_id);  // tasks live as long as their round
+  task->storing = false;
+  if (!store_error.ok()) {
+    open->ResetUpload(*task);
+    return store_error;
+  }
+  absl::StatusOr<RoundState::CheckedUpload> checked = open->Check(*task, options.limits);
+  Storing storing;
+  storing.answer = std::make_shared<absl::StatusOr<proto::UploadResponse>>();
+  if (!checked.ok()) {
+    *storing.answer = Reject(*task, checked.status());
+    return storing;  // a rejected update is never stored
+  }
+  task->storing = true;
+  ++this->being_stored;
+  auto held = std::make_shared<RoundState::CheckedUpload>(*std::move(checked));
+  std::string bytes(task->upload.bytes());
+  storing.ticket = journal->Enqueue(
+      AckedUpdate{round, task_id, task->device_id, std::move(bytes)},
+      [this, round, task_id, held, answer = storing.answer](const absl::Status& stored) {
+        mu.AssertHeld();
+        --this->being_stored;
+        // The round is still open: it closes at its target only through
+        // Settle, and at its deadline only once nothing is being stored.
+        RoundState::TaskState* t = open && open->round() == round ? open->FindTask(task_id) : nullptr;
+        if (t == nullptr) {
+          *answer = absl::InternalError(absl::StrCat("round ", round, " closed while task '", task_id,
+                                                     "' was being stored"));
+          return;
+        }
+        t->storing = false;
+        *answer = Settle(*t, stored, std::move(*held));
+      });
+  return storing;
+}
+
+absl::StatusOr<proto::UploadResponse> Federation::Impl::Settle(RoundState::TaskState& task,
+                                                               const absl::Status& stored,
+                                                               RoundState::CheckedUpload checked) {
+  if (!stored.ok()) {
+    // Durable before it counts: the aggregate is untouched and the device
+    // sends the update again.
+    FEDGE_LOG(ERROR) << "round " << open->round() << ": update from " << task.device_id
+                     << " not acknowledged: " << stored.message();
+    open->ResetUpload(task);
+    return StoreFailure(stored);
+  }
+  const uint64_t size = task.upload.committed();
+  absl::Status verdict = open->Fold(std::move(checked));
+  if (!verdict.ok()) return Reject(task, verdict);
   task.committed = true;
   task.upload.Release();
-  if (!verdict.ok()) {
-    FEDGE_LOG(WARNING) << "round " << open->round() << ": rejected update from " << task.device_id << ": "
-                       << verdict.message();
-    task.reply = verdict;
-    return verdict;
-  }
   proto::UploadResponse response;
   response.set_committed_offset(size);
   response.set_accepted(true);
@@ -502,7 +582,12 @@ std::vector<proto::RoundRecord> Federation::Tick() {
   std::vector<PendingRecord> closed;
   {
     absl::MutexLock lock(&s.mu);
-    if (s.open && s.clock->Now() >= s.open->deadline()) s.CloseRound("deadline");
+    if (s.open && s.clock->Now() >= s.open->deadline()) {
+      // Updates being stored arrived before the deadline: settle them first.
+      s.mu.Await(absl::Condition(
+          +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->mu) { return impl->being_stored == 0; }, &s));
+      if (s.open && s.clock->Now() >= s.open->deadline()) s.CloseRound("deadline");
+    }
     closed.swap(s.pending);
   }
   // Evaluation takes seconds on a real test set: run it without the lock so
@@ -609,6 +694,11 @@ uint64_t Federation::deployed_model_version() const {
 std::vector<proto::RoundRecord> Federation::rounds() const {
   absl::MutexLock lock(&impl_->mu);
   return impl_->completed;
+}
+
+int64_t Federation::round_target() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->open ? impl_->open->target() : 0;
 }
 
 std::vector<std::string> Federation::selected_devices() const {

@@ -131,6 +131,12 @@ struct FederationOptions {
   StateStore* store = nullptr;
   // A resumed open round's deadline becomes at least now + this.
   absl::Duration resume_grace = absl::Minutes(1);
+  // For a driver that re-runs an interrupted round deterministically (the
+  // simulator, fedge-sim --resume): a stored open round is opened again
+  // from its start — same cohort, opening time, deadline and train config,
+  // no grace — and its acknowledged updates are dropped from the store, to
+  // be sent again. false (the service): they are replayed and count.
+  bool restart_open_round = false;
   // Fault-injection seam for crash tests (tests/e2e/durable_coordinator_test.sh
   // via fedge-coordinator's FEDGE_FAULT_INJECTION): called with the lock
   // held with "download-partial" after serving a chunk that is neither the
@@ -218,6 +224,8 @@ class Federation final : public Transport {
   // Devices selected for the open round (empty between rounds). A simulator
   // uses it to materialise only the sampled devices.
   std::vector<std::string> selected_devices() const;
+  // Accepted updates that close the open round early (0 between rounds).
+  int64_t round_target() const;
 
  private:
   struct Impl;

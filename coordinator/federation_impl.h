@@ -21,6 +21,7 @@
 #include "coordinator/deployed_model.h"
 #include "coordinator/federation.h"
 #include "coordinator/round_state.h"
+#include "coordinator/store/group_commit.h"
 #include "coordinator/store/state_store.h"
 #include "privacy/client_dp.h"
 
@@ -82,6 +83,13 @@ struct Federation::Impl {
   uint64_t deployed_parent ABSL_GUARDED_BY(mu) = 0;
   // Devices whose registry entry changed since it was last stored.
   std::set<std::string> dirty_devices ABSL_GUARDED_BY(mu);
+  // Batches the appends of concurrent acknowledgements (null without a
+  // store). Declared after mu, which it borrows.
+  std::unique_ptr<GroupCommit> journal;
+  // Updates of the open round being made durable: they count towards the
+  // target, so a batch never takes the round past it, and the round does
+  // not close at its deadline until they are settled.
+  int64_t being_stored ABSL_GUARDED_BY(mu) = 0;
   // Set when closing a round could not be stored: the in-memory state is
   // ahead of the store, so nothing more is acknowledged until a restart.
   absl::Status store_error ABSL_GUARDED_BY(mu);
@@ -98,7 +106,22 @@ struct Federation::Impl {
   std::unique_ptr<RoundAggregator> BeginAggregation(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void MaybeOpenRound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // In memory: validates a complete upload and counts it.
   absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // With a store: validates a complete upload and queues it on `journal`;
+  // the answer is final once the returned ticket has been waited for
+  // (outside the lock). A rejection or a refusal is answered at once.
+  struct Storing {
+    std::shared_ptr<GroupCommit::Ticket> ticket;
+    std::shared_ptr<absl::StatusOr<proto::UploadResponse>> answer;
+  };
+  absl::StatusOr<Storing> BeginStoring(RoundState::TaskState* task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // A checked update's final answer: folded and acknowledged when `stored`
+  // is OK, otherwise dropped with the store's error (nothing counted).
+  absl::StatusOr<proto::UploadResponse> Settle(RoundState::TaskState& task, const absl::Status& stored,
+                                               RoundState::CheckedUpload checked) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // An update refused by the checks: final for the task.
+  absl::Status Reject(RoundState::TaskState& task, absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The server step, all or nothing: the round's aggregate must pass
   // CheckAggregate and the stepped model must be finite, otherwise the
@@ -124,13 +147,15 @@ struct Federation::Impl {
   }
   StoredDevice ToStored(const std::string& id, const DeviceEntry& e) const;
   std::vector<StoredDevice> TakeDirtyDevices() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Stores an accepted update before it is counted.
-  absl::Status Persist(const RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The answer to a device whose update could not be stored.
+  static absl::Status StoreFailure(const absl::Status& stored);
   // Fresh store: the initial model. Stored run: everything is resumed.
   absl::Status LoadOrInitialize(const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::Status Resume(StoredState state, const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::Status ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // options.restart_open_round: `r` opened again, empty.
+  absl::Status RestartOpenRound(const StoredOpenRound& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 };
 
 }  // namespace fedge

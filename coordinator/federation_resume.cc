@@ -36,13 +36,8 @@ std::vector<StoredDevice> Federation::Impl::TakeDirtyDevices() {
   return out;
 }
 
-absl::Status Federation::Impl::Persist(const RoundState::TaskState& task) {
-  if (options.store == nullptr) return absl::OkStatus();
-  if (!store_error.ok()) return store_error;
-  const std::string_view bytes = task.upload.bytes();
-  absl::Status stored =
-      options.store->AppendUpdate(AckedUpdate{open->round(), task.task.task_id(), task.device_id, std::string(bytes)});
-  if (stored.ok() || absl::IsResourceExhausted(stored)) return stored;
+absl::Status Federation::Impl::StoreFailure(const absl::Status& stored) {
+  if (absl::IsResourceExhausted(stored)) return stored;
   return absl::UnavailableError(absl::StrCat("the coordinator could not store the update (", stored.message(),
                                              "); it was not counted: send it again"));
 }
@@ -111,7 +106,10 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
     }
     pending.push_back(std::move(p));
   }
-  if (state.open) FEDGE_RETURN_IF_ERROR(ResumeOpenRound(*state.open, state.open_updates));
+  if (state.open) {
+    FEDGE_RETURN_IF_ERROR(options.restart_open_round ? RestartOpenRound(*state.open)
+                                                     : ResumeOpenRound(*state.open, state.open_updates));
+  }
   FEDGE_LOG(INFO) << "resumed: global model v" << version << ", " << completed.size() << " completed rounds, "
                   << devices.size() << " devices, deployed model v" << deployed.version()
                   << (open ? absl::StrCat(", round ", open->round(), " open with ", open->accepted(),
@@ -148,6 +146,27 @@ absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const s
   FEDGE_LOG(INFO) << "round " << r.round << ": resumed with " << updates.size()
                   << " acknowledged updates; deadline in " << (deadline - now);
   if (open->accepted() >= open->target()) CloseRound("target reached before the restart");
+  return absl::OkStatus();
+}
+
+absl::Status Federation::Impl::RestartOpenRound(const StoredOpenRound& r) {
+  if (r.model_version != version) {
+    return absl::DataLossError(absl::StrCat("the stored open round ", r.round, " trains model version ",
+                                            r.model_version, " but the stored global model is version ", version));
+  }
+  open.emplace(RoundState::Options{.round = r.round,
+                                   .model_version = r.model_version,
+                                   .layout_id = global.layout.id(),
+                                   .num_elements = global.layout.num_elements(),
+                                   .target = r.target,
+                                   .architecture = options.architecture,
+                                   .train = r.train,
+                                   .opened = absl::FromUnixMicros(r.opened_unix_micros),
+                                   .deadline = absl::FromUnixMicros(r.deadline_unix_micros)},
+               r.selected, BeginAggregation(r.target));
+  // Storing the round again drops its acknowledged updates (StateStore::OpenRound).
+  FEDGE_RETURN_IF_ERROR(options.store->OpenRound(r, Counters()));
+  FEDGE_LOG(INFO) << "round " << r.round << ": opened again from its start";
   return absl::OkStatus();
 }
 

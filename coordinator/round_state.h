@@ -45,6 +45,9 @@ class RoundState {
     proto::Task task;
     UploadBuffer upload;
     bool committed = false;
+    // The final chunk is being made durable (Federation with a store): a
+    // resubmission meanwhile must not start a second commit.
+    bool storing = false;
     // The answer to the final chunk, replayed to resubmissions.
     absl::StatusOr<proto::UploadResponse> reply = proto::UploadResponse();
   };

@@ -23,22 +23,33 @@ PrivacyRuntime::PrivacyRuntime(const Scenario& scenario, std::vector<std::string
       client_noise_(DeriveSeed(scenario.seed, kClientNoiseStream)) {}
 
 PrivacyRuntime::~PrivacyRuntime() {
-  if (!ledger_dir_.empty()) {
+  if (owns_ledger_dir_) {
     std::error_code ignored;
     std::filesystem::remove_all(ledger_dir_, ignored);
   }
 }
 
 absl::StatusOr<std::unique_ptr<PrivacyRuntime>> PrivacyRuntime::Create(const Scenario& scenario,
-                                                                       std::vector<std::string> device_ids) {
+                                                                       std::vector<std::string> device_ids,
+                                                                       const std::string& ledger_dir) {
   std::unique_ptr<PrivacyRuntime> runtime(new PrivacyRuntime(scenario, std::move(device_ids)));
-  if (scenario.dp.enabled) {
-    std::string dir = (std::filesystem::temp_directory_path() / "fedge-sim-ledgers-XXXXXX").string();
-    if (mkdtemp(dir.data()) == nullptr) {
-      return absl::UnavailableError("cannot create a temporary folder for the devices' privacy ledgers");
+  if (!scenario.dp.enabled) return runtime;
+  if (!ledger_dir.empty()) {
+    runtime->ledger_dir_ = ledger_dir;
+    // A resumed run: what the devices' ledgers hold is what they spent.
+    for (const std::string& id : runtime->device_ids_) {
+      if (!std::filesystem::exists(absl::StrCat(ledger_dir, "/", id, ".ledger"))) continue;
+      FEDGE_ASSIGN_OR_RETURN(DevicePrivacy device, runtime->Materialise(id, 0, 0));
+      runtime->Release(device);
     }
-    runtime->ledger_dir_ = dir;
+    return runtime;
   }
+  std::string dir = (std::filesystem::temp_directory_path() / "fedge-sim-ledgers-XXXXXX").string();
+  if (mkdtemp(dir.data()) == nullptr) {
+    return absl::UnavailableError("cannot create a temporary folder for the devices' privacy ledgers");
+  }
+  runtime->ledger_dir_ = dir;
+  runtime->owns_ledger_dir_ = true;
   return runtime;
 }
 

@@ -54,11 +54,14 @@ struct DevicePrivacy {
 
 class PrivacyRuntime {
  public:
-  // `device_ids` is the population. Creates the ledger folder when [dp] is
-  // on; kUnavailable when it cannot.
+  // `device_ids` is the population. With [dp] the ledgers are kept in
+  // `ledger_dir` (a durable run: ledgers found there are read back, so ε
+  // continues) or, when it is empty, in a temporary folder removed with
+  // the runtime. kUnavailable / kDataLoss when a folder or ledger fails.
   static absl::StatusOr<std::unique_ptr<PrivacyRuntime>> Create(const Scenario& scenario,
-                                                                std::vector<std::string> device_ids);
-  ~PrivacyRuntime();  // removes the ledger folder
+                                                                std::vector<std::string> device_ids,
+                                                                const std::string& ledger_dir = {});
+  ~PrivacyRuntime();  // removes a temporary ledger folder
   PrivacyRuntime(const PrivacyRuntime&) = delete;
   PrivacyRuntime& operator=(const PrivacyRuntime&) = delete;
 
@@ -85,6 +88,7 @@ class PrivacyRuntime {
   const Scenario scenario_;
   const std::vector<std::string> device_ids_;
   std::string ledger_dir_;  // empty without [dp]
+  bool owns_ledger_dir_ = false;  // a temporary folder
   DeterministicRandom client_noise_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, double> spent_ ABSL_GUARDED_BY(mu_);

@@ -15,6 +15,8 @@ absl::StatusOr<ComparisonReport> RunScenarioSet(const ScenarioSet& set, const Ru
     RunOptions run_options = options;
     if (set.has_variants) {
       run_options.report_dir = absl::StrCat(dir, "/", run.label);
+      const std::string& state = options.state_dir.empty() ? run.scenario.run.state_dir : options.state_dir;
+      if (!state.empty()) run_options.state_dir = absl::StrCat(state, "/", run.label);
       if (options.out != nullptr) {
         std::fprintf(options.out, "\n== variant %zu of %zu: %s ==\n", i + 1, set.runs.size(), run.label.c_str());
       }

@@ -75,6 +75,7 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
   run.Read("torch_threads", &sc.run.torch_threads, 1, 1024);
   run.Read("out_dir", &sc.run.out_dir);
   if (sc.run.out_dir.empty()) run.Error("'out_dir' must not be empty");
+  run.Read("state_dir", &sc.run.state_dir);
 
   CheckFederationForSimulation(root, sc);
   ReadAttackTable(root.Section("attack"), &sc.attack);
@@ -115,7 +116,10 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
                   {"latency_ms", ToJson(s.devices.latency_ms)},
                   {"availability", s.devices.availability},
                   {"dropout", s.devices.dropout}};
-  j["run"] = {{"workers", s.run.workers}, {"torch_threads", s.run.torch_threads}, {"out_dir", s.run.out_dir}};
+  j["run"] = {{"workers", s.run.workers},
+              {"torch_threads", s.run.torch_threads},
+              {"out_dir", s.run.out_dir},
+              {"state_dir", s.run.state_dir}};
   j["attack"] = AttackToJson(s.attack);
   if (s.drift.enabled()) j["drift"] = DriftToJson(s.drift);
   return j;

@@ -13,7 +13,7 @@
 //                 classes_per_device, max_examples_per_device
 //   [devices]     compute_speed, bandwidth_up, bandwidth_down, latency_ms
 //                 (each { mean, sigma } of a log-normal), availability, dropout
-//   [run]         workers, torch_threads, out_dir
+//   [run]         workers, torch_threads, out_dir, state_dir
 //   [attack]      fraction, kind, scale, noise_std (simulations/attack.h)
 //   [drift]       data drift schedule and the devices' detector and response
 //                 (simulations/drift_schedule.h)
@@ -96,6 +96,11 @@ struct Scenario : FederationSettings {
     int torch_threads = 1;
     // Reports are written to <out_dir>/<name>/.
     std::string out_dir = "runs";
+    // Durable state (coordinator/store/README.md): the coordinator's store
+    // and the devices' state, so an interrupted run continues with
+    // `fedge-sim run --resume`; empty keeps everything in memory. With
+    // [[variant]] tables each run uses <state_dir>/<label>/.
+    std::string state_dir = {};
   } run;
 
   // Byzantine devices ([attack]; default none).

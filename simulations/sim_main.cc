@@ -1,14 +1,16 @@
 // fedge-sim: simulated federations on one machine.
 //
 //   fedge-sim run SCENARIO.toml [--workers N] [--rounds N] [--seed S] [--out-dir DIR] [--name NAME]
-//                 [--transport inprocess|grpc] [-v]
+//                 [--transport inprocess|grpc] [--state-dir DIR] [--resume | --new-run] [-v]
 //   fedge-sim validate SCENARIO.toml
 //
 // `run` writes rounds.csv, summary.json and report.html to
 // <out_dir>/<name>/ and prints a summary; a scenario with [[variant]] tables
 // runs every variant with the same seed, reports each to
 // <out_dir>/<name>/<variant>/ and compares them in <out_dir>/<name>/
-// (`--variant LABEL` runs only that one). See simulations/README.md.
+// (`--variant LABEL` runs only that one). With a state directory
+// ([run] state_dir or --state-dir) an interrupted run continues with
+// --resume. See simulations/README.md.
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "core/fault_injection.h"
 #include "core/logging.h"
 #include "models/threads.h"
 #include "models/zoo.h"
@@ -34,6 +37,7 @@ struct Overrides {
   std::optional<std::string> out_dir;
   std::optional<std::string> name;
   std::optional<std::string> variant;
+  std::optional<std::string> state_dir;
 };
 
 absl::StatusOr<fedge::ScenarioSet> Load(const std::string& path, const Overrides& o) {
@@ -48,6 +52,7 @@ absl::StatusOr<fedge::ScenarioSet> Load(const std::string& path, const Overrides
     if (o.seed) s.seed = *o.seed;
     if (o.out_dir) s.run.out_dir = *o.out_dir;
     if (o.name) s.name = *o.name;
+    if (o.state_dir) s.run.state_dir = *o.state_dir;
   }
   if (o.variant) {
     std::erase_if(set->runs, [&](const fedge::ScenarioVariant& run) { return run.label != *o.variant; });
@@ -78,6 +83,14 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"inprocess", "grpc"}));
   run->add_option("--variant", o.variant, "run only the base or variant with this label");
+  bool resume = false, new_run = false;
+  run->add_option("--state-dir", o.state_dir,
+                  "durable state: the run survives Ctrl-C or a crash and continues with --resume "
+                  "(default: the scenario's run.state_dir)");
+  CLI::Option* resume_flag =
+      run->add_flag("--resume", resume, "continue the run stored in the state directory where it stopped");
+  run->add_flag("--new-run", new_run, "discard the run stored in the state directory and start again")
+      ->excludes(resume_flag);
   run->add_flag("-v,--verbose", verbose, "log coordinator and device events");
 
   CLI::App* validate = app.add_subcommand("validate", "check a scenario file and print it as JSON");
@@ -88,6 +101,11 @@ int main(int argc, char** argv) {
   absl::StatusOr<fedge::ScenarioSet> set = Load(path, o);
   if (!set.ok()) {
     std::fprintf(stderr, "fedge-sim: invalid scenario:\n%s\n", std::string(set.status().message()).c_str());
+    return 2;
+  }
+  if (run->parsed() && (resume || new_run) && set->runs[0].scenario.run.state_dir.empty()) {
+    std::fprintf(stderr, "fedge-sim: %s needs a state directory: set [run] state_dir or --state-dir\n",
+                 resume ? "--resume" : "--new-run");
     return 2;
   }
   if (validate->parsed()) {
@@ -101,9 +119,19 @@ int main(int argc, char** argv) {
   // comes from training devices concurrently.
   fedge::SetComputeThreads(scenario->run.torch_threads);
   fedge::SetMinLogLevel(verbose ? fedge::LogLevel::kInfo : fedge::LogLevel::kError);
+  absl::StatusOr<fedge::FaultPoint> fault_point = fedge::FaultInjectionFromEnv();  // crash tests only
+  if (!fault_point.ok()) {
+    std::fprintf(stderr, "fedge-sim: %s\n", fault_point.status().ToString().c_str());
+    return 2;
+  }
   absl::StatusOr<fedge::ComparisonReport> report = fedge::RunScenarioSet(
       *set,
-      {.out = stderr, .tty = isatty(fileno(stderr)) == 1, .transport = *fedge::ParseTransportKind(transport)});
+      {.out = stderr,
+       .tty = isatty(fileno(stderr)) == 1,
+       .transport = *fedge::ParseTransportKind(transport),
+       .resume = resume,
+       .new_run = new_run,
+       .fault_point = *fault_point});
   if (!report.ok()) {
     std::fprintf(stderr, "fedge-sim: %s\n", report.status().ToString().c_str());
     return 1;

@@ -12,12 +12,18 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "aggregation/strategy_registry.h"
 #include "client/device.h"
 #include "client/trainer.h"
 #include "compression/codec_spec.h"
 #include "coordinator/federation.h"
 #include "coordinator/federation_setup.h"
+#include "coordinator/store/run_config.h"
+#include "coordinator/store/sqlite_state_store.h"
+#include "core/artifact.h"
+#include "core/file_util.h"
 #include "core/env.h"
 #include "core/evaluator.h"
 #include "core/random.h"
@@ -37,6 +43,7 @@
 #include "simulations/privacy_runtime.h"
 #include "simulations/progress.h"
 #include "simulations/round_metric.h"
+#include "simulations/sim_state.h"
 #include "simulations/virtual_device.h"
 
 namespace fedge {
@@ -65,6 +72,32 @@ struct DeviceOutcome {
   std::optional<StateSnapshot> state_before;
 };
 
+// A durable run's directory, opened: the coordinator's store prepared for
+// this scenario (PrepareRun, as fedge-coordinator) and the simulator's files.
+struct DurableState {
+  std::unique_ptr<SqliteStateStore> store;
+  SimState files;
+  bool resuming = false;  // the store holds this run and --resume was given
+};
+
+absl::StatusOr<DurableState> OpenDurableState(const Scenario& scenario, const DurableOptions& durable) {
+  FEDGE_RETURN_IF_ERROR(CheckResumable(scenario));
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStateStore> store, SqliteStateStore::Open({.dir = durable.dir}));
+  FEDGE_ASSIGN_OR_RETURN(SimState files, SimState::Open(durable.dir));
+  FEDGE_ASSIGN_OR_RETURN(std::optional<RunConfig> stored, store->ReadRunConfig());
+  if (stored && !durable.resume && !durable.new_run) {
+    FEDGE_ASSIGN_OR_RETURN(SimState::Progress done, files.LoadProgress());
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the state directory ", durable.dir, " holds a run (", done.rows.size(),
+        " rounds done): add --resume to continue it, or --new-run to discard it and start over"));
+  }
+  const bool resuming = stored.has_value() && !durable.new_run;
+  if (!resuming) FEDGE_RETURN_IF_ERROR(files.Clear());
+  // The coordinator's check: settings that change the run are refused, naming each key.
+  FEDGE_RETURN_IF_ERROR(PrepareRun(*store, SimulationRunConfig(scenario), durable.new_run, store->db_path()));
+  return DurableState{std::move(store), std::move(files), resuming};
+}
+
 }  // namespace
 
 struct Simulator::Impl {
@@ -85,6 +118,19 @@ struct Simulator::Impl {
   // The deployed int8 model ([deploy]); null without. Declared before the
   // Federation, which borrows its deployer.
   std::unique_ptr<DeploySimulation> deploy;
+  // A durable run ([run] state_dir): the coordinator's store and the
+  // simulator's files beside it; null / nullopt without. Declared before
+  // the Federation, which borrows the store.
+  std::unique_ptr<SqliteStateStore> store;
+  std::optional<SimState> sim_state;
+  // Durable runs: the rows of every completed round, saved after each.
+  std::vector<RoundRow> rows;
+  // The rows of the rounds completed before this process (a resumed run).
+  std::vector<RoundRow> resumed_rows;
+  FaultPoint fault_point;  // DurableOptions::fault_point
+  void Fault(std::string_view event) const {
+    if (fault_point) fault_point(event);
+  }
   std::unique_ptr<Federation> federation;
   std::unique_ptr<GrpcLoopback> loopback;  // declared after the Federation it serves
   Transport* coordinator = nullptr;        // how devices reach the Federation
@@ -93,7 +139,9 @@ struct Simulator::Impl {
   // encoder's error-feedback residual), one folder per device; empty for
   // stateless codecs. A fresh temporary folder, so runs never share state.
   std::string state_root;
-  // Seals that state as fedge-device does; a fresh key per run, never stored.
+  bool owns_state_root = false;  // a temporary folder (not a durable run's)
+  // Seals that state as fedge-device does; a fresh key per run, stored only
+  // in a durable run's state directory.
   std::optional<SealingKey> state_key;
   // Drifting device data and the devices' drift response ([drift]); null without.
   std::unique_ptr<DriftSimulation> drift;
@@ -103,13 +151,23 @@ struct Simulator::Impl {
   Impl(const Scenario& s, SimulationData d, VerifyKey key)
       : scenario(s), data(std::move(d)), verify_key(std::move(key)), pool(s.run.workers) {}
   ~Impl() {
-    if (!state_root.empty()) {
+    if (owns_state_root) {
       std::error_code ignored;
       std::filesystem::remove_all(state_root, ignored);
     }
   }
 
   DeviceOutcome RunDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened, absl::Time deadline);
+  // The report row of a closed round.
+  absl::StatusOr<RoundRow> MakeRow(const proto::RoundRecord& record, int64_t malicious_accepted);
+  // A resumed run (store and sim_state set): puts the devices back to where
+  // the stored coordinator is and sets the clock; returns the round whose
+  // row must be rebuilt once the Federation runs (0: none).
+  absl::StatusOr<uint64_t> Reconcile(const std::string& dir);
+  // A resumed run whose last round closed at the coordinator but whose row
+  // was not saved: the row from the stored record.
+  absl::Status RecoverRow(uint64_t round, const std::vector<std::string>& accepted);
+  std::vector<std::string> recovered_accepted;  // devices acknowledged in that round
 };
 
 Simulator::Simulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -131,13 +189,30 @@ absl::StatusOr<TransportKind> ParseTransportKind(std::string_view name) {
 }
 
 absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& scenario, SimulationData data,
-                                                             TransportKind transport) {
+                                                             TransportKind transport, const DurableOptions& durable) {
   FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential model,
                          CreateModel(scenario.model.name, SeedFor(scenario, SeedStream::kModel)));
   ModelParams initial = ToParams(*model);
-  FEDGE_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate());
+  std::optional<DurableState> state;
+  std::optional<SigningKey> run_key;
+  if (!durable.dir.empty()) {
+    FEDGE_ASSIGN_OR_RETURN(state, OpenDurableState(scenario, durable));
+    FEDGE_ASSIGN_OR_RETURN(run_key, state->files.LoadOrCreateSigningKey());
+  } else {
+    FEDGE_ASSIGN_OR_RETURN(run_key, SigningKey::Generate());
+  }
+  SigningKey key = *std::move(run_key);
   auto impl = std::make_unique<Impl>(scenario, std::move(data), key.verify_key());
-  impl->start = impl->clock.Now();
+  impl->start = impl->clock.Now();  // the FakeClock's fixed epoch: a resumed run has the same
+  impl->fault_point = durable.fault_point;
+  uint64_t recovered_round = 0;
+  if (state) {
+    impl->store = std::move(state->store);
+    impl->sim_state = std::move(state->files);
+    if (state->resuming) {
+      FEDGE_ASSIGN_OR_RETURN(recovered_round, impl->Reconcile(durable.dir));
+    }
+  }
 
   // [deploy] holds the tail of the training split out as the coordinator's proxy set.
   FEDGE_ASSIGN_OR_RETURN(const int64_t device_examples,
@@ -164,8 +239,15 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   impl->num_elements = num_elements;
   std::vector<std::string> ids;
   for (const DeviceProfile& p : impl->population) ids.push_back(p.id);
-  FEDGE_ASSIGN_OR_RETURN(impl->privacy, PrivacyRuntime::Create(scenario, std::move(ids)));
+  FEDGE_ASSIGN_OR_RETURN(impl->privacy, PrivacyRuntime::Create(scenario, std::move(ids),
+                                                               impl->sim_state ? impl->sim_state->LedgerDir() : ""));
   FederationOptions federation_options = ToFederationOptions(scenario, num_elements);
+  // The simulator re-runs an interrupted round from its start (its devices
+  // were put back by Reconcile), so the Federation must not count the
+  // updates acknowledged before the interruption.
+  federation_options.store = impl->store.get();
+  federation_options.restart_open_round = true;
+  federation_options.fault_point = durable.fault_point;
   impl->privacy->Configure(federation_options);
   if (scenario.deploy.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(impl->deploy, DeploySimulation::Create(scenario, impl->data.train, impl->data.test, key));
@@ -176,10 +258,14 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
                          Federation::Create(std::move(federation_options), std::move(strategy),
                                             std::move(initial), std::move(key), &impl->clock, impl->evaluator.get()));
   FEDGE_ASSIGN_OR_RETURN(CodecSpec codec, ParseCodecSpec(scenario.training.codec));
-  if (codec.uses_error_feedback()) {
+  if (codec.uses_error_feedback() && impl->sim_state) {
+    impl->state_root = impl->sim_state->DevicesDir();
+    FEDGE_ASSIGN_OR_RETURN(impl->state_key, impl->sim_state->LoadOrCreateSealingKey());
+  } else if (codec.uses_error_feedback()) {
     std::string dir = (std::filesystem::temp_directory_path() / "fedge-sim-state-XXXXXX").string();
     if (mkdtemp(dir.data()) == nullptr) return absl::UnavailableError("cannot create a temporary state directory");
     impl->state_root = dir;
+    impl->owns_state_root = true;
     FEDGE_ASSIGN_OR_RETURN(SealingKey state_key, SealingKey::Generate());
     impl->state_key = std::move(state_key);
   }
@@ -188,7 +274,9 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     FEDGE_ASSIGN_OR_RETURN(impl->loopback, GrpcLoopback::Start(impl->federation.get()));
     impl->coordinator = impl->loopback->transport();
   }
-  for (const DeviceProfile& p : impl->population) {
+  // A resumed run has its registry back from the store.
+  const bool registered = impl->federation->GetStatus().registered_devices() >= impl->population.size();
+  for (const DeviceProfile& p : registered ? std::vector<DeviceProfile>{} : impl->population) {
     proto::RegisterRequest request;
     request.mutable_device()->set_device_id(p.id);
     request.mutable_device()->set_num_examples(p.examples.size());
@@ -198,7 +286,11 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     FEDGE_ASSIGN_OR_RETURN(impl->drift, DriftSimulation::Create(scenario, impl->data.train, impl->data.test,
                                                                 impl->population, impl->coordinator, &impl->clock));
   }
-  impl->federation->Tick();  // opens round 1
+  impl->federation->Tick();  // opens round 1 (resumed: completes a pending round, opens the next)
+  if (recovered_round > 0) FEDGE_RETURN_IF_ERROR(impl->RecoverRow(recovered_round, impl->recovered_accepted));
+  impl->resumed_rows = impl->rows;
+  impl->any_round_succeeded = std::any_of(impl->rows.begin(), impl->rows.end(),
+                                          [](const RoundRow& r) { return r.succeeded; });
   return std::unique_ptr<Simulator>(new Simulator(std::move(impl)));
 }
 
@@ -294,6 +386,10 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
 
   std::vector<std::string> selected = s.federation->selected_devices();
   std::sort(selected.begin(), selected.end());
+  // Before anything of the cohort changes: an interruption re-runs the
+  // round from its start, with these devices put back.
+  if (s.sim_state) FEDGE_RETURN_IF_ERROR(s.sim_state->BeginRound(static_cast<int64_t>(round), selected));
+  s.Fault("round-start");
   std::vector<DeviceOutcome> outcomes(selected.size());
   for (size_t i = 0; i < selected.size(); ++i) {
     const DeviceProfile& profile = s.population[s.index_of.at(selected[i])];
@@ -321,6 +417,15 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   std::sort(arrived.begin(), arrived.end(), [](const DeviceOutcome* a, const DeviceOutcome* b) {
     return std::tie(a->upload->arrival, a->id) < std::tie(b->upload->arrival, b->id);
   });
+  if (s.sim_state) {
+    // Where the clock will stand at the round's end, kept in case the
+    // coordinator closes the round and the process dies before the end is
+    // saved with the row.
+    FEDGE_RETURN_IF_ERROR(s.sim_state->SaveRoundEnd(
+        {.last_arrival = arrived.empty() ? opened : arrived.back()->upload->arrival,
+         .deadline = deadline,
+         .target = s.federation->round_target()}));
+  }
   int64_t malicious_accepted = 0;
   for (const DeviceOutcome* o : arrived) {
     s.clock.SetTime(std::max(s.clock.Now(), o->upload->arrival));
@@ -332,6 +437,7 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
       if (!response.ok()) break;
       delivered = chunk.final() && response->accepted();
     }
+    if (delivered) s.Fault("delivered");
     if (delivered && s.malicious[s.index_of.at(o->id)]) ++malicious_accepted;
     if (!delivered && o->state_before) FEDGE_RETURN_IF_ERROR(o->state_before->Restore());
   }
@@ -343,11 +449,23 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   if (records.size() != 1) {
     return absl::InternalError(absl::StrCat("round ", round, ": expected one closed round, got ", records.size()));
   }
-  const proto::RoundRecord& r = records[0];
+  s.Fault("round-closed");
+  FEDGE_ASSIGN_OR_RETURN(RoundRow row, s.MakeRow(records[0], malicious_accepted));
+  row.wall_time_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start);
+  if (s.sim_state) {
+    // The round's end for the simulator: its row is saved, the undo log goes.
+    s.rows.push_back(row);
+    FEDGE_RETURN_IF_ERROR(s.sim_state->SaveProgress({s.rows, s.clock.Now()}));
+    FEDGE_RETURN_IF_ERROR(s.sim_state->EndRound());
+  }
+  return row;
+}
+
+absl::StatusOr<RoundRow> Simulator::Impl::MakeRow(const proto::RoundRecord& r, int64_t malicious_accepted) {
   RoundRow row;
   row.round = static_cast<int64_t>(r.round());
   row.succeeded = r.succeeded();
-  s.any_round_succeeded = s.any_round_succeeded || r.succeeded();
+  any_round_succeeded = any_round_succeeded || r.succeeded();
   row.test_accuracy = RoundMetric(r, "test_accuracy", NAN);
   row.test_loss = RoundMetric(r, "test_loss", NAN);
   row.participants = r.accepted();
@@ -359,14 +477,100 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   row.bytes_down = r.bytes_down();
   if (row.bytes_up > 0) {
     row.compression_ratio = static_cast<double>(row.participants + row.rejected) * 4.0 *
-                            static_cast<double>(s.num_elements) / static_cast<double>(row.bytes_up);
+                            static_cast<double>(num_elements) / static_cast<double>(row.bytes_up);
   }
-  s.privacy->FillRow(r, row);
-  if (s.drift != nullptr) FEDGE_RETURN_IF_ERROR(s.drift->FillRow(r, s.federation->global_model(), row));
-  if (s.deploy != nullptr) DeploySimulation::FillRow(r, row);
-  row.sim_time_s = absl::ToDoubleSeconds(absl::FromUnixMicros(r.closed_unix_micros()) - s.start);
-  row.wall_time_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start);
+  privacy->FillRow(r, row);
+  if (drift != nullptr) FEDGE_RETURN_IF_ERROR(drift->FillRow(r, federation->global_model(), row));
+  if (deploy != nullptr) DeploySimulation::FillRow(r, row);
+  row.sim_time_s = absl::ToDoubleSeconds(absl::FromUnixMicros(r.closed_unix_micros()) - start);
   return row;
+}
+
+absl::StatusOr<uint64_t> Simulator::Impl::Reconcile(const std::string& dir) {
+  // Reconcile the two halves. The coordinator's store is the commit point
+  // of a round: it either has not closed the round the simulator was
+  // running (re-run it: every device of its cohort is put back), or closed
+  // it before the simulator saved its row (keep it: the devices whose update
+  // it acknowledged keep their new residuals, the others are put back; all
+  // ledgers stay, every device of the cohort has trained).
+  FEDGE_ASSIGN_OR_RETURN(SimState::Progress progress, sim_state->LoadProgress());
+  rows = std::move(progress.rows);
+  FEDGE_ASSIGN_OR_RETURN(StoredState state, store->Load());
+  const uint64_t done = rows.size();
+  const uint64_t closed = state.completed.size() + (state.pending ? 1 : 0);
+  FEDGE_ASSIGN_OR_RETURN(const int64_t undo_round, sim_state->UndoRound());
+  if (closed != done && closed != done + 1) {
+    return absl::DataLossError(absl::StrCat("the state directory ", dir, " is inconsistent: its coordinator closed ",
+                                            closed, " rounds, its simulator recorded ", done,
+                                            "; start over with --new-run"));
+  }
+  absl::flat_hash_set<std::string> keep;
+  if (closed == done + 1) {
+    if (undo_round != static_cast<int64_t>(closed)) {
+      return absl::DataLossError(absl::StrCat("the state directory ", dir, " has no undo log for round ", closed,
+                                              "; start over with --new-run"));
+    }
+    for (const AckedUpdate& u : state.last_closed_updates) {
+      if (u.round != closed) continue;
+      keep.insert(u.device_id);
+      recovered_accepted.push_back(u.device_id);
+    }
+  }
+  if (undo_round == static_cast<int64_t>(done + 1)) FEDGE_RETURN_IF_ERROR(sim_state->Undo(keep, closed == done + 1));
+  // The simulated time where the run stood, exactly (DP noise and every
+  // arrival derive from it; the store has microseconds): the end of the
+  // last round the simulator saved or, when the coordinator closed one
+  // more, that round's end as saved before its uploads were delivered.
+  if (closed == done + 1) {
+    FEDGE_ASSIGN_OR_RETURN(std::optional<SimState::RoundEnd> end, sim_state->LoadRoundEnd());
+    if (!end) {
+      return absl::DataLossError(absl::StrCat("the state directory ", dir, " does not say where round ", closed,
+                                              " ended; start over with --new-run"));
+    }
+    const proto::RoundRecord& last = state.pending ? state.pending->record : state.completed.back();
+    clock.SetTime(static_cast<int64_t>(last.accepted()) >= end->target ? end->last_arrival : end->deadline);
+  } else if (done > 0) {
+    clock.SetTime(progress.clock);
+  }
+  if (state.open && absl::ToUnixMicros(clock.Now()) != state.open->opened_unix_micros) {
+    return absl::DataLossError(absl::StrCat("the state directory ", dir, " is inconsistent: round ", state.open->round,
+                                            " opened at another time than the simulator's clock; start over with "
+                                            "--new-run"));
+  }
+  return closed == done + 1 ? closed : 0;
+}
+
+absl::Status Simulator::Impl::RecoverRow(uint64_t round, const std::vector<std::string>& accepted) {
+  const std::vector<proto::RoundRecord> records = federation->rounds();
+  auto it = std::find_if(records.begin(), records.end(),
+                         [&](const proto::RoundRecord& r) { return r.round() == round; });
+  if (it == records.end()) return absl::DataLossError(absl::StrCat("round ", round, " has no stored record"));
+  int64_t malicious_accepted = 0;
+  for (const std::string& id : accepted) malicious_accepted += malicious[index_of.at(id)];
+  FEDGE_ASSIGN_OR_RETURN(RoundRow row, MakeRow(*it, malicious_accepted));
+  row.wall_time_s = 0;  // spent by the interrupted process: not known
+  rows.push_back(row);
+  FEDGE_RETURN_IF_ERROR(sim_state->SaveProgress({rows, clock.Now()}));
+  return sim_state->EndRound();
+}
+
+const std::vector<RoundRow>& Simulator::resumed_rows() const { return impl_->resumed_rows; }
+
+absl::Status Simulator::WriteModel(const std::string& path) const {
+  FEDGE_ASSIGN_OR_RETURN(proto::ArtifactBody body,
+                         OpenArtifact(impl_->federation->signed_model(), impl_->verify_key));
+  // The header's metrics include the devices' wall-clock training time;
+  // the evaluation is in rounds.csv and summary.json.
+  body.mutable_header()->clear_metrics();
+  // Deterministic serialisation: the same model gives the same bytes.
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!body.SerializeToCodedStream(&coded)) return absl::InternalError("cannot serialise the global model");
+  }
+  return WriteFileAtomically(path, bytes);
 }
 
 bool Simulator::finished() const { return impl_->federation->finished(); }
@@ -381,8 +585,12 @@ std::string ReportDir(const Scenario& scenario) { return absl::StrCat(scenario.r
 absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions& options) {
   const absl::Time wall_start = Clock::Real()->Now();
   FEDGE_ASSIGN_OR_RETURN(SimulationData data, LoadSimulationData(scenario));
+  const DurableOptions durable{.dir = options.state_dir.empty() ? scenario.run.state_dir : options.state_dir,
+                               .resume = options.resume,
+                               .new_run = options.new_run,
+                               .fault_point = options.fault_point};
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim,
-                         Simulator::Create(scenario, std::move(data), options.transport));
+                         Simulator::Create(scenario, std::move(data), options.transport, durable));
   RunTimings timings{.setup_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start)};
   if (options.out != nullptr && sim->empty_devices() > 0) {
     std::fprintf(options.out, "note: %lld of %lld devices received no examples and never train\n",
@@ -390,6 +598,10 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions
   }
   const std::string dir = options.report_dir.empty() ? ReportDir(scenario) : options.report_dir;
   RunReport report(scenario);
+  for (const RoundRow& row : sim->resumed_rows()) report.AddRound(row);
+  if (options.out != nullptr && !sim->resumed_rows().empty()) {
+    std::fprintf(options.out, "resuming after round %lld\n", static_cast<long long>(sim->resumed_rows().back().round));
+  }
   std::optional<ProgressBar> progress;
   if (options.out != nullptr) progress.emplace(scenario.federation.rounds, options.out, options.tty);
   std::string status;
@@ -403,6 +615,7 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions
   if (progress) progress->Finish();
   timings.total_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start);
   FEDGE_RETURN_IF_ERROR(report.WriteAll(dir, timings));
+  FEDGE_RETURN_IF_ERROR(sim->WriteModel(absl::StrCat(dir, "/final_model.pb")));
   if (options.out != nullptr) std::fputs(report.TerminalSummary(timings, dir).c_str(), options.out);
   return report;
 }

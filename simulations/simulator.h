@@ -36,8 +36,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/fault_injection.h"
 #include "core/idx.h"
 #include "simulations/report.h"
 #include "simulations/scenario.h"
@@ -62,6 +64,23 @@ struct SimulationData {
 // run.evaluate_every > 0). kNotFound / kInvalidArgument from core/idx.h.
 absl::StatusOr<SimulationData> LoadSimulationData(const Scenario& scenario);
 
+// A durable run ([run] state_dir; simulations/README.md, "Durable runs").
+struct DurableOptions {
+  // The state directory: the coordinator's StateStore plus the simulator's
+  // files (simulations/sim_state.h); empty keeps everything in memory.
+  std::string dir = {};
+  // Continue the run stored in `dir` (fedge-sim run --resume). Without it a
+  // stored run is refused, unless `new_run`.
+  bool resume = false;
+  // Discard the run stored in `dir` and start again (--new-run).
+  bool new_run = false;
+  // Crash tests only (core/fault_injection.h): called with "round-start"
+  // once a round's undo log is written, "delivered" after each upload the
+  // coordinator acknowledged, "round-closed" once the coordinator closed the
+  // round and before its row is saved; also the Federation's fault_point.
+  FaultPoint fault_point = nullptr;
+};
+
 class Simulator {
  public:
   // Partitions `data.train`, draws the population, creates the Federation
@@ -69,8 +88,18 @@ class Simulator {
   // kInvalidArgument for a scenario the components refuse (unknown model,
   // bad codec, empty test set with evaluation on); kUnavailable when the
   // gRPC loopback cannot start.
+  //
+  // With `durable.dir`, the Federation keeps its state in a SqliteStateStore
+  // there and the devices theirs beside it; with `durable.resume` the
+  // stored run continues where it stopped, re-running an interrupted round
+  // from its start, so it ends exactly as an uninterrupted run would.
+  // kFailedPrecondition for a scenario whose state cannot be stored yet
+  // (names the key), a stored run without resume/new_run, or settings that
+  // differ from the stored run's (names each key); kDataLoss for a state
+  // directory the two halves of which disagree.
   static absl::StatusOr<std::unique_ptr<Simulator>> Create(const Scenario& scenario, SimulationData data,
-                                                           TransportKind transport = TransportKind::kInProcess);
+                                                           TransportKind transport = TransportKind::kInProcess,
+                                                           const DurableOptions& durable = {});
   ~Simulator();
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
@@ -87,6 +116,15 @@ class Simulator {
   // Devices with an empty data shard (never able to train).
   int64_t empty_devices() const;
 
+  // The rows of the rounds a resumed run had completed before this process
+  // (empty for a new run), oldest first.
+  const std::vector<RoundRow>& resumed_rows() const;
+
+  // Writes the current global model to `path` as an unsigned fp32
+  // proto::ArtifactBody (core/artifact.h: ParamsFromBody reads it back),
+  // serialised deterministically: the same run gives the same bytes.
+  absl::Status WriteModel(const std::string& path) const;
+
  private:
   struct Impl;
   explicit Simulator(std::unique_ptr<Impl> impl);
@@ -101,10 +139,16 @@ struct RunOptions {
   TransportKind transport = TransportKind::kInProcess;
   // Where the reports go; empty means ReportDir(scenario).
   std::string report_dir = {};
+  // State directory; empty means the scenario's run.state_dir.
+  std::string state_dir = {};
+  bool resume = false;   // --resume
+  bool new_run = false;  // --new-run
+  FaultPoint fault_point = nullptr;  // DurableOptions::fault_point
 };
 
 // Loads the data, runs every round and writes rounds.csv (after each round),
-// summary.json and report.html to <run.out_dir>/<name>/. Returns the report.
+// summary.json, report.html and final_model.pb (Simulator::WriteModel) to
+// <run.out_dir>/<name>/. Returns the report.
 absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions& options);
 
 // <run.out_dir>/<name>

@@ -50,6 +50,9 @@ std::vector<std::string> ForbiddenOverrides(const toml::table& v) {
   if (const toml::table* run = v["run"].as_table(); run != nullptr && run->contains("out_dir")) {
     found.push_back("run.out_dir");
   }
+  if (const toml::table* run = v["run"].as_table(); run != nullptr && run->contains("state_dir")) {
+    found.push_back("run.state_dir");
+  }
   return found;
 }
 

@@ -227,20 +227,28 @@ absl::Status SqliteStateStore::OpenRound(const StoredOpenRound& r, const RunCoun
                             .BindBlob(6, EncodeStrings(r.selected))
                             .BindBlob(7, r.train.SerializeAsString())
                             .Run());
+  FEDGE_ASSIGN_OR_RETURN(SqliteStatement drop, db_->Prepare("DELETE FROM updates WHERE round >= ?"));
+  FEDGE_RETURN_IF_ERROR(drop.Bind(1, static_cast<int64_t>(r.round)).Run());
   FEDGE_RETURN_IF_ERROR(SaveCounters(counters));
   return txn.Commit();
 }
 
-absl::Status SqliteStateStore::AppendUpdate(const AckedUpdate& u) {
+absl::Status SqliteStateStore::AppendUpdates(const std::vector<AckedUpdate>& updates) {
   absl::MutexLock lock(&mu_);
-  FEDGE_ASSIGN_OR_RETURN(SqliteStatement insert,
-                         db_->Prepare("INSERT INTO updates (round, task_id, device_id, bytes) VALUES (?, ?, ?, ?)"));
-  // One statement in autocommit mode: a transaction, synced (WAL, FULL).
-  return insert.Bind(1, static_cast<int64_t>(u.round))
-      .BindText(2, u.task_id)
-      .BindText(3, u.device_id)
-      .BindBlob(4, u.bytes)
-      .Run();
+  // One transaction for the whole batch: one WAL sync (FULL) however many
+  // uploads it acknowledges (group commit, group_commit.h).
+  SqliteTransaction txn(db_.get());
+  FEDGE_RETURN_IF_ERROR(txn.Begin());
+  for (const AckedUpdate& u : updates) {
+    FEDGE_ASSIGN_OR_RETURN(SqliteStatement insert,
+                           db_->Prepare("INSERT INTO updates (round, task_id, device_id, bytes) VALUES (?, ?, ?, ?)"));
+    FEDGE_RETURN_IF_ERROR(insert.Bind(1, static_cast<int64_t>(u.round))
+                              .BindText(2, u.task_id)
+                              .BindText(3, u.device_id)
+                              .BindBlob(4, u.bytes)
+                              .Run());
+  }
+  return txn.Commit();
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteStateStore::PruneModels() {

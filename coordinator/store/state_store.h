@@ -14,8 +14,9 @@
 // kill -9 and power loss as far as the file system's fsync allows); a call
 // that fails changed nothing. kResourceExhausted means the disk is full.
 //
-// Thread-safety: implementations are safe for concurrent use; the
-// Federation calls them under its own lock anyway.
+// Thread-safety: implementations are safe for concurrent use. The
+// Federation calls them under its own lock, except AppendUpdates, which
+// GroupCommit (group_commit.h) calls without it.
 #ifndef FEDGE_COORDINATOR_STORE_STATE_STORE_H_
 #define FEDGE_COORDINATOR_STORE_STATE_STORE_H_
 
@@ -140,9 +141,16 @@ class StateStore {
   virtual absl::Status SaveInitialModel(const StoredModel& model) = 0;
   // Inserts or replaces device records.
   virtual absl::Status SaveDevices(const std::vector<StoredDevice>& devices) = 0;
+  // Stores the round now open. Updates already stored for this round or a
+  // later one are dropped: a round opened (again) starts with none (a
+  // simulator re-runs an interrupted round from its start).
   virtual absl::Status OpenRound(const StoredOpenRound& round, const RunCounters& counters) = 0;
-  // Appends an acknowledged update of the open round. OK means durable.
-  virtual absl::Status AppendUpdate(const AckedUpdate& update) = 0;
+  // Appends acknowledged updates of the open round, in order, in one
+  // transaction (one sync): all or none. OK means every one is durable.
+  // The order is the replay order of Load().open_updates.
+  virtual absl::Status AppendUpdates(const std::vector<AckedUpdate>& updates) = 0;
+  // One update (AppendUpdates of one).
+  absl::Status AppendUpdate(const AckedUpdate& update) { return AppendUpdates({update}); }
   // Closes the open round: stores the new model version (if any), the
   // pending record and counters, drops the open round, and forgets updates
   // of older rounds.

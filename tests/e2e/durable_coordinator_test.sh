@@ -128,7 +128,7 @@ crash_at() {
   done
   wait "$COORD" || status=$?
   [[ $status -eq 137 ]] || { echo "FAIL: expected a SIGKILL at: $1, the coordinator exited with $status"; tail -n 30 "$LOG"; exit 1; }
-  grep -q "fault injection: killing the coordinator" "$LOG" || { echo "FAIL: no fault injection log"; exit 1; }
+  grep -q "fault injection: killing the process" "$LOG" || { echo "FAIL: no fault injection log"; exit 1; }
   KILLS=$((KILLS + 1))
   echo "kill $KILLS: $1"
   start_coordinator "$W/state" "$W/rounds.csv"
