@@ -34,6 +34,8 @@ class IdxSource final : public DataSource {
   int64_t dim() const override { return dim_; }
   std::string description() const override { return name_; }
   const DataSourceStats& stats() const override { return stats_; }
+  // Examples selected (handed out or not).
+  int64_t num_examples() const { return num_examples_; }
 
  private:
   IdxSource(std::vector<uint8_t> images, std::vector<uint8_t> labels, int64_t dim, std::string name);

@@ -41,8 +41,8 @@
 namespace fedge {
 
 struct SpoolOptions {
-  std::string dir;
-  CsvFormat format;
+  std::string dir = {};
+  CsvFormat format = {};
   // Larger files are refused whole. >= 1.
   int64_t max_file_bytes = int64_t{64} << 20;
 };
