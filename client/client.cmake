@@ -28,7 +28,8 @@ fedge_cc_library(
 include(${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
 
 fedge_cc_test(NAME client_test
-  SRCS device_conditions_test.cc device_config_test.cc device_test.cc inference_server_test.cc trainer_test.cc
+  SRCS csv_training_test.cc device_conditions_test.cc device_config_test.cc device_pipeline_test.cc device_test.cc
+       inference_server_test.cc trainer_test.cc
   DEPS fedge::client fedge::inference_testing
   TORCH)
 
