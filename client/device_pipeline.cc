@@ -172,14 +172,18 @@ absl::Status DevicePipeline::Step() {
       labels.push_back(*stored.label);
     }
   }
-  if (!examples.empty()) {
-    FEDGE_LOG(DEBUG) << options_.device_id << ": " << examples.size() << " new examples from "
-                     << source_->description() << ", " << labels.size() << " scored";
-  }
-  if (!labels.empty()) return Monitor(features, labels, /*baseline=*/false);
-  // Nothing new to score: still retry alarms whose report failed.
-  if (responder_ != nullptr && responder_->pending_reports() > 0) {
+  if (!labels.empty()) {
+    FEDGE_RETURN_IF_ERROR(Monitor(features, labels, /*baseline=*/false));
+  } else if (responder_ != nullptr && responder_->pending_reports() > 0) {
+    // Nothing new to score: still retry alarms whose report failed.
     counters_.alarms_reported += static_cast<uint64_t>(responder_->Respond().reported);
+  }
+  if (!examples.empty()) {
+    const DeviceDataStats stream = stream_->stats();
+    FEDGE_LOG(INFO) << options_.device_id << ": " << examples.size() << " new examples from "
+                    << source_->description() << ": " << stream.window_size + stream.reservoir_size << " stored, "
+                    << labels.size() << " scored (" << counters_.scored << " in all), " << counters_.alarms
+                    << " drift alarms in all";
   }
   return absl::OkStatus();
 }
