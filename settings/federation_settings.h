@@ -9,7 +9,7 @@
 // `fedge-coordinator --config`. docs/configuration.md lists every key.
 //
 //   name = "fedge"   seed = 1
-//   [model]       name
+//   [model]       name, input_features, num_classes (mlp_tabular)
 //   [federation]  rounds, min_devices, devices_per_round | fraction,
 //                 over_selection, min_quorum, round_deadline_s,
 //                 poll_interval_ms, evaluate_every, download_chunk_bytes,
