@@ -60,11 +60,14 @@ TEST(CsvTrainingTest, MlpTabularLearnsFromACsvSource) {
   p.prior_examples = 10;
   options.stream.store = {.dim = kFeatures, .window_capacity = 1024, .reservoir_capacity = 0};
   options.train_examples = 512;
+  options.max_examples_per_step = 100;  // a file is still read whole in one step
   FakeClock clock;
   auto pipeline = DevicePipeline::Create(options, *std::move(source), nullptr, 3, &clock);
   ASSERT_TRUE(pipeline.ok()) << pipeline.status();
   ASSERT_TRUE((*pipeline)->Step().ok());
-  EXPECT_EQ((*pipeline)->num_examples(), 600u);
+  EXPECT_EQ((*pipeline)->stream().store().size(), 600);
+  EXPECT_TRUE((*pipeline)->source().exhausted());
+  EXPECT_EQ((*pipeline)->num_examples(), 512u);
   EXPECT_EQ((*pipeline)->stats().source.bad_rows, 7u);
 
   TorchTrainerOptions trainer_options;

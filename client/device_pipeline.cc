@@ -151,8 +151,18 @@ absl::Status DevicePipeline::Monitor(absl::Span<const float> features, absl::Spa
 
 absl::Status DevicePipeline::Step() {
   if (options_.monitor_drift && has_pending_model_) FEDGE_RETURN_IF_ERROR(AdoptNewModel());
+  int64_t polled = 0;
+  do {
+    FEDGE_RETURN_IF_ERROR(StepOnce(&polled));
+    // A file or image set is stored whole before the device trains; a spool
+    // gives one chunk per step so a busy producer cannot hold the device.
+  } while (source_->finite() && !source_->exhausted() && polled > 0);
+  return absl::OkStatus();
+}
+
+absl::Status DevicePipeline::StepOnce(int64_t* polled) {
   std::vector<SourceExample> examples;
-  FEDGE_RETURN_IF_ERROR(source_->Poll(options_.max_examples_per_step, &examples).status());
+  FEDGE_ASSIGN_OR_RETURN(*polled, source_->Poll(options_.max_examples_per_step, &examples));
   const bool scoring = options_.monitor_drift && scorer_->has_model();
   std::vector<float> features;
   std::vector<int32_t> labels;
@@ -188,7 +198,10 @@ absl::Status DevicePipeline::Step() {
   return absl::OkStatus();
 }
 
-uint64_t DevicePipeline::num_examples() const { return static_cast<uint64_t>(stream_->store().size()); }
+uint64_t DevicePipeline::num_examples() const {
+  const int64_t stored = stream_->store().size();
+  return static_cast<uint64_t>(options_.train_examples > 0 ? std::min(stored, options_.train_examples) : stored);
+}
 
 absl::StatusOr<ExampleBatch> DevicePipeline::Draw(int64_t max_examples, uint64_t seed) {
   int64_t n = options_.train_examples > 0 ? options_.train_examples : stream_->store().size();

@@ -101,13 +101,16 @@ class DevicePipeline final : public TrainingData {
   // reports fail and stay pending (bounded, DriftResponseOptions).
   void SetReporter(DriftReporter reporter) { reporter_ = std::move(reporter); }
 
-  // Reads, stores and scores what the source has now, and responds to
-  // drift. Errors are the source's (a spool directory gone, a consumed file
+  // Reads, stores and scores what the source has now (a finite source to
+  // its end, in chunks of max_examples_per_step; a spool at most one
+  // chunk), and responds to drift. Errors are the source's (a spool directory gone, a consumed file
   // that cannot be deleted) or the scorer's; bad rows and rejected examples
   // are counted, not errors.
   absl::Status Step();
 
-  // TrainingData: the stream's labelled examples.
+  // TrainingData: the stream's examples; num_examples() is the size of a
+  // training set (the store, capped by train_examples), which is what
+  // Draw(0, seed) returns and what a DP-SGD task is accounted on.
   uint64_t num_examples() const override;
   int64_t dim() const override { return stream_->preprocessor().options().dim; }
   absl::StatusOr<ExampleBatch> Draw(int64_t max_examples, uint64_t seed) override;
@@ -126,6 +129,9 @@ class DevicePipeline final : public TrainingData {
   // Loads a model the device trained from since the last step into the
   // scorer, restarts the monitor and re-baselines it on the window.
   absl::Status AdoptNewModel();
+  // One chunk: at most max_examples_per_step examples polled, stored and
+  // scored. Sets *polled to how many the source gave.
+  absl::Status StepOnce(int64_t* polled);
   // Scores `features`/`labels` and feeds the responder; logs alarms.
   absl::Status Monitor(absl::Span<const float> features, absl::Span<const int32_t> labels, bool baseline);
 

@@ -106,7 +106,8 @@ TEST_F(DevicePipelineTest, StoresWhatArrivesAndDrawsTrainingSets) {
   EXPECT_EQ(p.num_examples(), 0u);
   Publish("0001.csv", 40);
   ASSERT_TRUE(p.Step().ok());
-  EXPECT_EQ(p.num_examples(), 40u);
+  EXPECT_EQ(p.stream().store().size(), 40);
+  EXPECT_EQ(p.num_examples(), 32u);  // a training set: capped by train_examples
   absl::StatusOr<ExampleBatch> batch = p.Draw(0, 1);
   ASSERT_TRUE(batch.ok());
   EXPECT_EQ(batch->size(), 32);  // train_examples

@@ -103,7 +103,8 @@ struct TensorDataset;  // models/dataset.h
 class TrainingData {
  public:
   virtual ~TrainingData() = default;
-  // Labelled examples available for training now.
+  // Examples a training set holds now when the task sets no max_examples
+  // (what Draw(0, seed) returns; DP-SGD tasks are accounted on it).
   virtual uint64_t num_examples() const = 0;
   // Features per example.
   virtual int64_t dim() const = 0;

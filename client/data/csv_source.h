@@ -29,6 +29,7 @@ class CsvSource final : public DataSource {
 
   absl::StatusOr<int64_t> Poll(int64_t max_examples, std::vector<SourceExample>* out) override;
   bool exhausted() const override { return reader_->done(); }
+  bool finite() const override { return true; }
   int64_t dim() const override { return format_.num_features; }
   std::string description() const override { return "csv " + path_; }
   const DataSourceStats& stats() const override { return stats_; }

@@ -73,6 +73,9 @@ class DataSource {
   virtual absl::StatusOr<int64_t> Poll(int64_t max_examples, std::vector<SourceExample>* out) = 0;
   // True once a finite source has handed out everything; a spool never is.
   virtual bool exhausted() const = 0;
+  // True for a source with a fixed end (a file, an image set): the device
+  // reads it whole at once. False for one that keeps receiving (a spool).
+  virtual bool finite() const = 0;
   // Features per example.
   virtual int64_t dim() const = 0;
   // Short description for logs, e.g. "csv /data/sensor.csv".

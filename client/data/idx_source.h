@@ -31,6 +31,7 @@ class IdxSource final : public DataSource {
 
   absl::StatusOr<int64_t> Poll(int64_t max_examples, std::vector<SourceExample>* out) override;
   bool exhausted() const override { return next_ >= num_examples_; }
+  bool finite() const override { return true; }
   int64_t dim() const override { return dim_; }
   std::string description() const override { return name_; }
   const DataSourceStats& stats() const override { return stats_; }

@@ -58,6 +58,7 @@ class SpoolSource final : public DataSource {
   // deleted (it would otherwise be read again).
   absl::StatusOr<int64_t> Poll(int64_t max_examples, std::vector<SourceExample>* out) override;
   bool exhausted() const override { return false; }
+  bool finite() const override { return false; }
   int64_t dim() const override { return options_.format.num_features; }
   std::string description() const override { return "spool " + options_.dir; }
   const DataSourceStats& stats() const override { return stats_; }
