@@ -6,8 +6,8 @@
 # recent-data priority, report). LibTorch-free.
 fedge_cc_library(
   NAME drift_response
-  SRCS drift_response.cc
-  HDRS drift_response.h
+  SRCS drift_response.cc drift_settings.cc
+  HDRS drift_response.h drift_settings.h
   DEPS fedge::drift fedge::core fedge::proto absl::span absl::status absl::statusor absl::strings
 )
 
@@ -30,17 +30,20 @@ fedge_cc_test(NAME outbox_test
 
 fedge_cc_library(
   NAME client
-  SRCS device.cc device_conditions.cc device_config.cc inference_server.cc trainer.cc
-  HDRS device.h device_conditions.h device_config.h inference_server.h trainer.h
-  DEPS fedge::core fedge::settings fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::outbox fedge::inference absl::function_ref absl::synchronization absl::time
+  SRCS device.cc device_conditions.cc device_config.cc device_data_setup.cc device_pipeline.cc inference_server.cc
+       torch_scorer.cc trainer.cc
+  HDRS device.h device_conditions.h device_config.h device_data_setup.h device_pipeline.h example_scorer.h
+       inference_server.h torch_scorer.h trainer.h
+  DEPS fedge::core fedge::settings fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::device_data fedge::outbox fedge::inference absl::function_ref absl::synchronization absl::time
   TORCH
 )
 
 include(${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
 
 fedge_cc_test(NAME client_test
-  SRCS device_conditions_test.cc device_config_test.cc device_outbox_test.cc device_test.cc inference_server_test.cc
-       trainer_test.cc
+  SRCS csv_training_test.cc device_conditions_test.cc device_config_test.cc device_outbox_test.cc device_pipeline_test.cc device_test.cc
+      
+       inference_server_test.cc trainer_test.cc
   DEPS fedge::client fedge::inference_testing
   TORCH)
 

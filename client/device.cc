@@ -633,6 +633,7 @@ absl::Status Device::Run(const RunLimits& limits) {
   };
   absl::Status last_error;
   while (!(limits.stop && limits.stop())) {
+    if (limits.before_poll) FEDGE_RETURN_IF_ERROR(limits.before_poll());
     absl::StatusOr<StepResult> step = RunOnce();
     if (absl::IsFailedPrecondition(step.status())) {
       FEDGE_LOG(INFO) << options_.device_id << ": coordinator has no more work: " << step.status().message();

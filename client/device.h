@@ -214,6 +214,10 @@ struct RunLimits {
   int64_t max_consecutive_failures = 5;
   // Checked before every poll; returning true stops the loop.
   std::function<bool()> stop = nullptr;
+  // Run on the loop's thread before every poll (after `stop`), e.g. the
+  // device's data pipeline taking new examples (client/device_pipeline.h).
+  // A non-OK status ends Run with that status.
+  std::function<absl::Status()> before_poll = nullptr;
 };
 
 class Device {

@@ -32,6 +32,33 @@ void ReadMillis(ConfigSection& section, std::string_view key, absl::Duration* ou
   *out = absl::Milliseconds(ms);
 }
 
+void ReadCsvTable(ConfigSection csv, CsvFormat* f) {
+  csv.Read("label_column", &f->label_column, -1, int64_t{1} << 20);
+  std::string delimiter(1, f->delimiter == '\t' ? 't' : f->delimiter);
+  if (f->delimiter == '\t') delimiter = "\t";
+  csv.Read("delimiter", &delimiter, {",", ";", "\t", " "});
+  f->delimiter = delimiter == "\t" ? '\t' : delimiter[0];
+  csv.Read("header", &f->header);
+  csv.Read("feature_scale", &f->feature_scale, 1e-30, 1e30);
+  csv.Read("max_line_bytes", &f->max_line_bytes, 16, int64_t{64} << 20);
+}
+
+void ReadDataTable(ConfigSection data, DeviceDataConfig* d) {
+  data.Read("source", &d->source, {"files", "spool"});
+  data.Read("format", &d->format, {"idx", "csv"});
+  data.Read("path", &d->path);
+  data.Read("dir", &d->dir);
+  data.Read("shard", &d->shard, 0, kMaxInt);
+  data.Read("num_shards", &d->num_shards, 1, kMaxInt);
+  ReadU64(data, "shard_seed", &d->shard_seed);
+  data.Read("index_file", &d->index_file);
+  data.Read("max_file_bytes", &d->max_file_bytes, 1, int64_t{1} << 40);
+  // The simulator's store keys, with its reader (client/drift_settings.h).
+  ReadDataStoreKeys(data, &d->store);
+  ReadCsvTable(data.Section("csv"), &d->csv);
+  ReadPreprocessTable(data.Section("preprocess"), &d->preprocess);
+}
+
 void ReadConfig(ConfigSection root, DeviceConfig* c) {
   root.Read("device_id", &c->device.device_id);
   ReadU64(root, "seed", &c->device.seed);
@@ -43,7 +70,10 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
 
   // The device's keys of the shared schema (settings/federation_settings.h).
   RefuseRenamedKeys(root);
-  ReadModelName(root.Section("model"), {}, &c->trainer.architecture);
+  FederationSettings::Model model{.name = c->trainer.architecture, .shape = c->trainer.shape};
+  ReadModelTable(root.Section("model"), {}, &model);
+  c->trainer.architecture = model.name;
+  c->trainer.shape = model.shape;
   ConfigSection dp = root.Section("dp");
   ReadDeviceBudget(dp, &c->dp);
   dp.Read("ledger", &c->privacy_ledger_path);
@@ -59,12 +89,11 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   coordinator.Read("rpc_timeout_seconds", &timeout, 0.001, 3600);
   c->rpc_timeout = absl::Seconds(timeout);
 
-  ConfigSection data = root.Section("data");
-  data.Read("dir", &c->data.dir);
-  data.Read("shard", &c->data.shard, 0, kMaxInt);
-  data.Read("num_shards", &c->data.num_shards, 1, kMaxInt);
-  ReadU64(data, "shard_seed", &c->data.shard_seed);
-  data.Read("index_file", &c->data.index_file);
+  ReadDataTable(root.Section("data"), &c->data);
+  if (root.Has("drift")) c->drift.enabled = true;  // the table turns monitoring on
+  ConfigSection drift = root.Section("drift");
+  drift.Read("enabled", &c->drift.enabled);
+  ReadDeviceDriftKeys(drift, &c->drift.settings);
 
   ConfigSection transfer = root.Section("transfer");
   int64_t down = c->device.download_chunk_bytes, up = c->device.upload_chunk_bytes;
@@ -104,6 +133,33 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   run.Read("max_consecutive_failures", &c->run.max_consecutive_failures, 0, kMaxInt);
 }
 
+absl::Status ValidateDataConfig(const DeviceDataConfig& d) {
+  if (d.source != "files" && d.source != "spool") {
+    return absl::InvalidArgumentError(absl::StrCat("data.source (--data-source) must be files or spool, got \"",
+                                                   d.source, "\""));
+  }
+  if (d.format != "idx" && d.format != "csv") {
+    return absl::InvalidArgumentError(absl::StrCat("data.format (--data-format) must be idx or csv, got \"",
+                                                   d.format, "\""));
+  }
+  if (d.source == "spool" && d.format != "csv") {
+    return absl::InvalidArgumentError(
+        "data.source = \"spool\" reads CSV files: set data.format = \"csv\" (--data-format csv)");
+  }
+  if (d.format == "csv" && d.path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("data.path (--data-path) must name the ",
+                                                   d.source == "spool" ? "spool directory" : "CSV file"));
+  }
+  if (d.format == "idx" && !d.path.empty()) {
+    return absl::InvalidArgumentError(
+        "data.path is for csv files and spools; IDX images are read from data.dir (--data-dir)");
+  }
+  if (d.store.window < 0 || d.store.reservoir < 0 || d.store.train_examples < 0) {
+    return absl::InvalidArgumentError("data.window, data.reservoir and data.train_examples must be >= 0");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 DeviceConfig DefaultDeviceConfig() {
@@ -139,7 +195,8 @@ absl::Status ValidateDeviceConfig(const DeviceConfig& c) {
     return absl::InvalidArgumentError(
         "coordinator.tls_cert and coordinator.tls_key (--tls-cert/--tls-key) go together: give both or neither");
   }
-  if (c.data.index_file.empty() && (c.data.shard < 0 || c.data.shard >= c.data.num_shards)) {
+  FEDGE_RETURN_IF_ERROR(ValidateDataConfig(c.data));
+  if (c.data.format == "idx" && c.data.index_file.empty() && (c.data.shard < 0 || c.data.shard >= c.data.num_shards)) {
     return absl::InvalidArgumentError(
         absl::StrCat("data.shard must be in [0, ", c.data.num_shards, "), got ", c.data.shard));
   }

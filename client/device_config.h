@@ -22,15 +22,38 @@
 //   ssl_target_name_override = "" # testing only
 //   rpc_timeout_seconds = 30.0
 //
-//   [data]
-//   dir = "/usr/share/datasets/fashion-mnist"   # Fashion-MNIST IDX files
-//   shard = 0                     # this device's shard of the train split...
+//   [data]                        # where examples come from (client/data/README.md)
+//   source = "files"              # files (read once) | spool (a directory filled while running)
+//   format = "idx"                # idx (Fashion-MNIST images) | csv (numeric features + label)
+//   path = ""                     # csv: the file; spool: the directory
+//   dir = "/usr/share/datasets/fashion-mnist"   # idx: the Fashion-MNIST IDX files
+//   shard = 0                     # idx: this device's shard of the train split...
 //   num_shards = 1                # ...out of this many IID shards
 //   shard_seed = 1                # permutation seed shared by all devices
 //   index_file = ""               # or: explicit example indices (overrides shards)
+//   max_file_bytes = 67108864     # spool: larger files are refused whole
+//   window = 0                    # the store's recent window (0: 1024, or a whole idx shard)
+//   reservoir = 256               # the store's replay reservoir
+//   train_examples = 0            # examples per training set (0: all stored)
+//   [data.csv]                    # client/data/csv_reader.h
+//   label_column = -1             # 0-based, -1 = last; the other columns are features
+//   delimiter = ","               # "," ";" "\t" " "
+//   header = false                # skip the first line of each file
+//   feature_scale = 1.0           # multiplies every feature (1/255 for 8-bit pixels)
+//   max_line_bytes = 1048576      # longer lines are bad rows
+//   [data.preprocess]             # overrides, client/data/preprocess_config.h
+//
+//   [drift]                       # monitoring new data (client/drift_settings.h)
+//   enabled = true                # default: true when the table is present
+//   response = true, report_alarms = true, hold_examples = 0
+//   [drift.detector]
+//   name = "page_hinkley"         # with its own [drift.detector.<name>] table
+//   signal = "error_prob", warmup_samples = 0, cooldown_samples = 1000, reference_examples = 200
 //
 //   [model]
 //   name = "cnn_small"            # zoo model; must match the coordinator's
+//   input_features = 0            # mlp_tabular: features per example (the CSV's feature columns)
+//   num_classes = 10              # mlp_tabular: classes
 //
 //   [transfer]
 //   download_chunk_bytes = 262144
@@ -82,22 +105,50 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/data/csv_reader.h"
+#include "client/data/preprocess_config.h"
 #include "client/device.h"
 #include "client/device_conditions.h"
+#include "client/drift_settings.h"
 #include "client/trainer.h"
 #include "core/idx.h"
 #include "settings/federation_settings.h"
 
 namespace fedge {
 
-// Where the device's examples come from.
-struct DataSource {
+// Where the device's examples come from ([data]).
+struct DeviceDataConfig {
+  // "files": read once (IDX shard or a CSV file); "spool": a directory of
+  // CSV files that arrive while the device runs.
+  std::string source = "files";
+  // "idx" (Fashion-MNIST images) or "csv" (features + label column).
+  std::string format = "idx";
+  // csv: the file; spool: the directory.
+  std::string path;
+  // idx: the directory of the IDX files, and the device's part of them.
   std::string dir = kDefaultFashionMnistDir;
   int64_t shard = 0;
   int64_t num_shards = 1;
   uint64_t shard_seed = 1;
   // When non-empty, the example indices to use instead of a shard.
   std::string index_file;
+  // csv and spool files ([data.csv]); num_features and num_classes come
+  // from [model] when the pipeline is built.
+  CsvFormat csv = {};
+  // spool: files above this size are refused whole.
+  int64_t max_file_bytes = int64_t{64} << 20;
+  // The store; window 0 = 1024 (or the whole idx shard), train_examples 0 =
+  // everything stored. Explicit values are >= 1 (the simulator's reader).
+  DataStoreSettings store{.window = 0, .reservoir = 256, .train_examples = 0};
+  // [data.preprocess]: overrides of the format's preprocessing defaults.
+  PreprocessOverrides preprocess = {};
+};
+
+// Drift monitoring on the device ([drift]).
+struct DeviceDriftConfig {
+  // Default: true when the [drift] table is present.
+  bool enabled = false;
+  DeviceDriftSettings settings = {};
 };
 
 // Everything fedge-device needs; plain values.
@@ -105,7 +156,8 @@ struct DeviceConfig {
   DeviceOptions device;
   TorchTrainerOptions trainer;
   RunLimits run;
-  DataSource data;
+  DeviceDataConfig data = {};
+  DeviceDriftConfig drift = {};
   std::string log_level = "info";
   // Coordinator connection (mapped onto GrpcTransportOptions by main()).
   std::string address = "localhost:50051";
@@ -153,8 +205,8 @@ absl::Status LoadDeviceConfig(const std::string& path, DeviceConfig* config);
 absl::Status ParseDeviceConfig(std::string_view text, std::string_view source, DeviceConfig* config);
 
 // Cross-field checks once flags are applied: device options, shard within
-// [0, num_shards), required paths present, tls_cert and tls_key both or
-// neither. kInvalidArgument naming the field. Files are not opened here: the
+// [0, num_shards), data.source / format / path consistent, required paths
+// present, tls_cert and tls_key both or neither. kInvalidArgument naming the field. Files are not opened here: the
 // client pair is read and checked (parses, key matches, not expired) by
 // GrpcTransport::Create, which fedge-device calls before loading data.
 absl::Status ValidateDeviceConfig(const DeviceConfig& config);

@@ -1,6 +1,7 @@
 #include "client/device_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "gmock/gmock.h"
@@ -123,6 +124,96 @@ tls_key = "certs/devices/device-0/key.pem"
   EXPECT_TRUE(ValidateDeviceConfig(c).ok()) << "neither half: server-only TLS";
   c.tls_key_path = "key.pem";
   EXPECT_THAT(ValidateDeviceConfig(c).message(), HasSubstr("both or neither"));
+}
+
+TEST(DeviceConfigTest, ReadsDataSourcesTabularModelAndDrift) {
+  DeviceConfig c = DefaultDeviceConfig();
+  EXPECT_FALSE(c.drift.enabled);
+  const absl::Status s = ParseDeviceConfig(R"(
+[model]
+name = "mlp_tabular"
+input_features = 12
+num_classes = 3
+[data]
+source = "spool"
+format = "csv"
+path = "/var/spool/fedge"
+max_file_bytes = 1000000
+window = 500
+reservoir = 50
+train_examples = 300
+[data.csv]
+label_column = 0
+delimiter = ";"
+header = true
+feature_scale = 0.5
+max_line_bytes = 4096
+[data.preprocess]
+statistics = "per_feature"
+non_finite = "reject"
+min_value = -inf
+[drift]
+hold_examples = 100
+report_alarms = false
+[drift.detector]
+name = "adwin"
+signal = "error"
+cooldown_samples = 10
+reference_examples = 0
+[drift.detector.adwin]
+delta = 0.01
+)",
+                                           "device.toml", &c);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(c.trainer.architecture, "mlp_tabular");
+  EXPECT_EQ(c.trainer.shape.input_features, 12);
+  EXPECT_EQ(c.trainer.shape.num_classes, 3);
+  EXPECT_EQ(c.data.source, "spool");
+  EXPECT_EQ(c.data.format, "csv");
+  EXPECT_EQ(c.data.path, "/var/spool/fedge");
+  EXPECT_EQ(c.data.max_file_bytes, 1000000);
+  EXPECT_EQ(c.data.store.window, 500);
+  EXPECT_EQ(c.data.store.reservoir, 50);
+  EXPECT_EQ(c.data.store.train_examples, 300);
+  EXPECT_EQ(c.data.csv.label_column, 0);
+  EXPECT_EQ(c.data.csv.delimiter, ';');
+  EXPECT_TRUE(c.data.csv.header);
+  EXPECT_EQ(c.data.csv.feature_scale, 0.5);
+  EXPECT_EQ(c.data.csv.max_line_bytes, 4096);
+  EXPECT_EQ(c.data.preprocess.statistics, StatisticsMode::kPerFeature);
+  EXPECT_EQ(c.data.preprocess.non_finite, NonFinitePolicy::kReject);
+  EXPECT_TRUE(c.data.preprocess.min_value && std::isinf(*c.data.preprocess.min_value));
+  EXPECT_FALSE(c.data.preprocess.max_value);
+  EXPECT_TRUE(c.drift.enabled);  // the table turns it on
+  EXPECT_EQ(c.drift.settings.hold_examples, 100);
+  EXPECT_FALSE(c.drift.settings.report_alarms);
+  EXPECT_TRUE(c.drift.settings.response);
+  EXPECT_EQ(c.drift.settings.detector.name, "adwin");
+  EXPECT_EQ(c.drift.settings.signal, DriftSignalKind::kError);
+  EXPECT_EQ(c.drift.settings.cooldown_samples, 10);
+  EXPECT_EQ(c.drift.settings.reference_examples, 0);
+  c.public_key_path = "k.pem";
+  EXPECT_TRUE(ValidateDeviceConfig(c).ok());
+}
+
+TEST(DeviceConfigTest, DataSourceKeysAreCheckedTogether) {
+  DeviceConfig c = DefaultDeviceConfig();
+  c.public_key_path = "k.pem";
+  c.data.source = "spool";
+  EXPECT_THAT(ValidateDeviceConfig(c).message(), HasSubstr("data.format = \"csv\""));
+  c.data.format = "csv";
+  EXPECT_THAT(ValidateDeviceConfig(c).message(), HasSubstr("data.path (--data-path) must name the spool directory"));
+  c.data.source = "files";
+  c.data.format = "idx";
+  c.data.path = "x.csv";
+  EXPECT_THAT(ValidateDeviceConfig(c).message(), HasSubstr("data.dir"));
+  DeviceConfig bad = DefaultDeviceConfig();
+  const absl::Status s = ParseDeviceConfig("[data]\nsource = \"mqtt\"\nwindow = 0\n[drift]\nenabled = false\n"
+                                           "[drift.detector]\nname = \"cusum\"\n",
+                                           "bad.toml", &bad);
+  EXPECT_THAT(s.message(), HasSubstr("data.source"));
+  EXPECT_THAT(s.message(), HasSubstr("data.window"));
+  EXPECT_THAT(s.message(), HasSubstr("cusum"));
 }
 
 TEST(IidShardTest, ShardsAreDisjointCoverTheDataAndAreReproducible) {

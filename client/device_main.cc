@@ -1,9 +1,12 @@
 // fedge-device: runs one federated-learning device against a coordinator
 // over gRPC with TLS (mutual TLS with --tls-cert/--tls-key). Configuration
 // comes from an optional TOML file (client/device_config.h) and flags, which
-// override the file. The device trains on its shard of the Fashion-MNIST
-// train split and exits when a limit is reached, the coordinator reports the
-// federation finished, or on SIGINT/SIGTERM. See client/README.md.
+// override the file. The device trains on the examples of its data source
+// (a Fashion-MNIST shard, a CSV file or a spool directory), preprocessed
+// into its bounded store, watches new data for drift and reports alarms
+// (client/device_data_setup.h), and exits when a limit is reached, the
+// coordinator reports the federation finished, or on SIGINT/SIGTERM. See
+// client/README.md.
 #include <atomic>
 #include <cfloat>
 #include <csignal>
@@ -15,6 +18,8 @@
 #include "client/device.h"
 #include "client/device_conditions.h"
 #include "client/device_config.h"
+#include "client/device_data_setup.h"
+#include "client/device_pipeline.h"
 #include "client/grpc_transport.h"
 #include "client/inference_server.h"
 #include "client/trainer.h"
@@ -41,18 +46,6 @@ LogLevel ParseLogLevel(const std::string& level) {
   if (level == "warning") return LogLevel::kWarning;
   if (level == "error") return LogLevel::kError;
   return LogLevel::kInfo;
-}
-
-absl::StatusOr<std::vector<int64_t>> LocalIndices(const DataSource& source, int64_t num_examples) {
-  if (source.index_file.empty()) {
-    return IidShard(num_examples, source.shard, source.num_shards, source.shard_seed);
-  }
-  FEDGE_ASSIGN_OR_RETURN(std::string text, ReadFile(source.index_file));
-  absl::StatusOr<std::vector<int64_t>> indices = ParseIndexList(text, num_examples);
-  if (!indices.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(source.index_file, ": ", indices.status().message()));
-  }
-  return indices;
 }
 
 // The persisted slot the device serves deployed models from, or null
@@ -154,15 +147,15 @@ absl::Status RunDevice(const DeviceConfig& config) {
   FEDGE_ASSIGN_OR_RETURN(VerifyKey key, VerifyKey::FromPemFile(config.public_key_path));
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, ConnectToCoordinator(config));
 
-  FEDGE_ASSIGN_OR_RETURN(ImageDataset train, LoadFashionMnist(config.data.dir, "train"));
-  FEDGE_ASSIGN_OR_RETURN(std::vector<int64_t> indices, LocalIndices(config.data, train.num_examples));
+  // Source -> preprocessing -> store -> training sets, and drift monitoring.
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<DevicePipeline> pipeline, CreateDevicePipeline(config, Clock::Real()));
+  FEDGE_RETURN_IF_ERROR(pipeline->Step());  // a finite source is stored whole before the first poll
   // Battery, load and metered-link rules: before every poll, and between
   // training batches so a task stops as soon as they fail.
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<DeviceConditions> conditions, LinuxDeviceConditions(config.conditions));
   TorchTrainerOptions trainer_options = config.trainer;
   trainer_options.between_batches = [&conditions] { return conditions->CheckBetweenBatches(); };
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchTrainer> trainer, TorchTrainer::Create(trainer_options, train, indices));
-  train = ImageDataset();  // the trainer holds its own tensors
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchTrainer> trainer, TorchTrainer::Create(trainer_options, pipeline.get()));
 
   DeviceOptions options = config.device;
   FEDGE_ASSIGN_OR_RETURN(const DeviceKey device_key, LoadDeviceKey(config));
@@ -180,15 +173,28 @@ absl::Status RunDevice(const DeviceConfig& config) {
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<PrivacyLedger> ledger,
                          OpenLedger(config, device_key, options.privacy_ledger_refusal));
   options.privacy_ledger = ledger.get();
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Device> device,
-                         Device::Create(options, transport.get(), Clock::Real(), trainer.get(), key));
-  FEDGE_LOG(INFO) << config.device.device_id << ": " << indices.size() << " local examples, model "
-                  << config.trainer.architecture << ", coordinator " << config.address << " (key "
-                  << key.KeyId() << ")";
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Device> device, Device::Create(options, transport.get(), Clock::Real(),
+                                                                        pipeline->Observe(trainer.get()), key));
+  pipeline->SetReporter([&device](absl::Span<const proto::DriftAlarm> alarms) { return device->ReportDrift(alarms); });
+  FEDGE_LOG(INFO) << config.device.device_id << ": data from " << pipeline->source().description() << " ("
+                  << pipeline->num_examples() << " stored so far), drift monitoring "
+                  << (config.drift.enabled ? config.drift.settings.detector.name : "off") << ", model "
+                  << config.trainer.architecture << ", coordinator " << config.address << " (key " << key.KeyId()
+                  << ")";
   RunLimits limits = config.run;
   limits.stop = [] { return g_stop.load(); };
+  limits.before_poll = [&pipeline] { return pipeline->Step(); };
   const absl::Status status = device->Run(limits);
   const DeviceCounters c = device->counters();
+  const DevicePipelineStats data = pipeline->stats();
+  std::printf("%s: %llu examples read (%llu bad rows, %llu files), %lld stored, %lld rejected; %llu scored, "
+              "%llu drift alarms (%llu reported)\n",
+              config.device.device_id.c_str(), static_cast<unsigned long long>(data.source.examples),
+              static_cast<unsigned long long>(data.source.bad_rows),
+              static_cast<unsigned long long>(data.source.files_read),
+              static_cast<long long>(data.stream.preprocess.accepted),
+              static_cast<long long>(data.stream.preprocess.rejected()), static_cast<unsigned long long>(data.scored),
+              static_cast<unsigned long long>(data.alarms), static_cast<unsigned long long>(data.alarms_reported));
   std::printf("%s: %llu tasks done, %llu failed, %llu models rejected, %llu retries, %llu bytes down, %llu bytes up\n",
               config.device.device_id.c_str(), static_cast<unsigned long long>(c.tasks_done),
               static_cast<unsigned long long>(c.tasks_failed), static_cast<unsigned long long>(c.artifacts_rejected),
@@ -219,7 +225,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  CLI::App app("fedge-device: a federated-learning device agent (Fashion-MNIST). Keys: docs/configuration.md");
+  CLI::App app("fedge-device: a federated-learning device agent. Keys: docs/configuration.md");
   app.option_defaults()->always_capture_default();
   std::string config_path;  // already applied above
   app.add_option("--config", config_path, "TOML config file (read first; flags override it)")->check(CLI::ExistingFile);
@@ -231,11 +237,30 @@ int main(int argc, char** argv) {
   app.add_option("--ssl-target-name-override", config.ssl_target_name_override, "TLS name to check (testing only)");
   app.add_option("--device-id", config.device.device_id, "this device's id");
   app.add_option("--seed", config.device.seed, "device seed (training, backoff jitter)");
+  app.add_option("--data-source", config.data.source, "files (read once) | spool (a directory filled while running)")
+      ->check(CLI::IsMember({"files", "spool"}));
+  app.add_option("--data-format", config.data.format, "idx (Fashion-MNIST images) | csv (features + label)")
+      ->check(CLI::IsMember({"idx", "csv"}));
+  app.add_option("--data-path", config.data.path, "csv: the file; spool: the directory (data.path)");
+  app.add_option("--data-window", config.data.store.window, "recent examples kept (data.window; 0: 1024 or the shard)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--data-reservoir", config.data.store.reservoir, "replay examples kept (data.reservoir)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--train-examples", config.data.store.train_examples,
+                 "examples per training set (data.train_examples; 0: all stored)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--drift", config.drift.enabled, "monitor new data for drift and report alarms (drift.enabled)");
+  std::string detector = config.drift.settings.detector.name;
+  app.add_option("--drift-detector", detector,
+                 "drift detector, with its default options when it differs from the file's (drift.detector.name)");
   app.add_option("--data-dir", config.data.dir, "directory with the Fashion-MNIST IDX files");
   app.add_option("--shard", config.data.shard, "this device's IID shard of the train split")->check(CLI::NonNegativeNumber);
   app.add_option("--num-shards", config.data.num_shards, "number of IID shards")->check(CLI::PositiveNumber);
   app.add_option("--index-file", config.data.index_file, "file of example indices (instead of --shard)");
   app.add_option("--model", config.trainer.architecture, "zoo architecture, must match the coordinator's (model.name)");
+  app.add_option("--input-features", config.trainer.shape.input_features,
+                 "mlp_tabular: features per example, as the coordinator's (model.input_features)");
+  app.add_option("--num-classes", config.trainer.shape.num_classes, "mlp_tabular: classes (model.num_classes)");
   app.add_option("--threads", config.trainer.torch_threads, "LibTorch intra-op threads, 0 default (run.torch_threads)")
       ->check(CLI::Range(0, 1024));
   app.add_option("--max-tasks", config.run.max_tasks, "exit after this many accepted updates (0: no limit)");
@@ -259,6 +284,14 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", config.log_level, "debug | info | warning | error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
   CLI11_PARSE(app, argc, argv);
+  if (detector != config.drift.settings.detector.name) {
+    absl::StatusOr<fedge::DetectorSpec> spec = fedge::ParseDetectorSpec("name = \"" + detector + "\"");
+    if (!spec.ok()) {
+      std::cerr << "fedge-device: --drift-detector: " << spec.status().message() << "\n";
+      return 2;
+    }
+    config.drift.settings.detector = *std::move(spec);
+  }
 
   std::signal(SIGINT, fedge::OnSignal);
   std::signal(SIGTERM, fedge::OnSignal);

@@ -74,30 +74,84 @@ TensorDataset SelectExamples(const TensorDataset& data, int64_t max_examples, ui
   return TensorDataset{data.images.index_select(0, idx), data.labels.index_select(0, idx)};
 }
 
+// A drawn training set as tensors shaped for the model: features
+// [n, example_shape...] (copied out of the batch), labels int64.
+TensorDataset BatchToTensors(const ExampleBatch& batch, const std::vector<int64_t>& example_shape) {
+  std::vector<int64_t> dims = {batch.size()};
+  dims.insert(dims.end(), example_shape.begin(), example_shape.end());
+  torch::Tensor features =
+      torch::from_blob(const_cast<float*>(batch.features.data()), {batch.size(), batch.dim}, torch::kFloat32)
+          .clone()
+          .view(dims);
+  torch::Tensor labels =
+      torch::from_blob(const_cast<int32_t*>(batch.labels.data()), {batch.size()}, torch::kInt32).to(torch::kInt64);
+  return TensorDataset{features, labels};
+}
+
 }  // namespace
 
 struct TorchTrainer::Impl {
   TorchTrainerOptions options;
-  TensorDataset data;
+  TensorDataset data;             // fixed examples, or
+  TrainingData* stream = nullptr;  // a training set drawn per task
+  std::vector<int64_t> example_shape;
   torch::nn::Sequential model;
   ParamLayout layout;
+
+  // The task's examples: a seeded subset of the fixed ones, or a draw.
+  absl::StatusOr<TensorDataset> Examples(int64_t max_examples, uint64_t seed) const {
+    try {
+      if (stream == nullptr) return SelectExamples(data, max_examples, seed);
+      FEDGE_ASSIGN_OR_RETURN(ExampleBatch batch, stream->Draw(max_examples, seed));
+      if (batch.size() == 0) return absl::FailedPreconditionError("trainer: the device has no labelled examples yet");
+      if (batch.dim != stream->dim()) return absl::InternalError("trainer: the drawn examples changed width");
+      return BatchToTensors(batch, example_shape);
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("trainer: selecting examples failed: ", e.what()));
+    }
+  }
 };
+
+namespace {
+
+// The model and everything about it, before the examples are attached.
+absl::StatusOr<std::unique_ptr<TorchTrainer::Impl>> MakeImpl(const TorchTrainerOptions& options) {
+  if (options.torch_threads < 0) return absl::InvalidArgumentError("trainer: torch_threads must be >= 0");
+  if (options.eval_batch_size < 1) return absl::InvalidArgumentError("trainer: eval_batch_size must be >= 1");
+  // The initial weights are overwritten by every task's global model.
+  FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential model, CreateModel(options.architecture, 0, options.shape));
+  auto impl = std::make_unique<TorchTrainer::Impl>();
+  FEDGE_ASSIGN_OR_RETURN(impl->example_shape, ExampleShape(options.architecture, options.shape));
+  impl->options = options;
+  impl->layout = LayoutOf(*model);
+  impl->model = std::move(model);
+  return impl;
+}
+
+}  // namespace
 
 TorchTrainer::TorchTrainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TorchTrainer::~TorchTrainer() = default;
 
 absl::StatusOr<std::unique_ptr<TorchTrainer>> TorchTrainer::Create(const TorchTrainerOptions& options,
                                                                    const TensorDataset& data) {
-  if (options.torch_threads < 0) return absl::InvalidArgumentError("trainer: torch_threads must be >= 0");
-  if (options.eval_batch_size < 1) return absl::InvalidArgumentError("trainer: eval_batch_size must be >= 1");
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, MakeImpl(options));
   if (data.size() == 0) return absl::FailedPreconditionError("trainer: the device has no local examples");
-  // The initial weights are overwritten by every task's global model.
-  FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential model, CreateModel(options.architecture, 0));
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
   impl->data = data;
-  impl->layout = LayoutOf(*model);
-  impl->model = std::move(model);
+  return std::unique_ptr<TorchTrainer>(new TorchTrainer(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<TorchTrainer>> TorchTrainer::Create(const TorchTrainerOptions& options,
+                                                                   TrainingData* data) {
+  if (data == nullptr) return absl::InvalidArgumentError("trainer: no training data");
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, MakeImpl(options));
+  FEDGE_ASSIGN_OR_RETURN(const int64_t width, InputFeatures(options.architecture, options.shape));
+  if (data->dim() != width) {
+    return absl::InvalidArgumentError(absl::StrCat("trainer: the examples have ", data->dim(), " features but model '",
+                                                   options.architecture, "' takes ", width,
+                                                   " (model.input_features must match the data)"));
+  }
+  impl->stream = data;
   return std::unique_ptr<TorchTrainer>(new TorchTrainer(std::move(impl)));
 }
 
@@ -123,12 +177,14 @@ absl::StatusOr<std::optional<SgmEvent>> TorchTrainer::PlanPrivacy(const proto::T
   if (!(config.dp_noise_multiplier() > 0)) return std::nullopt;
   FEDGE_ASSIGN_OR_RETURN(TrainOptions options, ToTrainOptions(config, /*seed=*/0));
   FEDGE_ASSIGN_OR_RETURN(DpSgdOptions dp, ToDpSgdOptions(options, config));
-  return PlanDpSgd(dp, ExamplesUsed(impl_->data.size(), config.max_examples()));
+  return PlanDpSgd(dp, ExamplesUsed(static_cast<int64_t>(num_examples()), config.max_examples()));
 }
 
 const std::string& TorchTrainer::architecture() const { return impl_->options.architecture; }
 const ParamLayout& TorchTrainer::layout() const { return impl_->layout; }
-uint64_t TorchTrainer::num_examples() const { return static_cast<uint64_t>(impl_->data.size()); }
+uint64_t TorchTrainer::num_examples() const {
+  return impl_->stream != nullptr ? impl_->stream->num_examples() : static_cast<uint64_t>(impl_->data.size());
+}
 
 absl::StatusOr<TrainResult> TorchTrainer::Train(const ModelParams& global, const proto::TrainConfig& config,
                                                 uint64_t seed) {
@@ -142,12 +198,7 @@ absl::StatusOr<TrainResult> TorchTrainer::Train(const ModelParams& global, const
   const int threads = impl_->options.torch_threads;
   SetComputeThreads(threads);
 
-  TensorDataset data;
-  try {
-    data = SelectExamples(impl_->data, config.max_examples(), DeriveSeed(seed, /*stream=*/1));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("trainer: selecting examples failed: ", e.what()));
-  }
+  FEDGE_ASSIGN_OR_RETURN(TensorDataset data, impl_->Examples(config.max_examples(), DeriveSeed(seed, /*stream=*/1)));
   FEDGE_RETURN_IF_ERROR(LoadParams(global, *impl_->model));
   TrainResult result;
   result.num_examples = static_cast<uint64_t>(data.size());

@@ -18,7 +18,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "client/data/example_store.h"
 #include "core/idx.h"
+#include "core/model_shape.h"
 #include "core/params.h"
 #include "core/random.h"
 #include "privacy/rdp_accountant.h"
@@ -93,9 +95,31 @@ class TrainerDecorator : public Trainer {
 
 struct TensorDataset;  // models/dataset.h
 
+// Where a streaming trainer's examples come from: the device's data store
+// (client/device_pipeline.h: DevicePipeline, over DeviceDataStream), or any
+// other provider of labelled flat-float examples. LibTorch-free.
+// Thread-safety: called from the training thread only, between the data
+// pipeline's steps (fedge-device runs both on one thread).
+class TrainingData {
+ public:
+  virtual ~TrainingData() = default;
+  // Examples a training set holds now when the task sets no max_examples
+  // (what Draw(0, seed) returns; DP-SGD tasks are accounted on it).
+  virtual uint64_t num_examples() const = 0;
+  // Features per example.
+  virtual int64_t dim() const = 0;
+  // A training set of at most `max_examples` labelled examples (0 = the
+  // provider's own cap), drawn reproducibly from `seed`. Every label must be
+  // a class of the model. kFailedPrecondition when there is none.
+  virtual absl::StatusOr<ExampleBatch> Draw(int64_t max_examples, uint64_t seed) = 0;
+};
+
 struct TorchTrainerOptions {
   // Zoo architecture to fine-tune (models/zoo.h); must match the tasks'.
   std::string architecture = "cnn_small";
+  // Input width and classes (model.input_features / num_classes): what
+  // mlp_tabular is built for; the image models take {0 or 784, 10}.
+  ModelShape shape = {};
   // LibTorch intra-op threads, set before each task. The setting is
   // process-wide in LibTorch: devices sharing a process should agree on it.
   // 0 leaves LibTorch's setting alone.
@@ -124,7 +148,9 @@ struct TorchTrainerOptions {
 // with `dp_noise_multiplier > 0` is refused with kFailedPrecondition rather
 // than trained without the promised privacy.
 //
-// Owns its model instance and shares (does not copy) the example tensors.
+// Its examples are either fixed tensors (owned, shared not copied) or a
+// `TrainingData` (borrowed) that each Train draws a fresh training set from,
+// so a device training on a stream needs no second trainer.
 // Thread-safety: one Train at a time (not internally synchronised).
 class TorchTrainer final : public Trainer {
  public:
@@ -137,6 +163,11 @@ class TorchTrainer final : public Trainer {
   static absl::StatusOr<std::unique_ptr<TorchTrainer>> Create(const TorchTrainerOptions& options,
                                                               const ImageDataset& data,
                                                               absl::Span<const int64_t> indices);
+  // Streaming: every Train draws its examples from `data` (borrowed; must
+  // outlive the trainer), at most the task's max_examples. kInvalidArgument
+  // when data->dim() is not the model's input width.
+  static absl::StatusOr<std::unique_ptr<TorchTrainer>> Create(const TorchTrainerOptions& options,
+                                                              TrainingData* data);
   ~TorchTrainer() override;
   TorchTrainer(const TorchTrainer&) = delete;
   TorchTrainer& operator=(const TorchTrainer&) = delete;
@@ -151,8 +182,10 @@ class TorchTrainer final : public Trainer {
                                     uint64_t seed) override;
   absl::StatusOr<std::optional<SgmEvent>> PlanPrivacy(const proto::TrainConfig& config) const override;
 
- private:
+  // The LibTorch state, defined in trainer.cc.
   struct Impl;
+
+ private:
   explicit TorchTrainer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

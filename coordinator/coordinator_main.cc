@@ -130,6 +130,9 @@ void AddFederationFlags(CLI::App& app, FederationSettings& s) {
   app.add_option("--name", s.name, "federation name: model family in artifacts (name)");
   app.add_option("--seed", s.seed, "seeds the initial weights and device selection (seed)");
   app.add_option("--model", s.model.name, "zoo architecture of the global model (model.name)");
+  app.add_option("--input-features", s.model.shape.input_features,
+                 "features per example of mlp_tabular (model.input_features; 0 for the image models)");
+  app.add_option("--num-classes", s.model.shape.num_classes, "classes of mlp_tabular (model.num_classes)");
   app.add_option("--rounds", f.rounds, "rounds to run, 0 until stopped (federation.rounds)");
   app.add_option("--min-devices", f.min_devices, "registered devices needed to open a round");
   app.add_option("--devices-per-round", f.devices_per_round, "accepted updates that close a round");
@@ -304,6 +307,13 @@ absl::StatusOr<SigningKey> PrepareSigningKey(const CoordinatorConfig& c) {
 
 absl::StatusOr<std::unique_ptr<ModelEvaluator>> MakeEvaluator(const CoordinatorConfig& c) {
   if (c.eval_data.empty() || c.settings.federation.evaluate_every == 0) return nullptr;
+  FEDGE_ASSIGN_OR_RETURN(const std::vector<int64_t> example, ExampleShape(c.settings.model.name, c.settings.model.shape));
+  if (example.size() != 3) {
+    // The evaluation set is Fashion-MNIST images; a tabular model has none.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", c.settings.model.name, "' takes numeric features, but the evaluation data (--eval-data ",
+        c.eval_data, ") are Fashion-MNIST images: set federation.evaluate_every = 0 (--evaluate-every 0)"));
+  }
   FEDGE_ASSIGN_OR_RETURN(ImageDataset test, LoadFashionMnist(c.eval_data, "test"));
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<TorchEvaluator> evaluator,
                          TorchEvaluator::Create(c.settings.model.name, test, c.eval_batch_size, c.eval_threads));
@@ -345,9 +355,15 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
 
   const FederationSettings& settings = c.settings;
   FEDGE_ASSIGN_OR_RETURN(torch::nn::Sequential model,
-                         CreateModel(settings.model.name, SeedFor(settings, SeedStream::kModel)));
+                         CreateModel(settings.model.name, SeedFor(settings, SeedStream::kModel), settings.model.shape));
   ModelParams initial = ToParams(*model);
   FEDGE_LOG(INFO) << "model " << settings.model.name << ": " << initial.values.size() << " parameters";
+  FEDGE_ASSIGN_OR_RETURN(const std::vector<int64_t> example, ExampleShape(settings.model.name, settings.model.shape));
+  if (example.size() != 3 && settings.deploy.every_rounds > 0) {
+    // Distillation and the int8 runtime's graphs are built for images.
+    return absl::InvalidArgumentError(absl::StrCat("deploy.every_rounds (--deploy-every) distils into an image model; '",
+                                                   settings.model.name, "' takes numeric features: set it to 0"));
+  }
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelEvaluator> evaluator, MakeEvaluator(c));
   // Declared before the federation, which borrows it.
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelDeployer> deployer, MakeDeployer(settings, signing_key));

@@ -28,6 +28,8 @@ RunConfig CoordinatorRunConfig(const CoordinatorConfig& c) {
       {"name", s.name},
       {"seed", absl::StrCat(s.seed)},
       {"model.name", s.model.name},
+      {"model.input_features", absl::StrCat(s.model.shape.input_features)},
+      {"model.num_classes", absl::StrCat(s.model.shape.num_classes)},
       {"strategy.name", s.strategy.name},
       {"training.codec", t.codec},
       {"dp.noise_multiplier", Exact(dp_noise)},

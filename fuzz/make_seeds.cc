@@ -192,6 +192,25 @@ std::vector<std::string> TomlBlocks(const std::string& markdown) {
   return blocks;
 }
 
+// CSV example files as a sensor logger or the e2e spool producer writes
+// them: the harness's format bytes, then the text.
+void CsvSeeds(SeedWriter& w) {
+  auto seed = [&w](const std::string& name, uint8_t features, uint8_t label_column, uint8_t delimiter, bool header,
+                   uint8_t classes, const std::string& text) {
+    w.Write("csv_fuzzer", name,
+            FuzzOutput().U8(features - 1).U8(label_column).U8(delimiter).U8(header ? 1 : 0).U8(200).U8(classes - 1)
+                .Rest(text)
+                .str());
+  };
+  // label_column = features + 1 selects the last column.
+  seed("sensor_header", 3, 4, 0, true, 4, "t0,t1,t2,label\n1.5,-2e-1,+3,2\n0.25,1e3,7,0\n");
+  seed("label_first_semicolon", 2, 0, 1, false, 3, "1;0.5;0.25\r\n2;1.5;2.5\r\n");
+  seed("missing_and_nonfinite", 4, 5, 0, false, 2, ",NaN,-inf,1,0\n1,2,3,4,1\n# comment\n\n");
+  seed("bad_rows", 2, 3, 0, false, 2, "1,2\n1,x,0\n1,2,7\n0x10,1,0\n1e400,1,0\n1,2,0\n");
+  seed("tab_separated", 3, 4, 2, false, 10, "0\t0.5\t1\t9\n1\t1\t1\t3");
+  seed("pixels", 8, 9, 0, false, 10, "0,0,12,255,255,12,0,0,7\n255,255,255,255,0,0,0,0,1\n");
+}
+
 void ConfigSeeds(SeedWriter& w, const fs::path& repo) {
   constexpr uint8_t kGeneric = 0, kCoordinator = 1, kScenario = 2;
   int scenarios = 0;
@@ -305,6 +324,7 @@ int main(int argc, char** argv) {
   ArtifactSeeds(w);
   Int8Seeds(w);
   IdxSeeds(w);
+  CsvSeeds(w);
   ConfigSeeds(w, repo);
   LedgerSeeds(w);
   OutboxSeeds(w);

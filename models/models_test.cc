@@ -17,12 +17,28 @@ TEST(ZooTest, ParameterCountsMatchTheirSpecification) {
   EXPECT_EQ(CountParameters(**CreateModel("mlp", 0)), 101770);
 }
 
-TEST(ZooTest, EveryModelMapsAnImageBatchToTenLogits) {
+TEST(ZooTest, EveryImageModelMapsAnImageBatchToTenLogits) {
   for (const ModelInfo& info : ModelZoo()) {
+    if (info.name == "mlp_tabular") continue;  // ZooTest.TabularMlp
+    EXPECT_EQ(*ExampleShape(info.name), (std::vector<int64_t>{1, 28, 28})) << info.name;
     auto model = CreateModel(info.name, 1);
     ASSERT_TRUE(model.ok()) << info.name;
     EXPECT_EQ((*model)->forward(torch::zeros({3, 1, 28, 28})).sizes(), (std::vector<int64_t>{3, 10})) << info.name;
   }
+}
+
+TEST(ZooTest, TabularMlpIsBuiltForTheConfiguredShape) {
+  const ModelShape shape{.input_features = 12, .num_classes = 3};
+  auto model = CreateModel("mlp_tabular", 1, shape);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->forward(torch::zeros({5, 12})).sizes(), (std::vector<int64_t>{5, 3}));
+  EXPECT_EQ(CountParameters(**model), 12 * 64 + 64 + 64 * 32 + 32 + 32 * 3 + 3);
+  EXPECT_EQ(*ExampleShape("mlp_tabular", shape), (std::vector<int64_t>{12}));
+  EXPECT_EQ(*InputFeatures("mlp_tabular", shape), 12);
+  EXPECT_EQ(ToParams(**model).values, ToParams(**CreateModel("mlp_tabular", 1, shape)).values);
+  EXPECT_NE(CreateModel("mlp_tabular", 1).status().message().find("model.input_features"), std::string::npos);
+  EXPECT_NE(CreateModel("cnn_small", 1, shape).status().message().find("are for mlp_tabular"), std::string::npos);
+  EXPECT_TRUE(CreateModel("cnn_small", 1, {.input_features = 784, .num_classes = 10}).ok());
 }
 
 TEST(ZooTest, UnknownNameListsKnownModels) {

@@ -1,7 +1,9 @@
 // File: models/zoo.h
 //
 // The model zoo: compact LibTorch models for 28x28 single-channel images
-// (Fashion-MNIST), each constructible by name from config. Every model is a
+// (Fashion-MNIST), and `mlp_tabular` for rows of N numeric features
+// (tabular and sensor data, e.g. a CSV source), each constructible by name
+// from config. Every model is a
 // flat `torch::nn::Sequential` of Conv2d / GroupNorm / ReLU / MaxPool2d /
 // Flatten / Linear layers, which keeps three consumers simple: the flat
 // parameter layout (models/torch_params.h), per-example gradients for
@@ -23,6 +25,7 @@
 #include <torch/nn/modules/container/sequential.h>
 
 #include "absl/status/statusor.h"
+#include "core/model_shape.h"
 
 namespace fedge {
 
@@ -35,9 +38,18 @@ struct ModelInfo {
 const std::vector<ModelInfo>& ModelZoo();
 
 // Builds model `name` with parameters initialised from `seed` (the same seed
-// gives the same initial weights). kInvalidArgument for an unknown name,
-// listing the known ones.
-absl::StatusOr<torch::nn::Sequential> CreateModel(std::string_view name, uint64_t seed);
+// gives the same initial weights) for `shape`. kInvalidArgument for an
+// unknown name (listing the known ones), for `mlp_tabular` without
+// input_features, and for an image model asked for another input width or
+// class count than 784 and 10.
+absl::StatusOr<torch::nn::Sequential> CreateModel(std::string_view name, uint64_t seed, const ModelShape& shape = {});
+
+// The shape of one example as model `name` takes it: {1, 28, 28} for the
+// image models, {input_features} for mlp_tabular. Same errors as CreateModel.
+absl::StatusOr<std::vector<int64_t>> ExampleShape(std::string_view name, const ModelShape& shape = {});
+
+// Features per example (the product of ExampleShape).
+absl::StatusOr<int64_t> InputFeatures(std::string_view name, const ModelShape& shape = {});
 
 // Number of trainable parameters.
 int64_t CountParameters(const torch::nn::Module& module);

@@ -161,9 +161,11 @@ void ReadStrategy(ConfigSection t, int64_t updates_per_round, StrategySpec& spec
 
 }  // namespace
 
-void ReadModelName(ConfigSection model, const SettingsChecks& checks, std::string* name) {
-  model.Read("name", name, checks.known_models);
-  if (name->empty()) model.Error("'name' must name a model of the zoo, e.g. \"cnn_small\"");
+void ReadModelTable(ConfigSection model, const SettingsChecks& checks, FederationSettings::Model* m) {
+  model.Read("name", &m->name, checks.known_models);
+  if (m->name.empty()) model.Error("'name' must name a model of the zoo, e.g. \"cnn_small\"");
+  model.Read("input_features", &m->shape.input_features, 0, int64_t{1} << 20);
+  model.Read("num_classes", &m->shape.num_classes, 2, 100000);
 }
 
 void ReadDeviceBudget(ConfigSection dp, DpSettings* d) {
@@ -174,7 +176,7 @@ void ReadDeviceBudget(ConfigSection dp, DpSettings* d) {
 void ReadFederationSettings(ConfigSection root, const SettingsChecks& checks, FederationSettings* s) {
   RefuseRenamedKeys(root);
   ReadTopLevel(root, *s);
-  ReadModelName(root.Section("model"), checks, &s->model.name);
+  ReadModelTable(root.Section("model"), checks, &s->model);
   ReadFederationTable(root.Section("federation"), s->federation);
   ReadTrainingTable(root.Section("training"), s->training);
   ReadStrategy(root.Section("strategy"), UpdatesPerRound(*s, checks.population), s->strategy);
@@ -228,7 +230,9 @@ nlohmann::json FederationSettingsToJson(const FederationSettings& s) {
   nlohmann::json j;
   j["name"] = s.name;
   j["seed"] = s.seed;
-  j["model"] = {{"name", s.model.name}};
+  j["model"] = {{"name", s.model.name},
+                {"input_features", s.model.shape.input_features},
+                {"num_classes", s.model.shape.num_classes}};
   j["federation"] = {{"rounds", f.rounds},
                      {"min_devices", f.min_devices},
                      {"devices_per_round", f.devices_per_round},

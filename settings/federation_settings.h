@@ -9,7 +9,7 @@
 // `fedge-coordinator --config`. docs/configuration.md lists every key.
 //
 //   name = "fedge"   seed = 1
-//   [model]       name
+//   [model]       name, input_features, num_classes (mlp_tabular)
 //   [federation]  rounds, min_devices, devices_per_round | fraction,
 //                 over_selection, min_quorum, round_deadline_s,
 //                 poll_interval_ms, evaluate_every, download_chunk_bytes,
@@ -41,6 +41,7 @@
 #include "aggregation/strategy_registry.h"
 #include "core/config.h"
 #include "core/idx.h"
+#include "core/model_shape.h"
 #include "nlohmann/json.hpp"
 
 namespace fedge {
@@ -104,6 +105,10 @@ struct FederationSettings {
 
   struct Model {
     std::string name = "cnn_small";  // zoo architecture (models/zoo.h)
+    // model.input_features and model.num_classes: what mlp_tabular is built
+    // for (the image models take 784 and 10). The coordinator and the
+    // devices read the same keys, so they build the same layout.
+    ModelShape shape = {};
   } model;
 
   struct Federation {
@@ -159,9 +164,10 @@ struct SettingsChecks {
 // and keys of earlier schemas. Leaves other tables to the caller.
 void ReadFederationSettings(ConfigSection root, const SettingsChecks& checks, FederationSettings* settings);
 
-// The device's own keys of the shared tables: [model] name and [dp]
-// device_epsilon, delta. Same ranges and messages as above.
-void ReadModelName(ConfigSection model, const SettingsChecks& checks, std::string* name);
+// The device's own keys of the shared tables: [model] name,
+// input_features, num_classes and [dp] device_epsilon, delta. Same ranges
+// and messages as above.
+void ReadModelTable(ConfigSection model, const SettingsChecks& checks, FederationSettings::Model* settings);
 void ReadDeviceBudget(ConfigSection dp, DpSettings* dp_settings);
 
 // Tables of the other binaries' files, which a reader skips (with a log

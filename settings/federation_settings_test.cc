@@ -77,6 +77,8 @@ learning_rate = 0.01
   EXPECT_EQ(s->name, "fleet");
   EXPECT_EQ(s->seed, 7u);
   EXPECT_EQ(s->model.name, "mlp");
+  EXPECT_EQ(s->model.shape.input_features, 0);  // the image models' own
+  EXPECT_EQ(s->model.shape.num_classes, 10);
   EXPECT_EQ(s->federation.rounds, 20);
   EXPECT_EQ(s->federation.fraction, 0.5);
   EXPECT_EQ(s->federation.poll_interval_ms, 250);
@@ -123,6 +125,8 @@ TEST(FederationSettingsTest, OutOfRangeValuesNameTheirKey) {
   EXPECT_THAT(ErrorOf("[federation]\nover_selection = 0.5\n"), HasSubstr("federation.over_selection"));
   EXPECT_THAT(ErrorOf("[training]\ncodec = \"int3\"\n"), HasSubstr("'codec'"));
   EXPECT_THAT(ErrorOf("[model]\nname = \"resnet\"\n", {.known_models = {"cnn_small"}}), HasSubstr("model.name"));
+  EXPECT_THAT(ErrorOf("[model]\ninput_features = -1\n"), HasSubstr("model.input_features"));
+  EXPECT_THAT(ErrorOf("[model]\nnum_classes = 1\n"), HasSubstr("model.num_classes"));
   EXPECT_THAT(ErrorOf("[federation]\nround = 3\n"), HasSubstr("unknown key 'federation.round'"));
 }
 

@@ -14,11 +14,6 @@ namespace {
 
 constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
 
-const std::vector<std::string>& SignalNames() {
-  static const auto* names = new std::vector<std::string>{"error_prob", "loss", "error"};
-  return *names;
-}
-
 DriftKind KindFromName(const std::string& name) {
   if (name == "rotation") return DriftKind::kRotation;
   if (name == "brightness") return DriftKind::kBrightness;
@@ -46,17 +41,6 @@ void ReadIntegers(ConfigSection& section, std::string_view key, int64_t lo, int6
     }
     out->push_back(static_cast<int64_t>(v));
   }
-}
-
-void ReadDetector(ConfigSection d, DriftSettings* drift) {
-  if (std::optional<DetectorSpec> spec = ReadDetectorTable(d)) drift->detector = *std::move(spec);
-  std::string signal = SignalNames()[static_cast<size_t>(drift->signal)];
-  d.Read("signal", &signal, SignalNames());
-  drift->signal = static_cast<DriftSignalKind>(
-      std::find(SignalNames().begin(), SignalNames().end(), signal) - SignalNames().begin());
-  d.Read("warmup_samples", &drift->warmup_samples, 0, kMaxInt);
-  d.Read("cooldown_samples", &drift->cooldown_samples, 0, kMaxInt);
-  d.Read("reference_examples", &drift->reference_examples, 0, 1000000);
 }
 
 void CheckLabels(ConfigSection& s, DriftSettings* drift) {
@@ -91,15 +75,11 @@ void ReadDriftTable(ConfigSection s, int64_t num_devices, int64_t rounds, DriftS
   std::vector<int64_t> labels(drift->labels.begin(), drift->labels.end());
   ReadIntegers(s, "labels", 0, 9, &labels);
   drift->labels.assign(labels.begin(), labels.end());
-  s.Read("response", &drift->response);
-  s.Read("report_alarms", &drift->report_alarms);
   s.Read("observe_examples", &drift->observe_examples, 1, 1000000);
-  s.Read("window", &drift->window, 1, 1000000);
-  s.Read("reservoir", &drift->reservoir, 0, 1000000);
-  s.Read("train_examples", &drift->train_examples, 1, 1000000);
-  s.Read("hold_examples", &drift->hold_examples, 0, kMaxInt);
   s.Read("eval_examples", &drift->eval_examples, 1, 10000);
-  ReadDetector(s.Section("detector"), drift);
+  // The device's keys, read as fedge-device reads them (client/drift_settings.h).
+  ReadDataStoreKeys(s, drift);
+  ReadDeviceDriftKeys(s, drift);
   if (!drift->enabled()) {
     if (s.Has("fraction") || s.Has("devices") || s.Has("start_round")) {
       s.Error("set 'kind' (rotation, brightness, noise, label_shift or label_swap) to enable drift");
@@ -143,7 +123,7 @@ nlohmann::json DriftToJson(const DriftSettings& d) {
   if (d.kind == DriftKind::kBrightness) j["contrast"] = d.contrast;
   if (!d.labels.empty()) j["labels"] = d.labels;
   j["detector"] = {{"name", d.detector.name},
-                   {"signal", SignalNames()[static_cast<size_t>(d.signal)]},
+                   {"signal", DriftSignalNames()[static_cast<size_t>(d.signal)]},
                    {"warmup_samples", d.warmup_samples},
                    {"cooldown_samples", d.cooldown_samples},
                    {"reference_examples", d.reference_examples}};

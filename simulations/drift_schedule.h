@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "client/drift/detector_registry.h"
+#include "client/drift_settings.h"
 #include "core/config.h"
 #include "nlohmann/json.hpp"
 
@@ -58,14 +59,9 @@ enum class DriftKind { kNone, kRotation, kBrightness, kNoise, kLabelShift, kLabe
 // "rotation", "brightness", "noise", "label_shift", "label_swap".
 const std::vector<std::string>& DriftKindNames();
 
-// What the monitor is fed per example.
-enum class DriftSignalKind {
-  kErrorProb,  // 1 - p(true label) = 1 - exp(-loss), in [0, 1]
-  kLoss,       // the cross-entropy itself
-  kError,      // 0/1 misclassification (DDM's stream)
-};
-
-struct DriftSettings {
+// The device keys (data store, monitor, response) are client/drift_settings.h's,
+// read by the same functions as fedge-device's.
+struct DriftSettings : DeviceDriftSettings, DataStoreSettings {
   DriftKind kind = DriftKind::kNone;  // kNone: no [drift] table
   // Share of the population that drifts (seeded draw) unless `devices` is set.
   double fraction = 0.5;
@@ -77,33 +73,19 @@ struct DriftSettings {
   double contrast = 1;
   std::vector<int> labels;
 
-  // Device response. The coordinator's (favour_drifting, extra rounds) is
-  // in the shared [federation] table.
-  bool response = true;
-  bool report_alarms = true;
+  // The device response (response, report_alarms, hold_examples) and
+  // monitor (detector, signal, warmup/cooldown, reference_examples) come
+  // from DeviceDriftSettings; the store (window, reservoir, train_examples)
+  // from DataStoreSettings. The coordinator's response (favour_drifting,
+  // extra rounds) is in the shared [federation] table.
+  // With reference_examples > 0, every device restarts its monitor whenever
+  // the global model changes and re-baselines it on that many examples of
+  // its recent window before the new data: a model change alone then raises
+  // no alarm.
 
-  // The simulated device's data.
+  // New examples every simulated device sees (and scores) per round.
   int64_t observe_examples = 200;
-  int64_t window = 400;
-  int64_t reservoir = 200;
-  int64_t train_examples = 256;
-  // DeviceDataStreamOptions::drift_hold_examples: after an alarm (with
-  // `response`), training sets are recent-only for this many new examples;
-  // 0 = one window.
-  int64_t hold_examples = 0;
   int64_t eval_examples = 2000;
-
-  // The monitor: any registered detector (client/drift/detector_registry.h).
-  DetectorSpec detector = DefaultDetectorSpec();
-  DriftSignalKind signal = DriftSignalKind::kErrorProb;
-  int64_t warmup_samples = 0;
-  int64_t cooldown_samples = 1000;
-  // When > 0, every device restarts its monitor whenever the global model
-  // changes and re-baselines it on this many examples of its recent window
-  // (already seen, scored by the new model) before the new data: a model
-  // change alone then raises no alarm, only data that differ from what the
-  // device held. 0 keeps one monitor for the whole run.
-  int64_t reference_examples = 200;
 
   bool enabled() const { return kind != DriftKind::kNone; }
 };

@@ -52,15 +52,7 @@ DeviceDataStreamOptions StreamOptions(const DriftSettings& d) {
   return o;
 }
 
-DriftResponseOptions ResponseOptions(const DriftSettings& d) {
-  DriftResponseOptions o;
-  o.monitor.detector = d.detector;
-  o.monitor.warmup_samples = d.warmup_samples;
-  o.monitor.cooldown_samples = d.cooldown_samples;
-  o.prioritise_recent = d.response;
-  o.report = d.report_alarms;
-  return o;
-}
+DriftResponseOptions ResponseOptions(const DriftSettings& d) { return MakeDriftResponseOptions(d); }
 
 }  // namespace
 

@@ -3,7 +3,8 @@
 #   (a) no file in a module below client/ and simulations/ includes from
 #       them, and no CMake file there names a client/ or simulations/ target;
 #   (b) the LibTorch-free modules (inference/, aggregation/, core/,
-#       compression/ except compression/model/) include no LibTorch header;
+#       settings/, compression/ except compression/model/, and the device's
+#       client/data/ and client/drift/) include no LibTorch header;
 #   (c) the fedge-coordinator link step (build.ninja, or link.txt with the
 #       Makefile generators) takes no library or object from client/ or
 #       simulations/.
@@ -14,7 +15,7 @@
 set -euo pipefail
 
 readonly LOWER_MODULES=(compression coordinator aggregation privacy core models inference settings)
-readonly TORCH_FREE=(inference aggregation compression core settings)
+readonly TORCH_FREE=(inference aggregation compression core settings client/data client/drift)
 readonly UPPER='(client|simulations)'
 
 # (a) Prints every offending line; returns 1 if there is one.
