@@ -228,6 +228,14 @@ absl::Status Device::CheckPrivacyBudget(const proto::Task& task) {
 }
 
 absl::Status Device::RunTask(const proto::Task& task) {
+  // The task's update may already be kept (the link came back for the poll
+  // but not for the delivery before it): send that rather than train again.
+  if (Outbox* box = outbox(); box != nullptr) {
+    if (std::optional<StoredOutboxRecord> kept = box->Find(task.task_id())) {
+      FEDGE_ASSIGN_OR_RETURN(bool delivered, DeliverKept(*kept));
+      if (delivered) return absl::OkStatus();
+    }
+  }
   std::map<std::string, double> failure{{"task_failed", 1}};
   if (absl::Status budget = CheckPrivacyBudget(task); !budget.ok()) {
     failure["privacy_budget_refused"] = absl::IsResourceExhausted(budget);
@@ -509,30 +517,35 @@ absl::Status Device::DeliverOutbox() {
   if (box == nullptr) return absl::OkStatus();
   absl::Status status;
   while (std::optional<StoredOutboxRecord> kept = box->Oldest()) {
-    const OutboxHeader& header = kept->record.header;
-    absl::Status sent = UploadUpdate(header.task_id, kept->record.update);
-    if (IsTransient(sent)) {
-      status = sent;
+    absl::StatusOr<bool> sent = DeliverKept(*kept);
+    if (!sent.ok()) {
+      status = sent.status();
       break;
     }
-    if (sent.ok()) {
-      Count(&DeviceCounters::outbox_delivered);
+    if (*sent) {  // outside a task: RunOnce does not count it
       Count(&DeviceCounters::tasks_done);
       last_participation_ = clock_->Now();
-    } else {
-      // Another round by now, or refused: the mass goes into a later update.
-      FEDGE_LOG(INFO) << options_.device_id << ": the coordinator no longer takes the kept update for task "
-                      << header.task_id << " (round " << header.round << "): " << sent.message();
-      ReturnToResidual(kept->record.update);
-      Count(&DeviceCounters::outbox_refused);
-    }
-    if (absl::Status removed = box->Remove(kept->sequence); !removed.ok()) {
-      status = removed;
-      break;
     }
   }
   Count(&DeviceCounters::outbox_discarded, box->stats().discarded - counters().outbox_discarded);
   return status;
+}
+
+absl::StatusOr<bool> Device::DeliverKept(const StoredOutboxRecord& kept) {
+  const OutboxHeader& header = kept.record.header;
+  absl::Status sent = UploadUpdate(header.task_id, kept.record.update);
+  if (IsTransient(sent)) return sent;
+  if (sent.ok()) {
+    Count(&DeviceCounters::outbox_delivered);
+  } else {
+    // Another round by now, or refused: the mass goes into a later update.
+    FEDGE_LOG(INFO) << options_.device_id << ": the coordinator no longer takes the kept update for task "
+                    << header.task_id << " (round " << header.round << "): " << sent.message();
+    ReturnToResidual(kept.record.update);
+    Count(&DeviceCounters::outbox_refused);
+  }
+  FEDGE_RETURN_IF_ERROR(outbox_->Remove(kept.sequence));
+  return sent.ok();
 }
 
 void Device::ReturnToResidual(const std::string& bytes) {

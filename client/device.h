@@ -70,6 +70,7 @@ namespace fedge {
 
 class ModelSlot;      // inference/model_slot.h
 class Outbox;         // client/outbox.h
+struct StoredOutboxRecord;
 class PrivacyLedger;  // privacy/privacy_ledger.h
 
 // How one RPC is retried on transient errors.
@@ -304,6 +305,10 @@ class Device {
   // Sends the kept updates, oldest first. Returns the transient error that
   // stopped it (the link is still down: the rest stay); OK otherwise.
   absl::Status DeliverOutbox();
+  // Sends one kept update and removes it: true when accepted, false when
+  // refused (its mass returned to the residual); the transient error when
+  // the link is still down (it stays).
+  absl::StatusOr<bool> DeliverKept(const StoredOutboxRecord& kept);
   // Adds a serialised update that will never be delivered back into the
   // residual of its codec's encoder, and persists it. Best effort: logged.
   void ReturnToResidual(const std::string& bytes);

@@ -85,6 +85,25 @@ TEST_F(DeviceOutboxTest, KeepsAnUpdateThroughAnOutageAndARestartThenDeliversItOn
   EXPECT_EQ(coordinator_.accepted, 1);  // sent once
 }
 
+TEST_F(DeviceOutboxTest, ATaskWhoseUpdateIsKeptIsDeliveredNotTrainedAgain) {
+  coordinator_.tasks.push_back(coordinator_.MakeTask(3));
+  coordinator_.uploads_fail = true;
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->RunOnce().ok());  // upload calls 1-2 fail: kept
+  coordinator_.uploads_fail = false;
+  // The link is back for the poll but not yet for the delivery before it,
+  // and the coordinator hands out the same task again.
+  coordinator_.upload_failures = {{3, absl::UnavailableError("flaky")}, {4, absl::UnavailableError("flaky")}};
+  coordinator_.tasks.push_back(coordinator_.MakeTask(3));
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_TRUE(step->task_status.ok()) << step->task_status;
+  EXPECT_EQ(trainer_.seeds.size(), 1u);  // trained once
+  EXPECT_EQ(coordinator_.accepted, 1);
+  EXPECT_EQ(device->counters().outbox_delivered, 1u);
+  EXPECT_EQ(OutboxFiles(), 0u);
+}
+
 TEST_F(DeviceOutboxTest, AKeptUpdateTheCoordinatorRefusesReturnsItsMassToTheResidual) {
   // topk:1 sends every value, so the residual is zero after each encode and
   // the next update shows exactly what was returned to it.

@@ -209,6 +209,19 @@ std::optional<StoredOutboxRecord> Outbox::Oldest() {
   return std::nullopt;
 }
 
+std::optional<StoredOutboxRecord> Outbox::Find(std::string_view task_id) {
+  const std::vector<Entry> entries = index_;  // Discard edits index_
+  for (const Entry& entry : entries) {
+    absl::StatusOr<OutboxRecord> record = Read(entry.sequence);
+    if (!record.ok()) {
+      if (absl::IsDataLoss(record.status())) Discard(entry, record.status());
+      continue;
+    }
+    if (record->header.task_id == task_id) return StoredOutboxRecord{entry.sequence, *std::move(record)};
+  }
+  return std::nullopt;
+}
+
 absl::Status Outbox::Remove(uint64_t sequence) {
   const auto it = std::find_if(index_.begin(), index_.end(), [&](const Entry& e) { return e.sequence == sequence; });
   if (it == index_.end()) return absl::NotFoundError(absl::StrCat("outbox: no record ", sequence));

@@ -126,6 +126,10 @@ class Outbox {
   // on the way (the log says which file and why).
   std::optional<StoredOutboxRecord> Oldest();
 
+  // The record kept for `task_id`, unsealed; nullopt when there is none
+  // (bad records met on the way are discarded as in Oldest).
+  std::optional<StoredOutboxRecord> Find(std::string_view task_id);
+
   // Deletes record `sequence` (delivered, or refused by the coordinator).
   // kNotFound when there is none; kUnavailable when the file cannot be removed.
   absl::Status Remove(uint64_t sequence);

@@ -40,7 +40,7 @@ rounds = $ROUNDS
 devices_per_round = 3
 over_selection = 1.4
 round_deadline_s = 600
-evaluate_every = 1
+evaluate_every = 5  # the last round: evaluation is not what resumes
 [training]
 local_epochs = 1
 batch_size = 32
