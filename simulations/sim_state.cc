@@ -146,7 +146,8 @@ nlohmann::json RoundRowsToJson(const std::vector<RoundRow>& rows) {
   nlohmann::json out = nlohmann::json::array();
   for (const RoundRow& row : rows) {
     nlohmann::json j = nlohmann::json::object();
-    for (const auto& [name, field] : Fields()) {
+    for (const auto& entry : Fields()) {
+      const auto& name = entry.first;  // clang 14 cannot capture a structured binding
       std::visit(
           [&](auto member) {
             const auto v = row.*member;
@@ -158,7 +159,7 @@ nlohmann::json RoundRowsToJson(const std::vector<RoundRow>& rows) {
             }
             j[name] = v;
           },
-          field);
+          entry.second);
     }
     out.push_back(std::move(j));
   }
