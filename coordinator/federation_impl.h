@@ -156,6 +156,9 @@ struct Federation::Impl {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // options.restart_open_round: `r` opened again, empty.
   absl::Status RestartOpenRound(const StoredOpenRound& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The stored open round `r` as the open round again (no updates yet),
+  // closing at `deadline`. kDataLoss when it trains another model version.
+  absl::Status ReopenRound(const StoredOpenRound& r, absl::Time deadline) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 };
 
 }  // namespace fedge

@@ -119,22 +119,9 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
 }
 
 absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates) {
-  if (r.model_version != version) {
-    return absl::DataLossError(absl::StrCat("the stored open round ", r.round, " trains model version ",
-                                            r.model_version, " but the stored global model is version ", version));
-  }
   const absl::Time now = clock->Now();
   const absl::Time deadline = std::max(absl::FromUnixMicros(r.deadline_unix_micros), now + options.resume_grace);
-  open.emplace(RoundState::Options{.round = r.round,
-                                   .model_version = r.model_version,
-                                   .layout_id = global.layout.id(),
-                                   .num_elements = global.layout.num_elements(),
-                                   .target = r.target,
-                                   .architecture = options.architecture,
-                                   .train = r.train,
-                                   .opened = absl::FromUnixMicros(r.opened_unix_micros),
-                                   .deadline = deadline},
-               r.selected, BeginAggregation(r.target));
+  FEDGE_RETURN_IF_ERROR(ReopenRound(r, deadline));
   for (const AckedUpdate& u : updates) {
     if (absl::Status replayed = open->Replay(u.device_id, u.bytes, options.limits); !replayed.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -149,7 +136,7 @@ absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const s
   return absl::OkStatus();
 }
 
-absl::Status Federation::Impl::RestartOpenRound(const StoredOpenRound& r) {
+absl::Status Federation::Impl::ReopenRound(const StoredOpenRound& r, absl::Time deadline) {
   if (r.model_version != version) {
     return absl::DataLossError(absl::StrCat("the stored open round ", r.round, " trains model version ",
                                             r.model_version, " but the stored global model is version ", version));
@@ -162,8 +149,13 @@ absl::Status Federation::Impl::RestartOpenRound(const StoredOpenRound& r) {
                                    .architecture = options.architecture,
                                    .train = r.train,
                                    .opened = absl::FromUnixMicros(r.opened_unix_micros),
-                                   .deadline = absl::FromUnixMicros(r.deadline_unix_micros)},
+                                   .deadline = deadline},
                r.selected, BeginAggregation(r.target));
+  return absl::OkStatus();
+}
+
+absl::Status Federation::Impl::RestartOpenRound(const StoredOpenRound& r) {
+  FEDGE_RETURN_IF_ERROR(ReopenRound(r, absl::FromUnixMicros(r.deadline_unix_micros)));
   // Storing the round again drops its acknowledged updates (StateStore::OpenRound).
   FEDGE_RETURN_IF_ERROR(options.store->OpenRound(r, Counters()));
   FEDGE_LOG(INFO) << "round " << r.round << ": opened again from its start";
