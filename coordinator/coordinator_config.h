@@ -82,7 +82,7 @@ struct CoordinatorConfig {
   // host:port of the Prometheus endpoint (GET /metrics, plain HTTP,
   // coordinator/coordinator_metrics.h); empty: off.
   std::string metrics_listen;
-  // A device silent for this long counts as offline in the metrics.
+  // A device silent for this long counts as offline (metrics, fleet registry).
   double device_offline_after_s = 600;
   // Largest gRPC message; must exceed download_chunk_bytes + 1 KiB.
   int64_t max_message_bytes = 4 << 20;

@@ -80,7 +80,7 @@ void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_pat
   app.add_option("--client-ca", c.client_ca,
                  "CA certificate(s) (PEM) of device certificates: require mutual TLS and bind each device_id "
                  "to its certificate's CN");
-  app.add_option("--admin-cn", c.admin_cn, "with --client-ca: certificate CN allowed to call Admin.GetStatus");
+  app.add_option("--admin-cn", c.admin_cn, "with --client-ca: certificate CN allowed to call the Admin service (fedgectl)");
   app.add_option("--issue-device-cert", certs.device_ids,
                  "issue dev certificates (CN = device id) from the dev CA DIR/ca.pem of --generate-dev-tls "
                  "(created if missing), then exit");
@@ -259,7 +259,7 @@ absl::StatusOr<std::string> PrepareClientCa(const CoordinatorConfig& c) {
   }
   FEDGE_ASSIGN_OR_RETURN(std::string ca, LoadCaCerts(c.client_ca));
   FEDGE_LOG(INFO) << "mutual TLS: clients need a certificate from " << c.client_ca
-                  << "; each device_id must equal its certificate's CN; Admin.GetStatus "
+                  << "; each device_id must equal its certificate's CN; the Admin service "
                   << (c.admin_cn.empty() ? std::string("refused to all (no --admin-cn)")
                                          : absl::StrCat("for CN \"", c.admin_cn, "\" only"));
   return ca;
@@ -377,6 +377,7 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   // Crash tests only: FEDGE_FAULT_INJECTION="EVENT:N" SIGKILLs the process at
   // the N-th fault point EVENT of the Federation, e.g. "upload-partial:1".
   FEDGE_ASSIGN_OR_RETURN(federation_options.fault_point, FaultInjectionFromEnv());
+  federation_options.device_offline_after = absl::Seconds(c.device_offline_after_s);
   std::unique_ptr<SqliteStateStore> store;
   if (!c.state.dir.empty()) {
     FEDGE_ASSIGN_OR_RETURN(store, OpenCoordinatorState(c));
@@ -395,6 +396,7 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   options.tls = std::move(tls);
   options.client_ca_pem = std::move(client_ca);
   options.admin_common_name = c.admin_cn;
+  options.state_dir = c.state.dir;
   options.tick_interval = absl::Milliseconds(c.tick_interval_ms);
   options.exit_when_finished = c.exit_when_finished;
   options.shutdown_grace = absl::Seconds(c.shutdown_grace_s);

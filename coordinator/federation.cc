@@ -44,6 +44,7 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   if (o.deploy_every < 0) return bad("deploy_every must be >= 0 (0 never deploys)");
   if (o.deploy_every > 0 && o.deployer == nullptr) return bad("deploy_every > 0 needs a deployer");
   if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
+  if (o.device_offline_after <= absl::ZeroDuration()) return bad("device_offline_after must be positive");
   if (o.resume_grace < absl::ZeroDuration()) return bad("resume_grace must be >= 0");
   if (o.store != nullptr && o.client_dp) {
     return bad("client-level DP state (accountant, adaptive clip) is not persisted yet: run it without a state store");
@@ -221,6 +222,7 @@ absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequ
 absl::Status Federation::Impl::Reject(RoundState::TaskState& task, absl::Status why) {
   task.committed = true;
   task.upload.Release();
+  NoteRejection(task.device_id, why);
   FEDGE_LOG(WARNING) << "round " << open->round() << ": rejected update from " << task.device_id << ": "
                      << why.message();
   task.reply = why;
@@ -303,6 +305,7 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Settle(RoundState::TaskS
     return StoreFailure(stored);
   }
   const uint64_t size = task.upload.committed();
+  std::map<std::string, double> trained = checked.metrics;  // checked by CheckUpdateMetrics
   absl::Status verdict = open->Fold(std::move(checked));
   if (!verdict.ok()) return Reject(task, verdict);
   task.committed = true;
@@ -314,6 +317,9 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Settle(RoundState::TaskS
   DeviceEntry& device = devices[task.device_id];
   device.drift.set_drifting(false);  // its data is in the model now
   ++device.rounds_joined;
+  ++device.updates_accepted;
+  device.training_version = task.task.model_version();
+  device.training_metrics = std::move(trained);
   device.last_seen_unix_micros = ToMicros(clock->Now());
   dirty_devices.insert(task.device_id);
   if (open->accepted() >= open->target()) CloseRound("target reached");
@@ -332,6 +338,7 @@ absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceRepo
   it->second.epsilon_spent = std::max(it->second.epsilon_spent, report.epsilon_spent());
   it->second.inference_version = report.inference_model_version();
   it->second.last_seen_unix_micros = ToMicros(impl_->clock->Now());
+  it->second.last_report_unix_micros = it->second.last_seen_unix_micros;
   impl_->dirty_devices.insert(report.device_id());
   if (report.alarms_size() > 0) {
     proto::DeviceDrift& drift = it->second.drift;
@@ -634,36 +641,6 @@ std::vector<proto::RoundRecord> Federation::Tick() {
 bool Federation::finished() const {
   absl::MutexLock lock(&impl_->mu);
   return impl_->Finished();
-}
-
-proto::StatusResponse Federation::GetStatus(bool include_devices) const {
-  absl::MutexLock lock(&impl_->mu);
-  proto::StatusResponse status;
-  status.set_current_round(impl_->open ? impl_->open->round() : impl_->rounds_started);
-  status.set_model_version(impl_->version);
-  status.set_deployed_model_version(impl_->deployed.version());
-  status.set_registered_devices(impl_->devices.size());
-  const auto& done = impl_->completed;
-  for (size_t i = done.size() > 10 ? done.size() - 10 : 0; i < done.size(); ++i) {
-    *status.add_recent_rounds() = done[i];
-  }
-  for (const auto& [id, entry] : impl_->devices) {
-    if (entry.epsilon_spent > 0) (*status.mutable_device_epsilon())[id] = entry.epsilon_spent;
-    if (entry.drift.alarms() > 0) *status.add_drift() = entry.drift;
-    if (include_devices) {
-      proto::DeviceSummary& d = *status.add_devices();
-      d.set_device_id(id);
-      d.set_first_seen_unix_micros(entry.first_seen_unix_micros);
-      d.set_last_seen_unix_micros(entry.last_seen_unix_micros);
-      d.set_rounds_joined(static_cast<uint64_t>(entry.rounds_joined));
-      d.set_eligible(entry.eligible);
-      d.set_ineligible_reason(entry.ineligible_reason);
-      d.set_epsilon_spent(entry.epsilon_spent);
-      d.set_inference_model_version(entry.inference_version);
-      d.set_drift_alarms(entry.drift.alarms());
-    }
-  }
-  return status;
 }
 
 ModelParams Federation::global_model() const {

@@ -46,6 +46,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -121,6 +122,10 @@ struct FederationOptions {
   // the Federation; required when deploy_every > 0.
   int64_t deploy_every = 0;
   ModelDeployer* deployer = nullptr;
+  // Fleet registry: a device not heard from (registration, poll, upload or
+  // report) for longer than this is shown as offline ([server]
+  // device_offline_after_s).
+  absl::Duration device_offline_after = absl::Minutes(10);
 
   // --- Durability (coordinator/store/README.md) ----------------------------
   // Where the state that must survive a crash is kept; null keeps it in
@@ -208,9 +213,23 @@ class Federation final : public Transport {
   // True once `max_rounds` rounds have completed.
   bool finished() const;
 
-  // --- Inspection --------------------------------------------------------
+  // --- Inspection (the Admin service; federation_fleet.cc) ---------------
   // With `include_devices`, also one DeviceSummary per registered device.
   proto::StatusResponse GetStatus(bool include_devices = false) const;
+  // As asked: devices, per-device maps, how many recent rounds (StatusRequest).
+  proto::StatusResponse GetStatus(const proto::StatusRequest& request) const;
+  // One page of the fleet registry in device id order, filtered by status.
+  // kInvalidArgument for a page token no answer gave.
+  absl::StatusOr<proto::ListDevicesResponse> ListDevices(const proto::ListDevicesRequest& request) const;
+  // kNotFound for a device that never registered.
+  absl::StatusOr<proto::DeviceSummary> GetDevice(std::string_view device_id) const;
+  // The served global and deployed versions (with their artifacts' header,
+  // size and SHA-256), and older versions devices still train on or serve.
+  proto::ListModelsResponse ListModels() const;
+  // Records the SHA-256 (hex) of the client certificate a registered device
+  // presented (the gRPC adapter calls it after Register under mutual TLS).
+  // kNotFound for an unregistered device.
+  absl::Status NoteDeviceCertificate(std::string_view device_id, std::string sha256_hex);
   // The current global model and its version.
   ModelParams global_model() const;
   uint64_t model_version() const;

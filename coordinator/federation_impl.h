@@ -41,6 +41,16 @@ struct DeviceEntry {
   std::map<std::string, double> metrics;  // last report
   proto::DeviceDrift drift;               // alarms == 0 until the first alarm
   uint64_t inference_version = 0;         // deployed model it last reported serving
+  // Fleet registry (fleet_view.h).
+  proto::DeviceStatus status = proto::DEVICE_STATUS_ACTIVE;  // never OFFLINE: that is derived
+  std::string certificate_sha256;
+  int64_t updates_accepted = 0;
+  int64_t updates_rejected = 0;
+  std::string last_rejection;
+  int64_t last_rejection_unix_micros = 0;
+  uint64_t training_version = 0;  // global version of its last accepted update
+  std::map<std::string, double> training_metrics;  // of its last accepted update
+  int64_t last_report_unix_micros = 0;
 };
 
 // A closed round waiting for evaluation (and deployment) of the model it
@@ -123,6 +133,12 @@ struct Federation::Impl {
   // An update refused by the checks: final for the task.
   absl::Status Reject(RoundState::TaskState& task, absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Fleet registry (federation_fleet.cc): counts a refused update against
+  // its device, keeping the reason.
+  void NoteRejection(const std::string& device_id, const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The registry entry as the Admin service shows it, at `now`.
+  proto::DeviceSummary Summarize(const std::string& id, const DeviceEntry& entry, int64_t now_unix_micros) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The server step, all or nothing: the round's aggregate must pass
   // CheckAggregate and the stepped model must be finite, otherwise the
   // strategy's state is restored and the served model stays as it was. This

@@ -23,6 +23,16 @@ StoredDevice Federation::Impl::ToStored(const std::string& id, const DeviceEntry
   d.epsilon_spent = e.epsilon_spent;
   d.inference_version = e.inference_version;
   d.drift = e.drift;
+  d.status = e.status;
+  d.certificate_sha256 = e.certificate_sha256;
+  d.updates_accepted = e.updates_accepted;
+  d.updates_rejected = e.updates_rejected;
+  d.last_rejection = e.last_rejection;
+  d.last_rejection_unix_micros = e.last_rejection_unix_micros;
+  d.training_version = e.training_version;
+  d.metrics = e.metrics;
+  d.last_report_unix_micros = e.last_report_unix_micros;
+  d.training_metrics = e.training_metrics;
   return d;
 }
 
@@ -83,6 +93,16 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
     e.epsilon_spent = d.epsilon_spent;
     e.inference_version = d.inference_version;
     e.drift = std::move(d.drift);
+    e.status = d.status;
+    e.certificate_sha256 = std::move(d.certificate_sha256);
+    e.updates_accepted = d.updates_accepted;
+    e.updates_rejected = d.updates_rejected;
+    e.last_rejection = std::move(d.last_rejection);
+    e.last_rejection_unix_micros = d.last_rejection_unix_micros;
+    e.training_version = d.training_version;
+    e.metrics = std::move(d.metrics);
+    e.last_report_unix_micros = d.last_report_unix_micros;
+    e.training_metrics = std::move(d.training_metrics);
   }
   if (state.deployed) {
     if (absl::Status published = deployed.Publish(state.deployed->artifact); !published.ok()) {

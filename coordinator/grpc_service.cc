@@ -15,6 +15,8 @@
 #include "core/logging.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "coordinator/admin_service.h"
+#include "coordinator/peer_identity.h"
 #include "coordinator/round_report.h"
 #include "proto/fedge.grpc.pb.h"
 
@@ -44,30 +46,6 @@ grpc::Status Answer(std::string_view method, grpc::ServerContext* context, absl:
   return ToGrpcStatus(result.status());
 }
 
-// The one identity rule of mutual TLS: the client certificate (already
-// verified against client_ca by the handshake) names its holder in its
-// subject common name, and a call may act only for that name. Denials are
-// logged as warnings: they mean a misconfigured or impersonating client.
-grpc::Status CheckPeerIs(const grpc::ServerContext& context, std::string_view method, std::string_view claimed,
-                         std::string_view claim_kind) {
-  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  const std::vector<grpc::string_ref> names =
-      auth != nullptr ? auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME) : std::vector<grpc::string_ref>();
-  std::string message;
-  if (names.size() != 1) {
-    message = absl::StrCat(AsAbsl(method), ": the client certificate must carry exactly one subject common name ",
-                           "(CN), found ", names.size());
-  } else if (const std::string_view cn(names[0].data(), names[0].size()); cn != claimed) {
-    message = absl::StrCat(AsAbsl(method), ": ", AsAbsl(claim_kind), " \"", AsAbsl(claimed),
-                           "\" does not match the client certificate's common name \"", AsAbsl(cn),
-                           "\"; a client may only act as the identity its certificate names");
-  } else {
-    return grpc::Status::OK;
-  }
-  FEDGE_LOG(WARNING) << "denied " << message << " (peer " << context.peer() << ")";
-  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, message);
-}
-
 class CoordinatorService final : public proto::Coordinator::Service {
  public:
   // `bind_identity`: every call must name the client certificate's CN as
@@ -77,8 +55,14 @@ class CoordinatorService final : public proto::Coordinator::Service {
 
   grpc::Status Register(grpc::ServerContext* context, const proto::RegisterRequest* request,
                         proto::RegisterResponse* response) override {
-    return Serve("Register", context, request->device().device_id(),
-                 [&] { return federation_->Register(*request); }, response);
+    grpc::Status registered = Serve("Register", context, request->device().device_id(),
+                                    [&] { return federation_->Register(*request); }, response);
+    if (registered.ok() && bind_identity_) {
+      // The fleet registry keeps the certificate each device acts with.
+      federation_->NoteDeviceCertificate(request->device().device_id(), PeerCertificateSha256(*context))
+          .IgnoreError();
+    }
+    return registered;
   }
   grpc::Status PollTask(grpc::ServerContext* context, const proto::PollTaskRequest* request,
                         proto::PollTaskResponse* response) override {
@@ -113,34 +97,6 @@ class CoordinatorService final : public proto::Coordinator::Service {
 
   Federation* const federation_;
   const bool bind_identity_;
-};
-
-class AdminService final : public proto::Admin::Service {
- public:
-  // `require_admin`: only the client certificate with CN `admin_name` may
-  // call (mutual TLS); an empty name refuses everyone.
-  AdminService(Federation* federation, bool require_admin, std::string admin_name)
-      : federation_(federation), require_admin_(require_admin), admin_name_(std::move(admin_name)) {}
-
-  grpc::Status GetStatus(grpc::ServerContext* context, const proto::StatusRequest* request,
-                         proto::StatusResponse* response) override {
-    if (require_admin_) {
-      if (admin_name_.empty()) {
-        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                            "GetStatus is disabled under mutual TLS until server.admin_cn (--admin-cn) names the "
-                            "admin certificate's common name");
-      }
-      grpc::Status allowed = CheckPeerIs(*context, "GetStatus", admin_name_, "the admin identity");
-      if (!allowed.ok()) return allowed;
-    }
-    *response = federation_->GetStatus(request->include_devices());
-    return grpc::Status::OK;
-  }
-
- private:
-  Federation* const federation_;
-  const bool require_admin_;
-  const std::string admin_name_;
 };
 
 }  // namespace
@@ -179,7 +135,7 @@ struct CoordinatorServer::Impl {
       : options(std::move(opts)),
         federation(fed),
         coordinator_service(fed, !options.client_ca_pem.empty()),
-        admin_service(fed, !options.client_ca_pem.empty(), options.admin_common_name) {}
+        admin_service(fed, !options.client_ca_pem.empty(), options.admin_common_name, options.state_dir) {}
 
   void DriverLoop();
   void RequestStop() {

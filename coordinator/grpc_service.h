@@ -28,8 +28,8 @@
 // every Coordinator RPC must name, in its device_id field, exactly the
 // subject common name (CN) of that certificate; otherwise the RPC fails
 // with kPermissionDenied naming both ids and never reaches the Federation.
-// The Admin service (GetStatus, which lists per-device privacy spend and
-// drift) then answers only the client whose certificate CN equals
+// The Admin service (admin_service.h: status, the fleet registry, models,
+// backups) then answers only the client whose certificate CN equals
 // `admin_common_name`. Without `client_ca_pem` the connection is
 // server-authenticated only and a device is whoever its device_id says.
 //
@@ -66,6 +66,9 @@ struct CoordinatorServerOptions {
   // Empty refuses GetStatus to every client. Must be empty without
   // client_ca_pem.
   std::string admin_common_name;
+  // The --state directory Admin.Backup copies (admin_backup.h); empty (state
+  // in memory) refuses backups.
+  std::string state_dir;
   // How often the driver thread calls Federation::Tick(). Zero or negative
   // starts no driver thread: the owner calls Tick() itself (tests).
   absl::Duration tick_interval = absl::Milliseconds(200);

@@ -24,6 +24,33 @@ bool IsPrintableName(std::string_view name) {
 
 std::string Shown(std::string_view name) { return absl::CHexEscape(AsAbsl(name.substr(0, kMaxReportNameBytes))); }
 
+// The metrics the fleet view interprets, with their ranges.
+struct KnownMetric {
+  std::string_view name;
+  double min;
+  double max;
+};
+constexpr KnownMetric kKnownMetrics[] = {
+    {"inference_requests", 0, kMaxReportMetricMagnitude},
+    {"inference_errors", 0, kMaxReportMetricMagnitude},
+    {"inference_latency_ms", 0, kMaxReportMetricMagnitude},
+    {"local_accuracy", 0, 1},
+    {"train_accuracy", 0, 1},
+};
+
+absl::Status CheckMetricRange(const std::string& name, double value) {
+  if (std::abs(value) > kMaxReportMetricMagnitude) {
+    return Bad(absl::StrCat("metric '", name, "' is ", value, "; its magnitude must be at most ",
+                            kMaxReportMetricMagnitude));
+  }
+  for (const KnownMetric& known : kKnownMetrics) {
+    if (known.name == name && !(value >= known.min && value <= known.max)) {
+      return Bad(absl::StrCat("metric '", name, "' is ", value, "; it must be in [", known.min, ", ", known.max, "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CheckDeviceReport(const proto::DeviceReport& report) {
@@ -36,6 +63,14 @@ absl::Status CheckDeviceReport(const proto::DeviceReport& report) {
                               " printable ASCII characters"));
     }
     if (!std::isfinite(value)) return Bad(absl::StrCat("metric '", name, "' is ", value, "; it must be finite"));
+    if (absl::Status in_range = CheckMetricRange(name, value); !in_range.ok()) return in_range;
+  }
+  auto requests = report.metrics().find("inference_requests");
+  auto errors = report.metrics().find("inference_errors");
+  if (errors != report.metrics().end() && errors->second > 0 &&
+      (requests == report.metrics().end() || errors->second > requests->second)) {
+    return Bad(absl::StrCat("inference_errors (", errors->second, ") exceeds inference_requests (",
+                            requests == report.metrics().end() ? 0.0 : requests->second, ")"));
   }
   if (report.alarms_size() > kMaxReportAlarms) {
     return Bad(absl::StrCat(report.alarms_size(), " drift alarms; at most ", kMaxReportAlarms,

@@ -17,12 +17,19 @@ namespace fedge {
 inline constexpr int kMaxReportMetrics = 32;
 inline constexpr int kMaxReportAlarms = 64;
 inline constexpr size_t kMaxReportNameBytes = 64;
+// Every reported metric's magnitude is at most this (counts, seconds,
+// losses and latencies are far below it; sums of them stay finite).
+inline constexpr double kMaxReportMetricMagnitude = 1e12;
 
 // kInvalidArgument naming the field when the report has more than
 // kMaxReportMetrics metrics or kMaxReportAlarms alarms, a metric or detector
 // name that is empty, longer than kMaxReportNameBytes or not printable ASCII,
-// a non-finite metric value or alarm statistic, or an epsilon_spent that is
-// negative or not finite.
+// a non-finite metric value or alarm statistic, a metric whose magnitude
+// exceeds kMaxReportMetricMagnitude, a negative count or latency
+// (inference_requests, inference_errors, inference_latency_ms), inference
+// errors above the requests, an accuracy (local_accuracy, train_accuracy)
+// outside [0, 1], or an epsilon_spent that is negative or not finite. The
+// fleet registry (DeviceSummary.metrics) keeps only checked reports.
 absl::Status CheckDeviceReport(const proto::DeviceReport& report);
 
 }  // namespace fedge

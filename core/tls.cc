@@ -320,6 +320,20 @@ absl::StatusOr<std::string> CertCommonName(const std::string& cert_pem) {
   return name;
 }
 
+absl::StatusOr<std::string> CertSha256Hex(const std::string& cert_pem) {
+  FEDGE_ASSIGN_OR_RETURN(OsslPtr<X509> cert, ParseCert(cert_pem));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert.get(), EVP_sha256(), digest, &length) != 1) return Internal("hashing the certificate");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 15]);
+  }
+  return hex;
+}
+
 absl::Status CheckKeyCertPair(const TlsKeyCertPair& pair) {
   FEDGE_ASSIGN_OR_RETURN(OsslPtr<X509> cert, ParseCert(pair.cert_chain_pem));
   FEDGE_ASSIGN_OR_RETURN(OsslPtr<EVP_PKEY> key, ParseKey(pair.private_key_pem));

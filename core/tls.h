@@ -119,6 +119,12 @@ absl::Status VerifyClientCert(const std::string& cert_pem, const std::string& ca
 // kInvalidArgument for unparsable PEM; kNotFound when it has no CN.
 absl::StatusOr<std::string> CertCommonName(const std::string& cert_pem);
 
+// The SHA-256 fingerprint of the (first) certificate in `cert_pem`: lower-case
+// hex of the digest of its DER encoding (what `openssl x509 -noout
+// -fingerprint -sha256` prints, without colons). kInvalidArgument for
+// unparsable PEM.
+absl::StatusOr<std::string> CertSha256Hex(const std::string& cert_pem);
+
 // Reads a PEM bundle of trusted CA certificates (e.g. server.client_ca) and
 // checks that every certificate in it parses. kNotFound for a missing file;
 // kInvalidArgument naming the file when it holds no certificate or a broken

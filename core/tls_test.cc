@@ -1,6 +1,7 @@
 #include "core/tls.h"
 
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -155,6 +156,34 @@ TEST(TlsTest, IssueClientCertRejectsBadInput) {
   EXPECT_EQ(GenerateDevCa("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CertCommonName("garbage").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(VerifyClientCert("garbage", ca->cert_chain_pem).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TlsTest, CertSha256HexIsTheDigestOfTheDerEncoding) {
+  auto ca = GenerateDevCa();
+  ASSERT_TRUE(ca.ok());
+  auto a = IssueClientCert(*ca, "dev-1");
+  auto b = IssueClientCert(*ca, "dev-1");
+  ASSERT_TRUE(a.ok() && b.ok());
+  absl::StatusOr<std::string> fingerprint = CertSha256Hex(a->cert_chain_pem);
+  ASSERT_TRUE(fingerprint.ok()) << fingerprint.status();
+  // Recomputed with OpenSSL directly: SHA-256 over i2d_X509.
+  BIO* bio = BIO_new_mem_buf(a->cert_chain_pem.data(), static_cast<int>(a->cert_chain_pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ASSERT_NE(cert, nullptr);
+  unsigned char* der = nullptr;
+  const int der_len = i2d_X509(cert, &der);
+  X509_free(cert);
+  ASSERT_GT(der_len, 0);
+  unsigned char digest[32];
+  SHA256(der, static_cast<size_t>(der_len), digest);
+  OPENSSL_free(der);
+  std::string expected;
+  for (unsigned char byte : digest) absl::StrAppend(&expected, absl::Hex(byte, absl::kZeroPad2));
+  EXPECT_EQ(*fingerprint, expected);
+  // Another certificate for the same name has another fingerprint.
+  EXPECT_NE(*CertSha256Hex(b->cert_chain_pem), *fingerprint);
+  EXPECT_EQ(CertSha256Hex("garbage").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TlsTest, LoadCaCertsChecksEveryCertificate) {

@@ -7,15 +7,18 @@
 #       client/data/ and client/drift/) include no LibTorch header;
 #   (c) the fedge-coordinator link step (build.ninja, or link.txt with the
 #       Makefile generators) takes no library or object from client/ or
-#       simulations/.
+#       simulations/;
+#   (d) fedgectl (ctl/) is a client of the wire contract only: ctl/ includes
+#       nothing from coordinator/, and the fedgectl link step takes no
+#       LibTorch and nothing from coordinator/, client/ or simulations/.
 #
 #   layering_test.sh SOURCE_DIR BUILD_DIR   check the tree (CTest: layering_test)
 #   layering_test.sh --self-test            prove each check fails on a crafted
 #                                           violation and passes on a clean tree
 set -euo pipefail
 
-readonly LOWER_MODULES=(compression coordinator aggregation privacy core models inference settings)
-readonly TORCH_FREE=(inference aggregation compression core settings client/data client/drift)
+readonly LOWER_MODULES=(compression coordinator ctl aggregation privacy core models inference settings)
+readonly TORCH_FREE=(inference aggregation compression core settings ctl client/data client/drift)
 readonly UPPER='(client|simulations)'
 
 # (a) Prints every offending line; returns 1 if there is one.
@@ -56,18 +59,19 @@ check_torch_free() {
   return $found
 }
 
-# The fedge-coordinator link step: the Ninja build statement with its
-# indented variables, or the Makefile generators' link.txt.
-coordinator_link_step() {
-  local build=$1
+# A binary's link step: the Ninja build statement with its indented
+# variables, or the Makefile generators' link.txt (under MODULE/).
+link_step() {
+  local build=$1 binary=$2 module=$3
   if [[ -f "$build/build.ninja" ]]; then
-    awk '/^build [^:]*fedge-coordinator: CXX_EXECUTABLE_LINKER/ { on = 1; print; next }
+    awk -v bin="$binary" '$1 == "build" && $2 ~ ("(^|/)" bin ":$") && $3 ~ /^CXX_EXECUTABLE_LINKER/ { on = 1; print; next }
          on && /^[ \t]/ { print; next }
          on { exit }' "$build/build.ninja"
-  elif [[ -f "$build/coordinator/CMakeFiles/fedge-coordinator.dir/link.txt" ]]; then
-    cat "$build/coordinator/CMakeFiles/fedge-coordinator.dir/link.txt"
+  elif [[ -f "$build/$module/CMakeFiles/$binary.dir/link.txt" ]]; then
+    cat "$build/$module/CMakeFiles/$binary.dir/link.txt"
   fi
 }
+coordinator_link_step() { link_step "$1" fedge-coordinator coordinator; }
 
 # (c) Any path component client/ or simulations/ on the link line.
 check_coordinator_link() {
@@ -84,11 +88,27 @@ check_coordinator_link() {
   return 0
 }
 
+# (d) ctl/ stays a client of proto/ and core/ only.
+check_ctl() {
+  local src=$1 build=$2 found=0 step
+  if [[ -d "$src/ctl" ]] && grep -rnE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]coordinator/" "$src/ctl" \
+       --include='*.h' --include='*.cc'; then
+    found=1
+  fi
+  step=$(link_step "$build" fedgectl ctl)
+  if [[ -n "$step" ]] && tr ' ' '\n' <<<"$step" | grep -E "((^|/)(coordinator|client|simulations)/|torch|libc10)"; then
+    echo "fedgectl links the objects above" >&2
+    found=1
+  fi
+  return $found
+}
+
 run_checks() {
   local src=$1 build=$2 status=0
   check_upward_includes "$src" || { echo "FAIL (a): lower modules reach up into client/ or simulations/" >&2; status=1; }
   check_torch_free "$src" || { echo "FAIL (b): LibTorch in a LibTorch-free module" >&2; status=1; }
   check_coordinator_link "$build" || { echo "FAIL (c): the coordinator binary links device or simulator code" >&2; status=1; }
+  check_ctl "$src" "$build" || { echo "FAIL (d): fedgectl reaches into the coordinator or links LibTorch" >&2; status=1; }
   return $status
 }
 
@@ -137,6 +157,28 @@ NINJA
   expect fail "compression/ outside model/ includes ATen" "$src" "$build"
   rm "$src/compression/codec.cc"
 
+  mkdir -p "$src/ctl"
+  echo '#include "proto/fedge.pb.h"' >"$src/ctl/commands.cc"
+  cat >>"$build/build.ninja" <<'NINJA'
+
+build bin/fedgectl: CXX_EXECUTABLE_LINKER__fedgectl_Release ctl/CMakeFiles/fedgectl.dir/fedgectl_main.cc.o | ctl/libfedge_ctl.a
+  LINK_LIBRARIES = ctl/libfedge_ctl.a  core/libfedge_core.a
+NINJA
+  expect pass "fedgectl links ctl and core" "$src" "$build"
+  echo '#include "coordinator/federation.h"' >"$src/ctl/bad.cc"
+  expect fail "ctl/ includes coordinator/" "$src" "$build"
+  rm "$src/ctl/bad.cc"
+  echo '#include <torch/torch.h>' >"$src/ctl/bad.cc"
+  expect fail "ctl/ includes torch" "$src" "$build"
+  rm "$src/ctl/bad.cc"
+  cp "$build/build.ninja" "$scratch/with_ctl.ninja"
+  sed -i 's#ctl/libfedge_ctl.a  core#ctl/libfedge_ctl.a /usr/lib/x86_64-linux-gnu/libtorch_cpu.so core#' "$build/build.ninja"
+  expect fail "fedgectl links LibTorch" "$src" "$build"
+  cp "$scratch/with_ctl.ninja" "$build/build.ninja"
+  sed -i 's#ctl/libfedge_ctl.a  core#ctl/libfedge_ctl.a coordinator/libfedge_coordinator.a core#' "$build/build.ninja"
+  expect fail "fedgectl links the coordinator library" "$src" "$build"
+  cp "$scratch/with_ctl.ninja" "$build/build.ninja"
+
   cp "$build/build.ninja" "$scratch/good.ninja"
   sed -i 's#  LINK_LIBRARIES = #  LINK_LIBRARIES = client/libfedge_client_grpc.a #' "$build/build.ninja"
   expect fail "fedge-coordinator links client/libfedge_client_grpc.a" "$src" "$build"
@@ -164,4 +206,4 @@ if [[ $# -ne 2 ]]; then
 fi
 run_checks "$1" "$2"
 echo "layering ok: lower modules do not include client/ or simulations/, LibTorch-free modules include no torch," \
-     "fedge-coordinator links nothing from client/ or simulations/"
+     "fedge-coordinator links nothing from client/ or simulations/, fedgectl nothing from the coordinator or LibTorch"

@@ -58,6 +58,21 @@ CREATE TABLE deployments (
 ALTER TABLE devices ADD COLUMN inference_version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN drift BLOB NOT NULL DEFAULT x'';
 )sql",
+    // 2 -> 3 (status 2 = proto DEVICE_STATUS_ACTIVE)
+    R"sql(
+ALTER TABLE devices ADD COLUMN status INTEGER NOT NULL DEFAULT 2;
+ALTER TABLE devices ADD COLUMN cert_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN updates_accepted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN updates_rejected INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN last_rejection TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN last_rejection_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN training_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN report BLOB NOT NULL DEFAULT x'';
+ALTER TABLE devices ADD COLUMN last_report INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN training_metrics BLOB NOT NULL DEFAULT x'';
+UPDATE devices SET updates_accepted = rounds_joined;
+CREATE INDEX devices_by_status ON devices (status);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

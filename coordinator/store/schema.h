@@ -11,6 +11,10 @@
 //      rounds joined, epsilon), open_round, updates, deployments
 //   2  devices gain inference_version (the deployed model each serves) and
 //      drift (its drift state)
+//   3  the fleet registry: devices gain status (pending/active/revoked),
+//      cert_sha256, updates_accepted (from rounds_joined), updates_rejected,
+//      last_rejection(_at), training_version, report (metrics),
+//      last_report and training_metrics; an index on status
 //
 // Thread-safety: call from the thread that owns the SqliteDb.
 #ifndef FEDGE_COORDINATOR_STORE_SCHEMA_H_
@@ -22,7 +26,7 @@
 
 namespace fedge {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // 0 for an empty database (no schema_version table yet).
 absl::StatusOr<int> ReadSchemaVersion(SqliteDb& db);

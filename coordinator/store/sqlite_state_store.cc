@@ -181,8 +181,10 @@ absl::Status SqliteStateStore::SaveDevicesLocked(const std::vector<StoredDevice>
   for (const StoredDevice& d : devices) {
     FEDGE_ASSIGN_OR_RETURN(SqliteStatement upsert,
                            db_->Prepare("INSERT OR REPLACE INTO devices (device_id, info, first_seen, last_seen, "
-                                        "rounds_joined, epsilon, inference_version, drift) VALUES (?, ?, ?, ?, ?, "
-                                        "?, ?, ?)"));
+                                        "rounds_joined, epsilon, inference_version, drift, status, cert_sha256, "
+                                        "updates_accepted, updates_rejected, last_rejection, last_rejection_at, "
+                                        "training_version, report, last_report, training_metrics) VALUES (?, ?, ?, "
+                                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     FEDGE_RETURN_IF_ERROR(upsert.BindText(1, d.device_id)
                               .BindBlob(2, d.info.SerializeAsString())
                               .Bind(3, d.first_seen_unix_micros)
@@ -191,6 +193,16 @@ absl::Status SqliteStateStore::SaveDevicesLocked(const std::vector<StoredDevice>
                               .Bind(6, d.epsilon_spent)
                               .Bind(7, static_cast<int64_t>(d.inference_version))
                               .BindBlob(8, d.drift.SerializeAsString())
+                              .Bind(9, static_cast<int64_t>(d.status))
+                              .BindText(10, d.certificate_sha256)
+                              .Bind(11, d.updates_accepted)
+                              .Bind(12, d.updates_rejected)
+                              .BindText(13, d.last_rejection)
+                              .Bind(14, d.last_rejection_unix_micros)
+                              .Bind(15, static_cast<int64_t>(d.training_version))
+                              .BindBlob(16, EncodeMetrics(d.metrics))
+                              .Bind(17, d.last_report_unix_micros)
+                              .BindBlob(18, EncodeMetrics(d.training_metrics))
                               .Run());
   }
   return absl::OkStatus();
@@ -384,8 +396,9 @@ absl::StatusOr<StoredState> SqliteStateStore::LoadLocked() {
   }
   {
     FEDGE_ASSIGN_OR_RETURN(SqliteStatement q, db_->Prepare(
-        "SELECT device_id, info, first_seen, last_seen, rounds_joined, epsilon, inference_version, drift "
-        "FROM devices ORDER BY device_id"));
+        "SELECT device_id, info, first_seen, last_seen, rounds_joined, epsilon, inference_version, drift, status, "
+        "cert_sha256, updates_accepted, updates_rejected, last_rejection, last_rejection_at, training_version, "
+        "report, last_report, training_metrics FROM devices ORDER BY device_id"));
     for (;;) {
       FEDGE_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
@@ -398,6 +411,26 @@ absl::StatusOr<StoredState> SqliteStateStore::LoadLocked() {
       d.epsilon_spent = q.Real(5);
       d.inference_version = static_cast<uint64_t>(q.Int(6));
       FEDGE_ASSIGN_OR_RETURN(d.drift, ParseProto<proto::DeviceDrift>(q.Blob(7), "device drift", db_path_));
+      const int64_t status = q.Int(8);
+      if (!proto::DeviceStatus_IsValid(static_cast<int>(status)) || status == proto::DEVICE_STATUS_OFFLINE ||
+          status == proto::DEVICE_STATUS_UNSPECIFIED) {
+        return absl::DataLossError(absl::StrCat(db_path_, ": device '", d.device_id, "' has the unknown status ",
+                                                status, "; ", kWhatToDo));
+      }
+      d.status = static_cast<proto::DeviceStatus>(status);
+      d.certificate_sha256 = q.Text(9);
+      d.updates_accepted = q.Int(10);
+      d.updates_rejected = q.Int(11);
+      d.last_rejection = q.Text(12);
+      d.last_rejection_unix_micros = q.Int(13);
+      d.training_version = static_cast<uint64_t>(q.Int(14));
+      if (const std::string report = q.Blob(15); !report.empty()) {  // empty: migrated, never reported
+        FEDGE_ASSIGN_OR_RETURN(d.metrics, DecodeMetrics(report, "device report"));
+      }
+      d.last_report_unix_micros = q.Int(16);
+      if (const std::string trained = q.Blob(17); !trained.empty()) {
+        FEDGE_ASSIGN_OR_RETURN(d.training_metrics, DecodeMetrics(trained, "device training metrics"));
+      }
       s.devices.push_back(std::move(d));
     }
   }

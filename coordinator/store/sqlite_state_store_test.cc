@@ -278,7 +278,7 @@ TEST(SqliteStateStoreTest, MigratesADatabaseOfThePreviousSchema) {
     // Written the way schema version 1 wrote it.
     absl::StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open((fs::path(dir) / "state.db").string(), true);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(MigrateSchema(**db, kSchemaVersion - 1).ok());
+    ASSERT_TRUE(MigrateSchema(**db, 1).ok());
     proto::DeviceInfo info;
     info.set_device_id("old-device");
     absl::StatusOr<SqliteStatement> insert =
@@ -299,6 +299,81 @@ TEST(SqliteStateStoreTest, MigratesADatabaseOfThePreviousSchema) {
   d.inference_version = 9;
   ASSERT_TRUE(store->SaveDevices({d}).ok());
   EXPECT_EQ(store->Load()->devices[0].inference_version, 9u);
+}
+
+TEST(SqliteStateStoreTest, MigratesSchema2ToTheFleetRegistry) {
+  const std::string dir = FreshDir("migrate_registry");
+  fs::create_directories(dir);
+  {
+    // Written the way schema version 2 wrote it.
+    absl::StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open((fs::path(dir) / "state.db").string(), true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(MigrateSchema(**db, 2).ok());
+    proto::DeviceInfo info;
+    info.set_device_id("v2-device");
+    proto::DeviceDrift drift;
+    drift.set_alarms(3);
+    absl::StatusOr<SqliteStatement> insert =
+        (*db)->Prepare("INSERT INTO devices VALUES ('v2-device', ?, 5, 6, 7, 0.25, 4, ?)");
+    ASSERT_TRUE(insert.ok()) << insert.status();
+    ASSERT_TRUE(insert->BindBlob(1, info.SerializeAsString()).BindBlob(2, drift.SerializeAsString()).Run().ok());
+  }
+  std::unique_ptr<SqliteStateStore> store = OpenOrDie(dir);
+  absl::StatusOr<StoredState> s = store->Load();
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->devices.size(), 1u);
+  StoredDevice d = s->devices[0];
+  EXPECT_EQ(d.inference_version, 4u);
+  EXPECT_EQ(d.drift.alarms(), 3u);
+  // Added by the migration: every known device is active, and its accepted
+  // updates are the rounds it joined.
+  EXPECT_EQ(d.status, proto::DEVICE_STATUS_ACTIVE);
+  EXPECT_EQ(d.updates_accepted, 7);
+  EXPECT_EQ(d.updates_rejected, 0);
+  EXPECT_TRUE(d.certificate_sha256.empty());
+  EXPECT_TRUE(d.metrics.empty());
+  EXPECT_TRUE(d.training_metrics.empty());
+  // The registry columns round-trip.
+  d.status = proto::DEVICE_STATUS_REVOKED;
+  d.certificate_sha256 = "ab12";
+  d.updates_rejected = 2;
+  d.last_rejection = "update norm 12 exceeds the bound 10";
+  d.last_rejection_unix_micros = 99;
+  d.training_version = 5;
+  d.metrics = {{"local_accuracy", 0.75}, {"inference_latency_ms", 1.5}};
+  d.last_report_unix_micros = 98;
+  d.training_metrics = {{"train_loss", 0.25}};
+  ASSERT_TRUE(store->SaveDevices({d}).ok());
+  absl::StatusOr<StoredState> again = store->Load();
+  ASSERT_TRUE(again.ok()) << again.status();
+  const StoredDevice& r = again->devices[0];
+  EXPECT_EQ(r.status, proto::DEVICE_STATUS_REVOKED);
+  EXPECT_EQ(r.certificate_sha256, "ab12");
+  EXPECT_EQ(r.updates_accepted, 7);
+  EXPECT_EQ(r.updates_rejected, 2);
+  EXPECT_EQ(r.last_rejection, d.last_rejection);
+  EXPECT_EQ(r.last_rejection_unix_micros, 99);
+  EXPECT_EQ(r.training_version, 5u);
+  EXPECT_EQ(r.metrics, d.metrics);
+  EXPECT_EQ(r.last_report_unix_micros, 98);
+  EXPECT_EQ(r.training_metrics, d.training_metrics);
+}
+
+TEST(SqliteStateStoreTest, AnUnknownDeviceStatusIsDataLoss) {
+  const std::string dir = FreshDir("bad_status");
+  {
+    std::unique_ptr<SqliteStateStore> store = OpenOrDie(dir);
+    ASSERT_TRUE(store->SaveDevices({Device("x")}).ok());
+  }
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open((fs::path(dir) / "state.db").string(), false);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE devices SET status = 3").ok());  // offline is never stored
+  }
+  absl::StatusOr<StoredState> s = OpenOrDie(dir)->Load();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(s.status().message(), HasSubstr("device 'x' has the unknown status 3"));
 }
 
 TEST(SqliteStateStoreTest, ModelFileWithAnotherHashNamesTheFile) {

@@ -56,6 +56,18 @@ struct StoredDevice {
   // The deployed INT8 version it last reported serving (0: none).
   uint64_t inference_version = 0;
   proto::DeviceDrift drift;
+  // Fleet registry (schema version 3). The registration status: pending,
+  // active or revoked (offline is derived from last_seen, never stored).
+  proto::DeviceStatus status = proto::DEVICE_STATUS_ACTIVE;
+  std::string certificate_sha256;  // hex SHA-256 of its client certificate (mutual TLS)
+  int64_t updates_accepted = 0;
+  int64_t updates_rejected = 0;
+  std::string last_rejection;  // why its last refused update was refused
+  int64_t last_rejection_unix_micros = 0;
+  uint64_t training_version = 0;  // global version of its last accepted update
+  std::map<std::string, double> metrics;  // its last report
+  int64_t last_report_unix_micros = 0;
+  std::map<std::string, double> training_metrics;  // of its last accepted update
 };
 
 // The round in progress: enough to rebuild its RoundState.

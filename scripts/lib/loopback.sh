@@ -9,6 +9,12 @@ LOOPBACK_PIDS=()
 LOOPBACK_PORT=""
 LOOPBACK_COORDINATOR=""
 LOOPBACK_MTLS=""  # non-empty: the coordinator requires device certificates
+# With mutual TLS, the Admin service answers the certificate of this CN
+# (loopback_ctl runs fedgectl with it).
+LOOPBACK_ADMIN_CN=fedge-admin
+# Non-empty: loopback_start_coordinator omits --exit-when-finished, so the
+# coordinator keeps serving (e.g. fedgectl) after its last round.
+LOOPBACK_KEEP_SERVING=""
 
 loopback_cleanup() {
   for p in "${LOOPBACK_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -16,13 +22,14 @@ loopback_cleanup() {
 
 # loopback_keys [NUM_DEVICES]: creates the development TLS pair and the
 # artifact signing key. With NUM_DEVICES, also issues dev certificates for
-# device-0 .. device-(NUM_DEVICES-1) and turns on mutual TLS: the coordinator
-# then requires them (--client-ca) and each device presents its own.
+# device-0 .. device-(NUM_DEVICES-1) and the admin certificate
+# ($LOOPBACK_ADMIN_CN, for loopback_ctl) and turns on mutual TLS: the
+# coordinator then requires them (--client-ca) and each device presents its own.
 loopback_keys() {
   "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" \
     --signing-key "$LOOPBACK_WORK/signing.pem" --generate-signing-key --generate-only
   if [[ $# -gt 0 ]]; then
-    local ids=() i
+    local ids=("$LOOPBACK_ADMIN_CN") i
     for ((i = 0; i < $1; i++)); do ids+=("device-$i"); done
     "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" --issue-device-cert "${ids[@]}"
     LOOPBACK_MTLS=1
@@ -36,14 +43,15 @@ loopback_start_coordinator() {
   local wrapper=()
   while [[ $# -gt 0 && $1 != "--" ]]; do wrapper+=("$1"); shift; done
   shift
-  local mtls=()
-  [[ -n $LOOPBACK_MTLS ]] && mtls=(--client-ca "$LOOPBACK_WORK/certs/ca.pem")
+  local mtls=() finish=(--exit-when-finished)
+  [[ -n $LOOPBACK_MTLS ]] && mtls=(--client-ca "$LOOPBACK_WORK/certs/ca.pem" --admin-cn "$LOOPBACK_ADMIN_CN")
+  [[ -n $LOOPBACK_KEEP_SERVING ]] && finish=()
   # Created here, not by the background job's redirection, so the first poll
   # below never races it (a failed sed would end a `set -e` script).
   : > "$LOOPBACK_WORK/coordinator.log"
   "${wrapper[@]}" "$LOOPBACK_BIN/fedge-coordinator" --generate-dev-tls "$LOOPBACK_WORK/certs" "${mtls[@]}" \
     --signing-key "$LOOPBACK_WORK/signing.pem" --listen 127.0.0.1:0 --rounds-csv "$LOOPBACK_WORK/rounds.csv" \
-    --exit-when-finished "$@" 2> "$LOOPBACK_WORK/coordinator.log" &
+    "${finish[@]}" "$@" 2> "$LOOPBACK_WORK/coordinator.log" &
   LOOPBACK_COORDINATOR=$!
   LOOPBACK_PIDS+=("$LOOPBACK_COORDINATOR")
   for _ in $(seq 1 1200); do  # the coordinator logs its port once it serves
@@ -74,6 +82,14 @@ loopback_start_device() {
     --threads 1 "$@" 2> "$LOOPBACK_WORK/device-$index.log" &
   LOOPBACK_DEVICES+=($!)
   LOOPBACK_PIDS+=($!)
+}
+
+# loopback_ctl ARGS...: fedgectl against the coordinator, as the admin
+# (mutual TLS, after loopback_keys NUM_DEVICES); its exit code is returned.
+loopback_ctl() {
+  local admin="$LOOPBACK_WORK/certs/devices/$LOOPBACK_ADMIN_CN"
+  "$LOOPBACK_BIN/fedgectl" --coordinator "127.0.0.1:$LOOPBACK_PORT" --root-cert "$LOOPBACK_WORK/certs/cert.pem" \
+    --tls-cert "$admin/cert.pem" --tls-key "$admin/key.pem" "$@"
 }
 
 # Waits for the coordinator and every device; fails if any exited non-zero.

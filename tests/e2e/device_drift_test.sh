@@ -8,7 +8,9 @@
 #   - device-0 scores new upright data with its latest model without alarm;
 #   - it alarms within its data window (400 examples) of rotated data;
 #   - the coordinator records the alarm: its drift map (log line "drift
-#     alarm from device-0") and rounds.csv (drift_alarms > 0);
+#     alarm from device-0", and the fleet registry through the Admin
+#     service: `fedgectl device device-0 --json` shows the alarm, its
+#     detector and time) and rounds.csv (drift_alarms > 0);
 #   - device-1, whose data did not change, never alarms.
 #
 #   device_drift_test.sh BIN_DIR SPOOL_WRITER
@@ -131,6 +133,18 @@ grep -q "device-0: drift alarm (page_hinkley.*reported to the coordinator" "$log
 wait_for 20 "the coordinator's drift map" grep -q "drift alarm from device-0: page_hinkley" \
   "$LOOPBACK_WORK/coordinator.log"
 grep "drift alarm from device-0" "$LOOPBACK_WORK/coordinator.log" | head -n 1 | cut -c1-200
+loopback_ctl device device-0 --json > "$LOOPBACK_WORK/device-0.json" || fail "fedgectl device device-0"
+loopback_ctl device device-1 --json > "$LOOPBACK_WORK/device-1.json" || fail "fedgectl device device-1"
+python3 - "$LOOPBACK_WORK/device-0.json" "$LOOPBACK_WORK/device-1.json" <<'PY' || fail "fedgectl does not show the drift"
+import json, sys
+d0, d1 = (json.load(open(p)) for p in sys.argv[1:3])
+drift = d0["drift"]
+assert d0["drift_alarms"] >= 1 and drift["alarms"] == d0["drift_alarms"], d0
+assert drift["last_detector"] == "page_hinkley" and drift["last_alarm_unix_micros"] > 0, drift
+assert d1["drift_alarms"] == 0 and d1["drift"]["alarms"] == 0, d1
+print(f"fedgectl device device-0: {drift['alarms']} alarm(s), last by {drift['last_detector']}, "
+      f"statistic {drift['last_statistic']:.3f}, drifting={drift['drifting']}")
+PY
 wait_for 30 "a round with drift_alarms > 0 in rounds.csv" at_least csv_alarms 1
 echo "rounds.csv: $(csv_alarms) drift alarm(s) over $(rounds) rounds"
 ! grep -q "drift alarm from device-1" "$LOOPBACK_WORK/coordinator.log" || fail "device-1 reported drift"

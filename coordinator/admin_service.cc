@@ -1,0 +1,81 @@
+#include "coordinator/admin_service.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "coordinator/admin_backup.h"
+#include "coordinator/peer_identity.h"
+#include "core/logging.h"
+#include "core/strings.h"
+
+namespace fedge {
+namespace {
+
+// absl and gRPC share the canonical code numbering, so the mapping is a cast.
+template <typename Response>
+grpc::Status Answer(absl::StatusOr<Response> result, Response* response) {
+  if (!result.ok()) {
+    return grpc::Status(static_cast<grpc::StatusCode>(result.status().code()), std::string(result.status().message()));
+  }
+  *response = *std::move(result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+AdminService::AdminService(Federation* federation, bool require_admin, std::string admin_name, std::string state_dir)
+    : federation_(federation),
+      require_admin_(require_admin),
+      admin_name_(std::move(admin_name)),
+      state_dir_(std::move(state_dir)) {}
+
+grpc::Status AdminService::Authorize(const grpc::ServerContext& context, std::string_view method) const {
+  if (!require_admin_) return grpc::Status::OK;
+  if (admin_name_.empty()) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat(AsAbsl(method), " is disabled under mutual TLS until server.admin_cn (--admin-cn) "
+                                                     "names the admin certificate's common name"));
+  }
+  return CheckPeerIs(context, method, admin_name_, "the admin identity");
+}
+
+grpc::Status AdminService::GetStatus(grpc::ServerContext* context, const proto::StatusRequest* request,
+                                     proto::StatusResponse* response) {
+  if (grpc::Status allowed = Authorize(*context, "GetStatus"); !allowed.ok()) return allowed;
+  *response = federation_->GetStatus(*request);
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ListDevices(grpc::ServerContext* context, const proto::ListDevicesRequest* request,
+                                       proto::ListDevicesResponse* response) {
+  if (grpc::Status allowed = Authorize(*context, "ListDevices"); !allowed.ok()) return allowed;
+  return Answer(federation_->ListDevices(*request), response);
+}
+
+grpc::Status AdminService::GetDevice(grpc::ServerContext* context, const proto::GetDeviceRequest* request,
+                                     proto::DeviceSummary* response) {
+  if (grpc::Status allowed = Authorize(*context, "GetDevice"); !allowed.ok()) return allowed;
+  return Answer(federation_->GetDevice(request->device_id()), response);
+}
+
+grpc::Status AdminService::ListModels(grpc::ServerContext* context, const proto::ListModelsRequest*,
+                                      proto::ListModelsResponse* response) {
+  if (grpc::Status allowed = Authorize(*context, "ListModels"); !allowed.ok()) return allowed;
+  *response = federation_->ListModels();
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Backup(grpc::ServerContext* context, const proto::BackupRequest* request,
+                                  proto::BackupResponse* response) {
+  if (!require_admin_) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "Backup writes files on the coordinator's host: it is answered only under mutual TLS "
+                        "(--client-ca) to the admin certificate (--admin-cn)");
+  }
+  if (grpc::Status allowed = Authorize(*context, "Backup"); !allowed.ok()) return allowed;
+  absl::StatusOr<proto::BackupResponse> done = BackupForAdmin(state_dir_, request->path());
+  if (!done.ok()) FEDGE_LOG(WARNING) << "Admin.Backup to " << request->path() << " failed: " << done.status();
+  return Answer(std::move(done), response);
+}
+
+}  // namespace fedge

@@ -1,0 +1,57 @@
+// File: coordinator/admin_service.h
+//
+// The `Admin` gRPC service of proto/fedge.proto, as CoordinatorServer
+// (grpc_service.h) serves it: GetStatus, ListDevices (paged), GetDevice,
+// ListModels — each forwarded to the Federation method of the same name
+// (federation_fleet.cc) — and Backup (admin_backup.h). fedgectl (ctl/) is
+// its client.
+//
+// Who may call: under mutual TLS only the client whose certificate CN is
+// `admin_name` (empty refuses everyone); without mutual TLS anyone who can
+// reach the port, except Backup, which writes files on the coordinator's
+// host and is refused unless the admin certificate is checked.
+//
+// Thread-safety: gRPC calls the methods concurrently; the Federation is
+// thread-safe and the service holds no mutable state.
+#ifndef FEDGE_COORDINATOR_ADMIN_SERVICE_H_
+#define FEDGE_COORDINATOR_ADMIN_SERVICE_H_
+
+#include <string>
+#include <string_view>
+
+#include "coordinator/federation.h"
+#include "proto/fedge.grpc.pb.h"
+
+namespace fedge {
+
+class AdminService final : public proto::Admin::Service {
+ public:
+  // `require_admin`: mutual TLS is on, so only `admin_name` may call.
+  // `state_dir`: the coordinator's --state directory (empty: in memory, no
+  // backups). `federation` is borrowed.
+  AdminService(Federation* federation, bool require_admin, std::string admin_name, std::string state_dir);
+
+  grpc::Status GetStatus(grpc::ServerContext* context, const proto::StatusRequest* request,
+                         proto::StatusResponse* response) override;
+  grpc::Status ListDevices(grpc::ServerContext* context, const proto::ListDevicesRequest* request,
+                           proto::ListDevicesResponse* response) override;
+  grpc::Status GetDevice(grpc::ServerContext* context, const proto::GetDeviceRequest* request,
+                         proto::DeviceSummary* response) override;
+  grpc::Status ListModels(grpc::ServerContext* context, const proto::ListModelsRequest* request,
+                          proto::ListModelsResponse* response) override;
+  grpc::Status Backup(grpc::ServerContext* context, const proto::BackupRequest* request,
+                      proto::BackupResponse* response) override;
+
+ private:
+  // OK when the caller may use `method`.
+  grpc::Status Authorize(const grpc::ServerContext& context, std::string_view method) const;
+
+  Federation* const federation_;
+  const bool require_admin_;
+  const std::string admin_name_;
+  const std::string state_dir_;
+};
+
+}  // namespace fedge
+
+#endif  // FEDGE_COORDINATOR_ADMIN_SERVICE_H_
