@@ -124,8 +124,8 @@ proto::StatusResponse Federation::GetStatus(bool include_devices) const {
 }
 
 proto::StatusResponse Federation::GetStatus(const proto::StatusRequest& request) const {
-  absl::MutexLock lock(&impl_->mu);
   const Impl& s = *impl_;
+  absl::MutexLock lock(&s.mu);
   const int64_t now = ToMicros(s.clock->Now());
   proto::StatusResponse status;
   status.set_current_round(s.open ? s.open->round() : s.rounds_started);
@@ -168,8 +168,8 @@ absl::StatusOr<proto::ListDevicesResponse> Federation::ListDevices(const proto::
     after = *std::move(decoded);
   }
   const uint32_t page_size = DevicePageSize(request.page_size());
-  absl::MutexLock lock(&impl_->mu);
   const Impl& s = *impl_;
+  absl::MutexLock lock(&s.mu);
   const int64_t now = ToMicros(s.clock->Now());
   proto::ListDevicesResponse response;
   auto it = request.page_token().empty() ? s.devices.begin() : s.devices.upper_bound(after);
@@ -200,8 +200,8 @@ absl::StatusOr<proto::DeviceSummary> Federation::GetDevice(std::string_view devi
 }
 
 proto::ListModelsResponse Federation::ListModels() const {
-  absl::MutexLock lock(&impl_->mu);
   const Impl& s = *impl_;
+  absl::MutexLock lock(&s.mu);
   std::map<uint64_t, uint32_t> training, serving;
   for (const auto& [id, e] : s.devices) {
     ++training[e.training_version];

@@ -15,9 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "aggregation/fedavg.h"
+#include "coordinator/store/sqlite_state_store.h"
 #include "coordinator/testing/stub_device.h"
 #include "core/artifact.h"
 #include "core/env.h"
+#include "core/file_util.h"
 #include "core/signing.h"
 #include "core/tls.h"
 #include "gmock/gmock.h"
@@ -106,6 +108,7 @@ class GrpcServiceTest : public ::testing::Test {
     options.tls = tls_;
     options.client_ca_pem = client_ca_pem_;
     options.admin_common_name = admin_cn_;
+    options.state_dir = state_dir_;
     options.tick_interval = tick_interval;
     options.exit_when_finished = exit_when_finished;
     options.on_round = [this](const proto::RoundRecord& record) {
@@ -242,6 +245,7 @@ class GrpcServiceTest : public ::testing::Test {
   TlsKeyCertPair tls_;
   std::string client_ca_pem_;  // empty: server-only TLS
   std::string admin_cn_;
+  std::string state_dir_;  // Admin.Backup's source; empty: none
   FakeClock clock_;
   std::unique_ptr<Federation> federation_;
   std::unique_ptr<CoordinatorServer> server_;
@@ -537,6 +541,104 @@ TEST_F(GrpcServiceTest, MutualTlsAdminStatusOnlyForTheAdminCertificate) {
   const grpc::Status disabled = CallGetStatus(*AdminStub(&ops), &status);
   EXPECT_EQ(disabled.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(disabled.error_message(), HasSubstr("admin_cn"));
+}
+
+TEST_F(GrpcServiceTest, MutualTlsAdminServesTheRegistryAndBackups) {
+  state_dir_ = dir_ + "/state";
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStateStore>> store = SqliteStateStore::Open({.dir = state_dir_});
+    ASSERT_TRUE(store.ok()) << store.status();
+  }
+  UseMutualTls("ops");
+  StartServer();
+  const DevTlsFiles ops = DeviceCert("ops");
+  const DevTlsFiles cert = DeviceCert(kDevice);
+  std::unique_ptr<StubDevice> device = ConnectAs(cert);
+  ASSERT_NE(device, nullptr);
+  proto::RegisterRequest reg;
+  reg.mutable_device()->set_device_id(kDevice);
+  ASSERT_TRUE(device->Register(reg).ok());
+  std::unique_ptr<proto::Admin::Stub> admin = AdminStub(&ops);
+  auto deadline = [](grpc::ClientContext& c) {
+    c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  };
+
+  // The registry, with the certificate the device registered with.
+  {
+    grpc::ClientContext c;
+    deadline(c);
+    proto::GetDeviceRequest request;
+    request.set_device_id(kDevice);
+    proto::DeviceSummary summary;
+    ASSERT_TRUE(admin->GetDevice(&c, request, &summary).ok());
+    absl::StatusOr<std::string> pem = ReadFile(cert.cert_path);
+    ASSERT_TRUE(pem.ok());
+    EXPECT_EQ(summary.certificate_sha256(), *CertSha256Hex(*pem));
+    EXPECT_EQ(summary.status(), proto::DEVICE_STATUS_ACTIVE);
+  }
+  {
+    grpc::ClientContext c;
+    deadline(c);
+    proto::GetDeviceRequest request;
+    request.set_device_id("nobody");
+    proto::DeviceSummary summary;
+    EXPECT_EQ(admin->GetDevice(&c, request, &summary).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext c;
+    deadline(c);
+    proto::ListDevicesResponse page;
+    ASSERT_TRUE(admin->ListDevices(&c, proto::ListDevicesRequest(), &page).ok());
+    ASSERT_EQ(page.devices_size(), 1);
+    EXPECT_EQ(page.devices(0).device_id(), kDevice);
+  }
+  {
+    grpc::ClientContext c;
+    deadline(c);
+    proto::ListModelsResponse models;
+    ASSERT_TRUE(admin->ListModels(&c, proto::ListModelsRequest(), &models).ok());
+    ASSERT_GE(models.models_size(), 1);
+    EXPECT_EQ(models.models(0).version(), federation_->model_version());
+    EXPECT_EQ(models.models(0).size_bytes(), federation_->signed_model().size());
+  }
+  // Backups: only the admin, only to an absolute new path on this host.
+  auto backup = [&](proto::Admin::Stub& stub, const std::string& path, proto::BackupResponse* out) {
+    grpc::ClientContext c;
+    deadline(c);
+    proto::BackupRequest request;
+    request.set_path(path);
+    return stub.Backup(&c, request, out);
+  };
+  proto::BackupResponse done;
+  EXPECT_EQ(backup(*AdminStub(&cert), dir_ + "/copy", &done).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(backup(*admin, "relative/copy", &done).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const grpc::Status copied = backup(*admin, dir_ + "/copy", &done);
+  ASSERT_TRUE(copied.ok()) << copied.error_message();
+  EXPECT_EQ(done.path(), dir_ + "/copy");
+  EXPECT_GT(done.database_bytes(), 0u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/copy/state.db"));
+  EXPECT_EQ(backup(*admin, dir_ + "/copy", &done).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  // Without a state directory there is nothing to back up.
+  server_.reset();
+  state_dir_.clear();
+  StartServer();
+  const grpc::Status in_memory = backup(*AdminStub(&ops), dir_ + "/copy2", &done);
+  EXPECT_EQ(in_memory.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(in_memory.error_message(), HasSubstr("--state"));
+}
+
+TEST_F(GrpcServiceTest, BackupIsRefusedWithoutMutualTls) {
+  state_dir_ = dir_;
+  StartServer();
+  grpc::ClientContext c;
+  c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  proto::BackupRequest request;
+  request.set_path(dir_ + "/copy");
+  proto::BackupResponse done;
+  const grpc::Status refused = AdminStub()->Backup(&c, request, &done);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(refused.error_message(), HasSubstr("mutual TLS"));
 }
 
 TEST_F(GrpcServiceTest, ServerOnlyTlsAcceptsADeviceThatPresentsACertificate) {
