@@ -103,6 +103,7 @@ Federation::~Federation() = default;
 absl::StatusOr<proto::RegisterResponse> Federation::Register(const proto::RegisterRequest& request) {
   const std::string& id = request.device().device_id();
   if (id.empty()) return absl::InvalidArgumentError("register: device_id must not be empty");
+  FEDGE_RETURN_IF_ERROR(CheckDeviceInfo(request.device()));
   absl::MutexLock lock(&impl_->mu);
   DeviceEntry& entry = impl_->devices[id];
   entry.info = request.device();

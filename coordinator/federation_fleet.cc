@@ -172,6 +172,7 @@ absl::StatusOr<proto::ListDevicesResponse> Federation::ListDevices(const proto::
   absl::MutexLock lock(&s.mu);
   const int64_t now = ToMicros(s.clock->Now());
   proto::ListDevicesResponse response;
+  size_t bytes = 0;
   auto it = request.page_token().empty() ? s.devices.begin() : s.devices.upper_bound(after);
   for (; it != s.devices.end(); ++it) {
     const DeviceEntry& e = it->second;
@@ -179,12 +180,14 @@ absl::StatusOr<proto::ListDevicesResponse> Federation::ListDevices(const proto::
         EffectiveStatus(e.status, e.last_seen_unix_micros, now, s.options.device_offline_after) != request.status()) {
       continue;
     }
-    if (static_cast<uint32_t>(response.devices_size()) == page_size) {
+    if (static_cast<uint32_t>(response.devices_size()) == page_size || bytes >= kMaxDevicePageBytes) {
       // Another match exists: the next page starts after the last one sent.
       response.set_next_page_token(EncodePageToken(response.devices(response.devices_size() - 1).device_id()));
       break;
     }
-    *response.add_devices() = s.Summarize(it->first, e, now);
+    proto::DeviceSummary& d = *response.add_devices();
+    d = s.Summarize(it->first, e, now);
+    bytes += d.ByteSizeLong();
   }
   return response;
 }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "aggregation/fedavg.h"
 #include "coordinator/federation.h"
+#include "coordinator/fleet_view.h"
 #include "coordinator/store/sqlite_state_store.h"
 #include "coordinator/testing/federation_fixtures.h"
 #include "gmock/gmock.h"
@@ -188,6 +189,39 @@ TEST_F(FleetRegistryTest, ListDevicesPagesInIdOrder) {
   request.set_status(proto::DEVICE_STATUS_REVOKED);
   request.clear_page_token();
   EXPECT_EQ(federation_->ListDevices(request)->devices_size(), 0);
+}
+
+TEST_F(FleetRegistryTest, APageEndsAtItsByteBudget) {
+  Start(/*durable=*/false);
+  // 32 attributes of 256 bytes: ~9 KiB per device, so 1 MiB holds ~115.
+  for (int i = 0; i < 300; ++i) {
+    proto::RegisterRequest r;
+    r.mutable_device()->set_device_id(absl::StrCat("dev-", 1000 + i));
+    for (int k = 0; k < 32; ++k) (*r.mutable_device()->mutable_attributes())[absl::StrCat("k", k)] = std::string(256, 'v');
+    ASSERT_TRUE(federation_->Register(r).ok());
+  }
+  proto::ListDevicesRequest request;
+  request.set_page_size(1000);
+  int pages = 0, seen = 0;
+  do {
+    absl::StatusOr<proto::ListDevicesResponse> page = federation_->ListDevices(request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LT(page->ByteSizeLong(), kMaxDevicePageBytes + 16 * 1024);
+    seen += page->devices_size();
+    request.set_page_token(page->next_page_token());
+    ++pages;
+  } while (!request.page_token().empty() && pages < 20);
+  EXPECT_EQ(seen, 300);
+  EXPECT_GE(pages, 3);
+}
+
+TEST_F(FleetRegistryTest, RegistrationAttributesAreChecked) {
+  Start(/*durable=*/false);
+  proto::RegisterRequest r;
+  r.mutable_device()->set_device_id("d0");
+  (*r.mutable_device()->mutable_attributes())["blob"] = std::string(100000, 'x');
+  EXPECT_EQ(federation_->Register(r).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(federation_->GetDevice("d0").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(FleetRegistryTest, ListModelsShowsTheServedVersionAndWhoTrainedOnIt) {

@@ -30,6 +30,10 @@ inline constexpr double kFailingInferenceErrorRate = 0.01;
 // ListDevices page sizes: 0 asks for the default; larger ones are capped.
 inline constexpr uint32_t kDefaultDevicePageSize = 100;
 inline constexpr uint32_t kMaxDevicePageSize = 1000;
+// A page also ends once its devices take this many bytes (a summary is
+// bounded by the report and registration checks, ~a few KiB at most), so an
+// answer stays far below gRPC's 4 MiB default message limit.
+inline constexpr size_t kMaxDevicePageBytes = 1 << 20;
 
 // The status an operator sees: the stored one (pending, active, revoked),
 // except that an active device silent for longer than `offline_after`

@@ -89,4 +89,24 @@ absl::Status CheckDeviceReport(const proto::DeviceReport& report) {
   return absl::OkStatus();
 }
 
+absl::Status CheckDeviceInfo(const proto::DeviceInfo& info) {
+  auto bad = [](std::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat("device registration: ", AsAbsl(what)));
+  };
+  if (info.attributes_size() > kMaxDeviceAttributes) {
+    return bad(absl::StrCat(info.attributes_size(), " attributes; at most ", kMaxDeviceAttributes, " are accepted"));
+  }
+  for (const auto& [name, value] : info.attributes()) {
+    if (!IsPrintableName(name)) {
+      return bad(absl::StrCat("attribute name '", Shown(name), "' must be 1 to ", kMaxReportNameBytes,
+                              " printable ASCII characters"));
+    }
+    if (value.size() > kMaxAttributeValueBytes) {
+      return bad(absl::StrCat("attribute '", name, "' has ", value.size(), " bytes; at most ",
+                              kMaxAttributeValueBytes, " are accepted"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace fedge

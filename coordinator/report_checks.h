@@ -1,7 +1,8 @@
 // File: coordinator/report_checks.h
 //
-// The trust boundary for `DeviceReport`s: a device's metrics, drift alarms
-// and privacy spend end up in the fleet view (GetStatus) and in round
+// The trust boundary for `DeviceReport`s and the `DeviceInfo` a device
+// registers with: its metrics, drift alarms, privacy spend and attributes
+// end up in the fleet registry (GetStatus, ListDevices) and in round
 // records, so they are checked once, here, before the Federation keeps
 // anything of them. Updates are checked by aggregation/update_checks.h.
 //
@@ -31,6 +32,16 @@ inline constexpr double kMaxReportMetricMagnitude = 1e12;
 // outside [0, 1], or an epsilon_spent that is negative or not finite. The
 // fleet registry (DeviceSummary.metrics) keeps only checked reports.
 absl::Status CheckDeviceReport(const proto::DeviceReport& report);
+
+inline constexpr int kMaxDeviceAttributes = 32;
+inline constexpr size_t kMaxAttributeValueBytes = 256;
+
+// kInvalidArgument naming the field when a registration's DeviceInfo has
+// more than kMaxDeviceAttributes attributes, an attribute name that is
+// empty, longer than kMaxReportNameBytes or not printable ASCII, or a value
+// longer than kMaxAttributeValueBytes. Keeps every registry entry small, so
+// a page of ListDevices stays far below gRPC's message limit.
+absl::Status CheckDeviceInfo(const proto::DeviceInfo& info);
 
 }  // namespace fedge
 

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "absl/strings/str_cat.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -46,6 +48,21 @@ TEST(ReportChecksTest, RefusesBadNamesAndEpsilon) {
   proto::DeviceReport r = WithMetrics({});
   r.set_epsilon_spent(-1);
   EXPECT_EQ(CheckDeviceReport(r).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ReportChecksTest, DeviceInfoAttributesAreBounded) {
+  proto::DeviceInfo info;
+  info.set_device_id("d0");
+  (*info.mutable_attributes())["os"] = "linux";
+  EXPECT_TRUE(CheckDeviceInfo(info).ok());
+  (*info.mutable_attributes())["blob"] = std::string(kMaxAttributeValueBytes + 1, 'x');
+  EXPECT_THAT(CheckDeviceInfo(info).message(), HasSubstr("attribute 'blob' has 257 bytes"));
+  info.mutable_attributes()->erase("blob");
+  (*info.mutable_attributes())["bad key"] = "v";
+  EXPECT_EQ(CheckDeviceInfo(info).code(), absl::StatusCode::kInvalidArgument);
+  info.mutable_attributes()->clear();
+  for (int i = 0; i <= kMaxDeviceAttributes; ++i) (*info.mutable_attributes())[absl::StrCat("k", i)] = std::string(1, 'v');
+  EXPECT_THAT(CheckDeviceInfo(info).message(), HasSubstr("33 attributes"));
 }
 
 }  // namespace
