@@ -58,6 +58,12 @@ CREATE TABLE deployments (
 ALTER TABLE devices ADD COLUMN inference_version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN drift BLOB NOT NULL DEFAULT x'';
 )sql",
+    // 2 -> 3
+    R"sql(
+ALTER TABLE updates ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+UPDATE updates SET size = length(bytes);
+CREATE TABLE round_progress (round INTEGER PRIMARY KEY, progress BLOB NOT NULL);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 
