@@ -75,8 +75,10 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(const S
   // Large pages for a new database (an existing one keeps its own): a
   // round's progress or a global model's strategy state is one model-sized
   // BLOB, and every page of it is a separate write to the WAL and again to
-  // the database at a checkpoint. 256 of them (16 MiB) between checkpoints.
-  if (absl::Status pages = (*db)->Exec("PRAGMA page_size = 65536; PRAGMA wal_autocheckpoint = 256"); !pages.ok()) {
+  // the database at a checkpoint. 1024 of them (64 MiB) between
+  // checkpoints: a checkpoint writes each page once, however many times the
+  // WAL holds it (a round's progress is rewritten with every batch).
+  if (absl::Status pages = (*db)->Exec("PRAGMA page_size = 65536; PRAGMA wal_autocheckpoint = 1024"); !pages.ok()) {
     return fail(Unreadable(db_path, pages));
   }
   // A file that is not SQLite fails here; a damaged one in quick_check.
