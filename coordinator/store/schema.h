@@ -11,7 +11,9 @@
 //      rounds joined, epsilon), open_round, updates, deployments
 //   2  devices gain inference_version (the deployed model each serves) and
 //      drift (its drift state)
-//   3  the fleet registry: devices gain status (pending/active/revoked),
+//   3  updates gain size (bytes may be empty); round_progress holds the
+//      open round's checkpointed aggregate
+//   4  the fleet registry: devices gain status (pending/active/revoked),
 //      cert_sha256, updates_accepted (from rounds_joined), updates_rejected,
 //      last_rejection(_at), training_version, report (metrics),
 //      last_report and training_metrics; an index on status
@@ -26,7 +28,7 @@
 
 namespace fedge {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // 0 for an empty database (no schema_version table yet).
 absl::StatusOr<int> ReadSchemaVersion(SqliteDb& db);
