@@ -1,6 +1,5 @@
 #include "coordinator/coordinator_config.h"
 
-#include <limits>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -11,8 +10,6 @@
 
 namespace fedge {
 namespace {
-
-constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
 
 void ReadServer(ConfigSection s, CoordinatorConfig& c) {
   s.Read("listen", &c.listen);
