@@ -70,10 +70,10 @@ struct GrpcTransportOptions {
   // channel is still down); capped at rpc_timeout. Without it (zero) a
   // connection attempt advances only every 5 s (gRPC's backup poller), so
   // reconnecting after an outage takes about 15 s.
-  absl::Duration connect_wait = absl::Seconds(1);
+  absl::Duration connect_wait = absl::Milliseconds(500);
   // Longest wait between reconnection attempts while the coordinator is
   // unreachable (gRPC's default of 120 s would leave a device idle for two
-  // minutes after a coordinator restart). Calls during the wait fail fast
+  // minutes after a coordinator restart). Calls during the wait fail
   // with kUnavailable.
   absl::Duration max_reconnect_backoff = absl::Seconds(10);
 };
@@ -92,8 +92,9 @@ struct TransportStats {
 class GrpcTransport final : public Transport {
  public:
   // kInvalidArgument for an empty target, a non-positive timeout or
-  // backoff, a negative connect_wait, a root file without a PEM certificate, only one of the client
-  // certificate and key, or a client pair that does not parse or match;
+  // backoff, a negative connect_wait, a root file without a PEM
+  // certificate, only one of the client certificate and key, or a client
+  // pair that does not parse or match;
   // kFailedPrecondition for an expired or not-yet-valid client
   // certificate; kNotFound when a named file does not exist. Does not
   // connect.
