@@ -20,7 +20,8 @@
 #          (one per device, none twice) and the coordinator stored 3 updates;
 #        - two kept updates were delivered later; the altered one was
 #          discarded (logged and counted) and its device trained again;
-#        - the relay refused connections while cut (the devices really tried);
+#        - the relay refused connections while cut (the devices really tried),
+#          and each device's bytes_up is exactly its stored update's size;
 #        - the outbox files held none of the update bytes the coordinator
 #          stored (every 64-byte window searched), although their clear
 #          header names the task;
@@ -176,6 +177,14 @@ say "outboxes: $kept kept, $delivered delivered later, $refused_kept refused, $d
 sqlite3 "$W/state/state.db" "SELECT device_id, hex(bytes) FROM updates WHERE round = 1" > "$W/stored.txt"
 [[ $(lines "$W/stored.txt") -eq 3 && $(cut -d'|' -f1 "$W/stored.txt" | sort -u | wc -l) -eq 3 ]] ||
   { cat "$W/stored.txt"; fail "expected 3 stored updates from 3 devices"; }
+# Traffic counts what reached the coordinator: each device sent its one
+# update once it got through, whatever it tried during the cut.
+for i in 0 1 2; do
+  up=$(sed -n "s/^device-$i: .* \([0-9]*\) bytes up$/\1/p" "$W/device-$i.out")
+  size=$(sqlite3 "$W/state/state.db" "SELECT length(bytes) FROM updates WHERE round = 1 AND device_id = 'device-$i'")
+  [[ -n $up && $up -eq $size ]] || fail "device-$i counted ${up:-no} bytes up for its $size-byte update"
+done
+say "bytes up: each device counted exactly its stored update"
 python3 - "$W/stored.txt" "$W"/kept/*.outbox <<'PY'
 import sys
 stored = [bytes.fromhex(line.split("|")[1].strip()) for line in open(sys.argv[1])]
