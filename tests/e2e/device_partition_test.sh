@@ -71,6 +71,11 @@ devices_per_round = 3
 over_selection = 1.0
 round_deadline_s = 120
 poll_interval_ms = 100
+# A strategy that keeps every update: the coordinator then stores each one's
+# bytes, which the plaintext search below looks for (a streaming strategy
+# such as FedAvg may checkpoint its aggregate instead).
+[strategy]
+name = "median"
 TOML
 # Few quick retries: an upload gives up within about a second and goes to
 # the outbox. Outages do not end a device that has an outbox.
@@ -198,6 +203,7 @@ for update in stored:
                 sys.exit(f"FAIL: {path} holds update bytes {at}..{at + 64} in the clear")
 # The search can fail: the clear header names the task it carries.
 assert all(b"\ntask r1-device-" in data for data in records.values()), "header not found"
+assert windows >= 1000, f"only {windows} windows: the stored updates are missing"
 print(f"no plaintext: {windows} windows of {len(stored)} stored updates absent from {len(records)} records")
 PY
 echo "PASS ($((SECONDS - started)) s)"
