@@ -19,11 +19,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/aggregator_state.h"
 #include "core/update_view.h"
 #include "proto/fedge.pb.h"
 
@@ -39,6 +41,21 @@ class RoundAggregator {
   // memory; the ones that must keep every update say so and bound it.
   virtual absl::Status Add(const UpdateView& update, double weight) = 0;
   virtual int64_t num_updates() const = 0;
+
+  // Checkpoints. A durable coordinator stores a streaming aggregator's state
+  // once per batch of acknowledged updates instead of every update
+  // (coordinator/store/README.md, "The acknowledgement contract"). nullopt:
+  // this aggregator keeps every update and cannot be checkpointed more
+  // cheaply than by storing the updates themselves (the default).
+  virtual std::optional<AggregatorState> SaveState() const { return std::nullopt; }
+  // Returns to a state SaveState gave, of an aggregator of the same kind and
+  // size: afterwards it behaves exactly (bit for bit) as the one saved.
+  // kDataLoss when `state` does not fit; kUnimplemented by default.
+  virtual absl::Status RestoreState(const AggregatorState& state) {
+    (void)state;
+    return absl::UnimplementedError("this aggregator keeps every update and has no state to restore");
+  }
+
   // The combined delta. kFailedPrecondition when fewer updates arrived than
   // the strategy needs.
   virtual absl::StatusOr<std::vector<float>> Finish() = 0;

@@ -19,6 +19,9 @@ class WeightedMeanAggregator final : public RoundAggregator {
 
   absl::Status Add(const UpdateView& update, double weight) override;
   int64_t num_updates() const override { return num_updates_; }
+  // The sum of weight_i * update_i; values = {total weight, number of updates}.
+  std::optional<AggregatorState> SaveState() const override;
+  absl::Status RestoreState(const AggregatorState& state) override;
   // sum(weight_i * update_i) / sum(weight_i).
   absl::StatusOr<std::vector<float>> Finish() override;
 

@@ -29,6 +29,8 @@ class ClientDpAggregator final : public RoundAggregator {
     return accumulator_->Add(update);
   }
   int64_t num_updates() const override { return accumulator_->num_updates(); }
+  std::optional<AggregatorState> SaveState() const override { return accumulator_->SaveState(); }
+  absl::Status RestoreState(const AggregatorState& state) override { return accumulator_->RestoreState(state); }
   absl::StatusOr<std::vector<float>> Finish() override { return accumulator_->Finish(expected_clients_); }
 
  private:

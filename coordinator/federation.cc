@@ -45,9 +45,6 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   if (o.deploy_every > 0 && o.deployer == nullptr) return bad("deploy_every > 0 needs a deployer");
   if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
   if (o.resume_grace < absl::ZeroDuration()) return bad("resume_grace must be >= 0");
-  if (o.store != nullptr && o.client_dp) {
-    return bad("client-level DP state (accountant, adaptive clip) is not persisted yet: run it without a state store");
-  }
   if (!o.train.codec().empty()) FEDGE_RETURN_IF_ERROR(ValidateCodecSpec(o.train.codec()));
   if (o.client_dp) {
     if (!(o.client_dp->device_sampling_rate > 0 && o.client_dp->device_sampling_rate <= 1)) {
@@ -92,7 +89,25 @@ absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions
     FEDGE_RETURN_IF_ERROR(impl->PublishModel());
     if (impl->options.store != nullptr) FEDGE_RETURN_IF_ERROR(impl->LoadOrInitialize(initial_model));
   }
-  if (impl->options.store != nullptr) impl->journal = std::make_unique<GroupCommit>(impl->options.store, &impl->mu);
+  if (impl->options.store != nullptr) {
+    Impl* s = impl.get();
+    GroupCommit::Hooks hooks;
+    hooks.progress = [s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+      if (!s->open || !s->open->checkpoints()) return std::string();
+      s->staged_progress = s->open->SaveProgress();
+      return s->staged_progress;
+    };
+    hooks.stored = [s](const absl::Status& stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+      if (!s->open || !s->open->checkpoints()) return;
+      if (stored.ok()) {
+        s->open->ProgressStored(std::move(s->staged_progress));
+      } else if (absl::Status undone = s->open->RollBackToStored(); !undone.ok()) {
+        s->store_error = undone;  // cannot happen: the progress was saved by this round
+      }
+      s->staged_progress.clear();
+    };
+    impl->journal = std::make_unique<GroupCommit>(impl->options.store, &impl->mu, std::move(hooks));
+  }
   return std::unique_ptr<Federation>(new Federation(std::move(impl)));
 }
 
@@ -270,10 +285,26 @@ absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundSt
   }
   task->storing = true;
   ++this->being_stored;
-  auto held = std::make_shared<RoundState::CheckedUpload>(*std::move(checked));
-  std::string bytes(task->upload.bytes());
+  // A checkpointed round folds the update before the write (its progress is
+  // stored with the batch); otherwise it is folded once its bytes are durable.
+  struct Held {
+    RoundState::CheckedUpload checked;
+    std::optional<absl::Status> folded;  // set by Prepare
+  };
+  auto held = std::make_shared<Held>(Held{*std::move(checked), std::nullopt});
+  const bool checkpointed = open->checkpoints();
+  const uint64_t size = task->upload.committed();
+  GroupCommit::Prepare prepare;
+  if (checkpointed) {
+    prepare = [this, held]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      held->folded = open->Fold(std::move(held->checked));
+      return held->folded->ok();
+    };
+  }
   storing.ticket = journal->Enqueue(
-      AckedUpdate{round, task_id, task->device_id, std::move(bytes)},
+      AckedUpdate{round, task_id, task->device_id, checkpointed ? std::string() : std::string(task->upload.bytes()),
+                  size},
+      std::move(prepare),
       [this, round, task_id, held, answer = storing.answer](const absl::Status& stored) {
         mu.AssertHeld();
         --this->being_stored;
@@ -286,7 +317,15 @@ absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundSt
           return;
         }
         t->storing = false;
-        *answer = Settle(*t, stored, std::move(*held));
+        if (held->folded && !held->folded->ok()) {
+          *answer = Reject(*t, *held->folded);
+        } else if (held->folded && stored.ok()) {
+          *answer = Acknowledge(*t);
+        } else if (held->folded) {
+          *answer = Refuse(*t, stored);  // the stored hook undid the fold
+        } else {
+          *answer = Settle(*t, stored, std::move(held->checked));
+        }
       });
   return storing;
 }
@@ -294,29 +333,32 @@ absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundSt
 absl::StatusOr<proto::UploadResponse> Federation::Impl::Settle(RoundState::TaskState& task,
                                                                const absl::Status& stored,
                                                                RoundState::CheckedUpload checked) {
-  if (!stored.ok()) {
-    // Durable before it counts: the aggregate is untouched and the device
-    // sends the update again.
-    FEDGE_LOG(ERROR) << "round " << open->round() << ": update from " << task.device_id
-                     << " not acknowledged: " << stored.message();
-    open->ResetUpload(task);
-    return StoreFailure(stored);
-  }
-  const uint64_t size = task.upload.committed();
+  if (!stored.ok()) return Refuse(task, stored);
   absl::Status verdict = open->Fold(std::move(checked));
   if (!verdict.ok()) return Reject(task, verdict);
-  task.committed = true;
-  task.upload.Release();
-  proto::UploadResponse response;
-  response.set_committed_offset(size);
-  response.set_accepted(true);
-  task.reply = response;
+  return Acknowledge(task);
+}
+
+absl::Status Federation::Impl::Refuse(RoundState::TaskState& task, const absl::Status& stored) {
+  // Durable before it counts: the aggregate is untouched and the device
+  // sends the update again.
+  FEDGE_LOG(ERROR) << "round " << open->round() << ": update from " << task.device_id
+                   << " not acknowledged: " << stored.message();
+  open->ResetUpload(task);
+  return StoreFailure(stored);
+}
+
+proto::UploadResponse Federation::Impl::Acknowledge(RoundState::TaskState& task) {
+  RoundState::Acknowledge(task, task.upload.committed());
   DeviceEntry& device = devices[task.device_id];
   device.drift.set_drifting(false);  // its data is in the model now
   ++device.rounds_joined;
   device.last_seen_unix_micros = ToMicros(clock->Now());
   dirty_devices.insert(task.device_id);
-  if (open->accepted() >= open->target()) CloseRound("target reached");
+  // A checkpointed batch counts its updates before they are acknowledged:
+  // the round closes with the batch's last one.
+  const proto::UploadResponse response = *task.reply;
+  if (open->accepted() >= open->target() && being_stored == 0) CloseRound("target reached");
   return response;
 }
 

@@ -90,6 +90,8 @@ struct Federation::Impl {
   // target, so a batch never takes the round past it, and the round does
   // not close at its deadline until they are settled.
   int64_t being_stored ABSL_GUARDED_BY(mu) = 0;
+  // A checkpointed round's progress being written with the current batch.
+  std::string staged_progress ABSL_GUARDED_BY(mu);
   // Set when closing a round could not be stored: the in-memory state is
   // ahead of the store, so nothing more is acknowledged until a restart.
   absl::Status store_error ABSL_GUARDED_BY(mu);
@@ -117,9 +119,13 @@ struct Federation::Impl {
   };
   absl::StatusOr<Storing> BeginStoring(RoundState::TaskState* task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // A checked update's final answer: folded and acknowledged when `stored`
-  // is OK, otherwise dropped with the store's error (nothing counted).
+  // is OK, otherwise refused with the store's error (nothing counted).
   absl::StatusOr<proto::UploadResponse> Settle(RoundState::TaskState& task, const absl::Status& stored,
                                                RoundState::CheckedUpload checked) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // A counted update's acknowledgement (and the round's close at its target).
+  proto::UploadResponse Acknowledge(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // An update that could not be stored: dropped, the device sends it again.
+  absl::Status Refuse(RoundState::TaskState& task, const absl::Status& stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // An update refused by the checks: final for the task.
   absl::Status Reject(RoundState::TaskState& task, absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -143,7 +149,8 @@ struct Federation::Impl {
 
   // --- Durability (options.store) ---
   RunCounters Counters() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return RunCounters{rounds_started, extra_rounds, latest_metrics};
+    return RunCounters{rounds_started, extra_rounds, latest_metrics, client_dp ? client_dp->clip_norm() : 0,
+                       client_dp ? client_dp->rounds() : 0};
   }
   StoredDevice ToStored(const std::string& id, const DeviceEntry& e) const;
   std::vector<StoredDevice> TakeDirtyDevices() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -152,8 +159,9 @@ struct Federation::Impl {
   // Fresh store: the initial model. Stored run: everything is resumed.
   absl::Status LoadOrInitialize(const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::Status Resume(StoredState state, const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::Status ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // `progress`: the round's stored progress (empty: replay the updates).
+  absl::Status ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates,
+                               std::string progress) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // options.restart_open_round: `r` opened again, empty.
   absl::Status RestartOpenRound(const StoredOpenRound& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The stored open round `r` as the open round again (no updates yet),

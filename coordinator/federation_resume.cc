@@ -72,6 +72,9 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
   signed_model = std::move(state.model->artifact);
   rounds_started = state.counters.rounds_started;
   extra_rounds = state.counters.extra_rounds;
+  if (client_dp != nullptr && state.counters.client_clip_norm > 0) {
+    FEDGE_RETURN_IF_ERROR(client_dp->Restore(state.counters.client_clip_norm, state.counters.client_dp_rounds));
+  }
   latest_metrics = std::move(state.counters.latest_metrics);
   completed = std::move(state.completed);
   for (StoredDevice& d : state.devices) {
@@ -93,7 +96,7 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
   }
   for (const AckedUpdate& u : state.last_closed_updates) {
     proto::UploadResponse reply;
-    reply.set_committed_offset(u.bytes.size());
+    reply.set_committed_offset(u.size);
     reply.set_accepted(true);
     last_round_replies.emplace(u.task_id, RoundState::CommittedReply{u.device_id, reply});
   }
@@ -108,7 +111,8 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
   }
   if (state.open) {
     FEDGE_RETURN_IF_ERROR(options.restart_open_round ? RestartOpenRound(*state.open)
-                                                     : ResumeOpenRound(*state.open, state.open_updates));
+                                                     : ResumeOpenRound(*state.open, state.open_updates,
+                                                                       std::move(state.open_progress)));
   }
   FEDGE_LOG(INFO) << "resumed: global model v" << version << ", " << completed.size() << " completed rounds, "
                   << devices.size() << " devices, deployed model v" << deployed.version()
@@ -118,16 +122,31 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
   return absl::OkStatus();
 }
 
-absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates) {
+absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates,
+                                               std::string progress) {
   const absl::Time now = clock->Now();
   const absl::Time deadline = std::max(absl::FromUnixMicros(r.deadline_unix_micros), now + options.resume_grace);
   FEDGE_RETURN_IF_ERROR(ReopenRound(r, deadline));
-  for (const AckedUpdate& u : updates) {
-    if (absl::Status replayed = open->Replay(u.device_id, u.bytes, options.limits); !replayed.ok()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the update of device '", u.device_id, "' acknowledged in round ", r.round,
-          " cannot be counted again (", replayed.message(),
-          "): restore the update limits of the stored run, or add --new-run to start over"));
+  if (!progress.empty()) {
+    // The stored progress counts every acknowledged update already.
+    if (absl::Status resumed = open->ResumeFrom(std::move(progress)); !resumed.ok()) {
+      return absl::DataLossError(absl::StrCat(resumed.message(), ": restore the state directory from a backup, or "
+                                                                 "add --new-run to start over"));
+    }
+    for (const AckedUpdate& u : updates) FEDGE_RETURN_IF_ERROR(open->MarkAcknowledged(u.device_id, u.size));
+    if (open->accepted() != static_cast<int64_t>(updates.size())) {
+      return absl::DataLossError(absl::StrCat("the stored progress of round ", r.round, " counts ", open->accepted(),
+                                              " updates but ", updates.size(), " were acknowledged: restore the "
+                                              "state directory from a backup, or add --new-run to start over"));
+    }
+  } else {
+    for (const AckedUpdate& u : updates) {
+      if (absl::Status replayed = open->Replay(u.device_id, u.bytes, options.limits); !replayed.ok()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the update of device '", u.device_id, "' acknowledged in round ", r.round,
+            " cannot be counted again (", replayed.message(),
+            "): restore the update limits of the stored run, or add --new-run to start over"));
+      }
     }
   }
   FEDGE_LOG(INFO) << "round " << r.round << ": resumed with " << updates.size()

@@ -2,15 +2,18 @@
 // restart, is counted exactly once, and a store that cannot write refuses
 // to acknowledge.
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "aggregation/coordinate_median.h"
 #include "aggregation/fedavg.h"
 #include "coordinator/federation.h"
 #include "coordinator/store/sqlite_state_store.h"
 #include "coordinator/testing/federation_fixtures.h"
 #include "core/artifact.h"
+#include "core/random.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "inference/testing/test_models.h"
@@ -39,8 +42,8 @@ class FaultyStore final : public StateStore {
   absl::Status SaveInitialModel(const StoredModel& m) override { return base_->SaveInitialModel(m); }
   absl::Status SaveDevices(const std::vector<StoredDevice>& d) override { return base_->SaveDevices(d); }
   absl::Status OpenRound(const StoredOpenRound& r, const RunCounters& c) override { return base_->OpenRound(r, c); }
-  absl::Status AppendUpdates(const std::vector<AckedUpdate>& u) override {
-    return fail_append.ok() ? base_->AppendUpdates(u) : fail_append;
+  absl::Status AppendUpdates(const AckBatch& b) override {
+    return fail_append.ok() ? base_->AppendUpdates(b) : fail_append;
   }
   absl::Status CloseRound(const RoundClosure& c) override {
     return fail_close.ok() ? base_->CloseRound(c) : fail_close;
@@ -97,7 +100,7 @@ class FederationStoreTest : public ::testing::Test {
     FederationOptions options = options_;
     options.store = faulty_.get();
     absl::StatusOr<std::unique_ptr<Federation>> f =
-        Federation::Create(options, std::make_unique<FedAvg>(), TinyModel(), key_, &clock_, evaluator);
+        Federation::Create(options, strategy_(), TinyModel(), key_, &clock_, evaluator);
     if (!f.ok()) return f.status();
     federation_ = *std::move(f);
     return absl::OkStatus();
@@ -151,6 +154,7 @@ class FederationStoreTest : public ::testing::Test {
   std::unique_ptr<SqliteStateStore> store_;
   std::unique_ptr<FaultyStore> faulty_;
   std::unique_ptr<Federation> federation_;
+  std::function<std::unique_ptr<Strategy>()> strategy_ = [] { return std::make_unique<FedAvg>(); };
 };
 
 TEST_F(FederationStoreTest, AcknowledgedUpdatesSurviveACrashAndCountOnce) {
@@ -180,6 +184,107 @@ TEST_F(FederationStoreTest, AcknowledgedUpdatesSurviveACrashAndCountOnce) {
   EXPECT_THAT(federation_->global_model().values,
               ElementsAre(FloatEq(10.f / 8), FloatEq(10.f / 8), FloatEq(10.f / 8), FloatEq(14.f / 8)));
   EXPECT_EQ(federation_->model_version(), 2u);
+}
+
+// A weighted mean is checkpointed: each batch stores the round's progress,
+// and the acknowledged updates are stored without their bytes.
+TEST_F(FederationStoreTest, AStreamingRoundStoresItsProgressNotTheUpdates) {
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  federation_->Tick();
+  const proto::Task t0 = TaskFor("d0"), t1 = TaskFor("d1");
+  const std::string u0 = Encode(t0, {1, 2, 3, 4}, 2), u1 = Encode(t1, {5, 6, 7, 8}, 1);
+  ASSERT_TRUE(Send("d0", t0, u0)->accepted());
+  ASSERT_TRUE(Send("d1", t1, u1)->accepted());
+  absl::StatusOr<StoredState> stored = store_->Load();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->open_updates.size(), 2u);
+  EXPECT_TRUE(stored->open_updates[0].bytes.empty());
+  EXPECT_EQ(stored->open_updates[0].size, u0.size());
+  EXPECT_EQ(stored->open_updates[1].size, u1.size());
+  EXPECT_FALSE(stored->open_progress.empty());
+  Crash();
+  ASSERT_TRUE(Start().ok());
+  // The resumed reply repeats the size the device sent.
+  absl::StatusOr<proto::UploadResponse> again = Send("d1", t1, u1);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->committed_offset(), u1.size());
+  const proto::Task t2 = TaskFor("d2");
+  ASSERT_TRUE(Send("d2", t2, Encode(t2, {0, 0, 0, 3}, 1))->accepted());
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].accepted(), 3u);
+  EXPECT_THAT(federation_->global_model().values,
+              ElementsAre(FloatEq(7.f / 4), FloatEq(10.f / 4), FloatEq(13.f / 4), FloatEq(19.f / 4)));
+}
+
+// A robust strategy keeps every update, so its updates are stored with their
+// bytes and replayed through the same checks after a restart.
+TEST_F(FederationStoreTest, AHoldingStrategyStoresAndReplaysEveryUpdate) {
+  strategy_ = [] { return std::make_unique<CoordinateMedian>(); };
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  federation_->Tick();
+  const proto::Task t0 = TaskFor("d0"), t1 = TaskFor("d1");
+  ASSERT_TRUE(Send("d0", t0, Encode(t0, {1, 10, -1, 0}))->accepted());
+  ASSERT_TRUE(Send("d1", t1, Encode(t1, {2, 20, -2, 0}))->accepted());
+  absl::StatusOr<StoredState> stored = store_->Load();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->open_updates.size(), 2u);
+  EXPECT_FALSE(stored->open_updates[0].bytes.empty());
+  EXPECT_TRUE(stored->open_progress.empty());
+  Crash();
+  ASSERT_TRUE(Start().ok());
+  const proto::Task t2 = TaskFor("d2");
+  ASSERT_TRUE(Send("d2", t2, Encode(t2, {3, 0, -3, 5}))->accepted());
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].accepted(), 3u);
+  EXPECT_THAT(federation_->global_model().values, ElementsAre(FloatEq(2), FloatEq(10), FloatEq(-2), FloatEq(0)));
+}
+
+// Client-level DP resumes with its adaptive clip norm and its accountant:
+// the open round's stored progress was clipped at the norm round 1 left (a
+// resume without it refuses that progress), and ε composes every round.
+TEST_F(FederationStoreTest, ClientLevelDpResumesItsClipNormAndAccountant) {
+  DeterministicRandom noise(5);
+  options_.client_dp = ClientDpOptions{.clip_norm = 1,
+                                       .noise_multiplier = 1,
+                                       .device_sampling_rate = 0.5,
+                                       .adaptive = true,
+                                       .target_quantile = 0.5,
+                                       .clip_learning_rate = 0.2,
+                                       .count_noise = 1};
+  options_.dp_random = &noise;
+  options_.limits.max_l2_norm = 0;
+  ASSERT_TRUE(Start().ok());
+  RegisterAll();
+  federation_->Tick();
+  for (const char* d : {"d0", "d1", "d2"}) {
+    const proto::Task t = TaskFor(d);
+    ASSERT_TRUE(Send(d, t, Encode(t, {3, 0, 0, 4}))->accepted());
+  }
+  std::vector<proto::RoundRecord> r1 = federation_->Tick();
+  ASSERT_EQ(r1.size(), 1u);
+  const double clip_after_round_1 = r1[0].metrics().at("client_clip_norm");
+  ASSERT_NE(clip_after_round_1, 1.0);  // adaptive: round 1 moved it
+  federation_->Tick();                 // opens round 2
+  const proto::Task t0 = TaskFor("d0");
+  ASSERT_TRUE(Send("d0", t0, Encode(t0, {0, 5, 0, 0}))->accepted());
+  Crash();
+
+  absl::Status resumed = Start();
+  ASSERT_TRUE(resumed.ok()) << resumed;
+  for (const char* d : {"d1", "d2"}) {
+    const proto::Task t = TaskFor(d);
+    ASSERT_TRUE(Send(d, t, Encode(t, {0, 5, 0, 0}))->accepted());
+  }
+  std::vector<proto::RoundRecord> r2 = federation_->Tick();
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_EQ(r2[0].accepted(), 3u);
+  std::unique_ptr<ClientDp> two_rounds = *ClientDp::Create(*options_.client_dp, &noise);
+  ASSERT_TRUE(two_rounds->Restore(clip_after_round_1, 2).ok());
+  EXPECT_DOUBLE_EQ(r2[0].metrics().at("client_epsilon"), two_rounds->Epsilon(options_.client_dp_delta)->epsilon);
 }
 
 // Concurrent uploads are acknowledged through group commit (batched appends

@@ -4,6 +4,7 @@
 #include "compression/codec.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "proto/state.pb.h"
 
 namespace fedge {
 namespace {
@@ -26,9 +27,11 @@ RoundState::RoundState(Options options, std::vector<std::string> selected,
                        std::unique_ptr<RoundAggregator> aggregator)
     : options_(std::move(options)), selected_(std::move(selected)), aggregator_(std::move(aggregator)) {
   for (const std::string& id : selected_) is_selected_[id] = true;
+  checkpoints_ = aggregator_->SaveState().has_value();
   record_.set_round(options_.round);
   record_.set_selected(selected_.size());
   record_.set_started_unix_micros(absl::ToUnixMicros(options_.opened));
+  if (checkpoints_) stored_progress_ = SaveProgress();
 }
 
 const proto::Task* RoundState::IssueTask(const std::string& device_id) {
@@ -139,20 +142,71 @@ absl::Status RoundState::Accept(TaskState& task, const UpdateLimits& limits) {
   return Fold(std::move(checked));
 }
 
-absl::Status RoundState::Replay(const std::string& device_id, const std::string& bytes, const UpdateLimits& limits) {
+absl::StatusOr<RoundState::TaskState*> RoundState::IssueAcknowledgedTask(const std::string& device_id) {
   if (IssueTask(device_id) == nullptr) {
     return absl::DataLossError(absl::StrCat("device '", device_id, "' was not selected for round ", options_.round,
                                             " or its update was stored twice"));
   }
-  TaskState* task = FindTask(TaskId(options_.round, device_id));
+  return FindTask(TaskId(options_.round, device_id));
+}
+
+void RoundState::Acknowledge(TaskState& task, uint64_t size) {
+  task.committed = true;
+  task.upload.Release();
+  proto::UploadResponse reply;
+  reply.set_committed_offset(size);
+  reply.set_accepted(true);
+  task.reply = reply;
+}
+
+absl::Status RoundState::Replay(const std::string& device_id, const std::string& bytes, const UpdateLimits& limits) {
+  FEDGE_ASSIGN_OR_RETURN(TaskState * task, IssueAcknowledgedTask(device_id));
   FEDGE_RETURN_IF_ERROR(task->upload.Append(0, bytes, bytes.size()));
   FEDGE_RETURN_IF_ERROR(Accept(*task, limits));
-  task->committed = true;
-  task->upload.Release();
-  proto::UploadResponse reply;
-  reply.set_committed_offset(bytes.size());
-  reply.set_accepted(true);
-  task->reply = reply;
+  Acknowledge(*task, bytes.size());
+  return absl::OkStatus();
+}
+
+absl::Status RoundState::MarkAcknowledged(const std::string& device_id, uint64_t size) {
+  FEDGE_ASSIGN_OR_RETURN(TaskState * task, IssueAcknowledgedTask(device_id));
+  Acknowledge(*task, size);
+  return absl::OkStatus();
+}
+
+std::string RoundState::SaveProgress() const {
+  proto::RoundProgress progress;
+  std::optional<AggregatorState> state = aggregator_->SaveState();
+  progress.mutable_aggregator_sum()->Assign(state->sum.begin(), state->sum.end());
+  progress.mutable_aggregator_values()->Assign(state->values.begin(), state->values.end());
+  *progress.mutable_record() = record_;
+  progress.mutable_metric_sums()->insert(metric_sums_.begin(), metric_sums_.end());
+  progress.set_total_weight(total_weight_);
+  return progress.SerializeAsString();
+}
+
+absl::Status RoundState::ResumeFrom(std::string progress) {
+  FEDGE_RETURN_IF_ERROR(RestoreProgress(progress, /*with_record=*/true));
+  stored_progress_ = std::move(progress);
+  return absl::OkStatus();
+}
+
+absl::Status RoundState::RestoreProgress(std::string_view bytes, bool with_record) {
+  proto::RoundProgress progress;
+  if (!progress.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      progress.record().round() != options_.round) {
+    return absl::DataLossError(absl::StrCat("the stored progress of round ", options_.round,
+                                            " is corrupt or belongs to round ", progress.record().round()));
+  }
+  AggregatorState state{{progress.aggregator_sum().begin(), progress.aggregator_sum().end()},
+                        {progress.aggregator_values().begin(), progress.aggregator_values().end()}};
+  FEDGE_RETURN_IF_ERROR(aggregator_->RestoreState(state));
+  metric_sums_ = std::map<std::string, double>(progress.metric_sums().begin(), progress.metric_sums().end());
+  total_weight_ = progress.total_weight();
+  if (with_record) {
+    record_ = progress.record();
+  } else {
+    record_.set_accepted(progress.record().accepted());
+  }
   return absl::OkStatus();
 }
 

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -90,6 +91,29 @@ class RoundState {
   // accepts `bytes` and marks the task committed with an accepted reply.
   // An error means the stored update no longer validates.
   absl::Status Replay(const std::string& device_id, const std::string& bytes, const UpdateLimits& limits);
+  // Checkpoints (coordinator/store/README.md): true when the aggregator's
+  // state can be saved, so a durable coordinator stores the round's
+  // progress per batch of acknowledgements instead of every update.
+  bool checkpoints() const { return checkpoints_; }
+  // The aggregate and the record so far (a serialized proto::RoundProgress).
+  // REQUIRES: checkpoints().
+  std::string SaveProgress() const;
+  // Resumes from stored progress: the aggregate and the whole record.
+  // kDataLoss when it does not fit this round.
+  absl::Status ResumeFrom(std::string progress);
+  // `progress` (from SaveProgress) is durable now: RollBackToStored returns
+  // to it. Until the first call, that is the empty round.
+  void ProgressStored(std::string progress) { stored_progress_ = std::move(progress); }
+  // Undoes what was folded since the stored progress (its write failed):
+  // the aggregate, the accepted count and the device metrics. Rejections
+  // and bytes counted meanwhile stay.
+  absl::Status RollBackToStored() { return RestoreProgress(stored_progress_, /*with_record=*/false); }
+  // Marks the task of `device_id` committed with an accepted reply for an
+  // update of `size` bytes, without counting it (it is in the restored
+  // progress). kDataLoss when the device was not selected or is marked twice.
+  absl::Status MarkAcknowledged(const std::string& device_id, uint64_t size);
+  // Final for the task: committed, answered accepted with `size` bytes.
+  static void Acknowledge(TaskState& task, uint64_t size);
   // Drops a task's partial upload (the device must send it again).
   void ResetUpload(TaskState& task);
 
@@ -111,12 +135,17 @@ class RoundState {
 
  private:
   absl::Status Validate(const TaskState& task, const proto::EncodedUpdate& update) const;
+  // The task of a device whose update was acknowledged before a restart.
+  absl::StatusOr<TaskState*> IssueAcknowledgedTask(const std::string& device_id);
+  absl::Status RestoreProgress(std::string_view progress, bool with_record);
   // One more rejected update, under `reason` (RoundRecord.rejections).
   void CountRejection(const char* reason);
 
   Options options_;
   std::vector<std::string> selected_;
   std::unique_ptr<RoundAggregator> aggregator_;
+  bool checkpoints_ = false;
+  std::string stored_progress_;  // checkpoints_ only
   absl::flat_hash_map<std::string, bool> is_selected_;
   std::map<std::string, TaskState> tasks_;  // by task id
   proto::RoundRecord record_;

@@ -94,6 +94,16 @@ double ClientDp::CompleteRound(int64_t num_unclipped, int64_t num_updates, int64
   return fraction;
 }
 
+absl::Status ClientDp::Restore(double clip_norm, int64_t rounds) {
+  if (!(std::isfinite(clip_norm) && clip_norm > 0) || rounds < 0) {
+    return absl::DataLossError(absl::StrCat("stored client-level DP state (clip norm ", clip_norm, ", ", rounds,
+                                            " rounds) is not valid"));
+  }
+  clip_norm_ = clip_norm;
+  rounds_ = rounds;
+  return absl::OkStatus();
+}
+
 ClientDpAccumulator::ClientDpAccumulator(ClientDp* owner, int64_t num_elements)
     : owner_(owner),
       clip_norm_(owner->clip_norm()),
@@ -115,6 +125,27 @@ absl::Status ClientDpAccumulator::Add(const UpdateView& update) {
 }
 
 absl::Status ClientDpAccumulator::Add(absl::Span<const float> update) { return Add(DenseUpdateView(update)); }
+
+AggregatorState ClientDpAccumulator::SaveState() const {
+  AggregatorState state{sum_, {clip_norm_, static_cast<double>(num_unclipped_)}};
+  state.values.insert(state.values.end(), norms_.begin(), norms_.end());
+  return state;
+}
+
+absl::Status ClientDpAccumulator::RestoreState(const AggregatorState& state) {
+  if (finished_) return absl::FailedPreconditionError("client DP round already finished");
+  const std::vector<double>& v = state.values;
+  if (state.sum.size() != sum_.size() || v.size() < 2 || v[0] != clip_norm_ || !(v[1] >= 0) ||
+      v[1] > static_cast<double>(v.size() - 2)) {
+    return absl::DataLossError(absl::StrCat("a client-DP round state of ", state.sum.size(), " elements, clip norm ",
+                                            v.empty() ? 0.0 : v[0], " does not fit this round (", sum_.size(),
+                                            " elements, clip norm ", clip_norm_, ")"));
+  }
+  sum_ = state.sum;
+  num_unclipped_ = static_cast<int64_t>(v[1]);
+  norms_.assign(v.begin() + 2, v.end());
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::vector<float>> ClientDpAccumulator::Finish(int64_t expected_clients) {
   if (finished_) return absl::FailedPreconditionError("client DP round already finished");

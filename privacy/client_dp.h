@@ -41,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "core/random.h"
+#include "core/aggregator_state.h"
 #include "core/update_view.h"
 #include "privacy/rdp_accountant.h"
 
@@ -107,6 +108,10 @@ class ClientDp {
   const ClientDpOptions& options() const { return options_; }
   // (ε, δ) spent by the rounds so far. kInvalidArgument for δ outside (0, 1).
   absl::StatusOr<PrivacyGuarantee> Epsilon(double delta) const;
+  // Resumes a stored run: its clip norm and rounds released (a durable
+  // coordinator stores them with each round). kDataLoss when they cannot
+  // be (clip norm not finite and > 0, rounds < 0).
+  absl::Status Restore(double clip_norm, int64_t rounds);
 
  private:
   friend class ClientDpAccumulator;
@@ -144,6 +149,14 @@ class ClientDpAccumulator {
   absl::StatusOr<std::vector<float>> Finish(int64_t expected_clients);
 
   int64_t num_updates() const { return static_cast<int64_t>(norms_.size()); }
+
+  // Checkpoints (RoundAggregator::SaveState): the clipped sum; values =
+  // {clip norm, unclipped count, then each update's norm}. Restoring needs
+  // an accumulator of the same size and clip norm (kDataLoss otherwise);
+  // kFailedPrecondition after Finish.
+  AggregatorState SaveState() const;
+  absl::Status RestoreState(const AggregatorState& state);
+
   // Updates whose norm was <= clip_norm() (they were not scaled).
   int64_t num_unclipped() const { return num_unclipped_; }
   // The clip norm S this round uses.

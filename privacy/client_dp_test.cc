@@ -75,6 +75,26 @@ TEST(ClientDpTest, AccumulatorClipsEachUpdateBeforeSumming) {
   for (size_t i = 0; i < 3; ++i) EXPECT_NEAR((*mean)[i] - noise[i], expected[i], 1e-5) << i;
 }
 
+// A checkpointed round restores the clipped sum, the unclipped count and
+// the norms; a state saved under another clip norm is refused.
+TEST(ClientDpTest, AccumulatorStateRestoresTheRound) {
+  DeterministicRandom rng(kSeed);
+  std::unique_ptr<ClientDp> dp = MakeDp(FixedOptions(1.0, 0.5), &rng);
+  std::unique_ptr<ClientDpAccumulator> saved = dp->BeginRound(3);
+  ASSERT_TRUE(saved->Add(std::vector<float>{30, 40, 0}).ok());
+  ASSERT_TRUE(saved->Add(std::vector<float>{0, 0, 0.5}).ok());
+  std::unique_ptr<ClientDpAccumulator> restored = dp->BeginRound(3);
+  ASSERT_TRUE(restored->RestoreState(saved->SaveState()).ok());
+  EXPECT_EQ(restored->num_updates(), 2);
+  EXPECT_EQ(restored->num_unclipped(), 1);
+  EXPECT_EQ(restored->norms(), saved->norms());
+  EXPECT_EQ(restored->SaveState().sum, saved->SaveState().sum);
+
+  std::unique_ptr<ClientDp> other = MakeDp(FixedOptions(2.0, 0.5), &rng);
+  EXPECT_EQ(other->BeginRound(3)->RestoreState(saved->SaveState()).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(dp->BeginRound(4)->RestoreState(saved->SaveState()).code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(ClientDpTest, NoiseOnSumHasStatedStandardDeviation) {
   constexpr size_t kDim = 200'000;
   for (const int64_t expected_clients : {1, 8}) {

@@ -137,7 +137,8 @@ absl::Status CheckResumable(const Scenario& s) {
     return refuse("[deploy]", "the devices' installed int8 models and the warm-started student are not stored");
   }
   if (s.client_dp.enabled) {
-    return refuse("[client_dp]", "the coordinator's accountant and adaptive clip are not stored");
+    return refuse("[client_dp]", "the position of the simulated coordinator's noise generator is not stored, so a "
+                                 "resumed run would not draw the noise an uninterrupted one draws");
   }
   return absl::OkStatus();
 }

@@ -6,14 +6,16 @@ namespace fedge {
 
 struct GroupCommit::Ticket {
   AckedUpdate update;
+  Prepare prepare;
   Apply apply;
   bool done = false;
   absl::Status status;
 };
 
-std::shared_ptr<GroupCommit::Ticket> GroupCommit::Enqueue(AckedUpdate update, Apply apply) {
+std::shared_ptr<GroupCommit::Ticket> GroupCommit::Enqueue(AckedUpdate update, Prepare prepare, Apply apply) {
   auto ticket = std::make_shared<Ticket>();
   ticket->update = std::move(update);
+  ticket->prepare = std::move(prepare);
   ticket->apply = std::move(apply);
   absl::MutexLock lock(&mu_);
   queue_.push_back(ticket);
@@ -42,14 +44,21 @@ void GroupCommit::CommitBatch() {
   batch.swap(queue_);
   writing_ = true;
   mu_.Unlock();
-  std::vector<AckedUpdate> updates;
-  updates.reserve(batch.size());
-  for (const std::shared_ptr<Ticket>& t : batch) updates.push_back(std::move(t->update));
-  const absl::Status stored = store_->AppendUpdates(updates);
+  AckBatch rows;
+  rows.updates.reserve(batch.size());
+  {
+    absl::MutexLock apply_lock(apply_mu_);
+    for (const std::shared_ptr<Ticket>& t : batch) {
+      if (!t->prepare || t->prepare()) rows.updates.push_back(std::move(t->update));
+    }
+    if (hooks_.progress && !rows.updates.empty()) rows.round_progress = hooks_.progress();
+  }
+  const absl::Status stored = rows.updates.empty() ? absl::OkStatus() : store_->AppendUpdates(rows);
   {
     // The callbacks run in row order, so what they fold is folded in the
     // order a restart replays it.
     absl::MutexLock apply_lock(apply_mu_);
+    if (hooks_.stored && !rows.updates.empty()) hooks_.stored(stored);
     for (const std::shared_ptr<Ticket>& t : batch) t->apply(stored);
   }
   mu_.Lock();
@@ -59,7 +68,7 @@ void GroupCommit::CommitBatch() {
   }
   writing_ = false;
   ++stats_.batches;
-  stats_.updates += static_cast<int64_t>(batch.size());
+  stats_.updates += static_cast<int64_t>(rows.updates.size());
 }
 
 GroupCommit::Stats GroupCommit::stats() const {

@@ -7,17 +7,27 @@
 // acknowledgement rate is then no longer bounded by one fsync per upload.
 //
 // There is no background thread: the first caller of Wait() that finds no
-// batch in progress becomes the leader, takes every queued update, writes
-// them in queue order, runs each update's `Apply` callback in that same
-// order with `*apply_mu` held, and only then lets the batch's waiters
-// return. Batches are written one at a time, so the order of the callbacks
-// is exactly the order of the rows in the store: the Federation folds
-// updates into its aggregate in the callbacks, which keeps the aggregation
-// order equal to the replay order after a restart (determinism).
+// batch in progress becomes the leader and takes every queued update. With
+// `*apply_mu` held it runs each update's `Prepare` callback in queue order
+// and asks `Hooks::progress` for the state to store with the batch; it
+// writes the batch without the lock; then, with `*apply_mu` held again, it
+// calls `Hooks::stored` and each update's `Apply` callback in queue order,
+// and only then lets the batch's waiters return. Batches are written one at
+// a time, so the order of the callbacks is exactly the order of the rows in
+// the store: the Federation folds updates into its aggregate in these
+// callbacks, which keeps the aggregation order equal to the replay order
+// after a restart (determinism).
+//
+// Two ways to use it (coordinator/store/README.md): updates stored with
+// their bytes are folded in Apply, once durable; a checkpointed round folds
+// them in Prepare, stores its progress (Hooks::progress) with the batch, and
+// undoes the folds in Hooks::stored if the write failed.
 //
 // Contract: Apply sees the batch's store status. OK means the update is
 // durable (the store's contract); an error means no update of the batch was
-// stored (AppendUpdates is all or nothing).
+// stored (AppendUpdates is all or nothing). An update whose Prepare returned
+// false is left out of the write; its callbacks keep their own reason. A
+// batch left with nothing to write is not written (no Hooks call).
 //
 // Ownership: the store and apply_mu are borrowed and must outlive this.
 // Thread-safety: Enqueue and Wait may be called from any thread. Enqueue
@@ -29,6 +39,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -43,16 +55,28 @@ class GroupCommit {
   // Runs once the update's batch was written (OK) or failed (the error),
   // with *apply_mu held, in queue order, before Wait returns for it.
   using Apply = std::function<void(const absl::Status& stored)>;
+  // Runs with *apply_mu held, in queue order, before the batch is written;
+  // false leaves the update out of it. Null: always stored.
+  using Prepare = std::function<bool()>;
+
+  // Batch-level callbacks, with *apply_mu held; either may be null.
+  struct Hooks {
+    // After the batch's Prepare callbacks: AckBatch::round_progress.
+    std::function<std::string()> progress;
+    // After a write, before the Apply callbacks, with its status.
+    std::function<void(const absl::Status& stored)> stored;
+  };
 
   // One queued update; opaque to callers.
   struct Ticket;
 
-  GroupCommit(StateStore* store, absl::Mutex* apply_mu) : store_(store), apply_mu_(apply_mu) {}
+  GroupCommit(StateStore* store, absl::Mutex* apply_mu, Hooks hooks = {})
+      : store_(store), apply_mu_(apply_mu), hooks_(std::move(hooks)) {}
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
 
   // Queues `update`; cheap (no I/O). Pass the ticket to Wait.
-  std::shared_ptr<Ticket> Enqueue(AckedUpdate update, Apply apply);
+  std::shared_ptr<Ticket> Enqueue(AckedUpdate update, Prepare prepare, Apply apply);
 
   // Blocks until the ticket's batch is written and applied; returns the
   // store's status for it. The caller may write a batch itself (leader).
@@ -72,6 +96,7 @@ class GroupCommit {
 
   StateStore* const store_;
   absl::Mutex* const apply_mu_;
+  const Hooks hooks_;
   mutable absl::Mutex mu_;
   std::vector<std::shared_ptr<Ticket>> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;  // a leader holds a batch

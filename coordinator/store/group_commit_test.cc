@@ -26,12 +26,13 @@ class RecordingStore final : public StateStore {
   absl::Notification first_entered;
   absl::Notification release_first;
 
-  absl::Status AppendUpdates(const std::vector<AckedUpdate>& updates) override {
+  absl::Status AppendUpdates(const AckBatch& batch) override {
     std::vector<std::string> ids;
-    for (const AckedUpdate& u : updates) ids.push_back(u.task_id);
+    for (const AckedUpdate& u : batch.updates) ids.push_back(u.task_id);
     {
       absl::MutexLock lock(&mu);
       batches.push_back(ids);
+      progress.push_back(batch.round_progress);
     }
     if (hold_first && !first_entered.HasBeenNotified()) {
       first_entered.Notify();
@@ -42,6 +43,10 @@ class RecordingStore final : public StateStore {
   std::vector<std::vector<std::string>> Batches() {
     absl::MutexLock lock(&mu);
     return batches;
+  }
+  std::vector<std::string> Progress() {
+    absl::MutexLock lock(&mu);
+    return progress;
   }
 
   absl::StatusOr<std::optional<RunConfig>> ReadRunConfig() override { return std::nullopt; }
@@ -57,6 +62,7 @@ class RecordingStore final : public StateStore {
  private:
   absl::Mutex mu;
   std::vector<std::vector<std::string>> batches ABSL_GUARDED_BY(mu);
+  std::vector<std::string> progress ABSL_GUARDED_BY(mu);
 };
 
 AckedUpdate Update(const std::string& task) { return AckedUpdate{1, task, "device-" + task, "bytes"}; }
@@ -64,6 +70,14 @@ AckedUpdate Update(const std::string& task) { return AckedUpdate{1, task, "devic
 struct Applied {
   absl::Mutex mu;
   std::vector<std::string> order ABSL_GUARDED_BY(mu);
+  // Prepare: "prepare:<task>" in the order; false for `refuse`.
+  GroupCommit::Prepare PrepareFor(const std::string& task, bool store = true) {
+    return [this, task, store] {
+      mu.AssertHeld();
+      order.push_back(absl::StrCat("prepare:", task));
+      return store;
+    };
+  }
   GroupCommit::Apply For(const std::string& task) {
     return [this, task](const absl::Status& stored) {
       mu.AssertHeld();  // the apply mutex is held
@@ -76,7 +90,7 @@ TEST(GroupCommitTest, AloneIsOneBatchOfOne) {
   RecordingStore store;
   Applied applied;
   GroupCommit commit(&store, &applied.mu);
-  ASSERT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.For("a"))).ok());
+  ASSERT_TRUE(commit.Wait(commit.Enqueue(Update("a"), nullptr, applied.For("a"))).ok());
   EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a")));
   absl::MutexLock lock(&applied.mu);
   EXPECT_THAT(applied.order, ElementsAre("a"));
@@ -87,11 +101,11 @@ TEST(GroupCommitTest, UpdatesQueuedDuringAWriteShareTheNextOneInOrder) {
   store.hold_first = true;
   Applied applied;
   GroupCommit commit(&store, &applied.mu);
-  std::thread first([&] { EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.For("a"))).ok()); });
+  std::thread first([&] { EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), nullptr, applied.For("a"))).ok()); });
   store.first_entered.WaitForNotification();  // "a" is being written
-  auto b = commit.Enqueue(Update("b"), applied.For("b"));
-  auto c = commit.Enqueue(Update("c"), applied.For("c"));
-  auto d = commit.Enqueue(Update("d"), applied.For("d"));
+  auto b = commit.Enqueue(Update("b"), nullptr, applied.For("b"));
+  auto c = commit.Enqueue(Update("c"), nullptr, applied.For("c"));
+  auto d = commit.Enqueue(Update("d"), nullptr, applied.For("d"));
   std::thread waiter_c([&] { EXPECT_TRUE(commit.Wait(c).ok()); });
   std::thread waiter_d([&] { EXPECT_TRUE(commit.Wait(d).ok()); });
   store.release_first.Notify();
@@ -111,13 +125,55 @@ TEST(GroupCommitTest, AFailedWriteReachesEveryUpdateOfItsBatch) {
   store.result = absl::ResourceExhaustedError("disk full");
   Applied applied;
   GroupCommit commit(&store, &applied.mu);
-  auto a = commit.Enqueue(Update("a"), applied.For("a"));
-  auto b = commit.Enqueue(Update("b"), applied.For("b"));
+  auto a = commit.Enqueue(Update("a"), nullptr, applied.For("a"));
+  auto b = commit.Enqueue(Update("b"), nullptr, applied.For("b"));
   EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(b)));
   EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(a)));
   EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a", "b")));
   absl::MutexLock lock(&applied.mu);
   EXPECT_THAT(applied.order, ElementsAre("a:failed", "b:failed"));
+}
+
+// A checkpointed round: folds in Prepare (before the write, in order), its
+// progress stored with the batch, the write's outcome seen by the hook
+// before any Apply.
+TEST(GroupCommitTest, PrepareRunsBeforeTheWriteAndTheProgressGoesWithTheBatch) {
+  RecordingStore store;
+  store.result = absl::ResourceExhaustedError("disk full");
+  Applied applied;
+  GroupCommit::Hooks hooks;
+  hooks.progress = [&]() {
+    applied.mu.AssertHeld();
+    applied.order.push_back("progress");
+    return std::string("state after a, c");
+  };
+  hooks.stored = [&](const absl::Status& stored) {
+    applied.mu.AssertHeld();
+    applied.order.push_back(absl::StrCat("stored:", stored.ToString()));
+  };
+  GroupCommit commit(&store, &applied.mu, hooks);
+  auto a = commit.Enqueue(Update("a"), applied.PrepareFor("a"), applied.For("a"));
+  auto b = commit.Enqueue(Update("b"), applied.PrepareFor("b", /*store=*/false), applied.For("b"));
+  auto c = commit.Enqueue(Update("c"), applied.PrepareFor("c"), applied.For("c"));
+  EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(c)));
+  EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a", "c")));
+  EXPECT_THAT(store.Progress(), ElementsAre("state after a, c"));
+  EXPECT_EQ(commit.stats().updates, 2);
+  absl::MutexLock lock(&applied.mu);
+  EXPECT_THAT(applied.order, ElementsAre("prepare:a", "prepare:b", "prepare:c", "progress",
+                                         "stored:RESOURCE_EXHAUSTED: disk full", "a:failed", "b:failed", "c:failed"));
+}
+
+// Nothing left to write: no write, no hook.
+TEST(GroupCommitTest, ABatchWithNothingToStoreIsNotWritten) {
+  RecordingStore store;
+  Applied applied;
+  GroupCommit::Hooks hooks;
+  hooks.progress = [] { return std::string("unused"); };
+  hooks.stored = [&](const absl::Status&) { ADD_FAILURE() << "no write happened"; };
+  GroupCommit commit(&store, &applied.mu, hooks);
+  EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.PrepareFor("a", false), applied.For("a"))).ok());
+  EXPECT_TRUE(store.Batches().empty());
 }
 
 }  // namespace

@@ -58,6 +58,24 @@ CREATE TABLE deployments (
 ALTER TABLE devices ADD COLUMN inference_version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN drift BLOB NOT NULL DEFAULT x'';
 )sql",
+    // 2 -> 3: the updates table gains size and loses AUTOINCREMENT (its
+    // sqlite_sequence row was one more page written per batch; the rowid
+    // still grows, since the newest row is never deleted before the round
+    // closes).
+    R"sql(
+CREATE TABLE updates_v3 (
+  seq INTEGER PRIMARY KEY,
+  round INTEGER NOT NULL,
+  task_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  bytes BLOB NOT NULL,
+  size INTEGER NOT NULL,
+  UNIQUE (round, task_id));
+INSERT INTO updates_v3 SELECT seq, round, task_id, device_id, bytes, length(bytes) FROM updates;
+DROP TABLE updates;
+ALTER TABLE updates_v3 RENAME TO updates;
+CREATE TABLE round_progress (round INTEGER PRIMARY KEY, progress BLOB NOT NULL);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

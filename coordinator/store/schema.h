@@ -11,6 +11,8 @@
 //      rounds joined, epsilon), open_round, updates, deployments
 //   2  devices gain inference_version (the deployed model each serves) and
 //      drift (its drift state)
+//   3  updates gain size (bytes may be empty); round_progress holds the
+//      open round's checkpointed aggregate
 //
 // Thread-safety: call from the thread that owns the SqliteDb.
 #ifndef FEDGE_COORDINATOR_STORE_SCHEMA_H_
@@ -22,7 +24,7 @@
 
 namespace fedge {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // 0 for an empty database (no schema_version table yet).
 absl::StatusOr<int> ReadSchemaVersion(SqliteDb& db);

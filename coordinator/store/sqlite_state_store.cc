@@ -72,6 +72,15 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(const S
     return status;
   };
   if (!db.ok()) return fail(db.status());
+  // Large pages for a new database (an existing one keeps its own): a
+  // round's progress or a global model's strategy state is one model-sized
+  // BLOB, and every page of it is a separate write to the WAL and again to
+  // the database at a checkpoint. 1024 of them (64 MiB) between
+  // checkpoints: a checkpoint writes each page once, however many times the
+  // WAL holds it (a round's progress is rewritten with every batch).
+  if (absl::Status pages = (*db)->Exec("PRAGMA page_size = 65536; PRAGMA wal_autocheckpoint = 1024"); !pages.ok()) {
+    return fail(Unreadable(db_path, pages));
+  }
   // A file that is not SQLite fails here; a damaged one in quick_check.
   if (absl::Status wal = (*db)->Exec("PRAGMA journal_mode = WAL"); !wal.ok()) return fail(Unreadable(db_path, wal));
   {
@@ -143,7 +152,7 @@ absl::Status SqliteStateStore::StartRun(const RunConfig& config) {
     }
     FEDGE_RETURN_IF_ERROR(db_->Exec(
         "DELETE FROM run_config; DELETE FROM meta; DELETE FROM models; DELETE FROM rounds; DELETE FROM devices; "
-        "DELETE FROM open_round; DELETE FROM updates; DELETE FROM deployments;"));
+        "DELETE FROM open_round; DELETE FROM updates; DELETE FROM round_progress; DELETE FROM deployments;"));
     for (const auto& [key, value] : config) {
       FEDGE_ASSIGN_OR_RETURN(SqliteStatement insert, db_->Prepare("INSERT INTO run_config VALUES (?, ?)"));
       FEDGE_RETURN_IF_ERROR(insert.BindText(1, key).BindText(2, value).Run());
@@ -174,6 +183,8 @@ absl::Status SqliteStateStore::SaveCounters(const RunCounters& counters) {
   FEDGE_RETURN_IF_ERROR(
       put("rounds_started", [&](SqliteStatement& s) { s.Bind(2, static_cast<int64_t>(counters.rounds_started)); }));
   FEDGE_RETURN_IF_ERROR(put("extra_rounds", [&](SqliteStatement& s) { s.Bind(2, counters.extra_rounds); }));
+  FEDGE_RETURN_IF_ERROR(put("client_clip_norm", [&](SqliteStatement& s) { s.Bind(2, counters.client_clip_norm); }));
+  FEDGE_RETURN_IF_ERROR(put("client_dp_rounds", [&](SqliteStatement& s) { s.Bind(2, counters.client_dp_rounds); }));
   return put("latest_metrics", [&](SqliteStatement& s) { s.BindBlob(2, EncodeMetrics(counters.latest_metrics)); });
 }
 
@@ -227,26 +238,35 @@ absl::Status SqliteStateStore::OpenRound(const StoredOpenRound& r, const RunCoun
                             .BindBlob(6, EncodeStrings(r.selected))
                             .BindBlob(7, r.train.SerializeAsString())
                             .Run());
-  FEDGE_ASSIGN_OR_RETURN(SqliteStatement drop, db_->Prepare("DELETE FROM updates WHERE round >= ?"));
-  FEDGE_RETURN_IF_ERROR(drop.Bind(1, static_cast<int64_t>(r.round)).Run());
+  for (const char* sql : {"DELETE FROM updates WHERE round >= ?", "DELETE FROM round_progress WHERE round >= ?"}) {
+    FEDGE_ASSIGN_OR_RETURN(SqliteStatement drop, db_->Prepare(sql));
+    FEDGE_RETURN_IF_ERROR(drop.Bind(1, static_cast<int64_t>(r.round)).Run());
+  }
   FEDGE_RETURN_IF_ERROR(SaveCounters(counters));
   return txn.Commit();
 }
 
-absl::Status SqliteStateStore::AppendUpdates(const std::vector<AckedUpdate>& updates) {
+absl::Status SqliteStateStore::AppendUpdates(const AckBatch& batch) {
   absl::MutexLock lock(&mu_);
   // One transaction for the whole batch: one WAL sync (FULL) however many
   // uploads it acknowledges (group commit, group_commit.h).
   SqliteTransaction txn(db_.get());
   FEDGE_RETURN_IF_ERROR(txn.Begin());
-  for (const AckedUpdate& u : updates) {
-    FEDGE_ASSIGN_OR_RETURN(SqliteStatement insert,
-                           db_->Prepare("INSERT INTO updates (round, task_id, device_id, bytes) VALUES (?, ?, ?, ?)"));
+  for (const AckedUpdate& u : batch.updates) {
+    FEDGE_ASSIGN_OR_RETURN(SqliteStatement insert, db_->Prepare("INSERT INTO updates (round, task_id, device_id, "
+                                                                "bytes, size) VALUES (?, ?, ?, ?, ?)"));
     FEDGE_RETURN_IF_ERROR(insert.Bind(1, static_cast<int64_t>(u.round))
                               .BindText(2, u.task_id)
                               .BindText(3, u.device_id)
                               .BindBlob(4, u.bytes)
+                              .Bind(5, static_cast<int64_t>(u.size != 0 ? u.size : u.bytes.size()))
                               .Run());
+  }
+  if (!batch.round_progress.empty() && !batch.updates.empty()) {
+    FEDGE_ASSIGN_OR_RETURN(SqliteStatement progress,
+                           db_->Prepare("INSERT OR REPLACE INTO round_progress VALUES (?, ?)"));
+    FEDGE_RETURN_IF_ERROR(
+        progress.Bind(1, static_cast<int64_t>(batch.updates.front().round)).BindBlob(2, batch.round_progress).Run());
   }
   return txn.Commit();
 }
@@ -301,6 +321,7 @@ absl::Status SqliteStateStore::CloseRound(const RoundClosure& c) {
     FEDGE_RETURN_IF_ERROR(db_->Exec("DELETE FROM open_round"));
     FEDGE_ASSIGN_OR_RETURN(SqliteStatement forget, db_->Prepare("DELETE FROM updates WHERE round < ?"));
     FEDGE_RETURN_IF_ERROR(forget.Bind(1, static_cast<int64_t>(c.round)).Run());
+    FEDGE_RETURN_IF_ERROR(db_->Exec("DELETE FROM round_progress"));
     FEDGE_RETURN_IF_ERROR(SaveCounters(c.counters));
     FEDGE_RETURN_IF_ERROR(SaveDevicesLocked(c.devices));
     FEDGE_ASSIGN_OR_RETURN(unused, PruneModels());
@@ -362,6 +383,8 @@ absl::StatusOr<StoredState> SqliteStateStore::LoadLocked() {
       const std::string key = q.Text(0);
       if (key == "rounds_started") s.counters.rounds_started = static_cast<uint64_t>(q.Int(1));
       if (key == "extra_rounds") s.counters.extra_rounds = q.Int(1);
+      if (key == "client_clip_norm") s.counters.client_clip_norm = q.Real(1);
+      if (key == "client_dp_rounds") s.counters.client_dp_rounds = q.Int(1);
       if (key == "latest_metrics") {
         FEDGE_ASSIGN_OR_RETURN(s.counters.latest_metrics, DecodeMetrics(q.Blob(1), "latest metrics"));
       }
@@ -419,17 +442,23 @@ absl::StatusOr<StoredState> SqliteStateStore::LoadLocked() {
   }
   {
     FEDGE_ASSIGN_OR_RETURN(SqliteStatement q,
-                           db_->Prepare("SELECT round, task_id, device_id, bytes FROM updates ORDER BY seq"));
+                           db_->Prepare("SELECT round, task_id, device_id, bytes, size FROM updates ORDER BY seq"));
     for (;;) {
       FEDGE_ASSIGN_OR_RETURN(bool row, q.Step());
       if (!row) break;
-      AckedUpdate u{static_cast<uint64_t>(q.Int(0)), q.Text(1), q.Text(2), q.Blob(3)};
+      AckedUpdate u{static_cast<uint64_t>(q.Int(0)), q.Text(1), q.Text(2), q.Blob(3), static_cast<uint64_t>(q.Int(4))};
       if (s.open && u.round == s.open->round) {
         s.open_updates.push_back(std::move(u));
       } else {
         s.last_closed_updates.push_back(std::move(u));
       }
     }
+  }
+  if (s.open) {
+    FEDGE_ASSIGN_OR_RETURN(SqliteStatement q, db_->Prepare("SELECT progress FROM round_progress WHERE round = ?"));
+    q.Bind(1, static_cast<int64_t>(s.open->round));
+    FEDGE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) s.open_progress = q.Blob(0);
   }
   {
     FEDGE_ASSIGN_OR_RETURN(SqliteStatement q, db_->Prepare(

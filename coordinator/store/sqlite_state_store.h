@@ -63,7 +63,7 @@ class SqliteStateStore final : public StateStore {
   absl::Status SaveInitialModel(const StoredModel& model) override;
   absl::Status SaveDevices(const std::vector<StoredDevice>& devices) override;
   absl::Status OpenRound(const StoredOpenRound& round, const RunCounters& counters) override;
-  absl::Status AppendUpdates(const std::vector<AckedUpdate>& updates) override;
+  absl::Status AppendUpdates(const AckBatch& batch) override;
   absl::Status CloseRound(const RoundClosure& closure) override;
   absl::Status CompleteRound(const proto::RoundRecord& record, const RunCounters& counters) override;
   absl::Status SaveDeployment(const StoredDeployment& deployment) override;

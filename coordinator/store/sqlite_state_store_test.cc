@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "coordinator/store/blob_encoding.h"
 #include "coordinator/store/model_files.h"
 #include "coordinator/store/schema.h"
 #include "gmock/gmock.h"
@@ -271,14 +272,14 @@ TEST(SqliteStateStoreTest, NewerSchemaIsRefused) {
   EXPECT_THAT(store.status().message(), HasSubstr("state.db"));
 }
 
-TEST(SqliteStateStoreTest, MigratesADatabaseOfThePreviousSchema) {
+TEST(SqliteStateStoreTest, MigratesADatabaseOfSchemaVersion1) {
   const std::string dir = FreshDir("migrate");
   fs::create_directories(dir);
   {
     // Written the way schema version 1 wrote it.
     absl::StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open((fs::path(dir) / "state.db").string(), true);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(MigrateSchema(**db, kSchemaVersion - 1).ok());
+    ASSERT_TRUE(MigrateSchema(**db, 1).ok());
     proto::DeviceInfo info;
     info.set_device_id("old-device");
     absl::StatusOr<SqliteStatement> insert =
@@ -299,6 +300,59 @@ TEST(SqliteStateStoreTest, MigratesADatabaseOfThePreviousSchema) {
   d.inference_version = 9;
   ASSERT_TRUE(store->SaveDevices({d}).ok());
   EXPECT_EQ(store->Load()->devices[0].inference_version, 9u);
+}
+
+// Version 2 stored every update with its bytes and no round progress: the
+// migration gives each its size, and the round is resumed by replaying them.
+TEST(SqliteStateStoreTest, MigratesADatabaseOfThePreviousSchema) {
+  const std::string dir = FreshDir("migrate2");
+  fs::create_directories(dir);
+  {
+    absl::StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open((fs::path(dir) / "state.db").string(), true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(MigrateSchema(**db, kSchemaVersion - 1).ok());
+    absl::StatusOr<SqliteStatement> open = (*db)->Prepare("INSERT INTO open_round VALUES (1, 4, 3, 2, 0, 0, ?, x'')");
+    ASSERT_TRUE(open.ok()) << open.status();
+    ASSERT_TRUE(open->BindBlob(1, EncodeStrings({"a"})).Run().ok());
+    absl::StatusOr<SqliteStatement> insert = (*db)->Prepare(
+        "INSERT INTO updates (round, task_id, device_id, bytes) VALUES (4, 'r4-a', 'a', ?)");
+    ASSERT_TRUE(insert.ok()) << insert.status();
+    ASSERT_TRUE(insert->BindBlob(1, "seven b").Run().ok());
+  }
+  std::unique_ptr<SqliteStateStore> store = OpenOrDie(dir);
+  absl::StatusOr<StoredState> s = store->Load();
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE(s->open.has_value());
+  ASSERT_EQ(s->open_updates.size(), 1u);
+  EXPECT_EQ(s->open_updates[0].bytes, "seven b");
+  EXPECT_EQ(s->open_updates[0].size, 7u);
+  EXPECT_TRUE(s->open_progress.empty());
+}
+
+// A batch's progress replaces the round's; opening the round again or
+// closing it forgets it.
+TEST(SqliteStateStoreTest, RoundProgressIsKeptWithItsBatchAndDroppedWithItsRound) {
+  std::unique_ptr<SqliteStateStore> store = OpenOrDie(FreshDir("progress"));
+  ASSERT_TRUE(store->StartRun({{"k", "v"}}).ok());
+  ASSERT_TRUE(store->OpenRound(OpenRoundOf(1, 1, {"a", "b"}), {}).ok());
+  AckedUpdate a = Update(1, "a", "");
+  a.size = 40;
+  ASSERT_TRUE(store->AppendUpdates(AckBatch{{a}, "progress 1"}).ok());
+  ASSERT_TRUE(store->AppendUpdates(AckBatch{{Update(1, "b", "")}, "progress 2"}).ok());
+  absl::StatusOr<StoredState> s = store->Load();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->open_progress, "progress 2");
+  ASSERT_EQ(s->open_updates.size(), 2u);
+  EXPECT_EQ(s->open_updates[0].size, 40u);
+  ASSERT_TRUE(store->OpenRound(OpenRoundOf(1, 1, {"a", "b"}), {}).ok());
+  EXPECT_TRUE(store->Load()->open_progress.empty());
+  ASSERT_TRUE(store->AppendUpdates(AckBatch{{a}, "progress 3"}).ok());
+  RoundClosure closure;
+  closure.round = 1;
+  closure.pending.record.set_round(1);
+  ASSERT_TRUE(store->CloseRound(closure).ok());
+  ASSERT_TRUE(store->OpenRound(OpenRoundOf(2, 1, {"a"}), {}).ok());
+  EXPECT_TRUE(store->Load()->open_progress.empty());
 }
 
 TEST(SqliteStateStoreTest, ModelFileWithAnotherHashNamesTheFile) {

@@ -70,12 +70,26 @@ struct StoredOpenRound {
 };
 
 // An update whose final chunk was acknowledged: the assembled upload bytes
-// (a serialized proto::EncodedUpdate) exactly as received.
+// (a serialized proto::EncodedUpdate) exactly as received, or none when the
+// round's stored progress counts it (AckBatch::round_progress).
 struct AckedUpdate {
   uint64_t round = 0;
   std::string task_id;
   std::string device_id;
   std::string bytes;
+  // The upload's size in bytes (the acknowledgement repeats it); 0: bytes.size().
+  uint64_t size = 0;
+};
+
+// The acknowledgements of one group commit (group_commit.h), stored
+// atomically.
+struct AckBatch {
+  std::vector<AckedUpdate> updates;
+  // The open round's progress once these updates are counted
+  // (RoundState::SaveProgress), replacing the stored one; it covers every
+  // acknowledged update of the round, so theirs need no bytes. Empty: the
+  // round is not checkpointed and every update carries its bytes.
+  std::string round_progress;
 };
 
 // A closed round whose record is not complete yet (evaluation and
@@ -98,6 +112,10 @@ struct RunCounters {
   int64_t extra_rounds = 0;
   // The latest evaluation metrics, carried in the next model's header.
   std::map<std::string, double> latest_metrics;
+  // Client-level DP (privacy/client_dp.h): the clip norm the next round
+  // uses and the rounds released so far (the accountant's state). 0: none.
+  double client_clip_norm = 0;
+  int64_t client_dp_rounds = 0;
 };
 
 // Everything a restarted coordinator needs, as loaded at start-up.
@@ -110,6 +128,9 @@ struct StoredState {
   std::optional<StoredOpenRound> open;
   // Updates acknowledged in the open round, in acknowledgement order.
   std::vector<AckedUpdate> open_updates;
+  // The open round's latest progress (AckBatch::round_progress); empty when
+  // it is rebuilt by replaying open_updates.
+  std::string open_progress;
   // Updates acknowledged in the last closed round (their final chunk may be
   // retried by a device whose reply was lost).
   std::vector<AckedUpdate> last_closed_updates;
@@ -141,16 +162,16 @@ class StateStore {
   virtual absl::Status SaveInitialModel(const StoredModel& model) = 0;
   // Inserts or replaces device records.
   virtual absl::Status SaveDevices(const std::vector<StoredDevice>& devices) = 0;
-  // Stores the round now open. Updates already stored for this round or a
-  // later one are dropped: a round opened (again) starts with none (a
+  // Stores the round now open. Updates and progress already stored for this
+  // round or a later one are dropped: a round opened (again) starts with none (a
   // simulator re-runs an interrupted round from its start).
   virtual absl::Status OpenRound(const StoredOpenRound& round, const RunCounters& counters) = 0;
-  // Appends acknowledged updates of the open round, in order, in one
-  // transaction (one sync): all or none. OK means every one is durable.
-  // The order is the replay order of Load().open_updates.
-  virtual absl::Status AppendUpdates(const std::vector<AckedUpdate>& updates) = 0;
-  // One update (AppendUpdates of one).
-  absl::Status AppendUpdate(const AckedUpdate& update) { return AppendUpdates({update}); }
+  // Appends acknowledged updates of the open round, in order, and its
+  // progress, in one transaction (one sync): all or none. OK means every one
+  // is durable. The order is the replay order of Load().open_updates.
+  virtual absl::Status AppendUpdates(const AckBatch& batch) = 0;
+  // One update with its bytes (AppendUpdates of one).
+  absl::Status AppendUpdate(const AckedUpdate& update) { return AppendUpdates(AckBatch{{update}, {}}); }
   // Closes the open round: stores the new model version (if any), the
   // pending record and counters, drops the open round, and forgets updates
   // of older rounds.
