@@ -19,13 +19,13 @@ fedge_cc_test(NAME drift_response_test
 # LibTorch-free.
 fedge_cc_library(
   NAME outbox
-  SRCS outbox.cc
-  HDRS outbox.h
+  SRCS outbox.cc outbox_notice.cc
+  HDRS outbox.h outbox_notice.h
   DEPS fedge::core absl::status absl::statusor absl::strings absl::time
 )
 
 fedge_cc_test(NAME outbox_test
-  SRCS outbox_test.cc
+  SRCS outbox_test.cc outbox_notice_test.cc
   DEPS fedge::outbox)
 
 fedge_cc_library(

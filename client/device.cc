@@ -160,8 +160,19 @@ absl::StatusOr<StepResult> Device::RunOnce() {
   // Kept updates first: one still usable must not wait behind new work. If
   // they cannot go (a link too poor for uploads), the device still takes
   // new work: it is kept too, within the outbox's bounds.
+  // Logged when an outage begins or the backlog changes, then once a minute:
+  // a step is tried about every second while the link is down.
   if (absl::Status delivered = DeliverOutbox(); !delivered.ok()) {
-    FEDGE_LOG(INFO) << options_.device_id << ": kept updates not sent yet: " << delivered.message();
+    const absl::Time now = clock_->Now();
+    const size_t waiting = outbox_ != nullptr ? outbox_->size() : 0;
+    if (outbox_notice_.ShouldLog(now, waiting)) {
+      FEDGE_LOG(INFO) << options_.device_id << ": " << waiting << " kept updates not sent yet (failing for "
+                      << outbox_notice_.outage(now) << ", " << outbox_notice_.skipped()
+                      << " failed attempts not logged since the last notice): " << delivered.message();
+    }
+  } else if (std::optional<absl::Duration> outage = outbox_notice_.End(clock_->Now())) {
+    FEDGE_LOG(INFO) << options_.device_id << ": no kept updates waiting any more, after " << *outage
+                    << " of failed deliveries";
   }
   proto::PollTaskRequest request;
   request.set_device_id(options_.device_id);
@@ -231,7 +242,9 @@ absl::Status Device::RunTask(const proto::Task& task) {
   // The task's update may already be kept (the link came back for the poll
   // but not for the delivery before it): send that rather than train again.
   if (Outbox* box = outbox(); box != nullptr) {
-    if (std::optional<StoredOutboxRecord> kept = box->Find(task.task_id())) {
+    std::optional<StoredOutboxRecord> kept = box->Find(task.task_id());
+    CountDiscarded();  // an altered record is met here when the delivery before the poll failed
+    if (kept) {
       FEDGE_ASSIGN_OR_RETURN(bool delivered, DeliverKept(*kept));
       if (delivered) return absl::OkStatus();
     }
@@ -256,6 +269,10 @@ absl::Status Device::RunTask(const proto::Task& task) {
     ReportMetrics(std::move(failure));
     return global.status();
   }
+  // The one line between the download and the upload: operators (and the
+  // partition test) see the device holds the model and trains offline.
+  FEDGE_LOG(INFO) << options_.device_id << ": training task " << task.task_id() << " (round " << task.round()
+                  << ") from global model v" << task.model_version();
   const uint64_t task_seed = DeriveSeed(options_.seed, task.round());
   absl::StatusOr<TrainResult> trained = trainer_->Train(*global, task.train(), task_seed);
   if (!trained.ok()) {
@@ -497,7 +514,7 @@ bool Device::KeepInOutbox(const proto::Task& task, const std::string& bytes) {
       {.header = {.round = task.round(), .model_version = task.model_version(), .task_id = task.task_id(),
                   .sealed_at = clock_->Now()},
        .update = bytes});
-  Count(&DeviceCounters::outbox_discarded, box->stats().discarded - counters().outbox_discarded);
+  CountDiscarded();
   if (!evicted.ok()) {
     FEDGE_LOG(WARNING) << options_.device_id << ": could not keep the update for task " << task.task_id()
                        << ": " << evicted.status();
@@ -510,6 +527,12 @@ bool Device::KeepInOutbox(const proto::Task& task, const std::string& bytes) {
   for (const OutboxRecord& old : *evicted) ReturnToResidual(old.update);
   Count(&DeviceCounters::outbox_evicted, evicted->size());
   return true;
+}
+
+void Device::CountDiscarded() {
+  if (outbox_ == nullptr) return;
+  absl::MutexLock lock(&counters_mu_);
+  counters_.outbox_discarded = outbox_->stats().discarded;
 }
 
 absl::Status Device::DeliverOutbox() {
@@ -527,7 +550,7 @@ absl::Status Device::DeliverOutbox() {
       last_participation_ = clock_->Now();
     }
   }
-  Count(&DeviceCounters::outbox_discarded, box->stats().discarded - counters().outbox_discarded);
+  CountDiscarded();
   return status;
 }
 
@@ -580,8 +603,10 @@ absl::Status Device::UploadUpdate(const std::string& task_id, const std::string&
     request.set_final(offset + len == bytes.size());
     proto::UploadResponse response;
     FEDGE_RETURN_IF_ERROR(WithRetry("Upload", [&]() {
-      Count(&DeviceCounters::bytes_up, len);
       FEDGE_ASSIGN_OR_RETURN(response, transport_->Upload(request));
+      // Counted once answered: an attempt that never reached the
+      // coordinator (the link down) sent it nothing.
+      Count(&DeviceCounters::bytes_up, len);
       return absl::OkStatus();
     }));
     if (response.accepted()) {

@@ -48,6 +48,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "client/outbox_notice.h"
 #include "client/trainer.h"
 #include "compression/encoder.h"
 #include "core/env.h"
@@ -182,7 +184,7 @@ struct DeviceCounters {
   uint64_t inference_installs = 0;  // deployed models installed into the inference slot
   uint64_t retries = 0;             // transient errors retried
   uint64_t bytes_down = 0;          // model bytes received
-  uint64_t bytes_up = 0;            // update bytes sent (retransmissions included)
+  uint64_t bytes_up = 0;            // update bytes the coordinator answered (resent chunks included)
   uint64_t outbox_kept = 0;         // updates sealed into the outbox after a failed upload
   uint64_t outbox_delivered = 0;    // kept updates the coordinator accepted later (also in tasks_done)
   uint64_t outbox_refused = 0;      // kept updates it could no longer use: their mass went back to the residual
@@ -302,6 +304,9 @@ class Device {
   // Seals a serialised update whose upload failed into the outbox; false
   // when there is no outbox or it could not be stored.
   bool KeepInOutbox(const proto::Task& task, const std::string& bytes);
+  // Brings outbox_discarded up to the outbox's count: any read of the
+  // outbox (Put, Oldest, Find) may discard a record that fails its tag.
+  void CountDiscarded();
   // Sends the kept updates, oldest first. Returns the transient error that
   // stopped it (the link is still down: the rest stay); OK otherwise.
   absl::Status DeliverOutbox();
@@ -332,6 +337,7 @@ class Device {
   std::unique_ptr<UpdateEncoder> encoder_;
   std::unique_ptr<Outbox> outbox_;
   bool outbox_failed_ = false;  // opening it failed once: not retried every step
+  OutboxNotice outbox_notice_;  // when "kept updates not sent yet" is logged
   std::string encoder_codec_;
   std::optional<absl::Time> last_participation_;  // when the last update was accepted
   std::string budget_refusal_;        // non-empty once the privacy budget refused a task

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/device.h"
 #include "client/testing/device_fakes.h"
+#include "core/file_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -64,6 +65,7 @@ TEST_F(DeviceOutboxTest, KeepsAnUpdateThroughAnOutageAndARestartThenDeliversItOn
     EXPECT_TRUE(absl::IsUnavailable(step->task_status));
     EXPECT_THAT(step->task_status.message(), HasSubstr("kept in the outbox"));
     EXPECT_EQ(device->counters().outbox_kept, 1u);
+    EXPECT_EQ(device->counters().bytes_up, 0u);  // no attempt reached the coordinator
     EXPECT_EQ(OutboxFiles(), 1u);
     coordinator_.link_down = true;  // still away: the kept update stays
     EXPECT_TRUE(absl::IsUnavailable(device->RunOnce().status()));
@@ -80,6 +82,7 @@ TEST_F(DeviceOutboxTest, KeepsAnUpdateThroughAnOutageAndARestartThenDeliversItOn
   for (float v : Decode(coordinator_.update)) EXPECT_NEAR(v, 0.5f, 1e-6);
   EXPECT_EQ(restarted->counters().outbox_delivered, 1u);
   EXPECT_EQ(restarted->counters().tasks_done, 1u);
+  EXPECT_EQ(restarted->counters().bytes_up, coordinator_.update.ByteSizeLong());
   EXPECT_EQ(OutboxFiles(), 0u);
   ASSERT_TRUE(restarted->RunOnce().ok());
   EXPECT_EQ(coordinator_.accepted, 1);  // sent once
@@ -102,6 +105,36 @@ TEST_F(DeviceOutboxTest, ATaskWhoseUpdateIsKeptIsDeliveredNotTrainedAgain) {
   EXPECT_EQ(coordinator_.accepted, 1);
   EXPECT_EQ(device->counters().outbox_delivered, 1u);
   EXPECT_EQ(OutboxFiles(), 0u);
+}
+
+// The delivery before the poll fails on the oldest record, so the altered
+// one is first read when the poll hands out its task again: it is discarded
+// (and counted) there, and the task trained again.
+TEST_F(DeviceOutboxTest, AnAlteredRecordMetWhenItsTaskReturnsIsCountedAndTrainedAgain) {
+  coordinator_.tasks = {coordinator_.MakeTask(3), coordinator_.MakeTask(4)};
+  coordinator_.uploads_fail = true;
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->RunOnce().ok());  // task-3 kept
+  ASSERT_TRUE(device->RunOnce().ok());  // task-3 not delivered, task-4 kept
+  ASSERT_EQ(device->counters().outbox_kept, 2u);
+  const std::string path = state_dir_ + "/outbox/2.outbox";  // task-4's
+  std::string bytes = *ReadFile(path);
+  bytes[bytes.size() - 20] ^= 0x01;
+  ASSERT_TRUE(WriteFileAtomically(path, bytes).ok());
+
+  coordinator_.uploads_fail = false;
+  const size_t calls = coordinator_.upload_offsets.size();
+  coordinator_.upload_failures = {{calls + 1, absl::UnavailableError("flaky")},
+                                  {calls + 2, absl::UnavailableError("flaky")}};  // task-3's delivery
+  coordinator_.tasks.push_back(coordinator_.MakeTask(4));
+  auto step = device->RunOnce();
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_TRUE(step->task_status.ok()) << step->task_status;
+  EXPECT_EQ(device->counters().outbox_discarded, 1u);
+  EXPECT_EQ(trainer_.seeds.size(), 3u);  // task-4 trained again
+  EXPECT_EQ(coordinator_.accepted, 1);
+  EXPECT_EQ(coordinator_.update.task_id(), "task-4");
+  EXPECT_EQ(OutboxFiles(), 1u);  // task-3 still waits
 }
 
 TEST_F(DeviceOutboxTest, AKeptUpdateTheCoordinatorRefusesReturnsItsMassToTheResidual) {
@@ -167,6 +200,53 @@ TEST_F(DeviceOutboxTest, RunWaitsOutAnOutageOnlyWithAnOutbox) {
   options_.outbox_max_records = 0;
   auto without = MakeDevice();
   EXPECT_TRUE(absl::IsUnavailable(without->Run({.max_consecutive_failures = 2})));
+}
+
+// A line a step would be one a second in an outage: the backlog is logged
+// when the outage begins, when it changes, then once a minute.
+TEST_F(DeviceOutboxTest, AnOutageIsLoggedWhenItBeginsAndChangesThenOnceAMinute) {
+  coordinator_.tasks.push_back(coordinator_.MakeTask(3));
+  coordinator_.uploads_fail = true;
+  auto device = MakeDevice();
+  ASSERT_TRUE(device->RunOnce().ok());  // kept
+  coordinator_.link_down = true;
+  const auto notices = [](const std::string& log) {
+    int n = 0;
+    for (size_t at = log.find("kept updates not sent yet"); at != std::string::npos;
+         at = log.find("kept updates not sent yet", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  const absl::Time began = clock_.Now();
+  ::testing::internal::CaptureStderr();
+  int steps = 0;
+  while (clock_.Now() - began < absl::Seconds(50)) {  // each step sleeps its retries on the clock
+    EXPECT_TRUE(absl::IsUnavailable(device->RunOnce().status()));
+    clock_.SleepFor(absl::Seconds(1));  // Run's wait between failed steps
+    ++steps;
+  }
+  std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_GT(steps, 40);
+  EXPECT_EQ(notices(log), 1) << log;
+  EXPECT_THAT(log, HasSubstr("phone-1: 1 kept updates not sent yet"));
+
+  ::testing::internal::CaptureStderr();
+  clock_.SleepFor(absl::Seconds(11));  // a minute after the first notice
+  EXPECT_FALSE(device->RunOnce().ok());
+  EXPECT_FALSE(device->RunOnce().ok());
+  log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(notices(log), 1) << log;
+  EXPECT_THAT(log, HasSubstr("failed attempts not logged since the last notice"));
+
+  // Back: the kept update goes, and the device says the outage is over.
+  coordinator_.link_down = coordinator_.uploads_fail = false;
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(device->RunOnce().ok());
+  log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(notices(log), 0) << log;
+  EXPECT_THAT(log, HasSubstr("no kept updates waiting any more"));
+  EXPECT_EQ(coordinator_.accepted, 1);
 }
 
 TEST_F(DeviceOutboxTest, AnUntrustedLedgerRefusesDpTasksAndSaysWhyAtEveryPoll) {

@@ -203,6 +203,9 @@ TEST_F(DeviceTest, UploadResumesFromTheCommittedOffset) {
   EXPECT_EQ(coordinator_.accepted, 1);
   for (float v : Decode(coordinator_.update)) EXPECT_NEAR(v, 0.5f, 1e-6);
   EXPECT_EQ(device->counters().tasks_done, 1u);
+  // The chunk the coordinator answered but lost went twice; the attempt that
+  // failed reached nobody and is not traffic.
+  EXPECT_EQ(device->counters().bytes_up, coordinator_.update.ByteSizeLong() + 50);
 }
 
 TEST_F(DeviceTest, RefusesATamperedModelAndUploadsNothing) {

@@ -7,10 +7,13 @@
 // in-process one: kUnavailable / kDeadlineExceeded are transient, the rest
 // are answers (see core/transport.h).
 //
-// The channel connects lazily on the first call and reconnects by itself;
-// a call made while the coordinator is unreachable, or when the TLS
-// handshake fails (e.g. the device trusts a different certificate), fails
-// fast with kUnavailable instead of waiting for the connection.
+// The channel connects lazily on the first call and reconnects by itself.
+// A call made while the channel is not connected waits up to
+// `connect_wait` for it to connect (which is also what drives gRPC's
+// connection attempt forward), then goes ahead: while the coordinator is
+// unreachable, or when the TLS handshake fails (e.g. the device trusts a
+// different certificate), it fails with kUnavailable instead of waiting out
+// its deadline.
 //
 // Mutual TLS: with `client_cert_pem_path` / `client_key_pem_path` the
 // device presents that certificate in the handshake. A coordinator started
@@ -62,9 +65,15 @@ struct GrpcTransportOptions {
   // Largest message received; must exceed the coordinator's download chunk
   // plus ~1 KiB of framing.
   int max_receive_message_bytes = 4 << 20;
+  // How long a call waits for the channel to connect when it is not
+  // connected (then it is made anyway and fails with kUnavailable if the
+  // channel is still down); capped at rpc_timeout. Without it (zero) a
+  // connection attempt advances only every 5 s (gRPC's backup poller), so
+  // reconnecting after an outage takes about 15 s.
+  absl::Duration connect_wait = absl::Milliseconds(500);
   // Longest wait between reconnection attempts while the coordinator is
   // unreachable (gRPC's default of 120 s would leave a device idle for two
-  // minutes after a coordinator restart). Calls during the wait fail fast
+  // minutes after a coordinator restart). Calls during the wait fail
   // with kUnavailable.
   absl::Duration max_reconnect_backoff = absl::Seconds(10);
 };
@@ -75,7 +84,7 @@ struct GrpcTransportOptions {
 struct TransportStats {
   uint64_t calls = 0;
   uint64_t failed_calls = 0;
-  uint64_t bytes_sent = 0;      // requests of all calls
+  uint64_t bytes_sent = 0;      // requests of successful calls (a failed one may not have left the device)
   uint64_t bytes_received = 0;  // responses of successful calls
 };
 
@@ -83,8 +92,9 @@ struct TransportStats {
 class GrpcTransport final : public Transport {
  public:
   // kInvalidArgument for an empty target, a non-positive timeout or
-  // backoff, a root file without a PEM certificate, only one of the client
-  // certificate and key, or a client pair that does not parse or match;
+  // backoff, a negative connect_wait, a root file without a PEM
+  // certificate, only one of the client certificate and key, or a client
+  // pair that does not parse or match;
   // kFailedPrecondition for an expired or not-yet-valid client
   // certificate; kNotFound when a named file does not exist. Does not
   // connect.

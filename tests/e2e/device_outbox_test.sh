@@ -43,6 +43,11 @@ devices_per_round = 4
 over_selection = 1.0
 round_deadline_s = 300
 poll_interval_ms = 100
+# A strategy that keeps every update: the coordinator then stores each one's
+# bytes, which the plaintext search below looks for (a streaming strategy
+# such as FedAvg may checkpoint its aggregate instead).
+[strategy]
+name = "median"
 [state]
 resume_grace_s = 120
 TOML
@@ -152,6 +157,7 @@ for update in stored:
                 sys.exit(f"FAIL: {path} holds update bytes {at}..{at + 64} in the clear")
 # The search can fail: the clear header names the task it carries.
 assert all(b"\ntask r1-device-" in data for data in records.values()), "header not found"
+assert windows >= 1000, f"only {windows} windows: the stored updates are missing"
 print(f"no plaintext: {windows} windows of {len(stored)} stored updates absent from {len(records)} records")
 PY
 echo "PASS"
