@@ -94,18 +94,15 @@ absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions
     Impl* s = impl.get();
     GroupCommit::Hooks hooks;
     hooks.progress = [s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
-      if (!s->open || !s->open->checkpoints()) return std::string();
-      s->staged_progress = s->open->SaveProgress();
-      return s->staged_progress;
+      return s->open && s->open->checkpoints() ? s->open->SaveProgress() : std::string();
     };
-    hooks.stored = [s](const absl::Status& stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+    hooks.stored = [s](const absl::Status& stored, std::string progress) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
       if (!s->open || !s->open->checkpoints()) return;
       if (stored.ok()) {
-        s->open->ProgressStored(std::move(s->staged_progress));
+        s->open->ProgressStored(std::move(progress));
       } else if (absl::Status undone = s->open->RollBackToStored(); !undone.ok()) {
         s->store_error = undone;  // cannot happen: the progress was saved by this round
       }
-      s->staged_progress.clear();
     };
     impl->journal = std::make_unique<GroupCommit>(impl->options.store, &impl->mu, std::move(hooks));
   }

@@ -100,8 +100,6 @@ struct Federation::Impl {
   // target, so a batch never takes the round past it, and the round does
   // not close at its deadline until they are settled.
   int64_t being_stored ABSL_GUARDED_BY(mu) = 0;
-  // A checkpointed round's progress being written with the current batch.
-  std::string staged_progress ABSL_GUARDED_BY(mu);
   // Set when closing a round could not be stored: the in-memory state is
   // ahead of the store, so nothing more is acknowledged until a restart.
   absl::Status store_error ABSL_GUARDED_BY(mu);

@@ -126,4 +126,31 @@ absl::StatusOr<std::map<std::string, double>> DecodeMetrics(std::string_view blo
   return metrics;
 }
 
+void AppendAckedEntry(const AckedUpdate& update, std::string& out) {
+  PutU64(out, update.task_id.size());
+  out.append(update.task_id);
+  PutU64(out, update.device_id.size());
+  out.append(update.device_id);
+  PutU64(out, update.size != 0 ? update.size : update.bytes.size());
+}
+
+absl::StatusOr<std::vector<AckedUpdate>> DecodeAckedEntries(std::string_view blob, uint64_t round,
+                                                           std::string_view what) {
+  Reader r(blob, what);
+  std::vector<AckedUpdate> updates;
+  while (!r.done()) {
+    uint64_t n = 0;
+    std::string_view task, device;
+    AckedUpdate u;
+    if (!r.U64(&n) || !r.Bytes(n, &task) || !r.U64(&n) || !r.Bytes(n, &device) || !r.U64(&u.size)) {
+      return r.Corrupt();
+    }
+    u.round = round;
+    u.task_id = std::string(task);
+    u.device_id = std::string(device);
+    updates.push_back(std::move(u));
+  }
+  return updates;
+}
+
 }  // namespace fedge

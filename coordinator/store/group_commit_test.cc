@@ -22,6 +22,7 @@ using ::testing::ElementsAre;
 class RecordingStore final : public StateStore {
  public:
   absl::Status result = absl::OkStatus();
+  absl::Status first_result = absl::OkStatus();  // of the first write only
   bool hold_first = false;
   absl::Notification first_entered;
   absl::Notification release_first;
@@ -34,11 +35,10 @@ class RecordingStore final : public StateStore {
       batches.push_back(ids);
       progress.push_back(batch.round_progress);
     }
-    if (hold_first && !first_entered.HasBeenNotified()) {
-      first_entered.Notify();
-      release_first.WaitForNotification();
-    }
-    return result;
+    const bool first = !first_entered.HasBeenNotified();
+    if (first) first_entered.Notify();
+    if (hold_first && first) release_first.WaitForNotification();
+    return first && !first_result.ok() ? first_result : result;
   }
   std::vector<std::vector<std::string>> Batches() {
     absl::MutexLock lock(&mu);
@@ -70,13 +70,27 @@ AckedUpdate Update(const std::string& task) { return AckedUpdate{1, task, "devic
 struct Applied {
   absl::Mutex mu;
   std::vector<std::string> order ABSL_GUARDED_BY(mu);
-  // Prepare: "prepare:<task>" in the order; false for `refuse`.
-  GroupCommit::Prepare PrepareFor(const std::string& task, bool store = true) {
-    return [this, task, store] {
+  // Prepare: "prepare:<task>" in the order, then notifies `done` if set;
+  // returns `store`.
+  GroupCommit::Prepare PrepareFor(const std::string& task, bool store = true, absl::Notification* done = nullptr) {
+    return [this, task, store, done] {
       mu.AssertHeld();
       order.push_back(absl::StrCat("prepare:", task));
+      if (done != nullptr) done->Notify();
       return store;
     };
+  }
+  GroupCommit::Hooks Hooks() {
+    GroupCommit::Hooks hooks;
+    hooks.progress = [this] {
+      mu.AssertHeld();
+      return absl::StrCat("progress ", order.size());
+    };
+    hooks.stored = [this](const absl::Status& stored, std::string progress) {
+      mu.AssertHeld();
+      order.push_back(absl::StrCat("stored ", progress, stored.ok() ? "" : ":failed"));
+    };
+    return hooks;
   }
   GroupCommit::Apply For(const std::string& task) {
     return [this, task](const absl::Status& stored) {
@@ -147,9 +161,9 @@ TEST(GroupCommitTest, PrepareRunsBeforeTheWriteAndTheProgressGoesWithTheBatch) {
     applied.order.push_back("progress");
     return std::string("state after a, c");
   };
-  hooks.stored = [&](const absl::Status& stored) {
+  hooks.stored = [&](const absl::Status& stored, std::string progress) {
     applied.mu.AssertHeld();
-    applied.order.push_back(absl::StrCat("stored:", stored.ToString()));
+    applied.order.push_back(absl::StrCat("stored:", stored.ToString(), " with ", progress));
   };
   GroupCommit commit(&store, &applied.mu, hooks);
   auto a = commit.Enqueue(Update("a"), applied.PrepareFor("a"), applied.For("a"));
@@ -161,7 +175,57 @@ TEST(GroupCommitTest, PrepareRunsBeforeTheWriteAndTheProgressGoesWithTheBatch) {
   EXPECT_EQ(commit.stats().updates, 2);
   absl::MutexLock lock(&applied.mu);
   EXPECT_THAT(applied.order, ElementsAre("prepare:a", "prepare:b", "prepare:c", "progress",
-                                         "stored:RESOURCE_EXHAUSTED: disk full", "a:failed", "b:failed", "c:failed"));
+                                         "stored:RESOURCE_EXHAUSTED: disk full with state after a, c", "a:failed", "b:failed", "c:failed"));
+}
+
+// The next batch is folded while the previous one is being synced.
+TEST(GroupCommitTest, ABatchIsPreparedWhileThePreviousIsWritten) {
+  RecordingStore store;
+  store.hold_first = true;
+  Applied applied;
+  GroupCommit commit(&store, &applied.mu, applied.Hooks());
+  std::thread first(
+      [&] { EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.PrepareFor("a"), applied.For("a"))).ok()); });
+  store.first_entered.WaitForNotification();  // "a" is being written
+  absl::Notification b_prepared;
+  auto b = commit.Enqueue(Update("b"), applied.PrepareFor("b", true, &b_prepared), applied.For("b"));
+  std::thread waiter([&] { EXPECT_TRUE(commit.Wait(b).ok()); });
+  b_prepared.WaitForNotification();  // while "a" is still held in its write
+  store.release_first.Notify();
+  first.join();
+  waiter.join();
+  EXPECT_THAT(store.Progress(), ElementsAre("progress 1", "progress 2"));
+  absl::MutexLock lock(&applied.mu);
+  EXPECT_THAT(applied.order, ElementsAre("prepare:a", "prepare:b", "stored progress 1", "a", "stored progress 2", "b"));
+}
+
+// A batch folded on top of one whose write then fails is undone with it by
+// the first batch's hook: it must not be written (its progress would count
+// the failed batch's updates).
+TEST(GroupCommitTest, ABatchPreparedBeforeAFailedWriteIsNotWritten) {
+  RecordingStore store;
+  store.hold_first = true;
+  store.first_result = absl::ResourceExhaustedError("disk full");
+  Applied applied;
+  GroupCommit commit(&store, &applied.mu, applied.Hooks());
+  std::thread first([&] {
+    EXPECT_TRUE(absl::IsResourceExhausted(
+        commit.Wait(commit.Enqueue(Update("a"), applied.PrepareFor("a"), applied.For("a")))));
+  });
+  store.first_entered.WaitForNotification();
+  absl::Notification b_prepared;
+  auto b = commit.Enqueue(Update("b"), applied.PrepareFor("b", true, &b_prepared), applied.For("b"));
+  std::thread waiter([&] { EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(b))); });
+  b_prepared.WaitForNotification();
+  store.release_first.Notify();
+  first.join();
+  waiter.join();
+  // Later batches are written again.
+  EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("c"), applied.PrepareFor("c"), applied.For("c"))).ok());
+  EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a"), ElementsAre("c")));
+  absl::MutexLock lock(&applied.mu);
+  EXPECT_THAT(applied.order, ElementsAre("prepare:a", "prepare:b", "stored progress 1:failed", "a:failed",
+                                         "b:failed", "prepare:c", "stored progress 6", "c"));
 }
 
 // Nothing left to write: no write, no hook.
@@ -170,7 +234,7 @@ TEST(GroupCommitTest, ABatchWithNothingToStoreIsNotWritten) {
   Applied applied;
   GroupCommit::Hooks hooks;
   hooks.progress = [] { return std::string("unused"); };
-  hooks.stored = [&](const absl::Status&) { ADD_FAILURE() << "no write happened"; };
+  hooks.stored = [&](const absl::Status&, std::string) { ADD_FAILURE() << "no write happened"; };
   GroupCommit commit(&store, &applied.mu, hooks);
   EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.PrepareFor("a", false), applied.For("a"))).ok());
   EXPECT_TRUE(store.Batches().empty());

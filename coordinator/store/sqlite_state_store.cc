@@ -105,22 +105,31 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(const S
   if (absl::Status migrated = MigrateSchema(**db); !migrated.ok()) {
     return fail(absl::IsDataLoss(migrated) ? Unreadable(db_path, migrated) : migrated);
   }
+  absl::StatusOr<std::unique_ptr<ProgressFile>> progress = ProgressFile::Open(
+      options.dir, {.sync = options.sync_every_commit, .max_slot_bytes = options.max_progress_bytes});
+  if (!progress.ok()) {
+    if (!absl::IsDataLoss(progress.status())) return fail(progress.status());
+    return fail(absl::DataLossError(absl::StrCat(progress.status().message(), "; ", kWhatToDo)));
+  }
   return std::unique_ptr<SqliteStateStore>(
-      new SqliteStateStore(options, db_path, models_dir, lock_fd, *std::move(db)));
+      new SqliteStateStore(options, db_path, models_dir, lock_fd, *std::move(db), *std::move(progress)));
 }
 
 SqliteStateStore::SqliteStateStore(SqliteStateStoreOptions options, std::string db_path, std::string models_dir,
-                                   int lock_fd, std::unique_ptr<SqliteDb> db)
+                                   int lock_fd, std::unique_ptr<SqliteDb> db,
+                                   std::unique_ptr<ProgressFile> progress)
     : options_(std::move(options)),
       db_path_(std::move(db_path)),
       models_dir_(std::move(models_dir)),
       lock_fd_(lock_fd),
-      db_(std::move(db)) {}
+      db_(std::move(db)),
+      progress_(std::move(progress)) {}
 
 SqliteStateStore::~SqliteStateStore() {
   {
     absl::MutexLock lock(&mu_);
     db_.reset();
+    progress_.reset();
   }
   close(lock_fd_);  // releases the flock
 }
@@ -142,6 +151,7 @@ absl::Status SqliteStateStore::StartRun(const RunConfig& config) {
   std::vector<std::string> hashes;
   {
     absl::MutexLock lock(&mu_);
+    FEDGE_RETURN_IF_ERROR(progress_->Clear());
     SqliteTransaction txn(db_.get());
     FEDGE_RETURN_IF_ERROR(txn.Begin());
     FEDGE_ASSIGN_OR_RETURN(SqliteStatement models, db_->Prepare("SELECT sha256 FROM models"));
@@ -238,6 +248,9 @@ absl::Status SqliteStateStore::SaveDevices(const std::vector<StoredDevice>& devi
 
 absl::Status SqliteStateStore::OpenRound(const StoredOpenRound& r, const RunCounters& counters) {
   absl::MutexLock lock(&mu_);
+  // Before the round is stored: what the slots hold belongs to a closed
+  // round, or to this one when it opens again (and is dropped with it).
+  FEDGE_RETURN_IF_ERROR(progress_->Clear());
   SqliteTransaction txn(db_.get());
   FEDGE_RETURN_IF_ERROR(txn.Begin());
   FEDGE_ASSIGN_OR_RETURN(SqliteStatement insert,
@@ -258,13 +271,8 @@ absl::Status SqliteStateStore::OpenRound(const StoredOpenRound& r, const RunCoun
   return txn.Commit();
 }
 
-absl::Status SqliteStateStore::AppendUpdates(const AckBatch& batch) {
-  absl::MutexLock lock(&mu_);
-  // One transaction for the whole batch: one WAL sync (FULL) however many
-  // uploads it acknowledges (group commit, group_commit.h).
-  SqliteTransaction txn(db_.get());
-  FEDGE_RETURN_IF_ERROR(txn.Begin());
-  for (const AckedUpdate& u : batch.updates) {
+absl::Status SqliteStateStore::InsertUpdates(const std::vector<AckedUpdate>& updates) {
+  for (const AckedUpdate& u : updates) {
     FEDGE_ASSIGN_OR_RETURN(SqliteStatement insert, db_->Prepare("INSERT INTO updates (round, task_id, device_id, "
                                                                 "bytes, size) VALUES (?, ?, ?, ?, ?)"));
     FEDGE_RETURN_IF_ERROR(insert.Bind(1, static_cast<int64_t>(u.round))
@@ -274,12 +282,19 @@ absl::Status SqliteStateStore::AppendUpdates(const AckBatch& batch) {
                               .Bind(5, static_cast<int64_t>(u.size != 0 ? u.size : u.bytes.size()))
                               .Run());
   }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStateStore::AppendUpdates(const AckBatch& batch) {
+  absl::MutexLock lock(&mu_);
   if (!batch.round_progress.empty() && !batch.updates.empty()) {
-    FEDGE_ASSIGN_OR_RETURN(SqliteStatement progress,
-                           db_->Prepare("INSERT OR REPLACE INTO round_progress VALUES (?, ?)"));
-    FEDGE_RETURN_IF_ERROR(
-        progress.Bind(1, static_cast<int64_t>(batch.updates.front().round)).BindBlob(2, batch.round_progress).Run());
+    return progress_->Write(batch.updates.front().round, batch.round_progress, batch.updates);
   }
+  // One transaction for the whole batch: one WAL sync (FULL) however many
+  // uploads it acknowledges (group commit, group_commit.h).
+  SqliteTransaction txn(db_.get());
+  FEDGE_RETURN_IF_ERROR(txn.Begin());
+  FEDGE_RETURN_IF_ERROR(InsertUpdates(batch.updates));
   return txn.Commit();
 }
 
@@ -331,6 +346,9 @@ absl::Status SqliteStateStore::CloseRound(const RoundClosure& c) {
                               .BindBlob(4, c.pending.record.SerializeAsString())
                               .Run());
     FEDGE_RETURN_IF_ERROR(db_->Exec("DELETE FROM open_round"));
+    // The closed round's acknowledgements, for replies to devices that
+    // retry their final chunk (StoredState::last_closed_updates).
+    if (progress_->round() == c.round) FEDGE_RETURN_IF_ERROR(InsertUpdates(progress_->acked()));
     FEDGE_ASSIGN_OR_RETURN(SqliteStatement forget, db_->Prepare("DELETE FROM updates WHERE round < ?"));
     FEDGE_RETURN_IF_ERROR(forget.Bind(1, static_cast<int64_t>(c.round)).Run());
     FEDGE_RETURN_IF_ERROR(db_->Exec("DELETE FROM round_progress"));
@@ -487,7 +505,15 @@ absl::StatusOr<StoredState> SqliteStateStore::LoadLocked() {
       }
     }
   }
-  if (s.open) {
+  if (s.open && progress_->round() == s.open->round) {
+    FEDGE_ASSIGN_OR_RETURN(std::optional<ProgressRecord> p, progress_->ReadNewest());
+    if (!p || p->round != s.open->round) {
+      return absl::DataLossError(absl::StrCat("the progress of round ", s.open->round, " changed on disk"));
+    }
+    s.open_progress = std::move(p->progress);
+    s.open_updates.insert(s.open_updates.end(), p->acked.begin(), p->acked.end());
+  } else if (s.open) {
+    // Written by a fedge from before the progress file (schema 3 and 4).
     FEDGE_ASSIGN_OR_RETURN(SqliteStatement q, db_->Prepare("SELECT progress FROM round_progress WHERE round = ?"));
     q.Bind(1, static_cast<int64_t>(s.open->round));
     FEDGE_ASSIGN_OR_RETURN(bool row, q.Step());
@@ -517,6 +543,9 @@ absl::Status BackupStateDir(const std::string& state_dir, const std::string& des
   const std::string dest_models = (fs::path(dest_dir) / "models").string();
   fs::create_directories(dest_models, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dest_models, ": ", ec.message()));
+  // The progress first: a database snapshot taken after it may have closed
+  // its round (the record is then ignored) but never misses a round it holds.
+  FEDGE_RETURN_IF_ERROR(ProgressFile::Copy(state_dir, dest_dir));
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> src, SqliteDb::Open(src_path, /*create=*/false));
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> dest, SqliteDb::Open(dest_path, /*create=*/true));
   sqlite3_backup* backup = sqlite3_backup_init(dest->handle(), "main", src->handle(), "main");

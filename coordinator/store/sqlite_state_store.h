@@ -1,8 +1,8 @@
 // File: coordinator/store/sqlite_state_store.h
 //
-// The default StateStore: one embedded SQLite database `<dir>/state.db`
-// plus content-addressed global model files in `<dir>/models/`
-// (model_files.h). The database runs in WAL mode with synchronous=FULL by
+// The default StateStore: one embedded SQLite database `<dir>/state.db`,
+// content-addressed global model files in `<dir>/models/` (model_files.h)
+// and the open round's progress in `<dir>/progress.{0,1}` (progress_file.h). The database runs in WAL mode with synchronous=FULL by
 // default, so every committed transaction is on disk when the call returns
 // (see `sync_every_commit` for the faster, process-crash-only mode); each write
 // of the interface is one transaction; statements are prepared once and
@@ -27,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "coordinator/store/progress_file.h"
 #include "coordinator/store/sqlite_db.h"
 #include "coordinator/store/state_store.h"
 
@@ -46,6 +47,8 @@ struct SqliteStateStoreOptions {
   // Test hook: PRAGMA max_page_count, so a test can make the database
   // "full" (SQLITE_FULL) without filling a disk. 0: no limit.
   int64_t max_pages = 0;
+  // Test hook: ProgressFile::Options::max_slot_bytes. 0: no limit.
+  uint64_t max_progress_bytes = 0;
 };
 
 class SqliteStateStore final : public StateStore {
@@ -73,9 +76,10 @@ class SqliteStateStore final : public StateStore {
 
  private:
   SqliteStateStore(SqliteStateStoreOptions options, std::string db_path, std::string models_dir, int lock_fd,
-                   std::unique_ptr<SqliteDb> db);
+                   std::unique_ptr<SqliteDb> db, std::unique_ptr<ProgressFile> progress);
   absl::Status InsertModel(const StoredModel& model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SaveCounters(const RunCounters& counters) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status InsertUpdates(const std::vector<AckedUpdate>& updates) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status SaveDevicesLocked(const std::vector<StoredDevice>& devices) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops model versions beyond keep_models; returns the hashes no longer used.
   absl::StatusOr<std::vector<std::string>> PruneModels() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -88,11 +92,12 @@ class SqliteStateStore final : public StateStore {
   const int lock_fd_;
   absl::Mutex mu_;
   std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ProgressFile> progress_ ABSL_GUARDED_BY(mu_);
 };
 
 // Copies a state directory that may be in use by a running coordinator:
-// the database through SQLite's online backup API (a consistent snapshot)
-// and the model files it references, into `dest_dir` (created; must not
+// the open round's progress, then the database through SQLite's online
+// backup API (a consistent snapshot) and the model files it references, into `dest_dir` (created; must not
 // hold a state.db yet). The copy is a state directory `--state` accepts.
 absl::Status BackupStateDir(const std::string& state_dir, const std::string& dest_dir);
 

@@ -332,27 +332,51 @@ TEST(SqliteStateStoreTest, MigratesADatabaseOfSchemaVersion2) {
 // A batch's progress replaces the round's; opening the round again or
 // closing it forgets it.
 TEST(SqliteStateStoreTest, RoundProgressIsKeptWithItsBatchAndDroppedWithItsRound) {
-  std::unique_ptr<SqliteStateStore> store = OpenOrDie(FreshDir("progress"));
+  const std::string dir = FreshDir("progress");
+  std::unique_ptr<SqliteStateStore> store = OpenOrDie(dir);
   ASSERT_TRUE(store->StartRun({{"k", "v"}}).ok());
   ASSERT_TRUE(store->OpenRound(OpenRoundOf(1, 1, {"a", "b"}), {}).ok());
   AckedUpdate a = Update(1, "a", "");
   a.size = 40;
   ASSERT_TRUE(store->AppendUpdates(AckBatch{{a}, "progress 1"}).ok());
   ASSERT_TRUE(store->AppendUpdates(AckBatch{{Update(1, "b", "")}, "progress 2"}).ok());
+  store.reset();
+  store = OpenOrDie(dir);
   absl::StatusOr<StoredState> s = store->Load();
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->open_progress, "progress 2");
   ASSERT_EQ(s->open_updates.size(), 2u);
   EXPECT_EQ(s->open_updates[0].size, 40u);
+  EXPECT_EQ(s->open_updates[1].task_id, "r1-b");
   ASSERT_TRUE(store->OpenRound(OpenRoundOf(1, 1, {"a", "b"}), {}).ok());
   EXPECT_TRUE(store->Load()->open_progress.empty());
+  EXPECT_TRUE(store->Load()->open_updates.empty());
   ASSERT_TRUE(store->AppendUpdates(AckBatch{{a}, "progress 3"}).ok());
   RoundClosure closure;
   closure.round = 1;
   closure.pending.record.set_round(1);
   ASSERT_TRUE(store->CloseRound(closure).ok());
+  // The closed round's acknowledgements are kept for replayed replies.
+  s = store->Load();
+  ASSERT_EQ(s->last_closed_updates.size(), 1u);
+  EXPECT_EQ(s->last_closed_updates[0].device_id, "a");
+  EXPECT_EQ(s->last_closed_updates[0].size, 40u);
+  EXPECT_TRUE(s->open_progress.empty());
   ASSERT_TRUE(store->OpenRound(OpenRoundOf(2, 1, {"a"}), {}).ok());
   EXPECT_TRUE(store->Load()->open_progress.empty());
+}
+
+TEST(SqliteStateStoreTest, FullProgressFileIsResourceExhaustedAndChangesNothing) {
+  absl::StatusOr<std::unique_ptr<SqliteStateStore>> store =
+      SqliteStateStore::Open({.dir = FreshDir("progress_full"), .max_progress_bytes = 1000});
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->OpenRound(OpenRoundOf(1, 1, {"a", "b"}), {}).ok());
+  ASSERT_TRUE((*store)->AppendUpdates(AckBatch{{Update(1, "a", "")}, "small"}).ok());
+  const absl::Status full = (*store)->AppendUpdates(AckBatch{{Update(1, "b", "")}, std::string(2000, 'x')});
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+  absl::StatusOr<StoredState> s = (*store)->Load();
+  EXPECT_EQ(s->open_progress, "small");
+  EXPECT_EQ(s->open_updates.size(), 1u);
 }
 
 TEST(SqliteStateStoreTest, MigratesSchema3ToTheFleetRegistry) {
@@ -460,6 +484,20 @@ TEST(SqliteStateStoreTest, BackupWhileOpenIsAUsableStateDirectory) {
   EXPECT_EQ(s->model->version, 2u);
   EXPECT_EQ(s->open_updates.size(), 2u);
   EXPECT_EQ(s->devices.size(), 2u);
+}
+
+TEST(SqliteStateStoreTest, BackupCopiesTheOpenRoundsProgress) {
+  const std::string dir = FreshDir("backup_progress_src");
+  const std::string copy = FreshDir("backup_progress_copy");
+  std::unique_ptr<SqliteStateStore> store = OpenOrDie(dir);
+  ASSERT_TRUE(store->OpenRound(OpenRoundOf(1, 1, {"a", "b"}), {}).ok());
+  ASSERT_TRUE(store->AppendUpdates(AckBatch{{Update(1, "a", "")}, "progress 1"}).ok());
+  ASSERT_TRUE(store->AppendUpdates(AckBatch{{Update(1, "b", "")}, "progress 2"}).ok());
+  ASSERT_TRUE(BackupStateDir(dir, copy).ok());
+  absl::StatusOr<StoredState> s = OpenOrDie(copy)->Load();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->open_progress, "progress 2");
+  EXPECT_EQ(s->open_updates.size(), 2u);
 }
 
 }  // namespace
