@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "inference/testing/test_models.h"
 #include "client/outbox.h"
+#include "coordinator/store/progress_file.h"
 #include "compression/encoder.h"
 #include "core/artifact.h"
 #include "core/file_util.h"
@@ -246,6 +247,32 @@ void LedgerSeeds(SeedWriter& w) {
           SerializePrivacyLedger({{0.01, 1.1, 500}, {0.02, 0.8, 120}, {1.0, 5.0, 3}, {0.0, 2.0, 0}}));
 }
 
+// Slot files as ProgressFile writes them: a first record, and one of a
+// later batch of the same round (a longer list).
+void ProgressSeeds(SeedWriter& w) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "fedge-progress-seeds").string();
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::unique_ptr<ProgressFile> file = OrDie(ProgressFile::Open(dir, {.sync = false}), "open the seed progress");
+  for (int batch = 0; batch < 3; ++batch) {
+    std::vector<AckedUpdate> acked(2);
+    for (int i = 0; i < 2; ++i) {
+      acked[i].task_id = absl::StrCat("r4-device-", batch * 2 + i);
+      acked[i].device_id = absl::StrCat("device-", batch * 2 + i);
+      acked[i].size = 1000 + batch;
+    }
+    if (absl::Status s = file->Write(4, std::string(64 + batch, static_cast<char>('a' + batch)), acked); !s.ok()) {
+      SeedWriter::Die(absl::StrCat("write a seed record: ", s.ToString()));
+    }
+  }
+  for (int slot = 0; slot < 2; ++slot) {
+    std::string bytes = OrDie(ReadFile(absl::StrCat(dir, "/progress.", slot)), "read a seed slot");
+    bytes.resize(bytes.find_last_not_of('\0') + 1);  // without the zeros a slot grows by
+    w.Write("progress_fuzzer", absl::StrCat("slot", slot), bytes);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 void OutboxSeeds(SeedWriter& w) {
   const std::string dir = (std::filesystem::temp_directory_path() / "fedge-outbox-seeds").string();
   std::filesystem::remove_all(dir);
@@ -328,6 +355,7 @@ int main(int argc, char** argv) {
   ConfigSeeds(w, repo);
   LedgerSeeds(w);
   OutboxSeeds(w);
+  ProgressSeeds(w);
   FederationSeeds(w);
   w.PrintSummary();
   return 0;
