@@ -1,6 +1,7 @@
 #include "metrics/registry.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -106,7 +107,11 @@ std::string FormatValue(double value) {
   if (std::isnan(value)) return "NaN";
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
   if (value == std::floor(value) && std::fabs(value) < 1e15) return absl::StrFormat("%.0f", value);
-  return absl::StrFormat("%.17g", value);
+  // The shortest text that reads back as the same double: "0.0025", not
+  // "0.0025000000000000001" (a bucket's le label is read by people too).
+  char text[32];
+  const std::to_chars_result end = std::to_chars(text, text + sizeof text, value);
+  return std::string(text, end.ptr);
 }
 
 void Counter::Increment(double by) {

@@ -159,8 +159,8 @@ class Registry {
 // Exposed for tests: a label value or HELP text escaped as the format wants.
 std::string EscapeLabelValue(std::string_view value);
 std::string EscapeHelp(std::string_view help);
-// A sample value: integers without a fraction, others with round-trip
-// precision, "NaN", "+Inf", "-Inf".
+// A sample value: integers without a fraction, others as the shortest text
+// that reads back as the same double ("0.0025"), "NaN", "+Inf", "-Inf".
 std::string FormatValue(double value);
 
 }  // namespace fedge::metrics

@@ -58,6 +58,8 @@ TEST(RegistryTest, FormatsValues) {
   EXPECT_EQ(FormatValue(3), "3");
   EXPECT_EQ(FormatValue(-2), "-2");
   EXPECT_EQ(FormatValue(0.25), "0.25");
+  EXPECT_EQ(FormatValue(0.0025), "0.0025");  // shortest, not 0.0025000000000000001
+  EXPECT_EQ(FormatValue(0.1 + 0.2), "0.30000000000000004");
   EXPECT_EQ(FormatValue(1e20), "1e+20");
   EXPECT_EQ(FormatValue(std::nan("")), "NaN");
   EXPECT_EQ(FormatValue(std::numeric_limits<double>::infinity()), "+Inf");
