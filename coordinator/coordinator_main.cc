@@ -37,6 +37,7 @@
 #include "aggregation/strategy_registry.h"
 #include "coordinator/coordinator_config.h"
 #include "coordinator/coordinator_metrics.h"
+#include "coordinator/timed_state_store.h"
 #include "coordinator/deploy_setup.h"
 #include "coordinator/federation_setup.h"
 #include "coordinator/grpc_service.h"
@@ -322,27 +323,25 @@ absl::StatusOr<std::unique_ptr<ModelEvaluator>> MakeEvaluator(const CoordinatorC
 }
 
 // The Prometheus endpoint and what it serves, or null without
-// --metrics-listen. Declared before the server so it outlives it.
+// --metrics-listen. Made before the state store, whose writes it times, and
+// started once the federation exists. Declared before the server so it
+// outlives it.
 struct MetricsService {
   metrics::Registry registry;
-  CoordinatorMetrics coordinator;
+  std::optional<CoordinatorMetrics> coordinator;
   std::unique_ptr<metrics::MetricsEndpoint> endpoint;
 
-  MetricsService(const CoordinatorConfig& c, Federation* federation)
-      : coordinator(&registry,
-                    {.offline_after = absl::Seconds(c.device_offline_after_s),
-                     .epsilon_budget = c.settings.dp.device_epsilon},
-                    [federation] { return federation->GetStatus(/*include_devices=*/true); }, Clock::Real()) {}
+  absl::Status Start(const CoordinatorConfig& c, Federation* federation) {
+    coordinator.emplace(&registry,
+                        CoordinatorMetricsOptions{.offline_after = absl::Seconds(c.device_offline_after_s),
+                                                  .epsilon_budget = c.settings.dp.device_epsilon},
+                        [federation] { return federation->GetStatus(/*include_devices=*/true); }, Clock::Real());
+    FEDGE_ASSIGN_OR_RETURN(endpoint, metrics::MetricsEndpoint::Start(c.metrics_listen, &registry));
+    FEDGE_LOG(INFO) << "Prometheus metrics on " << c.metrics_listen.substr(0, c.metrics_listen.rfind(':'))
+                    << " (metrics port " << endpoint->port() << "), GET /metrics";
+    return absl::OkStatus();
+  }
 };
-
-absl::StatusOr<std::unique_ptr<MetricsService>> ServeMetrics(const CoordinatorConfig& c, Federation* federation) {
-  if (c.metrics_listen.empty()) return nullptr;
-  auto service = std::make_unique<MetricsService>(c, federation);
-  FEDGE_ASSIGN_OR_RETURN(service->endpoint, metrics::MetricsEndpoint::Start(c.metrics_listen, &service->registry));
-  FEDGE_LOG(INFO) << "Prometheus metrics on " << c.metrics_listen.substr(0, c.metrics_listen.rfind(':'))
-                  << " (metrics port " << service->endpoint->port() << "), GET /metrics";
-  return service;
-}
 
 // Serves until the last round (with exit_when_finished) or SIGINT/SIGTERM.
 absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
@@ -378,10 +377,13 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   // the N-th fault point EVENT of the Federation, e.g. "upload-partial:1".
   FEDGE_ASSIGN_OR_RETURN(federation_options.fault_point, FaultInjectionFromEnv());
   federation_options.device_offline_after = absl::Seconds(c.device_offline_after_s);
+  std::unique_ptr<MetricsService> metrics = c.metrics_listen.empty() ? nullptr : std::make_unique<MetricsService>();
   std::unique_ptr<SqliteStateStore> store;
+  std::optional<TimedStateStore> timed_store;  // the store's writes in fedge_store_write_seconds
   if (!c.state.dir.empty()) {
     FEDGE_ASSIGN_OR_RETURN(store, OpenCoordinatorState(c));
     federation_options.store = store.get();
+    if (metrics != nullptr) federation_options.store = &timed_store.emplace(store.get(), &metrics->registry, Clock::Real());
     federation_options.resume_grace = absl::Seconds(c.state.resume_grace_s);
   } else {
     FEDGE_LOG(WARNING) << "no --state: the run is kept in memory only and a restart begins again at round 1";
@@ -401,9 +403,9 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   options.exit_when_finished = c.exit_when_finished;
   options.shutdown_grace = absl::Seconds(c.shutdown_grace_s);
   options.max_message_bytes = static_cast<int>(c.max_message_bytes);
-  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<MetricsService> metrics, ServeMetrics(c, federation.get()));
+  if (metrics != nullptr) FEDGE_RETURN_IF_ERROR(metrics->Start(c, federation.get()));
   options.on_round = [&c, fed = federation.get(), m = metrics.get()](const proto::RoundRecord& record) {
-    if (m != nullptr) m->coordinator.ObserveRound(record);
+    if (m != nullptr) m->coordinator->ObserveRound(record);
     if (c.rounds_csv.empty()) return;
     // Appended while the header stays the same (a resumed run continues its
     // file); rewritten atomically when a new metric column appears.

@@ -5,7 +5,8 @@
 #   - `promtool check metrics` accepts the exposition (format and naming);
 #   - the values describe the run: 2 rounds succeeded, 4 updates accepted,
 #     2 active devices serving no INT8 model, the test accuracy of the last
-#     round, round 2 current;
+#     round, round 2 current, the state store's writes timed (2 round
+#     closes, at least one batch of acknowledgements);
 #   - every fedge_* metric the alert rules and the Grafana dashboard in
 #     deploy/ use is one the coordinator exports (no typo can hide there);
 #   - the alert rules pass `promtool check rules` and their unit tests
@@ -41,7 +42,7 @@ loopback_keys
 # Not --exit-when-finished: the test scrapes after the last round.
 "$LOOPBACK_BIN/fedge-coordinator" --config "$W/coordinator.toml" --generate-dev-tls "$W/certs" \
   --signing-key "$W/signing.pem" --listen 127.0.0.1:0 --rounds-csv "$W/rounds.csv" --model cnn_small \
-  --train-max-examples 500 --local-epochs 1 --eval-threads 1 --tick-interval-ms 50 --seed 3 2> "$W/coordinator.log" &
+  --state "$W/state" --train-max-examples 500 --local-epochs 1 --eval-threads 1 --tick-interval-ms 50 --seed 3 2> "$W/coordinator.log" &
 LOOPBACK_COORDINATOR=$!
 LOOPBACK_PIDS+=("$LOOPBACK_COORDINATOR")
 for _ in $(seq 1 1200); do
@@ -76,6 +77,8 @@ expect 'fedge_devices{status="active"}' 2
 expect 'fedge_devices{status="offline"}' 0
 expect 'fedge_devices_serving{version="0"}' 2
 expect 'fedge_round_duration_seconds_count{outcome="succeeded"}' 2
+expect 'fedge_store_write_seconds_count{op="close_round"}' 2
+[[ $(value 'fedge_store_write_seconds_count{op="append_updates"}') -ge 1 ]] || { echo "FAIL: no timed append"; exit 1; }
 accuracy=$(value 'fedge_global_metric{name="test_accuracy"}')
 awk -v a="$accuracy" 'BEGIN { exit !(a > 0.4 && a <= 1) }' || { echo "FAIL: test accuracy '$accuracy'"; exit 1; }
 [[ $(value 'fedge_transfer_bytes_total{direction="up"}') -gt 0 ]] || { echo "FAIL: no upload bytes"; exit 1; }
