@@ -55,7 +55,9 @@ absl::Status CheckOwnCertificate(const std::string& cert_pem, const std::string&
 
 absl::StatusOr<std::unique_ptr<proto::Enrollment::Stub>> Connect(const EnrolOptions& o) {
   grpc::SslCredentialsOptions ssl;  // no client certificate: it is what we ask for
-  if (!o.root_cert_pem_path.empty()) FEDGE_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(o.root_cert_pem_path));
+  if (!o.root_cert_pem_path.empty()) {
+    FEDGE_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(o.root_cert_pem_path));
+  }
   grpc::ChannelArguments args;
   if (!o.ssl_target_name_override.empty()) args.SetSslTargetNameOverride(o.ssl_target_name_override);
   return proto::Enrollment::NewStub(grpc::CreateCustomChannel(o.target, grpc::SslCredentials(ssl), args));

@@ -41,6 +41,10 @@ absl::StatusOr<proto::DeviceSummary> Federation::SetDeviceStatus(std::string_vie
   const std::string id(device_id);
   auto [it, created] = s.devices.try_emplace(id);
   DeviceEntry& entry = it->second;
+  if (created) {
+    // Its enrolment request is the first the coordinator heard of it.
+    entry.first_seen_unix_micros = entry.last_seen_unix_micros = ToMicros(s.clock->Now());
+  }
   const proto::DeviceStatus before = entry.status;
   entry.status = status;
   if (s.options.store != nullptr) {
