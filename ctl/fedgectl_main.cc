@@ -86,6 +86,7 @@ int Main(int argc, char** argv) {
   revoke->add_option("ID", f.device_id, "device id")->required();
   CLI::App* token = app.add_subcommand("token", "enrolment tokens: token create");
   token->require_subcommand(1);
+  token->fallthrough();
   CLI::App* token_create = token->add_subcommand("create", "one-time bootstrap tokens, printed once");
   token_create->fallthrough();
   token_create->add_option("--count", f.token_count, "how many (1-100)")->capture_default_str();
