@@ -131,12 +131,10 @@ proto::EnrollResponse Enrolment::Issued(const std::string& certificate_pem) cons
 }
 
 absl::StatusOr<proto::EnrollResponse> Enrolment::AnswerAgain(const StoredEnrolment& stored,
-                                                             const std::string& token_sha256,
                                                              const std::string& key_sha256) const {
-  if (stored.token_sha256 != token_sha256 || stored.public_key_sha256 != key_sha256) {
+  if (stored.public_key_sha256 != key_sha256) {
     return absl::AlreadyExistsError(absl::StrCat("device id \"", stored.device_id,
-                                                 "\" is already enrolled (with another token or key); enrol under "
-                                                 "another id"));
+                                                 "\" is already enrolled with another key; enrol under another id"));
   }
   switch (stored.state) {
     case EnrolmentState::kIssued:
@@ -161,7 +159,12 @@ absl::StatusOr<proto::EnrollResponse> Enrolment::Enroll(const proto::EnrollReque
 
   absl::MutexLock lock(&mu_);
   FEDGE_ASSIGN_OR_RETURN(std::optional<StoredEnrolment> stored, store_->FindEnrolment(id));
-  if (stored.has_value()) return AnswerAgain(*stored, token_sha256, csr.public_key_sha256);
+  // The same token asking again is answered again. Another token goes on
+  // to ConsumeToken, which refuses a bad token before it says the id is
+  // taken: only a valid token's holder learns which ids are enrolled.
+  if (stored.has_value() && stored->token_sha256 == token_sha256) {
+    return AnswerAgain(*stored, csr.public_key_sha256);
+  }
   if (federation_->GetDevice(id).ok()) {
     return absl::AlreadyExistsError(absl::StrCat("device id \"", id,
                                                  "\" is registered already (with a certificate not issued by "

@@ -85,8 +85,8 @@ class Enrolment {
             SecureRandom* random);
   absl::Status SyncRegistry() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status WriteCrl() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The answer to a device asking again for an enrolment it already made.
-  absl::StatusOr<proto::EnrollResponse> AnswerAgain(const StoredEnrolment& stored, const std::string& token_sha256,
+  // The answer to the holder of `stored`'s token asking again.
+  absl::StatusOr<proto::EnrollResponse> AnswerAgain(const StoredEnrolment& stored,
                                                     const std::string& key_sha256) const;
   proto::EnrollResponse Issued(const std::string& certificate_pem) const;
 
