@@ -25,7 +25,7 @@ fedge_cc_test(NAME grpc_service_test
   DEPS fedge::coordinator_grpc fedge::coordinator_stub_device fedge::aggregation)
 
 # Enrolment and revocation: tokens, CSRs, approval, the registry and the CRL.
-fedge_cc_test(NAME enrolment_test
+fedge_cc_test(NAME coordinator_enrolment_test
   SRCS enrolment_test.cc testing/federation_fixtures.cc
   DEPS fedge::coordinator_grpc fedge::state_store)
 
