@@ -678,6 +678,11 @@ absl::Status Device::Run(const RunLimits& limits) {
       return absl::OkStatus();
     }
     if (limit_reached()) return absl::OkStatus();
+    if (absl::IsPermissionDenied(step.status())) {
+      // The coordinator refused this device itself (revoked, awaiting
+      // approval, a certificate that is not its own): retrying cannot help.
+      return step.status();
+    }
     const absl::Status error = step.ok() ? step->task_status : step.status();
     if (!error.ok()) {
       last_error = error;

@@ -6,7 +6,8 @@
 // into its bounded store, watches new data for drift and reports alarms
 // (client/device_data_setup.h), and exits when a limit is reached, the
 // coordinator reports the federation finished, or on SIGINT/SIGTERM. See
-// client/README.md.
+// client/README.md. `fedge-device enroll --token T ...` gets the device's
+// certificate first (client/enrol_client.h).
 #include <atomic>
 #include <cfloat>
 #include <csignal>
@@ -20,6 +21,7 @@
 #include "client/device_config.h"
 #include "client/device_data_setup.h"
 #include "client/device_pipeline.h"
+#include "client/enrol_client.h"
 #include "client/grpc_transport.h"
 #include "client/inference_server.h"
 #include "client/trainer.h"
@@ -212,6 +214,47 @@ absl::Status RunDevice(const DeviceConfig& config) {
   return status;
 }
 
+// Exit code of `enroll` while approval is still awaited (the command can
+// be run again).
+constexpr int kExitPending = 3;
+
+struct EnrolFlags {
+  std::string token;
+  std::string ca_out;
+  double wait_s = 0;
+  double poll_interval_s = 2;
+};
+
+int RunEnrol(const DeviceConfig& config, const EnrolFlags& flags) {
+  SetMinLogLevel(ParseLogLevel(config.log_level));
+  EnrolOptions options;
+  options.target = config.address;
+  options.root_cert_pem_path = config.root_cert_path;
+  options.ssl_target_name_override = config.ssl_target_name_override;
+  options.token = flags.token;
+  options.device_id = config.device.device_id;
+  options.key_path = config.tls_key_path;
+  options.cert_path = config.tls_cert_path;
+  options.ca_cert_path = flags.ca_out;
+  options.wait = absl::Seconds(flags.wait_s);
+  options.poll_interval = absl::Seconds(flags.poll_interval_s);
+  options.rpc_timeout = config.rpc_timeout;
+  absl::StatusOr<EnrolOutcome> outcome = Enrol(options, Clock::Real());
+  if (!outcome.ok()) {
+    std::cerr << "fedge-device: " << outcome.status().message() << "\n";
+    return 1;
+  }
+  if (*outcome == EnrolOutcome::kPending) {
+    std::printf("%s: pending approval (fedgectl device approve %s); run the same command again to fetch the "
+                "certificate\n",
+                config.device.device_id.c_str(), config.device.device_id.c_str());
+    return kExitPending;
+  }
+  std::printf("%s: enrolled; run with --tls-cert %s --tls-key %s\n", config.device.device_id.c_str(),
+              config.tls_cert_path.c_str(), config.tls_key_path.c_str());
+  return 0;
+}
+
 }  // namespace
 }  // namespace fedge
 
@@ -283,7 +326,19 @@ int main(int argc, char** argv) {
                "start a new, empty privacy ledger after one was refused (the old file is kept) and exit");
   app.add_option("--log-level", config.log_level, "debug | info | warning | error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  fedge::EnrolFlags enrol_flags;
+  CLI::App* enroll = app.add_subcommand(
+      "enroll", "get this device's certificate with a one-time token: the key is made here (--tls-key, 0600) and "
+                "the certificate written to --tls-cert; exit 3 while approval is pending");
+  enroll->fallthrough();
+  enroll->add_option("--token", enrol_flags.token, "one-time enrolment token (fedgectl token create)")->required();
+  enroll->add_option("--wait-s", enrol_flags.wait_s, "while pending approval, keep asking for this long (0: once)")
+      ->check(CLI::NonNegativeNumber);
+  enroll->add_option("--poll-interval-s", enrol_flags.poll_interval_s, "while pending, ask again this often")
+      ->check(CLI::PositiveNumber);
+  enroll->add_option("--ca-out", enrol_flags.ca_out, "also write the device CA's certificate here");
   CLI11_PARSE(app, argc, argv);
+  if (*enroll) return fedge::RunEnrol(config, enrol_flags);
   if (detector != config.drift.settings.detector.name) {
     absl::StatusOr<fedge::DetectorSpec> spec = fedge::ParseDetectorSpec("name = \"" + detector + "\"");
     if (!spec.ok()) {

@@ -530,6 +530,14 @@ TEST_F(DeviceTest, RunStopsAtMaxTasksAndWhenTheFederationIsFinished) {
   EXPECT_EQ(device->counters().tasks_done, 2u);
 }
 
+TEST_F(DeviceTest, RunEndsAtOnceWhenTheCoordinatorRefusesTheDevice) {
+  coordinator_.poll_failures[1] = absl::PermissionDeniedError("device \"d\" is revoked");
+  auto device = MakeDevice();
+  const absl::Status status = device->Run({.max_consecutive_failures = 5});
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+  EXPECT_EQ(coordinator_.polls.size(), 1u);
+}
+
 TEST_F(DeviceTest, RunReturnsTheErrorAfterRepeatedFailures) {
   for (int round = 1; round <= 3; ++round) coordinator_.tasks.push_back(coordinator_.MakeTask(round));
   coordinator_.model()[coordinator_.model().size() / 2] ^= 0x01;

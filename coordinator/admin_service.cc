@@ -23,11 +23,13 @@ grpc::Status Answer(absl::StatusOr<Response> result, Response* response) {
 
 }  // namespace
 
-AdminService::AdminService(Federation* federation, bool require_admin, std::string admin_name, std::string state_dir)
+AdminService::AdminService(Federation* federation, bool require_admin, std::string admin_name, std::string state_dir,
+                           Enrolment* enrolment)
     : federation_(federation),
       require_admin_(require_admin),
       admin_name_(std::move(admin_name)),
-      state_dir_(std::move(state_dir)) {}
+      state_dir_(std::move(state_dir)),
+      enrolment_(enrolment) {}
 
 grpc::Status AdminService::Authorize(const grpc::ServerContext& context, std::string_view method) const {
   if (!require_admin_) return grpc::Status::OK;
@@ -37,6 +39,21 @@ grpc::Status AdminService::Authorize(const grpc::ServerContext& context, std::st
                                                      "names the admin certificate's common name"));
   }
   return CheckPeerIs(context, method, admin_name_, "the admin identity");
+}
+
+grpc::Status AdminService::AuthorizeEnrolment(const grpc::ServerContext& context, std::string_view method) const {
+  if (!require_admin_) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat(AsAbsl(method), " mints or removes device identities: it is answered only under "
+                                                     "mutual TLS (--client-ca) to the admin certificate (--admin-cn)"));
+  }
+  if (grpc::Status allowed = Authorize(context, method); !allowed.ok()) return allowed;
+  if (enrolment_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        absl::StrCat(AsAbsl(method), ": enrolment is off; start the coordinator with the device CA's "
+                                                     "key ([enrolment] ca_key, --device-ca-key) and a --state dir"));
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status AdminService::GetStatus(grpc::ServerContext* context, const proto::StatusRequest* request,
@@ -76,6 +93,24 @@ grpc::Status AdminService::Backup(grpc::ServerContext* context, const proto::Bac
   absl::StatusOr<proto::BackupResponse> done = BackupForAdmin(state_dir_, request->path());
   if (!done.ok()) FEDGE_LOG(WARNING) << "Admin.Backup to " << request->path() << " failed: " << done.status();
   return Answer(std::move(done), response);
+}
+
+grpc::Status AdminService::CreateTokens(grpc::ServerContext* context, const proto::CreateTokensRequest* request,
+                                        proto::CreateTokensResponse* response) {
+  if (grpc::Status allowed = AuthorizeEnrolment(*context, "CreateTokens"); !allowed.ok()) return allowed;
+  return Answer(enrolment_->CreateTokens(*request), response);
+}
+
+grpc::Status AdminService::ApproveDevice(grpc::ServerContext* context, const proto::DeviceActionRequest* request,
+                                         proto::DeviceSummary* response) {
+  if (grpc::Status allowed = AuthorizeEnrolment(*context, "ApproveDevice"); !allowed.ok()) return allowed;
+  return Answer(enrolment_->Approve(request->device_id()), response);
+}
+
+grpc::Status AdminService::RevokeDevice(grpc::ServerContext* context, const proto::DeviceActionRequest* request,
+                                        proto::DeviceSummary* response) {
+  if (grpc::Status allowed = AuthorizeEnrolment(*context, "RevokeDevice"); !allowed.ok()) return allowed;
+  return Answer(enrolment_->Revoke(request->device_id()), response);
 }
 
 }  // namespace fedge

@@ -37,6 +37,13 @@ void ReadEvaluation(ConfigSection eval, CoordinatorConfig& c) {
   eval.Read("threads", &c.eval_threads, 0, 1024);
 }
 
+void ReadEnrolment(ConfigSection e, CoordinatorConfig& c) {
+  e.Read("ca_key", &c.enrol_ca_key);
+  e.Read("require_approval", &c.enrol_require_approval);
+  e.Read("certificate_days", &c.enrol_certificate_days, 1, 3650);
+  e.Read("crl", &c.enrol_crl);
+}
+
 absl::Status ReadConfig(ConfigFile& file, const SettingsChecks& checks, CoordinatorConfig* config) {
   ConfigSection root = file.root();
   for (const std::string& table : SkipTables(root, SimulationTables())) {
@@ -45,6 +52,7 @@ absl::Status ReadConfig(ConfigFile& file, const SettingsChecks& checks, Coordina
   ReadServer(root.Section("server"), *config);
   ReadEvaluation(root.Section("evaluation"), *config);
   ReadStateTable(root.Section("state"), &config->state);
+  ReadEnrolment(root.Section("enrolment"), *config);
   ReadFederationSettings(root, checks, &config->settings);
   return file.Finish();
 }
@@ -100,6 +108,20 @@ absl::Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   }
   if (c.generate_signing_key && c.signing_key.empty()) {
     return bad("--generate-signing-key needs --signing-key PATH to write the key to");
+  }
+  if (!c.enrol_ca_key.empty() && c.client_ca.empty()) {
+    return bad("enrolment (--device-ca-key, enrolment.ca_key) needs --client-ca (server.client_ca): the device CA's "
+               "certificate, which enrolled devices are verified against");
+  }
+  if (!c.enrol_ca_key.empty() && c.state.dir.empty()) {
+    return bad("enrolment (--device-ca-key, enrolment.ca_key) needs --state DIR: tokens, enrolments and revocations "
+               "must survive a restart");
+  }
+  if (c.enrol_ca_key.empty() && (c.enrol_require_approval || !c.enrol_crl.empty())) {
+    return bad("enrolment.require_approval and enrolment.crl need enrolment.ca_key (--device-ca-key)");
+  }
+  if (c.enrol_certificate_days < 1 || c.enrol_certificate_days > 3650) {
+    return bad("enrolment.certificate_days must be 1 to 3650, got ", c.enrol_certificate_days);
   }
   const FederationSettings& f = c.settings;
   if (c.exit_when_finished && f.federation.rounds == 0) {

@@ -18,6 +18,8 @@
 //   [evaluation]  data, batch_size, threads
 //   [state]       dir, resume_grace_s, keep_models, durability
 //                 (coordinator/store/run_config.h)
+//   [enrolment]   ca_key, require_approval, certificate_days, crl
+//                 (coordinator/enrolment.h)
 //
 // Mutual TLS (server.client_ca, server.admin_cn): with `client_ca` set the
 // coordinator requires every client to present a certificate issued by that
@@ -102,6 +104,17 @@ struct CoordinatorConfig {
 
   // --- [state] (coordinator/store/run_config.h) ----------------------------
   StateOptions state;
+  // --- [enrolment] (coordinator/enrolment.h) --------------------------------
+  // Private key (PEM) of the device CA, whose certificate is the first in
+  // client_ca. Set: devices enrol with tokens (needs client_ca and the
+  // state dir). Empty: enrolment is off.
+  std::string enrol_ca_key;
+  // Enrolled devices wait in `pending` until `fedgectl device approve ID`.
+  bool enrol_require_approval = false;
+  // Validity of the certificates enrolment issues, in days.
+  int64_t enrol_certificate_days = 365;
+  // The CRL (PEM) rewritten on every revocation; empty: <state dir>/crl.pem.
+  std::string enrol_crl;
 };
 
 // Reads TOML text over the values already in `*config` (keys absent from
@@ -117,7 +130,8 @@ absl::Status LoadCoordinatorConfig(const std::string& path, CoordinatorConfig* c
 // Cross-field checks after file and flags are merged: TLS material given,
 // admin_cn only with client_ca, the federation options valid
 // (coordinator/federation_setup.h), chunk size below the message limit,
-// exit_when_finished only with a round limit, deployment settings in range.
+// exit_when_finished only with a round limit, deployment settings in range,
+// enrolment only with client_ca and a state dir.
 // kInvalidArgument naming the setting to fix.
 absl::Status ValidateCoordinatorConfig(const CoordinatorConfig& config);
 

@@ -198,6 +198,43 @@ signing_key = "s.pem"
   EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << "server-only TLS stays valid";
 }
 
+TEST(CoordinatorConfigTest, ReadsEnrolmentAndNeedsMutualTlsAndAState) {
+  CoordinatorConfig config;
+  EXPECT_TRUE(config.enrol_ca_key.empty()) << "enrolment is opt-in";
+  ASSERT_TRUE(ParseCoordinatorConfig(R"(
+[server]
+generate_dev_tls = "certs"
+client_ca = "certs/ca.pem"
+signing_key = "s.pem"
+[state]
+dir = "state"
+[enrolment]
+ca_key = "certs/ca-key.pem"
+require_approval = true
+certificate_days = 90
+crl = "/srv/crl.pem"
+)",
+                                     "enrol.toml", &config)
+                  .ok());
+  EXPECT_EQ(config.enrol_ca_key, "certs/ca-key.pem");
+  EXPECT_TRUE(config.enrol_require_approval);
+  EXPECT_EQ(config.enrol_certificate_days, 90);
+  EXPECT_EQ(config.enrol_crl, "/srv/crl.pem");
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
+  CoordinatorConfig no_state = config;
+  no_state.state.dir.clear();
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(no_state).message()), HasSubstr("--state"));
+  CoordinatorConfig no_ca = config;
+  no_ca.client_ca.clear();
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(no_ca).message()), HasSubstr("--client-ca"));
+  CoordinatorConfig no_key = config;
+  no_key.enrol_ca_key.clear();
+  EXPECT_THAT(std::string(ValidateCoordinatorConfig(no_key).message()), HasSubstr("ca_key"));
+  CoordinatorConfig bad;
+  EXPECT_EQ(ParseCoordinatorConfig("[enrolment]\ncertificate_days = 0\n", "bad.toml", &bad).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(CoordinatorConfigTest, DeploymentIsOffByDefault) {
   const DeploySettings deploy = CoordinatorConfig().settings.deploy;
   EXPECT_EQ(deploy.every_rounds, 0);

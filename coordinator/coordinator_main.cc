@@ -98,6 +98,12 @@ void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_pat
   app.add_option("--metrics-listen", c.metrics_listen,
                  "serve Prometheus metrics (GET /metrics, plain HTTP) on host:port, e.g. 127.0.0.1:9464; off if empty");
   app.add_option("--max-message-bytes", c.max_message_bytes, "largest gRPC message");
+  app.add_option("--device-ca-key", c.enrol_ca_key,
+                 "private key (PEM) of the device CA (the first certificate of --client-ca): devices enrol with "
+                 "tokens (fedgectl token create, fedge-device enroll); needs --state ([enrolment] ca_key)");
+  app.add_flag("--require-approval", c.enrol_require_approval,
+               "enrolled devices wait until fedgectl device approve ID ([enrolment] require_approval)");
+  app.add_option("--crl", c.enrol_crl, "where the device CA's CRL is written (default <state>/crl.pem; [enrolment] crl)");
   app.add_option("--log-level", c.log_level, "debug, info, warning or error");
 }
 
@@ -343,6 +349,26 @@ struct MetricsService {
   }
 };
 
+// Enrolment when [enrolment] ca_key is set (coordinator/enrolment.h); null
+// otherwise.
+absl::StatusOr<std::unique_ptr<Enrolment>> PrepareEnrolment(const CoordinatorConfig& c, const std::string& client_ca,
+                                                             EnrolmentStore* store, Federation* federation) {
+  if (c.enrol_ca_key.empty()) return nullptr;
+  EnrolmentOptions options;
+  options.ca.cert_chain_pem = client_ca;
+  FEDGE_ASSIGN_OR_RETURN(options.ca.private_key_pem, ReadFile(c.enrol_ca_key));
+  options.require_approval = c.enrol_require_approval;
+  options.certificate_validity = absl::Hours(24 * c.enrol_certificate_days);
+  options.crl_path = c.enrol_crl.empty() ? (std::filesystem::path(c.state.dir) / "crl.pem").string() : c.enrol_crl;
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Enrolment> enrolment,
+                         Enrolment::Create(std::move(options), store, federation, Clock::Real(),
+                                           SecureRandom::Default()));
+  FEDGE_LOG(INFO) << "enrolment on: devices enrol with tokens (fedgectl token create)"
+                  << (c.enrol_require_approval ? ", then wait for fedgectl device approve" : "") << "; CRL in "
+                  << (c.enrol_crl.empty() ? (std::filesystem::path(c.state.dir) / "crl.pem").string() : c.enrol_crl);
+  return enrolment;
+}
+
 // Serves until the last round (with exit_when_finished) or SIGINT/SIGTERM.
 absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   SetMinLogLevel(ParseLogLevel(c.log_level));
@@ -393,7 +419,11 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
                                             std::move(initial), std::move(signing_key), Clock::Real(),
                                             evaluator.get()));
 
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Enrolment> enrolment,
+                         PrepareEnrolment(c, client_ca, store.get(), federation.get()));
+
   CoordinatorServerOptions options;
+  options.enrolment = enrolment.get();
   options.listen_address = c.listen;
   options.tls = std::move(tls);
   options.client_ca_pem = std::move(client_ca);

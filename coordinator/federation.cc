@@ -117,6 +117,7 @@ absl::StatusOr<proto::RegisterResponse> Federation::Register(const proto::Regist
   if (id.empty()) return absl::InvalidArgumentError("register: device_id must not be empty");
   FEDGE_RETURN_IF_ERROR(CheckDeviceInfo(request.device()));
   absl::MutexLock lock(&impl_->mu);
+  FEDGE_RETURN_IF_ERROR(impl_->CheckAdmitted(id));
   DeviceEntry& entry = impl_->devices[id];
   entry.info = request.device();
   const int64_t now = ToMicros(impl_->clock->Now());
@@ -132,8 +133,9 @@ absl::StatusOr<proto::RegisterResponse> Federation::Register(const proto::Regist
 
 absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTaskRequest& request) {
   absl::MutexLock lock(&impl_->mu);
+  FEDGE_RETURN_IF_ERROR(impl_->CheckAdmitted(request.device_id()));
   auto it = impl_->devices.find(request.device_id());
-  if (it == impl_->devices.end()) {
+  if (it == impl_->devices.end() || !Impl::Registered(it->second)) {
     return absl::NotFoundError(absl::StrCat("device '", request.device_id(), "' is not registered; call Register first"));
   }
   it->second.eligible = request.eligible();
@@ -157,6 +159,7 @@ absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTa
 
 absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::DownloadRequest& request) {
   absl::MutexLock lock(&impl_->mu);
+  FEDGE_RETURN_IF_ERROR(impl_->CheckAdmitted(request.device_id()));
   const bool deployed = request.artifact() == proto::ARTIFACT_DEPLOYED_MODEL;
   if (!deployed && request.artifact() != proto::ARTIFACT_GLOBAL_MODEL) {
     return absl::InvalidArgumentError(absl::StrCat("unknown artifact kind ", request.artifact()));
@@ -196,6 +199,7 @@ absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequ
   Impl::Storing storing;
   {
     absl::MutexLock lock(&s.mu);
+    FEDGE_RETURN_IF_ERROR(s.CheckAdmitted(request.device_id()));
     RoundState::TaskState* task = s.open ? s.open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
     if (task == nullptr) {
       auto replayed = s.last_round_replies.find(request.task_id());
@@ -372,8 +376,9 @@ proto::UploadResponse Federation::Impl::Acknowledge(RoundState::TaskState& task,
 absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceReport& report) {
   FEDGE_RETURN_IF_ERROR(CheckDeviceReport(report));
   absl::MutexLock lock(&impl_->mu);
+  FEDGE_RETURN_IF_ERROR(impl_->CheckAdmitted(report.device_id()));
   auto it = impl_->devices.find(report.device_id());
-  if (it == impl_->devices.end()) {
+  if (it == impl_->devices.end() || !Impl::Registered(it->second)) {
     return absl::NotFoundError(absl::StrCat("device '", report.device_id(), "' is not registered"));
   }
   it->second.metrics.clear();
@@ -410,12 +415,16 @@ std::unique_ptr<RoundAggregator> Federation::Impl::BeginAggregation(int64_t targ
 void Federation::Impl::MaybeOpenRound() {
   if (!store_error.ok()) return;
   if (open || Finished() || (RoundLimit() > 0 && static_cast<int64_t>(rounds_started) >= RoundLimit())) return;
-  if (static_cast<int64_t>(devices.size()) < options.min_devices) return;
+  // Only registered, active devices take part (enrolment adds pending and
+  // revoked ones to the registry).
   std::vector<std::string> eligible;
+  int64_t registered = 0;
   for (const auto& [id, entry] : devices) {
+    if (!Registered(entry) || entry.status != proto::DEVICE_STATUS_ACTIVE) continue;
+    ++registered;
     if (entry.eligible) eligible.push_back(id);
   }
-  if (eligible.empty()) return;
+  if (registered < options.min_devices || eligible.empty()) return;
   const int64_t n = static_cast<int64_t>(eligible.size());
   int64_t target = options.fraction > 0 ? static_cast<int64_t>(std::ceil(options.fraction * n))
                                         : options.devices_per_round;

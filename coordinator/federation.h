@@ -230,6 +230,14 @@ class Federation final : public Transport {
   // presented (the gRPC adapter calls it after Register under mutual TLS).
   // kNotFound for an unregistered device.
   absl::Status NoteDeviceCertificate(std::string_view device_id, std::string sha256_hex);
+  // Enrolment and revocation (coordinator/enrolment.h; federation_admission.cc):
+  // gives `device_id` the registry status PENDING, ACTIVE or REVOKED,
+  // creating its entry if it never registered, and stores it at once. A
+  // pending or revoked device's Register, PollTask, Download, Upload and
+  // Report fail with kPermissionDenied saying why, and it is never selected.
+  // kInvalidArgument for another status; the store's error (nothing
+  // changed) when it cannot be stored.
+  absl::StatusOr<proto::DeviceSummary> SetDeviceStatus(std::string_view device_id, proto::DeviceStatus status);
   // The current global model and its version.
   ModelParams global_model() const;
   uint64_t model_version() const;

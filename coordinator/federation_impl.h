@@ -142,6 +142,12 @@ struct Federation::Impl {
   // Fleet registry (federation_fleet.cc): counts a refused update against
   // its device, keeping the reason.
   void NoteRejection(const std::string& device_id, const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Enrolment (federation_admission.cc): kPermissionDenied, saying why, for
+  // a device that is pending or revoked; OK otherwise (also when unknown).
+  absl::Status CheckAdmitted(const std::string& device_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Registered through Register (an entry made by enrolment is not, until
+  // the device registers): only such devices count and are selected.
+  static bool Registered(const DeviceEntry& e) { return !e.info.device_id().empty(); }
   // The registry entry as the Admin service shows it, at `now`.
   proto::DeviceSummary Summarize(const std::string& id, const DeviceEntry& entry, int64_t now_unix_micros) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

@@ -4,10 +4,10 @@
 # binary links the model zoo and the evaluator.
 fedge_cc_library(
   NAME coordinator_grpc
-  SRCS admin_backup.cc admin_service.cc coordinator_config.cc grpc_service.cc peer_identity.cc round_report.cc
-       rounds_csv_file.cc state_setup.cc
-  HDRS admin_backup.h admin_service.h coordinator_config.h grpc_service.h peer_identity.h round_report.h
-       rounds_csv_file.h state_setup.h
+  SRCS admin_backup.cc admin_service.cc coordinator_config.cc enrolment.cc enrollment_service.cc grpc_service.cc
+       peer_identity.cc round_report.cc rounds_csv_file.cc state_setup.cc
+  HDRS admin_backup.h admin_service.h coordinator_config.h enrolment.h enrollment_service.h grpc_service.h
+       peer_identity.h round_report.h rounds_csv_file.h state_setup.h
   DEPS fedge::coordinator fedge::settings fedge::tls fedge::aggregation fedge::core gRPC::grpc++
 )
 
@@ -23,6 +23,11 @@ fedge_cc_library(
 fedge_cc_test(NAME grpc_service_test
   SRCS coordinator_config_test.cc grpc_service_test.cc round_report_test.cc rounds_csv_file_test.cc state_setup_test.cc
   DEPS fedge::coordinator_grpc fedge::coordinator_stub_device fedge::aggregation)
+
+# Enrolment and revocation: tokens, CSRs, approval, the registry and the CRL.
+fedge_cc_test(NAME coordinator_enrolment_test
+  SRCS enrolment_test.cc testing/federation_fixtures.cc
+  DEPS fedge::coordinator_grpc fedge::state_store)
 
 # The [deploy] settings as a DistillingDeployer, for fedge-coordinator and
 # fedge-sim alike. LibTorch.

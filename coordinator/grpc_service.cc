@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "coordinator/admin_service.h"
+#include "coordinator/enrollment_service.h"
 #include "coordinator/peer_identity.h"
 #include "coordinator/round_report.h"
 #include "proto/fedge.grpc.pb.h"
@@ -117,6 +118,10 @@ absl::Status ValidateCoordinatorServerOptions(const CoordinatorServerOptions& op
     return absl::InvalidArgumentError(
         "admin_common_name needs client_ca_pem: without mutual TLS there is no client certificate to check");
   }
+  if (options.enrolment != nullptr && options.client_ca_pem.empty()) {
+    return absl::InvalidArgumentError(
+        "enrolment needs client_ca_pem (mutual TLS): enrolled devices authenticate with the certificates it issues");
+  }
   if (options.max_message_bytes < (64 << 10)) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_message_bytes = ", options.max_message_bytes, " is below the 64 KiB minimum"));
@@ -135,7 +140,9 @@ struct CoordinatorServer::Impl {
       : options(std::move(opts)),
         federation(fed),
         coordinator_service(fed, !options.client_ca_pem.empty()),
-        admin_service(fed, !options.client_ca_pem.empty(), options.admin_common_name, options.state_dir) {}
+        admin_service(fed, !options.client_ca_pem.empty(), options.admin_common_name, options.state_dir,
+                      options.enrolment),
+        enrollment_service(options.enrolment) {}
 
   void DriverLoop();
   void RequestStop() {
@@ -148,6 +155,7 @@ struct CoordinatorServer::Impl {
   // The services must outlive `server`, so they are declared before it.
   CoordinatorService coordinator_service;
   AdminService admin_service;
+  EnrollmentService enrollment_service;
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   std::thread driver;
@@ -187,15 +195,21 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Coor
 
   // With a client CA the handshake itself rejects clients without a
   // certificate from it, so every call that reaches a service is verified.
-  grpc::SslServerCredentialsOptions ssl(opts.client_ca_pem.empty()
-                                            ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  // With enrolment a client may come without one (to enrol); a certificate
+  // that is presented is still verified, and every RPC but Enroll checks
+  // that the caller has one (CheckPeerIs).
+  const grpc_ssl_client_certificate_request_type request_type =
+      opts.client_ca_pem.empty()      ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+      : opts.enrolment != nullptr ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+                                      : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  grpc::SslServerCredentialsOptions ssl(request_type);
   ssl.pem_root_certs = opts.client_ca_pem;
   ssl.pem_key_cert_pairs.push_back({opts.tls.private_key_pem, opts.tls.cert_chain_pem});
   grpc::ServerBuilder builder;
   builder.AddListeningPort(opts.listen_address, grpc::SslServerCredentials(ssl), &impl->port);
   builder.RegisterService(&impl->coordinator_service);
   builder.RegisterService(&impl->admin_service);
+  builder.RegisterService(&impl->enrollment_service);
   builder.SetMaxReceiveMessageSize(opts.max_message_bytes);
   builder.SetMaxSendMessageSize(opts.max_message_bytes);
   // A second coordinator on the same port would silently split the devices

@@ -36,6 +36,16 @@
 // Message sizes: model downloads and update uploads are chunked by the
 // protocol, so the gRPC message limit bounds a chunk, not a model; the
 // default limit leaves room for a 1 MiB chunk plus framing.
+//
+// Enrolment (`enrolment` set, enrolment.h): the `Enrollment` service is
+// served on the same port. A device enrolling has no certificate yet, so
+// the handshake then requests a client certificate and verifies one that is
+// presented, but lets a client without one connect; such a caller reaches
+// Enrollment.Enroll only — every Coordinator and Admin RPC refuses a peer
+// without a verified certificate with kPermissionDenied (peer_identity.h).
+// One port means one address and one firewall rule for devices; the
+// alternative, a second listener, would buy nothing the per-RPC check does
+// not already give (coordinator/README.md, "Enrolment").
 #ifndef FEDGE_COORDINATOR_GRPC_SERVICE_H_
 #define FEDGE_COORDINATOR_GRPC_SERVICE_H_
 
@@ -45,6 +55,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "coordinator/enrolment.h"
 #include "coordinator/federation.h"
 #include "core/tls.h"
 #include "proto/fedge.pb.h"
@@ -69,6 +80,9 @@ struct CoordinatorServerOptions {
   // The --state directory Admin.Backup copies (admin_backup.h); empty (state
   // in memory) refuses backups.
   std::string state_dir;
+  // Serves Enrollment and the Admin enrolment calls; needs client_ca_pem.
+  // Borrowed; must outlive the server. Null: enrolment is off.
+  Enrolment* enrolment = nullptr;
   // How often the driver thread calls Federation::Tick(). Zero or negative
   // starts no driver thread: the owner calls Tick() itself (tests).
   absl::Duration tick_interval = absl::Milliseconds(200);

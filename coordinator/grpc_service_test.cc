@@ -17,6 +17,7 @@
 #include "aggregation/fedavg.h"
 #include "coordinator/store/sqlite_state_store.h"
 #include "coordinator/testing/stub_device.h"
+#include "core/device_ca.h"
 #include "core/artifact.h"
 #include "core/env.h"
 #include "core/file_util.h"
@@ -109,6 +110,7 @@ class GrpcServiceTest : public ::testing::Test {
     options.client_ca_pem = client_ca_pem_;
     options.admin_common_name = admin_cn_;
     options.state_dir = state_dir_;
+    options.enrolment = enrolment_;
     options.tick_interval = tick_interval;
     options.exit_when_finished = exit_when_finished;
     options.on_round = [this](const proto::RoundRecord& record) {
@@ -246,6 +248,7 @@ class GrpcServiceTest : public ::testing::Test {
   std::string client_ca_pem_;  // empty: server-only TLS
   std::string admin_cn_;
   std::string state_dir_;  // Admin.Backup's source; empty: none
+  Enrolment* enrolment_ = nullptr;  // borrowed from the test; null: enrolment off
   FakeClock clock_;
   std::unique_ptr<Federation> federation_;
   std::unique_ptr<CoordinatorServer> server_;
@@ -663,6 +666,117 @@ TEST_F(GrpcServiceTest, StartRejectsInconsistentMutualTlsOptions) {
   options.client_ca_pem = "not a certificate";
   EXPECT_EQ(CoordinatorServer::Start(options, federation_.get()).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fedge
+
+namespace fedge {
+namespace {
+
+// Enrolment on the same port: a client without a certificate reaches
+// Enrollment.Enroll and nothing else; with the certificate it got, it is a
+// device; revoked, it is refused.
+TEST_F(GrpcServiceTest, EnrolmentServesOnlyEnrollToClientsWithoutACertificate) {
+  UseMutualTls("ops");
+  auto store = SqliteStateStore::Open({.dir = dir_ + "/enrol_state"});
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto ca = LoadKeyCertPair(dir_ + "/ca.pem", dir_ + "/ca-key.pem");
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  auto enrolment = Enrolment::Create({.ca = *ca, .crl_path = dir_ + "/crl.pem"}, store->get(), federation_.get(),
+                                     &clock_, SecureRandom::Default());
+  ASSERT_TRUE(enrolment.ok()) << enrolment.status();
+  enrolment_ = enrolment->get();
+  StartServer();
+  const std::string target = absl::StrCat("localhost:", server_->port());
+  grpc::SslCredentialsOptions no_cert;
+  no_cert.pem_root_certs = tls_.cert_chain_pem;
+  auto deadline = [] { return std::chrono::system_clock::now() + std::chrono::seconds(10); };
+
+  // Without a certificate: every device and Admin RPC is refused.
+  std::unique_ptr<StubDevice> anonymous = Connect();
+  ASSERT_NE(anonymous, nullptr);
+  proto::RegisterRequest reg;
+  reg.mutable_device()->set_device_id(kDevice);
+  reg.mutable_device()->set_num_examples(5);
+  absl::Status refused = anonymous->Register(reg).status();
+  EXPECT_TRUE(absl::IsPermissionDenied(refused)) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("no client certificate"));
+  proto::PollTaskRequest poll;
+  poll.set_device_id(kDevice);
+  EXPECT_TRUE(absl::IsPermissionDenied(anonymous->PollTask(poll).status()));
+  proto::StatusResponse status;
+  EXPECT_EQ(CallGetStatus(*AdminStub(), &status).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  {
+    grpc::ClientContext context;
+    context.set_deadline(deadline());
+    proto::CreateTokensRequest request;
+    request.set_count(1);
+    request.set_ttl_seconds(60);
+    proto::CreateTokensResponse tokens;
+    EXPECT_EQ(AdminStub()->CreateTokens(&context, request, &tokens).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+
+  // The admin mints a token; the device enrols without a certificate.
+  const DevTlsFiles admin = DeviceCert("ops");
+  proto::CreateTokensResponse tokens;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(deadline());
+    proto::CreateTokensRequest request;
+    request.set_count(1);
+    request.set_ttl_seconds(60);
+    ASSERT_TRUE(AdminStub(&admin)->CreateTokens(&context, request, &tokens).ok());
+  }
+  const std::string key = *GenerateDeviceKey();
+  proto::EnrollRequest enroll;
+  enroll.set_token(tokens.tokens(0));
+  enroll.set_device_id(kDevice);
+  enroll.set_csr_pem(*MakeCsr(key, kDevice));
+  proto::EnrollResponse issued;
+  {
+    grpc::ClientContext context;
+    context.set_deadline(deadline());
+    auto stub = proto::Enrollment::NewStub(grpc::CreateChannel(target, grpc::SslCredentials(no_cert)));
+    const grpc::Status enrolled = stub->Enroll(&context, enroll, &issued);
+    ASSERT_TRUE(enrolled.ok()) << enrolled.error_message();
+  }
+  ASSERT_EQ(issued.state(), proto::ENROLL_STATE_ISSUED);
+  DevTlsFiles mine{dir_ + "/enrolled-cert.pem", dir_ + "/enrolled-key.pem", false};
+  ASSERT_TRUE(WritePublicFile(mine.cert_path, issued.certificate_pem()).ok());
+  ASSERT_TRUE(WritePrivateFile(mine.key_path, key).ok());
+
+  // With it, the device is served; revoked, it is refused.
+  std::unique_ptr<StubDevice> device = ConnectAs(mine);
+  ASSERT_NE(device, nullptr);
+  ASSERT_TRUE(device->Register(reg).ok());
+  {
+    grpc::ClientContext context;
+    context.set_deadline(deadline());
+    proto::DeviceActionRequest request;
+    request.set_device_id(kDevice);
+    proto::DeviceSummary revoked;
+    ASSERT_TRUE(AdminStub(&admin)->RevokeDevice(&context, request, &revoked).ok());
+    EXPECT_EQ(revoked.status(), proto::DEVICE_STATUS_REVOKED);
+  }
+  absl::Status after = device->PollTask(poll).status();
+  EXPECT_TRUE(absl::IsPermissionDenied(after)) << after;
+  EXPECT_THAT(after.message(), HasSubstr("revoked"));
+  server_.reset();
+}
+
+TEST_F(GrpcServiceTest, EnrollIsRefusedWhenEnrolmentIsOff) {
+  StartServer();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = tls_.cert_chain_pem;
+  auto stub = proto::Enrollment::NewStub(
+      grpc::CreateChannel(absl::StrCat("localhost:", server_->port()), grpc::SslCredentials(ssl)));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  proto::EnrollResponse response;
+  const grpc::Status status = stub->Enroll(&context, proto::EnrollRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), HasSubstr("does not enrol"));
 }
 
 }  // namespace

@@ -17,7 +17,13 @@ grpc::Status CheckPeerIs(const grpc::ServerContext& context, std::string_view me
   const std::vector<grpc::string_ref> names =
       auth != nullptr ? auth->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME) : std::vector<grpc::string_ref>();
   std::string message;
-  if (names.size() != 1) {
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) {
+    // Possible only while enrolment lets clients connect without a
+    // certificate (grpc_service.h).
+    message = absl::StrCat(AsAbsl(method), ": no client certificate; this call needs mutual TLS with a certificate "
+                                           "from the device CA (a device without one enrols first: fedge-device "
+                                           "enroll)");
+  } else if (names.size() != 1) {
     message = absl::StrCat(AsAbsl(method), ": the client certificate must carry exactly one subject common name ",
                            "(CN), found ", names.size());
   } else if (const std::string_view cn(names[0].data(), names[0].size()); cn != claimed) {

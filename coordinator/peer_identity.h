@@ -17,8 +17,9 @@
 
 namespace fedge {
 
-// OK when the peer's certificate has exactly one CN and it equals
-// `claimed`; otherwise PERMISSION_DENIED naming `method`, the claim (what
+// OK when the peer presented a verified client certificate with exactly
+// one CN equal to `claimed`; otherwise PERMISSION_DENIED naming `method`
+// (a peer without a certificate is told so), the claim (what
 // `claim_kind` calls it) and the CN, logged as a warning (a misconfigured or
 // impersonating client).
 grpc::Status CheckPeerIs(const grpc::ServerContext& context, std::string_view method, std::string_view claimed,

@@ -15,26 +15,10 @@
 #include "absl/strings/str_cat.h"
 #include "core/file_util.h"
 #include "core/status.h"
+#include "core/tls_internal.h"
 
 namespace fedge {
-namespace {
-
-struct OpenSslFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-  void operator()(X509* p) const { X509_free(p); }
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-  void operator()(BIO* p) const { BIO_free(p); }
-  void operator()(BIGNUM* p) const { BN_free(p); }
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-  void operator()(STACK_OF(X509) * p) const { sk_X509_free(p); }
-};
-template <typename T>
-using OsslPtr = std::unique_ptr<T, OpenSslFree>;
-
-// X.509's upper bound for a commonName (RFC 5280, ub-common-name).
-constexpr size_t kMaxCommonNameBytes = 64;
+namespace tls_internal {
 
 // The last OpenSSL error as text, so a failure says more than "failed".
 std::string OpenSslError() {
@@ -48,6 +32,17 @@ std::string OpenSslError() {
 
 absl::Status Internal(std::string_view what) {
   return absl::InternalError(absl::StrCat(std::string(what), ": ", OpenSslError()));
+}
+
+std::string Hex(const unsigned char* bytes, size_t size) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * size);
+  for (size_t i = 0; i < size; ++i) {
+    hex.push_back(kHex[bytes[i] >> 4]);
+    hex.push_back(kHex[bytes[i] & 15]);
+  }
+  return hex;
 }
 
 absl::StatusOr<std::string> BioContents(BIO* bio) {
@@ -228,7 +223,34 @@ bool IsSafeDeviceId(std::string_view id) {
   });
 }
 
-}  // namespace
+absl::StatusOr<OsslPtr<X509>> NewClientCert(X509* ca_cert, EVP_PKEY* key,
+                                             std::string_view common_name, absl::Duration validity) {
+  FEDGE_ASSIGN_OR_RETURN(OsslPtr<X509> cert, NewCert(key, common_name, validity));
+  X509* c = cert.get();
+  if (X509_set_issuer_name(c, X509_get_subject_name(ca_cert)) != 1) return Internal("setting the issuer");
+  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert, c, NID_basic_constraints, "critical,CA:FALSE"));
+  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert, c, NID_key_usage, "critical,digitalSignature"));
+  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert, c, NID_ext_key_usage, "clientAuth"));
+  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert, c, NID_subject_key_identifier, "hash"));
+  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert, c, NID_authority_key_identifier, "keyid:always"));
+  return cert;
+}
+
+absl::StatusOr<LoadedCa> LoadCa(const TlsKeyCertPair& ca) {
+  const absl::Status ca_ok = CheckKeyCertPair(ca);
+  if (!ca_ok.ok()) return absl::Status(ca_ok.code(), absl::StrCat("CA: ", ca_ok.message()));
+  LoadedCa loaded;
+  FEDGE_ASSIGN_OR_RETURN(loaded.cert, ParseCert(ca.cert_chain_pem));
+  FEDGE_ASSIGN_OR_RETURN(loaded.key, ParseKey(ca.private_key_pem));
+  if (X509_check_ca(loaded.cert.get()) == 0) {
+    return absl::InvalidArgumentError("CA: the certificate is not a CA certificate (basicConstraints CA:TRUE)");
+  }
+  return loaded;
+}
+
+}  // namespace tls_internal
+
+using namespace tls_internal;  // NOLINT: this file's own helpers
 
 absl::StatusOr<TlsKeyCertPair> GenerateSelfSignedCert(const SelfSignedCertOptions& options) {
   FEDGE_RETURN_IF_ERROR(CheckCertParameters(options.common_name, options.validity));
@@ -262,23 +284,11 @@ absl::StatusOr<TlsKeyCertPair> GenerateDevCa(std::string_view common_name, absl:
 absl::StatusOr<TlsKeyCertPair> IssueClientCert(const TlsKeyCertPair& ca, std::string_view common_name,
                                                absl::Duration validity) {
   FEDGE_RETURN_IF_ERROR(CheckCertParameters(common_name, validity));
-  const absl::Status ca_ok = CheckKeyCertPair(ca);
-  if (!ca_ok.ok()) return absl::Status(ca_ok.code(), absl::StrCat("CA: ", ca_ok.message()));
-  FEDGE_ASSIGN_OR_RETURN(OsslPtr<X509> ca_cert, ParseCert(ca.cert_chain_pem));
-  FEDGE_ASSIGN_OR_RETURN(OsslPtr<EVP_PKEY> ca_key, ParseKey(ca.private_key_pem));
-  if (X509_check_ca(ca_cert.get()) == 0) {
-    return absl::InvalidArgumentError("CA: the certificate is not a CA certificate (basicConstraints CA:TRUE)");
-  }
+  FEDGE_ASSIGN_OR_RETURN(LoadedCa loaded, LoadCa(ca));
   FEDGE_ASSIGN_OR_RETURN(OsslPtr<EVP_PKEY> key, NewKey());
-  FEDGE_ASSIGN_OR_RETURN(OsslPtr<X509> cert, NewCert(key.get(), common_name, validity));
-  X509* c = cert.get();
-  if (X509_set_issuer_name(c, X509_get_subject_name(ca_cert.get())) != 1) return Internal("setting the issuer");
-  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert.get(), c, NID_basic_constraints, "critical,CA:FALSE"));
-  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert.get(), c, NID_key_usage, "critical,digitalSignature"));
-  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert.get(), c, NID_ext_key_usage, "clientAuth"));
-  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert.get(), c, NID_subject_key_identifier, "hash"));
-  FEDGE_RETURN_IF_ERROR(AddExtension(ca_cert.get(), c, NID_authority_key_identifier, "keyid:always"));
-  return SignAndEncode(c, ca_key.get(), key.get());
+  FEDGE_ASSIGN_OR_RETURN(OsslPtr<X509> cert,
+                         NewClientCert(loaded.cert.get(), key.get(), common_name, validity));
+  return SignAndEncode(cert.get(), loaded.key.get(), key.get());
 }
 
 absl::Status VerifyClientCert(const std::string& cert_pem, const std::string& ca_pem) {
@@ -325,13 +335,7 @@ absl::StatusOr<std::string> CertSha256Hex(const std::string& cert_pem) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (X509_digest(cert.get(), EVP_sha256(), digest, &length) != 1) return Internal("hashing the certificate");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 15]);
-  }
-  return hex;
+  return Hex(digest, length);
 }
 
 absl::Status CheckKeyCertPair(const TlsKeyCertPair& pair) {

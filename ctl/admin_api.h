@@ -23,6 +23,10 @@ class AdminApi {
   virtual absl::StatusOr<proto::DeviceSummary> GetDevice(const std::string& device_id) = 0;
   virtual absl::StatusOr<proto::ListModelsResponse> ListModels() = 0;
   virtual absl::StatusOr<proto::BackupResponse> Backup(const std::string& path) = 0;
+  // Enrolment (enrol_commands.h).
+  virtual absl::StatusOr<proto::CreateTokensResponse> CreateTokens(const proto::CreateTokensRequest& request) = 0;
+  virtual absl::StatusOr<proto::DeviceSummary> ApproveDevice(const std::string& device_id) = 0;
+  virtual absl::StatusOr<proto::DeviceSummary> RevokeDevice(const std::string& device_id) = 0;
 };
 
 }  // namespace fedge::ctl

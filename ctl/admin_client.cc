@@ -112,4 +112,23 @@ absl::StatusOr<proto::BackupResponse> AdminClient::Backup(const std::string& pat
   return impl_->Call<proto::BackupRequest, proto::BackupResponse>("Backup", &proto::Admin::Stub::Backup, request);
 }
 
+absl::StatusOr<proto::CreateTokensResponse> AdminClient::CreateTokens(const proto::CreateTokensRequest& request) {
+  return impl_->Call<proto::CreateTokensRequest, proto::CreateTokensResponse>(
+      "CreateTokens", &proto::Admin::Stub::CreateTokens, request);
+}
+
+absl::StatusOr<proto::DeviceSummary> AdminClient::ApproveDevice(const std::string& device_id) {
+  proto::DeviceActionRequest request;
+  request.set_device_id(device_id);
+  return impl_->Call<proto::DeviceActionRequest, proto::DeviceSummary>(
+      "ApproveDevice", &proto::Admin::Stub::ApproveDevice, request);
+}
+
+absl::StatusOr<proto::DeviceSummary> AdminClient::RevokeDevice(const std::string& device_id) {
+  proto::DeviceActionRequest request;
+  request.set_device_id(device_id);
+  return impl_->Call<proto::DeviceActionRequest, proto::DeviceSummary>("RevokeDevice",
+                                                                       &proto::Admin::Stub::RevokeDevice, request);
+}
+
 }  // namespace fedge::ctl

@@ -55,6 +55,9 @@ class AdminClient final : public AdminApi {
   absl::StatusOr<proto::DeviceSummary> GetDevice(const std::string& device_id) override;
   absl::StatusOr<proto::ListModelsResponse> ListModels() override;
   absl::StatusOr<proto::BackupResponse> Backup(const std::string& path) override;
+  absl::StatusOr<proto::CreateTokensResponse> CreateTokens(const proto::CreateTokensRequest& request) override;
+  absl::StatusOr<proto::DeviceSummary> ApproveDevice(const std::string& device_id) override;
+  absl::StatusOr<proto::DeviceSummary> RevokeDevice(const std::string& device_id) override;
 
  private:
   struct Impl;

@@ -1,4 +1,5 @@
 #include "ctl/commands.h"
+#include "ctl/enrol_commands.h"
 
 #include <algorithm>
 #include <sstream>
@@ -78,11 +79,34 @@ class FakeAdmin final : public AdminApi {
     b.set_model_files(2);
     return b;
   }
+  absl::StatusOr<proto::CreateTokensResponse> CreateTokens(const proto::CreateTokensRequest& request) override {
+    last_tokens_request = request;
+    proto::CreateTokensResponse r;
+    for (uint32_t i = 0; i < request.count(); ++i) r.add_tokens(absl::StrCat("token-", i));
+    r.set_expires_unix_micros(1'800'000'000'000'000);
+    return r;
+  }
+  absl::StatusOr<proto::DeviceSummary> ApproveDevice(const std::string& id) override {
+    return SetStatus(id, proto::DEVICE_STATUS_ACTIVE);
+  }
+  absl::StatusOr<proto::DeviceSummary> RevokeDevice(const std::string& id) override {
+    return SetStatus(id, proto::DEVICE_STATUS_REVOKED);
+  }
 
   proto::StatusRequest last_status_request;
+  proto::CreateTokensRequest last_tokens_request;
   int list_calls = 0;
 
  private:
+  absl::StatusOr<proto::DeviceSummary> SetStatus(const std::string& id, proto::DeviceStatus status) {
+    for (auto& d : devices_) {
+      if (d.device_id() != id) continue;
+      d.set_status(status);
+      return d;
+    }
+    return absl::NotFoundError(absl::StrCat("device \"", id, "\" is neither enrolled nor registered"));
+  }
+
   std::vector<proto::DeviceSummary> devices_;
 };
 
@@ -143,6 +167,40 @@ TEST(CommandsTest, DeviceRoundsModelsAndBackup) {
   ASSERT_TRUE(RunBackup(api, "/backups/x", {}, backup).ok());
   EXPECT_THAT(backup.str(), HasSubstr("/backups/x on the coordinator's host"));
   EXPECT_EQ(RunBackup(api, "relative", {}, backup).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(CommandsTest, TokenCreatePrintsEachTokenOnce) {
+  FakeAdmin api(0);
+  std::ostringstream text, json;
+  ASSERT_TRUE(CreateTokens(api, 2, 86400, {}, text).ok());
+  EXPECT_EQ(api.last_tokens_request.count(), 2u);
+  EXPECT_EQ(api.last_tokens_request.ttl_seconds(), 86400);
+  EXPECT_THAT(text.str(), HasSubstr("\ntoken-0\ntoken-1\n"));
+  EXPECT_THAT(text.str(), HasSubstr("shown only now"));
+  ASSERT_TRUE(CreateTokens(api, 3, 60, {.json = true}, json).ok());
+  EXPECT_EQ(Json(json.str()).at("tokens").size(), 3u);
+}
+
+TEST(CommandsTest, ExpiryParsesDurations) {
+  EXPECT_EQ(*ParseExpiry("24h"), 86400);
+  EXPECT_EQ(*ParseExpiry("1h30m"), 5400);
+  EXPECT_EQ(*ParseExpiry("90s"), 90);
+  for (const char* bad : {"", "24", "tomorrow", "-1h", "0s", "1.5s"}) {
+    absl::StatusOr<int64_t> parsed = ParseExpiry(bad);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(CommandsTest, ApproveAndRevokeShowTheNewStatus) {
+  FakeAdmin api(2);
+  std::ostringstream approved, revoked, missing;
+  ASSERT_TRUE(ApproveDevice(api, "dev-1", {}, approved).ok());
+  EXPECT_THAT(approved.str(), HasSubstr("device dev-1 approved"));
+  EXPECT_THAT(approved.str(), HasSubstr("status is now active"));
+  ASSERT_TRUE(RevokeDevice(api, "dev-0", {.json = true}, revoked).ok());
+  EXPECT_EQ(Json(revoked.str()).at("status"), "revoked");
+  EXPECT_EQ(RevokeDevice(api, "nobody", {}, missing).code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(missing.str().empty());
 }
 
 TEST(CommandsTest, StatusNamesAreTheJsonOnes) {

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "ctl/admin_client.h"
 #include "ctl/commands.h"
+#include "ctl/enrol_commands.h"
 #include "ctl/exit_codes.h"
 
 namespace fedge::ctl {
@@ -24,6 +25,10 @@ constexpr char kExamples[] = R"(Examples:
   fedgectl rounds --last 20
   fedgectl models
   fedgectl backup /var/backups/fedge-$(date +%F)   # a path on the coordinator's host
+  fedgectl token create --count 2 --expires 24h    # one-time tokens for fedge-device enroll
+  fedgectl devices --status pending
+  fedgectl device approve dev-18
+  fedgectl device revoke dev-17                    # refused from its next call; listed in the CRL
 
 )";
 
@@ -37,6 +42,8 @@ struct Flags {
   std::string device_id;
   uint32_t last = 10;
   std::string backup_path;
+  uint32_t token_count = 1;
+  std::string token_expires = "24h";
 };
 
 int Main(int argc, char** argv) {
@@ -67,9 +74,24 @@ int Main(int argc, char** argv) {
   devices->add_option("--status", f.status, "only devices in this status: pending, active, offline, revoked");
   devices->add_option("--limit", f.limit, "show at most this many devices (0: all)")->capture_default_str();
   devices->add_option("--page-size", f.page_size, "devices per call (0: the coordinator's default, 100; max 1000)");
-  CLI::App* device = app.add_subcommand("device", "one device's registry entry");
+  CLI::App* device = app.add_subcommand("device", "one device's registry entry; or approve|revoke ID");
   device->fallthrough();
-  device->add_option("ID", f.device_id, "device id")->required();
+  device->add_option("ID", f.device_id, "device id");
+  CLI::App* approve = device->add_subcommand("approve", "issue a pending device's certificate (enrolment)");
+  approve->fallthrough();
+  approve->add_option("ID", f.device_id, "device id")->required();
+  CLI::App* revoke = device->add_subcommand(
+      "revoke", "refuse the device from its next call and list its certificate in the CRL");
+  revoke->fallthrough();
+  revoke->add_option("ID", f.device_id, "device id")->required();
+  CLI::App* token = app.add_subcommand("token", "enrolment tokens: token create");
+  token->require_subcommand(1);
+  token->fallthrough();
+  CLI::App* token_create = token->add_subcommand("create", "one-time bootstrap tokens, printed once");
+  token_create->fallthrough();
+  token_create->add_option("--count", f.token_count, "how many (1-100)")->capture_default_str();
+  token_create->add_option("--expires", f.token_expires, "lifetime, e.g. 24h, 30m (1s to 720h)")
+      ->capture_default_str();
   CLI::App* rounds = app.add_subcommand("rounds", "the last completed rounds");
   rounds->fallthrough();
   rounds->add_option("--last", f.last, "how many (at most 1000)")->capture_default_str()->check(CLI::Range(1, 1000));
@@ -106,8 +128,17 @@ int Main(int argc, char** argv) {
       query.status = *parsed;
     }
     done = ShowDevices(**client, query, output, std::cout);
+  } else if (*approve) {
+    done = ApproveDevice(**client, f.device_id, output, std::cout);
+  } else if (*revoke) {
+    done = RevokeDevice(**client, f.device_id, output, std::cout);
   } else if (*device) {
+    if (f.device_id.empty()) return fail(absl::InvalidArgumentError("device: give an ID, or approve|revoke ID"));
     done = ShowDevice(**client, f.device_id, output, std::cout);
+  } else if (*token_create) {
+    absl::StatusOr<int64_t> ttl = ParseExpiry(f.token_expires);
+    if (!ttl.ok()) return fail(ttl.status());
+    done = CreateTokens(**client, f.token_count, *ttl, output, std::cout);
   } else if (*rounds) {
     done = ShowRounds(**client, f.last, output, std::cout);
   } else if (*models) {

@@ -27,6 +27,7 @@
 #include "coordinator/store/progress_file.h"
 #include "compression/encoder.h"
 #include "core/artifact.h"
+#include "core/device_ca.h"
 #include "core/file_util.h"
 #include "core/random.h"
 #include "core/strings.h"
@@ -177,6 +178,15 @@ void IdxSeeds(SeedWriter& w) {
   w.Write("idx_fuzzer", "labels-idx1-ubyte", labels);
   w.Write("idx_fuzzer", "labels-idx1-ubyte.gz", Gzip(labels));
   w.Write("idx_fuzzer", "rank4", IdxBytes({2, 1, 2, 2}, "abcdefgh"));
+}
+
+// Enrolment CSRs as fedge-device sends them, for the id csr_fuzzer asks
+// for and for another one.
+void CsrSeeds(SeedWriter& w) {
+  for (const char* id : {"fuzz-device", "other-device"}) {
+    const std::string key = OrDie(GenerateDeviceKey(), "device key");
+    w.Write("csr_fuzzer", id, OrDie(MakeCsr(key, id), "CSR"));
+  }
 }
 
 // The ```toml blocks of a Markdown file.
@@ -357,6 +367,7 @@ int main(int argc, char** argv) {
   OutboxSeeds(w);
   ProgressSeeds(w);
   FederationSeeds(w);
+  CsrSeeds(w);
   w.PrintSummary();
   return 0;
 }

@@ -91,6 +91,27 @@ ALTER TABLE devices ADD COLUMN training_metrics BLOB NOT NULL DEFAULT x'';
 UPDATE devices SET updates_accepted = rounds_joined;
 CREATE INDEX devices_by_status ON devices (status);
 )sql",
+    // 4 -> 5: enrolment (enrolment_store.h); states 1 pending, 2 issued,
+    // 3 revoked. Self-contained: it only adds tables.
+    R"sql(
+CREATE TABLE enrol_tokens (
+  sha256 TEXT PRIMARY KEY,
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0,
+  device_id TEXT NOT NULL DEFAULT '');
+CREATE TABLE enrolments (
+  device_id TEXT PRIMARY KEY,
+  token_sha256 TEXT NOT NULL,
+  public_key_sha256 TEXT NOT NULL,
+  csr TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  certificate TEXT NOT NULL,
+  serial TEXT NOT NULL,
+  requested INTEGER NOT NULL,
+  revoked INTEGER NOT NULL);
+CREATE INDEX enrolments_by_state ON enrolments (state);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

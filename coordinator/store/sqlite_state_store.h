@@ -27,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "coordinator/store/enrolment_store.h"
 #include "coordinator/store/progress_file.h"
 #include "coordinator/store/sqlite_db.h"
 #include "coordinator/store/state_store.h"
@@ -51,7 +52,8 @@ struct SqliteStateStoreOptions {
   uint64_t max_progress_bytes = 0;
 };
 
-class SqliteStateStore final : public StateStore {
+// Also the EnrolmentStore (its methods are in sqlite_enrolments.cc).
+class SqliteStateStore final : public StateStore, public EnrolmentStore {
  public:
   // Opens or creates the store. Errors name the file and what to do:
   // kUnavailable (locked by another process, cannot create the directory),
@@ -70,6 +72,13 @@ class SqliteStateStore final : public StateStore {
   absl::Status CloseRound(const RoundClosure& closure) override;
   absl::Status CompleteRound(const proto::RoundRecord& record, const RunCounters& counters) override;
   absl::Status SaveDeployment(const StoredDeployment& deployment) override;
+
+  // EnrolmentStore
+  absl::Status AddTokens(const std::vector<StoredToken>& tokens, int64_t now_unix_micros) override;
+  absl::Status ConsumeToken(const StoredEnrolment& enrolment, int64_t now_unix_micros) override;
+  absl::StatusOr<std::optional<StoredEnrolment>> FindEnrolment(std::string_view device_id) override;
+  absl::Status UpdateEnrolment(const StoredEnrolment& enrolment) override;
+  absl::StatusOr<std::vector<StoredEnrolment>> ListEnrolments(EnrolmentState state) override;
 
   const std::string& db_path() const { return db_path_; }
   const std::string& models_dir() const { return models_dir_; }
