@@ -2,14 +2,16 @@
 //
 // The `Admin` gRPC service of proto/fedge.proto, as CoordinatorServer
 // (grpc_service.h) serves it: GetStatus, ListDevices (paged), GetDevice,
-// ListModels — each forwarded to the Federation method of the same name
-// (federation_fleet.cc) — and Backup (admin_backup.h). fedgectl (ctl/) is
+// ListModels, GetRollout and ControlRollout — each forwarded to the
+// Federation method of the same name (federation_fleet.cc,
+// federation_rollout.cc) — and Backup (admin_backup.h). fedgectl (ctl/) is
 // its client.
 //
 // Who may call: under mutual TLS only the client whose certificate CN is
 // `admin_name` (empty refuses everyone); without mutual TLS anyone who can
-// reach the port, except Backup, which writes files on the coordinator's
-// host and is refused unless the admin certificate is checked.
+// reach the port, except the mutating Backup (writes files on the
+// coordinator's host) and ControlRollout (changes what devices serve),
+// which are refused unless the admin certificate is checked.
 //
 // Thread-safety: gRPC calls the methods concurrently; the Federation is
 // thread-safe and the service holds no mutable state.
@@ -39,6 +41,10 @@ class AdminService final : public proto::Admin::Service {
                          proto::DeviceSummary* response) override;
   grpc::Status ListModels(grpc::ServerContext* context, const proto::ListModelsRequest* request,
                           proto::ListModelsResponse* response) override;
+  grpc::Status GetRollout(grpc::ServerContext* context, const proto::RolloutRequest* request,
+                          proto::RolloutStatus* response) override;
+  grpc::Status ControlRollout(grpc::ServerContext* context, const proto::RolloutControlRequest* request,
+                              proto::RolloutStatus* response) override;
   grpc::Status Backup(grpc::ServerContext* context, const proto::BackupRequest* request,
                       proto::BackupResponse* response) override;
 

@@ -331,7 +331,8 @@ struct MetricsService {
   MetricsService(const CoordinatorConfig& c, Federation* federation)
       : coordinator(&registry,
                     {.offline_after = absl::Seconds(c.device_offline_after_s),
-                     .epsilon_budget = c.settings.dp.device_epsilon},
+                     .epsilon_budget = c.settings.dp.device_epsilon,
+                     .rollout = [federation] { return federation->GetRollout(); }},
                     [federation] { return federation->GetStatus(/*include_devices=*/true); }, Clock::Real()) {}
 };
 

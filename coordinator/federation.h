@@ -55,6 +55,7 @@
 #include "absl/time/time.h"
 #include "aggregation/strategy.h"
 #include "aggregation/update_checks.h"
+#include "coordinator/rollout.h"
 #include "coordinator/store/state_store.h"
 #include "core/deployer.h"
 #include "core/env.h"
@@ -122,6 +123,12 @@ struct FederationOptions {
   // the Federation; required when deploy_every > 0.
   int64_t deploy_every = 0;
   ModelDeployer* deployer = nullptr;
+  // Staged rollout of each deployed model (coordinator/rollout.h); off by
+  // default: every device is told the newest deployed model at once.
+  RolloutOptions rollout;
+  // TEST-ONLY ([deploy] test_degrade_from_version): deployments from this
+  // version on are degraded by coordinator/degrading_deployer.h; 0 never.
+  uint64_t test_degrade_from_version = 0;
   // Fleet registry: a device not heard from (registration, poll, upload or
   // report) for longer than this is shown as offline ([server]
   // device_offline_after_s).
@@ -205,6 +212,14 @@ class Federation final : public Transport {
   // kFailedPrecondition naming the check that failed; the deployed model is
   // unchanged on error.
   absl::Status PublishDeployedModel(std::string artifact);
+
+  // --- Staged rollout (federation_rollout.cc) ------------------------------
+  // The rollout's state; state ROLLOUT_NONE with a reason when it is off.
+  proto::RolloutStatus GetRollout() const;
+  // An operator's action (Rollout::Control), stored before it is answered.
+  // kFailedPrecondition when the rollout is off or the action does not fit
+  // its state.
+  absl::StatusOr<proto::RolloutStatus> ControlRollout(proto::RolloutControlRequest::Action action);
 
   // --- Driving -----------------------------------------------------------
   // Advances time-based transitions (see the file comment). Returns the

@@ -23,6 +23,8 @@ class AdminApi {
   virtual absl::StatusOr<proto::DeviceSummary> GetDevice(const std::string& device_id) = 0;
   virtual absl::StatusOr<proto::ListModelsResponse> ListModels() = 0;
   virtual absl::StatusOr<proto::BackupResponse> Backup(const std::string& path) = 0;
+  virtual absl::StatusOr<proto::RolloutStatus> GetRollout() = 0;
+  virtual absl::StatusOr<proto::RolloutStatus> ControlRollout(proto::RolloutControlRequest::Action action) = 0;
 };
 
 }  // namespace fedge::ctl

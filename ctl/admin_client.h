@@ -55,6 +55,8 @@ class AdminClient final : public AdminApi {
   absl::StatusOr<proto::DeviceSummary> GetDevice(const std::string& device_id) override;
   absl::StatusOr<proto::ListModelsResponse> ListModels() override;
   absl::StatusOr<proto::BackupResponse> Backup(const std::string& path) override;
+  absl::StatusOr<proto::RolloutStatus> GetRollout() override;
+  absl::StatusOr<proto::RolloutStatus> ControlRollout(proto::RolloutControlRequest::Action action) override;
 
  private:
   struct Impl;

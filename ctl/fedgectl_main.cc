@@ -10,6 +10,7 @@
 #include "ctl/admin_client.h"
 #include "ctl/commands.h"
 #include "ctl/exit_codes.h"
+#include "ctl/rollout_command.h"
 
 namespace fedge::ctl {
 namespace {
@@ -24,6 +25,10 @@ constexpr char kExamples[] = R"(Examples:
   fedgectl rounds --last 20
   fedgectl models
   fedgectl backup /var/backups/fedge-$(date +%F)   # a path on the coordinator's host
+  fedgectl rollout status
+  fedgectl rollout pause        # hold the current stage; resume continues
+  fedgectl rollout promote      # next stage now, without waiting for soak and health
+  fedgectl rollout rollback     # every device returns to the previous deployed model
 
 )";
 
@@ -37,6 +42,7 @@ struct Flags {
   std::string device_id;
   uint32_t last = 10;
   std::string backup_path;
+  std::string rollout_action;
 };
 
 int Main(int argc, char** argv) {
@@ -80,6 +86,13 @@ int Main(int argc, char** argv) {
   backup->fallthrough();
   backup->add_option("PATH", f.backup_path, "absolute path of a new directory on the coordinator's host")->required();
 
+  CLI::App* rollout = app.add_subcommand(
+      "rollout", "staged rollout of the deployed model: status, or pause|resume|promote|rollback (admin certificate)");
+  rollout->fallthrough();
+  rollout->add_option("ACTION", f.rollout_action, "status, pause, resume, promote or rollback")
+      ->required()
+      ->check(CLI::IsMember({"status", "pause", "resume", "promote", "rollback"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -114,6 +127,8 @@ int Main(int argc, char** argv) {
     done = ShowModels(**client, output, std::cout);
   } else if (*backup) {
     done = RunBackup(**client, f.backup_path, output, std::cout);
+  } else if (*rollout) {
+    done = RunRollout(**client, f.rollout_action, output, std::cout);
   }
   std::cout.flush();
   return done.ok() ? kExitOk : fail(done);

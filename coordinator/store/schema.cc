@@ -91,6 +91,10 @@ ALTER TABLE devices ADD COLUMN training_metrics BLOB NOT NULL DEFAULT x'';
 UPDATE devices SET updates_accepted = rounds_joined;
 CREATE INDEX devices_by_status ON devices (status);
 )sql",
+    // 4 -> 5: the staged rollout of the deployed model (coordinator/rollout.h)
+    R"sql(
+CREATE TABLE rollout (id INTEGER PRIMARY KEY CHECK (id = 1), record BLOB NOT NULL);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

@@ -17,6 +17,7 @@
 //      cert_sha256, updates_accepted (from rounds_joined), updates_rejected,
 //      last_rejection(_at), training_version, report (metrics),
 //      last_report and training_metrics; an index on status
+//   5  rollout: the staged rollout's record (one row)
 //
 // Thread-safety: call from the thread that owns the SqliteDb.
 #ifndef FEDGE_COORDINATOR_STORE_SCHEMA_H_
@@ -28,7 +29,7 @@
 
 namespace fedge {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // 0 for an empty database (no schema_version table yet).
 absl::StatusOr<int> ReadSchemaVersion(SqliteDb& db);

@@ -67,6 +67,8 @@ class SqliteStateStore final : public StateStore {
   absl::Status CloseRound(const RoundClosure& closure) override;
   absl::Status CompleteRound(const proto::RoundRecord& record, const RunCounters& counters) override;
   absl::Status SaveDeployment(const StoredDeployment& deployment) override;
+  absl::StatusOr<std::optional<StoredDeployment>> LoadDeployment(uint64_t version) override;
+  absl::Status SaveRollout(const std::string& record) override;
 
   const std::string& db_path() const { return db_path_; }
   const std::string& models_dir() const { return models_dir_; }
