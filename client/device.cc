@@ -388,6 +388,8 @@ void Device::CheckInstalledModel(uint64_t version) {
   }
   const std::optional<double> measured = accuracy.ok() ? *accuracy : std::nullopt;
   if (failure.empty()) {
+    FEDGE_LOG(INFO) << options_.device_id << ": deployed model " << version << " passed its health check"
+                    << (measured ? absl::StrFormat(" (held-back accuracy %.3f)", *measured) : std::string());
     NoteModelHealth(version, proto::MODEL_HEALTH_OK, "", measured);
     return;
   }

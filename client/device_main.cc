@@ -215,9 +215,10 @@ absl::Status RunDevice(const DeviceConfig& config) {
               static_cast<unsigned long long>(c.outbox_delivered), static_cast<unsigned long long>(c.outbox_refused),
               static_cast<unsigned long long>(c.outbox_evicted), static_cast<unsigned long long>(c.outbox_discarded));
   if (slot != nullptr) {
-    std::printf("%s: serving deployed model %llu from %s (%llu installed this run)\n",
+    std::printf("%s: serving deployed model %llu from %s (%llu installed, %llu rolled back this run)\n",
                 config.device.device_id.c_str(), static_cast<unsigned long long>(slot->active_version().value_or(0)),
-                config.inference_dir.c_str(), static_cast<unsigned long long>(c.inference_installs));
+                config.inference_dir.c_str(), static_cast<unsigned long long>(c.inference_installs),
+                static_cast<unsigned long long>(c.inference_rollbacks));
   }
   return status;
 }

@@ -162,8 +162,11 @@ struct Federation::Impl {
   void ObserveForRollout(const proto::DeviceReport& report) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Logs and stores a rollout transition.
   void NoteRolloutEvent(std::string event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // True while devices must keep polling after the last round (a rollout runs).
-  bool RolloutActive() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return rollout && rollout->active(); }
+  // True while devices must keep polling after the last round: a rollout
+  // runs, or a deployment waits for its rollout to start.
+  bool RolloutActive() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return rollout && (rollout->active() || deployed.version() > rollout->version());
+  }
   // The rollout's state and its transitions since the previous record, as
   // record metrics rollout_state (proto::RolloutState), rollout_stage (1-based),
   // rollout_version, rollout_advanced and rollout_aborted (counts), and the

@@ -27,8 +27,9 @@ std::vector<std::string> DeviceIds(const std::map<std::string, federation_intern
 }  // namespace
 
 uint64_t Federation::Impl::DeployedVersionFor(const std::string& device_id) const {
-  if (!rollout || rollout->Status().state() == proto::ROLLOUT_NONE) return deployed.version();
-  return rollout->VersionFor(device_id);
+  // With a rollout, a deployment published but not started yet (Deploy
+  // publishes it before the same Tick's DriveRollout) is not told to anyone.
+  return rollout ? rollout->VersionFor(device_id) : deployed.version();
 }
 
 const std::string* Federation::Impl::DeployedArtifact(uint64_t v) const {
@@ -51,9 +52,11 @@ void Federation::Impl::DriveRollout() {
   if (!rollout) return;
   const std::vector<std::string> ids = DeviceIds(devices);
   const absl::Time now = clock->Now();
-  if (!rollout->active() && deployed.version() > rollout->version()) {
-    // A deployment made while a rollout ran waited for it; it starts from
-    // what the fleet serves now.
+  // A deployment made while a rollout ran waited for it; it starts from what
+  // the fleet serves now, as soon as that rollout ends (same tick, so the
+  // fleet is never without an active rollout in between).
+  const auto start_waiting = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (rollout->active() || deployed.version() <= rollout->version()) return;
     const uint64_t previous = rollout->stable_version();
     std::map<uint64_t, std::string> keep;
     if (const std::string* bytes = DeployedArtifact(previous); bytes != nullptr) keep[previous] = *bytes;
@@ -64,8 +67,12 @@ void Federation::Impl::DriveRollout() {
     const double baseline = ids.empty() ? 0 : static_cast<double>(drifting) / static_cast<double>(ids.size());
     rollout->Start(deployed.version(), previous, baseline, ids, now);
     NoteRolloutEvent(rollout->Status().reason());
+  };
+  start_waiting();
+  if (std::optional<std::string> event = rollout->Evaluate(ids, now)) {
+    NoteRolloutEvent(*std::move(event));
+    start_waiting();
   }
-  if (std::optional<std::string> event = rollout->Evaluate(ids, now)) NoteRolloutEvent(*std::move(event));
 }
 
 void Federation::Impl::ObserveForRollout(const proto::DeviceReport& report) {

@@ -158,6 +158,14 @@ TEST_F(FederationRolloutTest, OperatorRollbackAndRefusals) {
   EXPECT_EQ(ToldVersion(1).size(), static_cast<size_t>(kDevices));
 }
 
+TEST_F(FederationRolloutTest, APublishedDeploymentIsToldToNobodyBeforeItsRolloutStarts) {
+  Start(WithRollout());
+  ASSERT_TRUE(federation_->PublishDeployedModel(SignedInt8(*key_, 1)).ok());
+  EXPECT_EQ(ToldVersion(0).size(), static_cast<size_t>(kDevices));
+  federation_->Tick();
+  EXPECT_GE(ToldVersion(1).size(), 2u);
+}
+
 TEST_F(FederationRolloutTest, OffByDefault) {
   FederationOptions o = WithRollout();
   o.rollout.enabled = false;
