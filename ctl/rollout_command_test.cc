@@ -59,7 +59,7 @@ class FakeRolloutAdmin final : public AdminApi {
   proto::RolloutStatus s_;
 };
 
-std::string Run(FakeRolloutAdmin& api, const std::string& action, bool json, absl::Status* status = nullptr) {
+std::string RunOn(FakeRolloutAdmin& api, const std::string& action, bool json, absl::Status* status = nullptr) {
   std::ostringstream out;
   absl::Status s = RunRollout(api, action, {.json = json, .now = absl::FromUnixSeconds(100)}, out);
   if (status != nullptr) *status = s;
@@ -68,13 +68,13 @@ std::string Run(FakeRolloutAdmin& api, const std::string& action, bool json, abs
 
 TEST(RolloutCommandTest, StatusAsTableAndJson) {
   FakeRolloutAdmin api;
-  const std::string table = Run(api, "status", false);
+  const std::string table = RunOn(api, "status", false);
   EXPECT_THAT(table, HasSubstr("running"));
   EXPECT_THAT(table, HasSubstr("v4 (previous v3)"));
   EXPECT_THAT(table, HasSubstr("stage      2/3"));
   EXPECT_THAT(table, HasSubstr("2 healthy, 0 failed"));
   EXPECT_THAT(table, HasSubstr("50.0%"));
-  const nlohmann::json j = nlohmann::json::parse(Run(api, "status", true));
+  const nlohmann::json j = nlohmann::json::parse(RunOn(api, "status", true));
   EXPECT_EQ(j["state"], "rollout_running");
   EXPECT_EQ(j["version"], 4);
   EXPECT_TRUE(api.actions.empty());
@@ -83,13 +83,13 @@ TEST(RolloutCommandTest, StatusAsTableAndJson) {
 TEST(RolloutCommandTest, ActionsMapToControlRolloutAndRefusalsAreErrors) {
   FakeRolloutAdmin api;
   absl::Status s;
-  EXPECT_THAT(Run(api, "pause", false, &s), HasSubstr("paused"));
+  EXPECT_THAT(RunOn(api, "pause", false, &s), HasSubstr("paused"));
   ASSERT_TRUE(s.ok());
-  Run(api, "pause", false, &s);
+  RunOn(api, "pause", false, &s);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
-  Run(api, "resume", false, &s);
-  Run(api, "promote", false, &s);
-  const nlohmann::json j = nlohmann::json::parse(Run(api, "rollback", true, &s));
+  RunOn(api, "resume", false, &s);
+  RunOn(api, "promote", false, &s);
+  const nlohmann::json j = nlohmann::json::parse(RunOn(api, "rollback", true, &s));
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(j["state"], "rollout_aborted");
   EXPECT_THAT(api.actions, ::testing::ElementsAre(proto::RolloutControlRequest::PAUSE,
@@ -97,7 +97,7 @@ TEST(RolloutCommandTest, ActionsMapToControlRolloutAndRefusalsAreErrors) {
                                                   proto::RolloutControlRequest::RESUME,
                                                   proto::RolloutControlRequest::PROMOTE,
                                                   proto::RolloutControlRequest::ROLLBACK));
-  Run(api, "restart", false, &s);
+  RunOn(api, "restart", false, &s);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("status, pause, resume, promote or rollback"));
 }

@@ -142,14 +142,16 @@ void ReadDeployTable(ConfigSection t, const FederationSettings& s, const Setting
   }
 }
 
-// One entry per stage, or one for all of them; integers where `integral`.
+// One entry per stage, or a one-entry array for all of them; integers where
+// `integral`.
 void ReadStageArray(ConfigSection t, const char* key, size_t stages, double lo, double hi, bool integral,
                     std::vector<double>& values) {
   if (!t.Has(key)) return;
   t.Read(key, &values);
   if (values.size() == 1) values.assign(stages, values[0]);
   if (values.size() != stages) {
-    t.Error(absl::StrCat("'", key, "' needs one entry per stage (", stages, ", as 'fractions') or a single one"));
+    t.Error(absl::StrCat("'", key, "' needs one entry per stage (", stages,
+                         ", as 'fractions') or a one-entry array for all"));
     return;
   }
   for (double v : values) {

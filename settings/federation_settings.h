@@ -102,7 +102,7 @@ struct DeploySettings {
 
 // [rollout]: each deployed model reaches the fleet in stages
 // (coordinator/rollout.h). The per-stage arrays have one entry per stage
-// (or one entry for every stage).
+// (or a one-entry array for every stage).
 struct RolloutSettings {
   bool enabled = false;  // true when the table is present, unless it says otherwise
   std::vector<double> fractions = {0.01, 0.10, 0.50, 1.0};

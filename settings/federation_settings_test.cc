@@ -147,13 +147,13 @@ TEST(FederationSettingsTest, CrossFieldRules) {
 
 TEST(FederationSettingsTest, RolloutTable) {
   absl::StatusOr<FederationSettings> s = Read(
-      "[rollout]\nfractions = [0.2, 0.5, 1.0]\nmin_devices = [1, 2, 1]\nsoak_s = 5\nmax_failure_share = 0.3\n"
+      "[rollout]\nfractions = [0.2, 0.5, 1.0]\nmin_devices = [1, 2, 1]\nsoak_s = [5]\nmax_failure_share = 0.3\n"
       "min_accuracy = 0.25\n[deploy]\nevery_rounds = 1\ntest_degrade_from_version = 2\n");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_TRUE(s->rollout.enabled);
   EXPECT_EQ(s->rollout.fractions, (std::vector<double>{0.2, 0.5, 1.0}));
   EXPECT_EQ(s->rollout.min_devices, (std::vector<double>{1, 2, 1}));
-  EXPECT_EQ(s->rollout.soak_s, (std::vector<double>{5, 5, 5}));  // one entry for every stage
+  EXPECT_EQ(s->rollout.soak_s, (std::vector<double>{5, 5, 5}));  // a one-entry array: every stage
   EXPECT_EQ(s->rollout.max_failure_share, 0.3);
   EXPECT_EQ(s->deploy.test_degrade_from_version, 2);
   EXPECT_FALSE(Read("")->rollout.enabled);

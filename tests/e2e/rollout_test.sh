@@ -89,9 +89,10 @@ loopback_ctl rollout pause > /dev/null 2> "$W/ctl.err" || got=$?
 [[ $got -eq 6 ]] || fail "pausing a paused rollout exited $got, expected 6: $(cat "$W/ctl.err")"
 loopback_ctl --json rollout resume > "$W/resume.json" || fail "fedgectl rollout resume failed"
 check "$W/resume.json" 'assert j["state"] == "rollout_running", j'
-loopback_ctl --json rollout promote > "$W/promote.json" 2> "$W/ctl.err" ||
-  rollout_is 1 rollout_completed || fail "fedgectl rollout promote failed: $(cat "$W/ctl.err")"
-wait_rollout 1 rollout_completed
+loopback_ctl --json rollout promote > "$W/promote.json" || fail "fedgectl rollout promote failed"
+check "$W/promote.json" 'assert j["version"] == 1 and j["stage"] >= 1, j'
+# v1 completes, then v2 (built meanwhile) starts in the same tick: checked in
+# the coordinator's log below.
 
 # v2, the broken model: aborted at its canary stage.
 wait_rollout 2 rollout_aborted
