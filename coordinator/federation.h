@@ -34,7 +34,11 @@
 // artifact like a device would and publishes it; every PollTask response
 // then advertises its version, and devices fetch it with a Download of kind
 // ARTIFACT_DEPLOYED_MODEL. A failed deployment is logged and leaves the
-// previous deployed model in service.
+// previous deployed model in service. With options.rollout enabled, a
+// deployment is instead rolled out in stages (coordinator/rollout.h,
+// federation_rollout.cc): each PollTask advertises the version its device's
+// stage should serve, Tick() applies the rollout's rules, and a deployment
+// made while a rollout runs waits for it to end.
 //
 // Thread-safety: all methods are safe to call concurrently; one mutex
 // guards the round state. Evaluation runs outside it.
