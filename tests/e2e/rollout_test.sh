@@ -52,7 +52,8 @@ wait_rollout() {
 }
 
 # Small and fast: 300 examples per task, one distillation epoch on 1000
-# proxy images. Stage minimums of 1-2 devices, soaks of at most 1 s.
+# proxy images. Stage minimums of 1, 2 and all 6 devices (so v1 completes
+# only once every device serves it), soaks of at most 1 s.
 cat > "$W/coordinator.toml" <<TOML
 [deploy]
 every_rounds = 1
@@ -65,7 +66,7 @@ test_degrade_from_version = 2   # TEST-ONLY: v2 is broken
 
 [rollout]
 fractions = [0.2, 0.5, 1.0]
-min_devices = [1, 2, 1]
+min_devices = [1, 2, 6]   # completes only once every device serves it
 soak_s = [1, 0, 0]
 max_failure_share = 0.3
 min_accuracy = 0.25
