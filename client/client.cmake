@@ -30,9 +30,11 @@ fedge_cc_test(NAME outbox_test
 
 fedge_cc_library(
   NAME client
-  SRCS device.cc device_conditions.cc device_config.cc device_data_setup.cc device_pipeline.cc inference_server.cc
+  SRCS device.cc device_conditions.cc device_config.cc device_data_setup.cc device_pipeline.cc inference_health.cc
+       inference_server.cc
        torch_scorer.cc trainer.cc
   HDRS device.h device_conditions.h device_config.h device_data_setup.h device_pipeline.h example_scorer.h
+       inference_health.h
        inference_server.h torch_scorer.h trainer.h
   DEPS fedge::core fedge::settings fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::device_data fedge::outbox fedge::inference absl::function_ref absl::synchronization absl::time
   TORCH

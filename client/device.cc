@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "client/drift_response.h"
 #include "client/outbox.h"
 #include "compression/codec.h"
@@ -346,8 +347,11 @@ absl::Status Device::RunTask(const proto::Task& task) {
 
 void Device::RefreshInferenceModel(uint64_t advertised) {
   ModelSlot* slot = options_.inference_slot;
-  if (slot == nullptr || advertised == 0 || advertised == refused_deployed_version_ ||
-      advertised <= slot->active_version().value_or(0)) {
+  if (slot == nullptr || advertised == 0 || advertised == refused_deployed_version_) return;
+  const uint64_t active = slot->active_version().value_or(0);
+  if (advertised == active) return;
+  if (advertised < active) {
+    ReturnToInferenceModel(advertised);
     return;
   }
   absl::StatusOr<std::string> bytes = DownloadArtifact(proto::ARTIFACT_DEPLOYED_MODEL, advertised, 0);
@@ -362,10 +366,77 @@ void Device::RefreshInferenceModel(uint64_t advertised) {
     Count(&DeviceCounters::artifacts_rejected);
     FEDGE_LOG(WARNING) << options_.device_id << ": refused deployed model " << advertised
                        << "; still serving version " << slot->active_version().value_or(0) << ": " << installed;
+    const bool refused = absl::IsPermissionDenied(installed) || absl::IsFailedPrecondition(installed);
+    NoteModelHealth(advertised, refused ? proto::MODEL_HEALTH_REFUSED : proto::MODEL_HEALTH_LOAD_FAILED,
+                    std::string(installed.message()));
     return;
   }
   Count(&DeviceCounters::inference_installs);
   FEDGE_LOG(INFO) << options_.device_id << ": now serving deployed model " << advertised;
+  CheckInstalledModel(advertised);
+}
+
+void Device::CheckInstalledModel(uint64_t version) {
+  ModelSlot* slot = options_.inference_slot;
+  absl::StatusOr<std::optional<double>> accuracy = std::optional<double>();
+  if (options_.inference_health_check) accuracy = options_.inference_health_check(slot->Acquire());
+  std::string failure;
+  if (!accuracy.ok()) {
+    failure = absl::StrCat("inference failed: ", accuracy.status().message());
+  } else if (accuracy->has_value() && **accuracy < options_.inference_min_accuracy) {
+    failure = absl::StrFormat("held-back accuracy %.3f < %.3f", **accuracy, options_.inference_min_accuracy);
+  }
+  const std::optional<double> measured = accuracy.ok() ? *accuracy : std::nullopt;
+  if (failure.empty()) {
+    FEDGE_LOG(INFO) << options_.device_id << ": deployed model " << version << " passed its health check"
+                    << (measured ? absl::StrFormat(" (held-back accuracy %.3f)", *measured) : std::string());
+    NoteModelHealth(version, proto::MODEL_HEALTH_OK, "", measured);
+    return;
+  }
+  refused_deployed_version_ = version;
+  Count(&DeviceCounters::inference_rollbacks);
+  absl::Status back = slot->Rollback();
+  FEDGE_LOG(WARNING) << options_.device_id << ": deployed model " << version << " failed its health check ("
+                     << failure << "); "
+                     << (back.ok() ? absl::StrCat("rolled back to version ", slot->active_version().value_or(0))
+                                   : absl::StrCat("no previous model to return to: ", back.message()));
+  NoteModelHealth(version, proto::MODEL_HEALTH_CHECK_FAILED, failure, measured);
+}
+
+void Device::ReturnToInferenceModel(uint64_t version) {
+  ModelSlot* slot = options_.inference_slot;
+  const uint64_t from = slot->active_version().value_or(0);
+  absl::Status back;
+  if (slot->previous_version() == version) {
+    back = slot->Rollback();
+  } else {
+    absl::StatusOr<std::string> bytes = DownloadArtifact(proto::ARTIFACT_DEPLOYED_MODEL, version, 0);
+    back = bytes.ok() ? slot->Install(*bytes, InstallMode::kForce) : bytes.status();
+  }
+  if (!back.ok()) {
+    FEDGE_LOG(WARNING) << options_.device_id << ": could not return to deployed model " << version
+                       << " (the coordinator rolled back " << from << "); retrying on the next poll: " << back;
+    return;
+  }
+  Count(&DeviceCounters::inference_rollbacks);
+  FEDGE_LOG(INFO) << options_.device_id << ": the coordinator rolled back deployed model " << from
+                  << "; serving version " << version << " again";
+  NoteModelHealth(version, proto::MODEL_HEALTH_OK, absl::StrCat("returned from version ", from));
+}
+
+void Device::NoteModelHealth(uint64_t version, proto::ModelHealthOutcome outcome, std::string detail,
+                             std::optional<double> accuracy) {
+  model_health_.Clear();
+  model_health_.set_version(version);
+  model_health_.set_outcome(outcome);
+  if (detail.size() > 200) detail.resize(200);  // the coordinator keeps at most 200 bytes
+  model_health_.set_detail(std::move(detail));
+  if (accuracy) {
+    model_health_.set_has_accuracy(true);
+    model_health_.set_accuracy(*accuracy);
+  }
+  // The rollout waits for this report: send it now, not after the next task.
+  ReportMetrics(last_metrics_);
 }
 
 absl::StatusOr<std::string> Device::DownloadArtifact(proto::ArtifactKind kind, uint64_t version,
@@ -636,6 +707,7 @@ void Device::AddDeviceState(proto::DeviceReport& report) const {
   if (options_.privacy_ledger != nullptr) report.set_epsilon_spent(options_.privacy_ledger->Epsilon());
   if (options_.inference_slot != nullptr) {
     report.set_inference_model_version(options_.inference_slot->active_version().value_or(0));
+    if (model_health_.version() > 0) *report.mutable_model_health() = model_health_;
   }
   if (options_.service_metrics) {
     for (const auto& [name, value] : options_.service_metrics()) report.mutable_metrics()->insert({name, value});

@@ -71,6 +71,7 @@
 namespace fedge {
 
 class ModelSlot;      // inference/model_slot.h
+class ModelHandle;    // inference/model_slot.h
 class Outbox;         // client/outbox.h
 struct StoredOutboxRecord;
 class PrivacyLedger;  // privacy/privacy_ledger.h
@@ -141,6 +142,15 @@ struct DeviceOptions {
   // The slot the device serves inference from, borrowed; must outlive the
   // Device and pin the coordinator's key. Null: the device only trains.
   ModelSlot* inference_slot = nullptr;
+  // Run on each deployed model right after it is installed: its accuracy on
+  // held-back labelled examples (client/inference_health.h), nullopt when
+  // the device has none, or an error when inference fails. A failure, or an
+  // accuracy below `inference_min_accuracy`, rolls the slot back to the
+  // previous model (ModelSlot::Rollback) and is reported to the coordinator
+  // (DeviceReport.model_health), which counts it against the rollout. Null:
+  // verification and loading are the whole check.
+  std::function<absl::StatusOr<std::optional<double>>(const ModelHandle&)> inference_health_check = nullptr;
+  double inference_min_accuracy = 0;
   // Metrics of the device's own services (e.g. the local inference socket,
   // client/inference_server.h) added to every report; empty: none.
   std::function<std::map<std::string, double>()> service_metrics = nullptr;
@@ -181,7 +191,8 @@ struct DeviceCounters {
   uint64_t tasks_done = 0;          // updates accepted by the coordinator
   uint64_t tasks_failed = 0;        // tasks that ended without an accepted update
   uint64_t artifacts_rejected = 0;  // models refused by signature or content checks
-  uint64_t inference_installs = 0;  // deployed models installed into the inference slot
+  uint64_t inference_installs = 0;
+  uint64_t inference_rollbacks = 0;  // models given up: failed health check, or the coordinator rolled back  // deployed models installed into the inference slot
   uint64_t retries = 0;             // transient errors retried
   uint64_t bytes_down = 0;          // model bytes received
   uint64_t bytes_up = 0;            // update bytes the coordinator answered (resent chunks included)
@@ -283,6 +294,16 @@ class Device {
   // it is newer than the one served and has not failed before. Best effort:
   // a failure is logged and counted, never fails the step.
   void RefreshInferenceModel(uint64_t advertised_version);
+  // The coordinator tells an older version than the one served (it rolled a
+  // rollout back): the slot returns to it, by Rollback when it is the
+  // fallback, else by downloading it.
+  void ReturnToInferenceModel(uint64_t version);
+  // The health check of the just installed `version`: OK, or the slot is
+  // rolled back. Either way the outcome is reported.
+  void CheckInstalledModel(uint64_t version);
+  // Keeps `outcome` for `version` in every report from now on and reports it now.
+  void NoteModelHealth(uint64_t version, proto::ModelHealthOutcome outcome, std::string detail,
+                       std::optional<double> accuracy = std::nullopt);
   absl::StatusOr<ModelParams> OpenModel(const proto::Task& task, std::string_view bytes);
   // Encodes with the task's codec (compression/encoder.h), keeping the
   // encoder (and its error-feedback residual) across tasks.
@@ -341,7 +362,8 @@ class Device {
   std::string encoder_codec_;
   std::optional<absl::Time> last_participation_;  // when the last update was accepted
   std::string budget_refusal_;        // non-empty once the privacy budget refused a task
-  uint64_t refused_deployed_version_ = 0;  // the last deployed model the slot refused
+  uint64_t refused_deployed_version_ = 0;  // the last deployed model the slot refused or rolled back
+  proto::ModelHealth model_health_;          // of the last deployed model handled (version 0: none)
   // The metrics last reported; a drift report repeats them, since the
   // coordinator keeps only a device's latest report's metrics.
   std::map<std::string, double> last_metrics_;

@@ -67,6 +67,8 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   root.Read("state_key_file", &c->state_key_file);
   root.Read("inference_dir", &c->inference_dir);
   root.Read("inference_socket", &c->inference_socket);
+  root.Read("inference_health_examples", &c->inference_health_examples, 0, 1'000'000);
+  root.Read("inference_min_accuracy", &c->inference_min_accuracy, 0, 1);
 
   // The device's keys of the shared schema (settings/federation_settings.h).
   RefuseRenamedKeys(root);

@@ -71,6 +71,8 @@
 //   state_key_file = ""           # AES-256 key sealing it, the outbox and dp.ledger, 0600 (default beside them)
 //   inference_dir = ""            # serve the coordinator's deployed INT8 model from here
 //   inference_socket = ""         # and answer local processes on this Unix socket
+//   inference_health_examples = 200  # stored labelled examples each new model is checked on (0: none)
+//   inference_min_accuracy = 0    # below this held-back accuracy a new model is rolled back
 //
 //   [dp]
 //   ledger = ""                   # privacy ledger file; enables the lifetime budget
@@ -183,6 +185,11 @@ struct DeviceConfig {
   // With inference_dir: answer classification requests of local processes
   // on this Unix socket (client/inference_server.h). Empty: no socket.
   std::string inference_socket;
+  // Health check of each installed deployed model (client/inference_health.h):
+  // accuracy on this many of the device's stored labelled examples (drawn
+  // with a fixed seed); below inference_min_accuracy the slot rolls back.
+  int64_t inference_health_examples = 200;
+  double inference_min_accuracy = 0;
   // When the device may train ([conditions]; client/device_conditions.h).
   // conditions.min_separation_s is device.min_participation_interval.
   DeviceConditionsOptions conditions;

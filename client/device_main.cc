@@ -23,6 +23,7 @@
 #include "client/device_pipeline.h"
 #include "client/enrol_client.h"
 #include "client/grpc_transport.h"
+#include "client/inference_health.h"
 #include "client/inference_server.h"
 #include "client/trainer.h"
 #include "core/config.h"
@@ -166,6 +167,15 @@ absl::Status RunDevice(const DeviceConfig& config) {
   options.eligibility = [&conditions] { return conditions->Check(); };
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<ModelSlot> slot, OpenInferenceSlot(config, key));
   options.inference_slot = slot.get();
+  options.inference_min_accuracy = config.inference_min_accuracy;
+  if (config.inference_health_examples > 0) {
+    options.inference_health_check = [&pipeline, n = config.inference_health_examples](const ModelHandle& model)
+        -> absl::StatusOr<std::optional<double>> {
+      // A fixed seed: every model is checked on the same examples.
+      FEDGE_ASSIGN_OR_RETURN(ExampleBatch batch, pipeline->Draw(n, /*seed=*/0x4845414c5448));
+      return HeldBackAccuracy(model, batch);
+    };
+  }
   std::unique_ptr<InferenceServer> inference_server;
   if (!config.inference_socket.empty()) {
     FEDGE_ASSIGN_OR_RETURN(inference_server, InferenceServer::Start({.socket_path = config.inference_socket}, slot.get()));
@@ -207,9 +217,10 @@ absl::Status RunDevice(const DeviceConfig& config) {
               static_cast<unsigned long long>(c.outbox_delivered), static_cast<unsigned long long>(c.outbox_refused),
               static_cast<unsigned long long>(c.outbox_evicted), static_cast<unsigned long long>(c.outbox_discarded));
   if (slot != nullptr) {
-    std::printf("%s: serving deployed model %llu from %s (%llu installed this run)\n",
+    std::printf("%s: serving deployed model %llu from %s (%llu installed, %llu rolled back this run)\n",
                 config.device.device_id.c_str(), static_cast<unsigned long long>(slot->active_version().value_or(0)),
-                config.inference_dir.c_str(), static_cast<unsigned long long>(c.inference_installs));
+                config.inference_dir.c_str(), static_cast<unsigned long long>(c.inference_installs),
+                static_cast<unsigned long long>(c.inference_rollbacks));
   }
   return status;
 }
@@ -316,6 +327,12 @@ int main(int argc, char** argv) {
                  "serve the coordinator's deployed INT8 model from this directory (active.fedge)");
   app.add_option("--inference-socket", config.inference_socket,
                  "with --inference-dir: answer classification requests of local processes on this Unix socket");
+  app.add_option("--inference-health-examples", config.inference_health_examples,
+                 "check each new deployed model on this many stored labelled examples (0: load only)")
+      ->check(CLI::Range(0, 1'000'000));
+  app.add_option("--inference-min-accuracy", config.inference_min_accuracy,
+                 "roll a new deployed model back when its held-back accuracy is below this")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--privacy-ledger,--dp-ledger", config.privacy_ledger_path,
                  "privacy ledger file: enforces the lifetime DP budget (dp.ledger)");
   app.add_option("--privacy-epsilon,--dp-device-epsilon", config.dp.device_epsilon,

@@ -120,6 +120,14 @@ std::string DeployedModel(const SigningKey& key, uint64_t version) {
   return *SignArtifact(versioned, key);
 }
 
+// The fake coordinator advertises deployed `version` (signed with `key`) and
+// `device` polls once.
+void Advertise(FakeCoordinator& coordinator, Device& device, const SigningKey& key, uint64_t version) {
+  if (!coordinator.deployed.contains(version)) coordinator.deployed[version] = DeployedModel(key, version);
+  coordinator.deployed_version = version;
+  ASSERT_TRUE(device.RunOnce().ok());
+}
+
 TEST_F(DeviceTest, InstallsTheAdvertisedDeployedModelOnceAndReportsServingIt) {
   ModelSlot slot(key_.verify_key(), {});
   options_.inference_slot = &slot;
@@ -132,8 +140,14 @@ TEST_F(DeviceTest, InstallsTheAdvertisedDeployedModelOnceAndReportsServingIt) {
   EXPECT_TRUE(step->task_status.ok()) << step->task_status;  // training goes on as before
   EXPECT_EQ(slot.active_version(), 1u);
   EXPECT_EQ(device->counters().inference_installs, 1u);
-  ASSERT_EQ(coordinator_.reports.size(), 1u);
-  EXPECT_EQ(coordinator_.reports[0].inference_model_version(), 1u);
+  // One report at once for the install (the staged rollout waits for it),
+  // one after the task; both say what it serves and that it is healthy.
+  ASSERT_EQ(coordinator_.reports.size(), 2u);
+  for (const proto::DeviceReport& r : coordinator_.reports) {
+    EXPECT_EQ(r.inference_model_version(), 1u);
+    EXPECT_EQ(r.model_health().version(), 1u);
+    EXPECT_EQ(r.model_health().outcome(), proto::MODEL_HEALTH_OK);
+  }
   const size_t chunks = coordinator_.deployed_downloads.size();
   EXPECT_GT(chunks, 1u);  // fetched in 64-byte chunks
   ASSERT_TRUE(device->RunOnce().ok());
@@ -170,6 +184,73 @@ TEST_F(DeviceTest, ARefusedDeployedModelKeepsTheOldOneServingAndIsNotFetchedAgai
   EXPECT_EQ(slot.active_version(), 4u);
   EXPECT_EQ(slot.previous_version(), 1u);
   EXPECT_EQ(device->counters().inference_installs, 2u);
+}
+
+TEST_F(DeviceTest, AModelFailingItsHealthCheckIsRolledBackAndReported) {
+  ModelSlot slot(key_.verify_key(), {});
+  options_.inference_slot = &slot;
+  options_.inference_min_accuracy = 0.5;
+  double accuracy = 0.9;  // what the held-back examples give the next model
+  options_.inference_health_check = [&](const ModelHandle& model) -> absl::StatusOr<std::optional<double>> {
+    EXPECT_TRUE(model);
+    return std::optional<double>(accuracy);
+  };
+  auto device = MakeDevice();
+  Advertise(coordinator_, *device, key_, 1);
+  ASSERT_EQ(slot.active_version(), 1u);
+
+  accuracy = 0.1;
+  Advertise(coordinator_, *device, key_, 2);
+  EXPECT_EQ(slot.active_version(), 1u);  // rolled back
+  EXPECT_EQ(device->counters().inference_installs, 2u);
+  EXPECT_EQ(device->counters().inference_rollbacks, 1u);
+  const proto::DeviceReport& report = coordinator_.reports.back();
+  EXPECT_EQ(report.inference_model_version(), 1u);
+  EXPECT_EQ(report.model_health().version(), 2u);
+  EXPECT_EQ(report.model_health().outcome(), proto::MODEL_HEALTH_CHECK_FAILED);
+  EXPECT_TRUE(report.model_health().has_accuracy());
+  EXPECT_DOUBLE_EQ(report.model_health().accuracy(), 0.1);
+  EXPECT_THAT(report.model_health().detail(), ::testing::HasSubstr("held-back accuracy 0.100 < 0.500"));
+  // Not fetched again while it is advertised.
+  const size_t chunks = coordinator_.deployed_downloads.size();
+  ASSERT_TRUE(device->RunOnce().ok());
+  EXPECT_EQ(coordinator_.deployed_downloads.size(), chunks);
+
+  // A failing inference is a failed check too.
+  options_.inference_health_check = [](const ModelHandle&) -> absl::StatusOr<std::optional<double>> {
+    return absl::InvalidArgumentError("the device's examples have 12 features");
+  };
+  auto other = MakeDevice();
+  Advertise(coordinator_, *other, key_, 3);
+  EXPECT_EQ(slot.active_version(), 1u);
+  EXPECT_THAT(coordinator_.reports.back().model_health().detail(), ::testing::HasSubstr("inference failed"));
+}
+
+TEST_F(DeviceTest, ReturnsToAnOlderVersionWhenTheCoordinatorRollsBack) {
+  ModelSlot slot(key_.verify_key(), {});
+  options_.inference_slot = &slot;
+  auto device = MakeDevice();
+  Advertise(coordinator_, *device, key_, 1);
+  Advertise(coordinator_, *device, key_, 2);
+  ASSERT_EQ(slot.active_version(), 2u);
+  const size_t chunks = coordinator_.deployed_downloads.size();
+
+  Advertise(coordinator_, *device, key_, 1);  // the coordinator aborted the rollout of 2
+  EXPECT_EQ(slot.active_version(), 1u);
+  EXPECT_EQ(coordinator_.deployed_downloads.size(), chunks);  // the fallback: no download
+  EXPECT_EQ(device->counters().inference_rollbacks, 1u);
+  EXPECT_EQ(coordinator_.reports.back().inference_model_version(), 1u);
+
+  // When the version it returns to is not the fallback, it is downloaded.
+  Advertise(coordinator_, *device, key_, 3);
+  Advertise(coordinator_, *device, key_, 4);
+  ASSERT_EQ(slot.active_version(), 4u);
+  ASSERT_EQ(slot.previous_version(), 3u);
+  const size_t before = coordinator_.deployed_downloads.size();
+  Advertise(coordinator_, *device, key_, 1);
+  EXPECT_EQ(slot.active_version(), 1u);
+  EXPECT_GT(coordinator_.deployed_downloads.size(), before);
+  EXPECT_EQ(device->counters().inference_rollbacks, 2u);
 }
 
 TEST_F(DeviceTest, DownloadResumesFromTheReachedOffsetAfterATransientError) {

@@ -82,6 +82,25 @@ grpc::Status AdminService::ListModels(grpc::ServerContext* context, const proto:
   return grpc::Status::OK;
 }
 
+grpc::Status AdminService::GetRollout(grpc::ServerContext* context, const proto::RolloutRequest*,
+                                      proto::RolloutStatus* response) {
+  if (grpc::Status allowed = Authorize(*context, "GetRollout"); !allowed.ok()) return allowed;
+  *response = federation_->GetRollout();
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::ControlRollout(grpc::ServerContext* context, const proto::RolloutControlRequest* request,
+                                          proto::RolloutStatus* response) {
+  if (!require_admin_) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "ControlRollout changes what devices serve: it is answered only under mutual TLS "
+                        "(--client-ca) to the admin certificate (--admin-cn)");
+  }
+  if (grpc::Status allowed = Authorize(*context, "ControlRollout"); !allowed.ok()) return allowed;
+  FEDGE_LOG(INFO) << "admin: rollout " << proto::RolloutControlRequest::Action_Name(request->action());
+  return Answer(federation_->ControlRollout(request->action()), response);
+}
+
 grpc::Status AdminService::Backup(grpc::ServerContext* context, const proto::BackupRequest* request,
                                   proto::BackupResponse* response) {
   if (!require_admin_) {

@@ -2,16 +2,18 @@
 //
 // The `Admin` gRPC service of proto/fedge.proto, as CoordinatorServer
 // (grpc_service.h) serves it: GetStatus, ListDevices (paged), GetDevice,
-// ListModels — each forwarded to the Federation method of the same name
-// (federation_fleet.cc) — Backup (admin_backup.h), and enrolment's
+// ListModels, GetRollout and ControlRollout — each forwarded to the
+// Federation method of the same name (federation_fleet.cc,
+// federation_rollout.cc) — Backup (admin_backup.h), and enrolment's
 // CreateTokens, ApproveDevice and RevokeDevice (enrolment.h). fedgectl
 // (ctl/) is its client.
 //
 // Who may call: under mutual TLS only the client whose certificate CN is
 // `admin_name` (empty refuses everyone); without mutual TLS anyone who can
-// reach the port, except Backup, which writes files on the coordinator's
-// host, and the enrolment calls, which mint identities: they are refused
-// unless the admin certificate is checked.
+// reach the port, except Backup (writes files on the coordinator's host),
+// ControlRollout (changes what devices serve) and the enrolment calls
+// (mint identities), which are refused unless the admin certificate is
+// checked.
 //
 // Thread-safety: gRPC calls the methods concurrently; the Federation is
 // thread-safe and the service holds no mutable state.
@@ -45,6 +47,10 @@ class AdminService final : public proto::Admin::Service {
                          proto::DeviceSummary* response) override;
   grpc::Status ListModels(grpc::ServerContext* context, const proto::ListModelsRequest* request,
                           proto::ListModelsResponse* response) override;
+  grpc::Status GetRollout(grpc::ServerContext* context, const proto::RolloutRequest* request,
+                          proto::RolloutStatus* response) override;
+  grpc::Status ControlRollout(grpc::ServerContext* context, const proto::RolloutControlRequest* request,
+                              proto::RolloutStatus* response) override;
   grpc::Status Backup(grpc::ServerContext* context, const proto::BackupRequest* request,
                       proto::BackupResponse* response) override;
   // Enrolment (coordinator/enrolment.h); refused without mutual TLS.

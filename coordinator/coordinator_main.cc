@@ -340,7 +340,8 @@ struct MetricsService {
   absl::Status Start(const CoordinatorConfig& c, Federation* federation) {
     coordinator.emplace(&registry,
                         CoordinatorMetricsOptions{.offline_after = absl::Seconds(c.device_offline_after_s),
-                                                  .epsilon_budget = c.settings.dp.device_epsilon},
+                                                  .epsilon_budget = c.settings.dp.device_epsilon,
+                                                  .rollout = [federation] { return federation->GetRollout(); }},
                         [federation] { return federation->GetStatus(/*include_devices=*/true); }, Clock::Real());
     FEDGE_ASSIGN_OR_RETURN(endpoint, metrics::MetricsEndpoint::Start(c.metrics_listen, &registry));
     FEDGE_LOG(INFO) << "Prometheus metrics on " << c.metrics_listen.substr(0, c.metrics_listen.rfind(':'))

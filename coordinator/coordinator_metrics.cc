@@ -63,8 +63,19 @@ CoordinatorMetrics::CoordinatorMetrics(metrics::Registry* registry, CoordinatorM
                                   {"stat"})),
       epsilon_budget_(registry->AddGauge("fedge_device_epsilon_budget",
                                          "The federation's lifetime epsilon per device ([dp] device_epsilon; "
-                                         "0: none).")) {
+                                         "0: none).")),
+      rollout_state_(registry->AddGauge("fedge_rollout_state",
+                                        "The staged rollout of the deployed model: 1 for its state (none, running, "
+                                        "paused, completed, aborted), 0 for the others.",
+                                        {"state"})),
+      rollout_stage_(registry->AddGauge("fedge_rollout_stage",
+                                        "The staged rollout's current stage, 1-based (0: no rollout).")),
+      rollout_version_(registry->AddGauge("fedge_rollout_version",
+                                          "The deployed model version being (or last) rolled out (0: none).")),
+      rollouts_aborted_(registry->AddCounter("fedge_rollouts_aborted_total",
+                                             "Rollouts aborted and rolled back (failure threshold or an operator).")) {
   epsilon_budget_.Get().Set(options_.epsilon_budget);
+  rollouts_aborted_.Get();
   for (const char* outcome : {"succeeded", "failed"}) rounds_.WithLabels({outcome});
   for (const char* direction : {"down", "up"}) bytes_.WithLabels({direction});
   accepted_.Get();
@@ -123,6 +134,24 @@ void CoordinatorMetrics::Collect() {
   devices_drifting_.Get().Set(drifting);
   epsilon_.WithLabels({"max"}).Set(epsilons.empty() ? 0 : *std::max_element(epsilons.begin(), epsilons.end()));
   epsilon_.WithLabels({"median"}).Set(Median(std::move(epsilons)));
+  CollectRollout();
+}
+
+void CoordinatorMetrics::CollectRollout() {
+  const proto::RolloutStatus r = options_.rollout ? options_.rollout() : proto::RolloutStatus();
+  const std::pair<proto::RolloutState, const char*> states[] = {
+      {proto::ROLLOUT_NONE, "none"},
+      {proto::ROLLOUT_RUNNING, "running"},
+      {proto::ROLLOUT_PAUSED, "paused"},
+      {proto::ROLLOUT_COMPLETED, "completed"},
+      {proto::ROLLOUT_ABORTED, "aborted"}};
+  for (const auto& [state, name] : states) rollout_state_.WithLabels({name}).Set(r.state() == state ? 1 : 0);
+  rollout_stage_.Get().Set(r.state() == proto::ROLLOUT_NONE ? 0 : r.stage() + 1);
+  rollout_version_.Get().Set(static_cast<double>(r.version()));
+  if (r.state() == proto::ROLLOUT_ABORTED && r.version() != counted_abort_) {
+    counted_abort_ = r.version();
+    rollouts_aborted_.Get().Increment();
+  }
 }
 
 }  // namespace fedge

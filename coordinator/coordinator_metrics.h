@@ -33,6 +33,9 @@ struct CoordinatorMetricsOptions {
   // The federation's lifetime epsilon per device ([dp] device_epsilon),
   // exported so alerts can compare spending with it; 0: none.
   double epsilon_budget = 0;
+  // The staged rollout's state (Federation::GetRollout), read at scrape
+  // time; null: the rollout gauges stay at "none".
+  std::function<proto::RolloutStatus()> rollout;
 };
 
 class CoordinatorMetrics {
@@ -74,6 +77,14 @@ class CoordinatorMetrics {
   metrics::Family<metrics::Gauge>& devices_drifting_;
   metrics::Family<metrics::Gauge>& epsilon_;
   metrics::Family<metrics::Gauge>& epsilon_budget_;
+  metrics::Family<metrics::Gauge>& rollout_state_;
+  metrics::Family<metrics::Gauge>& rollout_stage_;
+  metrics::Family<metrics::Gauge>& rollout_version_;
+  metrics::Family<metrics::Counter>& rollouts_aborted_;
+  // The version whose abort was last counted (an abort is seen by the
+  // scrapes that follow it; each one counts once).
+  uint64_t counted_abort_ ABSL_GUARDED_BY(collect_mu_) = 0;
+  void CollectRollout() ABSL_EXCLUSIVE_LOCKS_REQUIRED(collect_mu_);
 };
 
 }  // namespace fedge

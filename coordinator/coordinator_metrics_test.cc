@@ -99,5 +99,29 @@ TEST_F(CoordinatorMetricsTest, GaugesComeFromTheStatusAtScrapeTime) {
   EXPECT_THAT(text, HasSubstr("fedge_devices_serving{version=\"3\"} 1\n"));
 }
 
+TEST(CoordinatorMetricsRolloutTest, StateStageAndAbortsCountedOnce) {
+  metrics::Registry registry;
+  FakeClock clock;
+  proto::RolloutStatus rollout;
+  CoordinatorMetrics metrics(&registry, {.rollout = [&] { return rollout; }}, [] { return proto::StatusResponse(); },
+                             &clock);
+  std::string text = registry.Render();
+  EXPECT_THAT(text, HasSubstr("fedge_rollout_state{state=\"none\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_rollout_stage 0\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_rollouts_aborted_total 0\n"));
+  rollout.set_state(proto::ROLLOUT_RUNNING);
+  rollout.set_version(3);
+  rollout.set_stage(1);
+  text = registry.Render();
+  EXPECT_THAT(text, HasSubstr("fedge_rollout_state{state=\"running\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_rollout_state{state=\"none\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_rollout_stage 2\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_rollout_version 3\n"));
+  rollout.set_state(proto::ROLLOUT_ABORTED);
+  registry.Render();
+  text = registry.Render();  // a second scrape of the same abort
+  EXPECT_THAT(text, HasSubstr("fedge_rollouts_aborted_total 1\n"));
+}
+
 }  // namespace
 }  // namespace fedge

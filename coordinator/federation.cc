@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "compression/codec.h"
 #include "coordinator/client_dp_aggregator.h"
+#include "coordinator/degrading_deployer.h"
 #include "coordinator/federation_impl.h"
 #include "coordinator/deployed_model.h"
 #include "coordinator/report_checks.h"
@@ -43,6 +44,7 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   if (o.max_extra_rounds < 0) return bad("max_extra_rounds must be >= 0");
   if (o.deploy_every < 0) return bad("deploy_every must be >= 0 (0 never deploys)");
   if (o.deploy_every > 0 && o.deployer == nullptr) return bad("deploy_every > 0 needs a deployer");
+  if (o.rollout.enabled) FEDGE_RETURN_IF_ERROR(ValidateRolloutOptions(o.rollout));
   if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
   if (o.device_offline_after <= absl::ZeroDuration()) return bad("device_offline_after must be positive");
   if (o.resume_grace < absl::ZeroDuration()) return bad("resume_grace must be >= 0");
@@ -80,6 +82,13 @@ absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions
   }
   auto impl = std::make_unique<Impl>(std::move(options), std::move(strategy), std::move(signing_key), clock,
                                      evaluator);
+  if (impl->options.rollout.enabled) impl->rollout.emplace(impl->options.rollout);
+  if (impl->options.test_degrade_from_version > 0 && impl->options.deployer != nullptr) {
+    FEDGE_LOG(WARNING) << "TEST-ONLY: deployed models from version " << impl->options.test_degrade_from_version
+                       << " on are degraded ([deploy] test_degrade_from_version)";
+    impl->degrading_deployer = std::make_unique<DegradingDeployer>(impl->options.deployer, &impl->signing_key,
+                                                                   impl->options.test_degrade_from_version);
+  }
   if (impl->options.client_dp) {
     SecureRandom* rng = impl->options.dp_random ? impl->options.dp_random : SecureRandom::Default();
     FEDGE_ASSIGN_OR_RETURN(impl->client_dp, ClientDp::Create(*impl->options.client_dp, rng));
@@ -140,7 +149,9 @@ absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTa
   }
   it->second.eligible = request.eligible();
   it->second.ineligible_reason = request.ineligible_reason();
-  if (impl_->Finished()) {
+  // While a rollout runs, devices keep polling after the last round so that
+  // it can complete or roll back.
+  if (impl_->Finished() && !impl_->RolloutActive()) {
     return absl::FailedPreconditionError(
         absl::StrCat("the federation has finished its ", impl_->RoundLimit(), " rounds"));
   }
@@ -153,7 +164,7 @@ absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTa
   } else {
     response.set_retry_after_millis(absl::ToInt64Milliseconds(impl_->options.poll_interval));
   }
-  response.set_deployed_model_version(impl_->deployed.version());
+  response.set_deployed_model_version(impl_->DeployedVersionFor(request.device_id()));
   return response;
 }
 
@@ -164,13 +175,16 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
   if (!deployed && request.artifact() != proto::ARTIFACT_GLOBAL_MODEL) {
     return absl::InvalidArgumentError(absl::StrCat("unknown artifact kind ", request.artifact()));
   }
-  const uint64_t served = deployed ? impl_->deployed.version() : impl_->version;
-  if (request.model_version() != served || served == 0) {
+  const uint64_t served = deployed ? impl_->DeployedVersionFor(request.device_id()) : impl_->version;
+  // A deployed version the rollout still serves to some devices is served.
+  const std::string* artifact = deployed ? impl_->DeployedArtifact(request.model_version())
+                                         : (request.model_version() == served ? &impl_->signed_model : nullptr);
+  if (artifact == nullptr || served == 0) {
     return absl::FailedPreconditionError(absl::StrCat(deployed ? "deployed" : "global", " model version ",
                                                       request.model_version(), " is not served; the current one is ",
                                                       served, served == 0 ? " (none yet)" : ""));
   }
-  const std::string& model = deployed ? impl_->deployed.artifact() : impl_->signed_model;
+  const std::string& model = *artifact;
   if (request.offset() > model.size()) {
     return absl::OutOfRangeError(
         absl::StrCat("download offset ", request.offset(), " is past the end of the ", model.size(), "-byte model"));
@@ -403,6 +417,7 @@ absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceRepo
   if (impl_->open) {
     impl_->open->record().set_drift_alarms(impl_->open->record().drift_alarms() + report.alarms_size());
   }
+  impl_->ObserveForRollout(report);
   return proto::ReportResponse();
 }
 
@@ -600,7 +615,8 @@ void Federation::Impl::Deploy(PendingRecord& p) {
   // Distillation takes seconds to minutes: devices keep polling meanwhile.
   FEDGE_LOG(INFO) << "round " << p.record.round() << ": deploying global model v" << parent << " as INT8 model "
                   << next;
-  absl::StatusOr<Deployment> deployment = options.deployer->Deploy(*p.model_to_deploy, parent, next);
+  ModelDeployer* deployer = degrading_deployer ? degrading_deployer.get() : options.deployer;
+  absl::StatusOr<Deployment> deployment = deployer->Deploy(*p.model_to_deploy, parent, next);
   auto& metrics = *p.record.mutable_metrics();
   absl::Status published = deployment.status();
   if (published.ok()) {
@@ -664,6 +680,7 @@ std::vector<proto::RoundRecord> Federation::Tick() {
   for (PendingRecord& p : closed) s.Deploy(p);
   std::vector<proto::RoundRecord> done;
   absl::MutexLock lock(&s.mu);
+  s.DriveRollout();
   for (PendingRecord& p : closed) {
     p.record.set_deployed_model_version(s.deployed.version());
     // The global model's header carries its own metrics, not the deployed
@@ -671,6 +688,7 @@ std::vector<proto::RoundRecord> Federation::Tick() {
     for (const auto& [k, v] : p.record.metrics()) {
       if (!absl::StartsWith(k, "deploy_")) s.latest_metrics[k] = v;
     }
+    s.AddRolloutMetrics(p.record);
     s.completed.push_back(p.record);
     if (s.options.store != nullptr) {
       absl::Status saved = s.options.store->CompleteRound(p.record, s.Counters());

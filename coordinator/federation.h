@@ -34,7 +34,11 @@
 // artifact like a device would and publishes it; every PollTask response
 // then advertises its version, and devices fetch it with a Download of kind
 // ARTIFACT_DEPLOYED_MODEL. A failed deployment is logged and leaves the
-// previous deployed model in service.
+// previous deployed model in service. With options.rollout enabled, a
+// deployment is instead rolled out in stages (coordinator/rollout.h,
+// federation_rollout.cc): each PollTask advertises the version its device's
+// stage should serve, Tick() applies the rollout's rules, and a deployment
+// made while a rollout runs waits for it to end.
 //
 // Thread-safety: all methods are safe to call concurrently; one mutex
 // guards the round state. Evaluation runs outside it.
@@ -55,6 +59,7 @@
 #include "absl/time/time.h"
 #include "aggregation/strategy.h"
 #include "aggregation/update_checks.h"
+#include "coordinator/rollout.h"
 #include "coordinator/store/state_store.h"
 #include "core/deployer.h"
 #include "core/env.h"
@@ -122,6 +127,12 @@ struct FederationOptions {
   // the Federation; required when deploy_every > 0.
   int64_t deploy_every = 0;
   ModelDeployer* deployer = nullptr;
+  // Staged rollout of each deployed model (coordinator/rollout.h); off by
+  // default: every device is told the newest deployed model at once.
+  RolloutOptions rollout;
+  // TEST-ONLY ([deploy] test_degrade_from_version): deployments from this
+  // version on are degraded by coordinator/degrading_deployer.h; 0 never.
+  uint64_t test_degrade_from_version = 0;
   // Fleet registry: a device not heard from (registration, poll, upload or
   // report) for longer than this is shown as offline ([server]
   // device_offline_after_s).
@@ -205,6 +216,14 @@ class Federation final : public Transport {
   // kFailedPrecondition naming the check that failed; the deployed model is
   // unchanged on error.
   absl::Status PublishDeployedModel(std::string artifact);
+
+  // --- Staged rollout (federation_rollout.cc) ------------------------------
+  // The rollout's state; state ROLLOUT_NONE with a reason when it is off.
+  proto::RolloutStatus GetRollout() const;
+  // An operator's action (Rollout::Control), stored before it is answered.
+  // kFailedPrecondition when the rollout is off or the action does not fit
+  // its state.
+  absl::StatusOr<proto::RolloutStatus> ControlRollout(proto::RolloutControlRequest::Action action);
 
   // --- Driving -----------------------------------------------------------
   // Advances time-based transitions (see the file comment). Returns the

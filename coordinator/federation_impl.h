@@ -91,6 +91,15 @@ struct Federation::Impl {
   std::vector<proto::RoundRecord> completed ABSL_GUARDED_BY(mu);
   // The global version the deployed model was distilled from.
   uint64_t deployed_parent ABSL_GUARDED_BY(mu) = 0;
+  // Staged rollout (federation_rollout.cc); nullopt when options.rollout is
+  // off. The artifacts of the versions it serves besides the newest
+  // deployed one (the rolled-out and the previous version), by version.
+  std::optional<Rollout> rollout ABSL_GUARDED_BY(mu);
+  std::map<uint64_t, std::string> rollout_artifacts ABSL_GUARDED_BY(mu);
+  // Rollout transitions since the last completed round record.
+  std::vector<std::string> rollout_events ABSL_GUARDED_BY(mu);
+  // options.deployer wrapped by the TEST-ONLY DegradingDeployer, or null.
+  std::unique_ptr<ModelDeployer> degrading_deployer;
   // Devices whose registry entry changed since it was last stored.
   std::set<std::string> dirty_devices ABSL_GUARDED_BY(mu);
   // Batches the appends of concurrent acknowledgements (null without a
@@ -139,6 +148,32 @@ struct Federation::Impl {
   // An update refused by the checks: final for the task.
   absl::Status Reject(RoundState::TaskState& task, absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // --- Staged rollout (federation_rollout.cc) ---
+  // The deployed version `device_id` is told to serve (0: none).
+  uint64_t DeployedVersionFor(const std::string& device_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The signed artifact of deployed `version`, or null when it is not served.
+  const std::string* DeployedArtifact(uint64_t version) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Starts a rollout of a newer deployment once none is active, and applies
+  // the rollout's rules (Tick).
+  void DriveRollout() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Feeds a checked report to the rollout.
+  void ObserveForRollout(const proto::DeviceReport& report) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Logs and stores a rollout transition.
+  void NoteRolloutEvent(std::string event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // True while devices must keep polling after the last round: a rollout
+  // runs, or a deployment waits for its rollout to start.
+  bool RolloutActive() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return rollout && (rollout->active() || deployed.version() > rollout->version());
+  }
+  // The rollout's state and its transitions since the previous record, as
+  // record metrics rollout_state (proto::RolloutState), rollout_stage (1-based),
+  // rollout_version, rollout_advanced and rollout_aborted (counts), and the
+  // devices last reporting to serve the rolled-out version
+  // (rollout_serving_version), the previous one (rollout_serving_previous)
+  // or another (rollout_serving_other).
+  void AddRolloutMetrics(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Resumes the stored rollout record and its artifacts.
+  absl::Status ResumeRollout(const std::string& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Fleet registry (federation_fleet.cc): counts a refused update against
   // its device, keeping the reason.
   void NoteRejection(const std::string& device_id, const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

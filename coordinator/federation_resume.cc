@@ -114,6 +114,7 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
     }
     deployed_parent = state.deployed->parent_version;
   }
+  FEDGE_RETURN_IF_ERROR(ResumeRollout(state.rollout));
   for (const AckedUpdate& u : state.last_closed_updates) {
     proto::UploadResponse reply;
     reply.set_committed_offset(u.size);

@@ -61,6 +61,21 @@ FederationOptions MakeFederationOptions(const FederationSettings& s, int64_t pop
     o.client_dp_delta = c.delta;
   }
   o.deploy_every = s.deploy.every_rounds;
+  o.test_degrade_from_version = static_cast<uint64_t>(s.deploy.test_degrade_from_version);
+  o.rollout.enabled = s.rollout.enabled;
+  o.rollout.stages.clear();
+  for (size_t i = 0; i < s.rollout.fractions.size(); ++i) {
+    o.rollout.stages.push_back({.fraction = s.rollout.fractions[i],
+                                .min_devices = i < s.rollout.min_devices.size()
+                                                   ? static_cast<int64_t>(s.rollout.min_devices[i])
+                                                   : 1,
+                                .soak = i < s.rollout.soak_s.size() ? absl::Seconds(s.rollout.soak_s[i])
+                                                                    : absl::ZeroDuration()});
+  }
+  o.rollout.max_failure_share = s.rollout.max_failure_share;
+  o.rollout.min_accuracy = s.rollout.min_accuracy;
+  o.rollout.max_inference_error_share = s.rollout.max_inference_error_share;
+  o.rollout.max_drift_increase = s.rollout.max_drift_increase;
   return o;
 }
 

@@ -52,6 +52,10 @@ class FaultyStore final : public StateStore {
     return base_->CompleteRound(r, c);
   }
   absl::Status SaveDeployment(const StoredDeployment& d) override { return base_->SaveDeployment(d); }
+  absl::StatusOr<std::optional<StoredDeployment>> LoadDeployment(uint64_t v) override {
+    return base_->LoadDeployment(v);
+  }
+  absl::Status SaveRollout(const std::string& r) override { return base_->SaveRollout(r); }
 
  private:
   StateStore* base_;

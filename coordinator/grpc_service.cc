@@ -100,6 +100,13 @@ class CoordinatorService final : public proto::Coordinator::Service {
   const bool bind_identity_;
 };
 
+// Devices keep polling after the last round while a rollout runs, so that
+// it completes or rolls back before the coordinator exits.
+bool RolloutInProgress(const Federation& federation) {
+  const proto::RolloutState state = federation.GetRollout().state();
+  return state == proto::ROLLOUT_RUNNING || state == proto::ROLLOUT_PAUSED;
+}
+
 }  // namespace
 
 absl::Status ValidateCoordinatorServerOptions(const CoordinatorServerOptions& options) {
@@ -178,7 +185,7 @@ void CoordinatorServer::Impl::DriverLoop() {
       FEDGE_LOG(INFO) << FormatRoundRecord(record);
       if (options.on_round) options.on_round(record);
     }
-    if (options.exit_when_finished && federation->finished()) {
+    if (options.exit_when_finished && federation->finished() && !RolloutInProgress(*federation)) {
       FEDGE_LOG(INFO) << "all rounds completed; stopping the coordinator";
       RequestStop();
       return;

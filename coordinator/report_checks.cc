@@ -86,6 +86,17 @@ absl::Status CheckDeviceReport(const proto::DeviceReport& report) {
   if (!(report.epsilon_spent() >= 0 && std::isfinite(report.epsilon_spent()))) {
     return Bad(absl::StrCat("epsilon_spent is ", report.epsilon_spent(), "; it must be finite and >= 0"));
   }
+  if (report.has_model_health()) {
+    const proto::ModelHealth& h = report.model_health();
+    if (!proto::ModelHealthOutcome_IsValid(h.outcome())) return Bad("model_health.outcome is not a known outcome");
+    if (h.detail().size() > kMaxModelHealthDetailBytes) {
+      return Bad(absl::StrCat("model_health.detail is ", h.detail().size(), " bytes; at most ",
+                              kMaxModelHealthDetailBytes));
+    }
+    if (h.has_accuracy() && !(h.accuracy() >= 0 && h.accuracy() <= 1)) {
+      return Bad(absl::StrCat("model_health.accuracy is ", h.accuracy(), "; it must be in [0, 1]"));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -21,6 +21,7 @@ inline constexpr size_t kMaxReportNameBytes = 64;
 // Every reported metric's magnitude is at most this (counts, seconds,
 // losses and latencies are far below it; sums of them stay finite).
 inline constexpr double kMaxReportMetricMagnitude = 1e12;
+inline constexpr size_t kMaxModelHealthDetailBytes = 200;
 
 // kInvalidArgument naming the field when the report has more than
 // kMaxReportMetrics metrics or kMaxReportAlarms alarms, a metric or detector
@@ -29,7 +30,9 @@ inline constexpr double kMaxReportMetricMagnitude = 1e12;
 // exceeds kMaxReportMetricMagnitude, a negative count or latency
 // (inference_requests, inference_errors, inference_latency_ms), inference
 // errors above the requests, an accuracy (local_accuracy, train_accuracy)
-// outside [0, 1], or an epsilon_spent that is negative or not finite. The
+// outside [0, 1], an epsilon_spent that is negative or not finite, or a
+// model_health with an unknown outcome, a detail longer than
+// kMaxModelHealthDetailBytes or an accuracy outside [0, 1]. The
 // fleet registry (DeviceSummary.metrics) keeps only checked reports.
 absl::Status CheckDeviceReport(const proto::DeviceReport& report);
 

@@ -50,6 +50,23 @@ TEST(ReportChecksTest, RefusesBadNamesAndEpsilon) {
   EXPECT_EQ(CheckDeviceReport(r).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(ReportChecksTest, ModelHealthIsChecked) {
+  proto::DeviceReport r = WithMetrics({});
+  r.mutable_model_health()->set_version(3);
+  r.mutable_model_health()->set_outcome(proto::MODEL_HEALTH_CHECK_FAILED);
+  r.mutable_model_health()->set_has_accuracy(true);
+  r.mutable_model_health()->set_accuracy(0.1);
+  EXPECT_TRUE(CheckDeviceReport(r).ok());
+  r.mutable_model_health()->set_accuracy(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_THAT(CheckDeviceReport(r).message(), HasSubstr("model_health.accuracy"));
+  r.mutable_model_health()->set_accuracy(0.5);
+  r.mutable_model_health()->set_detail(std::string(201, 'x'));
+  EXPECT_THAT(CheckDeviceReport(r).message(), HasSubstr("model_health.detail"));
+  r.mutable_model_health()->clear_detail();
+  r.mutable_model_health()->set_outcome(static_cast<proto::ModelHealthOutcome>(42));
+  EXPECT_THAT(CheckDeviceReport(r).message(), HasSubstr("model_health.outcome"));
+}
+
 TEST(ReportChecksTest, DeviceInfoAttributesAreBounded) {
   proto::DeviceInfo info;
   info.set_device_id("d0");

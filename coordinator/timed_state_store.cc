@@ -57,4 +57,8 @@ absl::Status TimedStateStore::SaveDeployment(const StoredDeployment& deployment)
   return Timed("save_deployment", [&] { return inner_->SaveDeployment(deployment); });
 }
 
+absl::Status TimedStateStore::SaveRollout(const std::string& record) {
+  return Timed("save_rollout", [&] { return inner_->SaveRollout(record); });
+}
+
 }  // namespace fedge

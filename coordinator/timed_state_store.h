@@ -3,11 +3,12 @@
 // `TimedStateStore` is a StateStore that forwards every call to another one
 // and records how long each write took in the Prometheus histogram
 // `fedge_store_write_seconds{op}` (op: append_updates, open_round,
-// close_round, complete_round, save_devices, save_deployment,
+// close_round, complete_round, save_devices, save_deployment, save_rollout,
 // save_initial_model, start_run). An acknowledgement waits for
 // `append_updates` (group commit), so its latency is what devices feel; a
 // slow or failing disk shows there first. Reads (Load, ReadRunConfig) run
-// once at start-up and are not timed.
+// once at start-up, LoadDeployment when a rollout goes back a version; they
+// are not timed.
 //
 // Usage (fedge-coordinator with --state and --metrics-listen):
 //   TimedStateStore timed(sqlite_store.get(), &registry, Clock::Real());
@@ -31,6 +32,9 @@ class TimedStateStore final : public StateStore {
 
   absl::StatusOr<std::optional<RunConfig>> ReadRunConfig() override { return inner_->ReadRunConfig(); }
   absl::StatusOr<StoredState> Load() override { return inner_->Load(); }
+  absl::StatusOr<std::optional<StoredDeployment>> LoadDeployment(uint64_t version) override {
+    return inner_->LoadDeployment(version);
+  }
   absl::Status StartRun(const RunConfig& config) override;
   absl::Status SaveInitialModel(const StoredModel& model) override;
   absl::Status SaveDevices(const std::vector<StoredDevice>& devices) override;
@@ -39,6 +43,7 @@ class TimedStateStore final : public StateStore {
   absl::Status CloseRound(const RoundClosure& closure) override;
   absl::Status CompleteRound(const proto::RoundRecord& record, const RunCounters& counters) override;
   absl::Status SaveDeployment(const StoredDeployment& deployment) override;
+  absl::Status SaveRollout(const std::string& record) override;
 
  private:
   // Runs `write` and records its duration under `op`.

@@ -28,6 +28,8 @@ class SlowStore final : public StateStore {
   absl::Status CloseRound(const RoundClosure&) override { return Write(); }
   absl::Status CompleteRound(const proto::RoundRecord&, const RunCounters&) override { return Write(); }
   absl::Status SaveDeployment(const StoredDeployment&) override { return Write(); }
+  absl::StatusOr<std::optional<StoredDeployment>> LoadDeployment(uint64_t) override { return std::nullopt; }
+  absl::Status SaveRollout(const std::string&) override { return Write(); }
 
  private:
   absl::Status Write() {

@@ -27,6 +27,9 @@ class AdminApi {
   virtual absl::StatusOr<proto::CreateTokensResponse> CreateTokens(const proto::CreateTokensRequest& request) = 0;
   virtual absl::StatusOr<proto::DeviceSummary> ApproveDevice(const std::string& device_id) = 0;
   virtual absl::StatusOr<proto::DeviceSummary> RevokeDevice(const std::string& device_id) = 0;
+  // The staged rollout (rollout_command.h).
+  virtual absl::StatusOr<proto::RolloutStatus> GetRollout() = 0;
+  virtual absl::StatusOr<proto::RolloutStatus> ControlRollout(proto::RolloutControlRequest::Action action) = 0;
 };
 
 }  // namespace fedge::ctl

@@ -131,4 +131,16 @@ absl::StatusOr<proto::DeviceSummary> AdminClient::RevokeDevice(const std::string
                                                                        &proto::Admin::Stub::RevokeDevice, request);
 }
 
+absl::StatusOr<proto::RolloutStatus> AdminClient::GetRollout() {
+  return impl_->Call<proto::RolloutRequest, proto::RolloutStatus>("GetRollout", &proto::Admin::Stub::GetRollout,
+                                                                  proto::RolloutRequest());
+}
+
+absl::StatusOr<proto::RolloutStatus> AdminClient::ControlRollout(proto::RolloutControlRequest::Action action) {
+  proto::RolloutControlRequest request;
+  request.set_action(action);
+  return impl_->Call<proto::RolloutControlRequest, proto::RolloutStatus>(
+      "ControlRollout", &proto::Admin::Stub::ControlRollout, request);
+}
+
 }  // namespace fedge::ctl

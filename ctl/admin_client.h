@@ -58,6 +58,8 @@ class AdminClient final : public AdminApi {
   absl::StatusOr<proto::CreateTokensResponse> CreateTokens(const proto::CreateTokensRequest& request) override;
   absl::StatusOr<proto::DeviceSummary> ApproveDevice(const std::string& device_id) override;
   absl::StatusOr<proto::DeviceSummary> RevokeDevice(const std::string& device_id) override;
+  absl::StatusOr<proto::RolloutStatus> GetRollout() override;
+  absl::StatusOr<proto::RolloutStatus> ControlRollout(proto::RolloutControlRequest::Action action) override;
 
  private:
   struct Impl;

@@ -71,6 +71,10 @@ class FakeAdmin final : public AdminApi {
     g.set_sha256(std::string(64, 'a'));
     return m;
   }
+  absl::StatusOr<proto::RolloutStatus> GetRollout() override { return absl::UnimplementedError("not faked here"); }
+  absl::StatusOr<proto::RolloutStatus> ControlRollout(proto::RolloutControlRequest::Action) override {
+    return absl::UnimplementedError("not faked here");
+  }
   absl::StatusOr<proto::BackupResponse> Backup(const std::string& path) override {
     if (path.empty() || path[0] != '/') return absl::InvalidArgumentError("must be absolute");
     proto::BackupResponse b;

@@ -11,6 +11,7 @@
 #include "ctl/commands.h"
 #include "ctl/enrol_commands.h"
 #include "ctl/exit_codes.h"
+#include "ctl/rollout_command.h"
 
 namespace fedge::ctl {
 namespace {
@@ -29,6 +30,10 @@ constexpr char kExamples[] = R"(Examples:
   fedgectl devices --status pending
   fedgectl device approve dev-18
   fedgectl device revoke dev-17                    # refused from its next call; listed in the CRL
+  fedgectl rollout status
+  fedgectl rollout pause        # hold the current stage; resume continues
+  fedgectl rollout promote      # next stage now, without waiting for soak and health
+  fedgectl rollout rollback     # every device returns to the previous deployed model
 
 )";
 
@@ -44,6 +49,7 @@ struct Flags {
   std::string backup_path;
   uint32_t token_count = 1;
   std::string token_expires = "24h";
+  std::string rollout_action;
 };
 
 int Main(int argc, char** argv) {
@@ -102,6 +108,13 @@ int Main(int argc, char** argv) {
   backup->fallthrough();
   backup->add_option("PATH", f.backup_path, "absolute path of a new directory on the coordinator's host")->required();
 
+  CLI::App* rollout = app.add_subcommand(
+      "rollout", "staged rollout of the deployed model: status, or pause|resume|promote|rollback (admin certificate)");
+  rollout->fallthrough();
+  rollout->add_option("ACTION", f.rollout_action, "status, pause, resume, promote or rollback")
+      ->required()
+      ->check(CLI::IsMember({"status", "pause", "resume", "promote", "rollback"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -145,6 +158,8 @@ int Main(int argc, char** argv) {
     done = ShowModels(**client, output, std::cout);
   } else if (*backup) {
     done = RunBackup(**client, f.backup_path, output, std::cout);
+  } else if (*rollout) {
+    done = RunRollout(**client, f.rollout_action, output, std::cout);
   }
   std::cout.flush();
   return done.ok() ? kExitOk : fail(done);

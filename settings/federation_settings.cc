@@ -129,6 +129,7 @@ void ReadDeployTable(ConfigSection t, const FederationSettings& s, const Setting
   t.Read("prune_fraction", &d.prune_fraction, 0, 0.99);
   t.Read("warm_start", &d.warm_start);
   t.Read("threads", &d.threads, 0, 1024);
+  t.Read("test_degrade_from_version", &d.test_degrade_from_version, 0, int64_t{1} << 40);
   if (d.student.empty()) t.Error("'student' must name a model of the zoo, e.g. \"cnn_student\"");
   if (!d.enabled()) return;
   if (s.federation.rounds > 0 && d.every_rounds > s.federation.rounds) {
@@ -139,6 +140,58 @@ void ReadDeployTable(ConfigSection t, const FederationSettings& s, const Setting
     t.Error("'proxy_data' must name a Fashion-MNIST directory: its training images are the distillation proxy set "
             "and its test split measures the deployed model");
   }
+}
+
+// One entry per stage, or a one-entry array for all of them; integers where
+// `integral`.
+void ReadStageArray(ConfigSection t, const char* key, size_t stages, double lo, double hi, bool integral,
+                    std::vector<double>& values) {
+  if (!t.Has(key)) return;
+  t.Read(key, &values);
+  if (values.size() == 1) values.assign(stages, values[0]);
+  if (values.size() != stages) {
+    t.Error(absl::StrCat("'", key, "' needs one entry per stage (", stages,
+                         ", as 'fractions') or a one-entry array for all"));
+    return;
+  }
+  for (double v : values) {
+    if (!(v >= lo && v <= hi) || (integral && v != std::floor(v))) {
+      t.Error(absl::StrCat("'", key, "' entries must be ", integral ? "integers " : "", "in [", lo, ", ", hi, "]"));
+      return;
+    }
+  }
+}
+
+void ReadRolloutTable(ConfigSection root, RolloutSettings& r) {
+  if (!root.Has("rollout")) return;
+  ConfigSection t = root.Section("rollout");
+  r.enabled = true;
+  t.Read("enabled", &r.enabled);
+  if (t.Has("fractions")) {
+    t.Read("fractions", &r.fractions);
+    // Stage arrays not given follow the new number of stages.
+    if (r.min_devices.size() != r.fractions.size()) r.min_devices.assign(r.fractions.size(), 1);
+    if (r.soak_s.size() != r.fractions.size()) r.soak_s.assign(r.fractions.size(), 0);
+  }
+  if (r.fractions.empty()) {
+    t.Error("'fractions' needs at least one stage, e.g. [0.01, 0.1, 0.5, 1.0]");
+    return;
+  }
+  double previous = 0;
+  for (double f : r.fractions) {
+    if (!(f > 0 && f <= 1) || f < previous) {
+      t.Error("'fractions' must be non-decreasing shares of devices in (0, 1], e.g. [0.01, 0.1, 0.5, 1.0]");
+      return;
+    }
+    previous = f;
+  }
+  if (r.fractions.back() != 1) t.Error("the last of 'fractions' must be 1: a rollout ends on every device");
+  ReadStageArray(t, "min_devices", r.fractions.size(), 0, 1e9, true, r.min_devices);
+  ReadStageArray(t, "soak_s", r.fractions.size(), 0, 1e8, false, r.soak_s);
+  t.Read("max_failure_share", &r.max_failure_share, 0, 0.999);
+  t.Read("min_accuracy", &r.min_accuracy, 0, 1);
+  t.Read("max_inference_error_share", &r.max_inference_error_share, 0, 1);
+  t.Read("max_drift_increase", &r.max_drift_increase, 0, 1);
 }
 
 void ReadStrategy(ConfigSection t, int64_t updates_per_round, StrategySpec& spec) {
@@ -183,6 +236,7 @@ void ReadFederationSettings(ConfigSection root, const SettingsChecks& checks, Fe
   ReadDpTable(root, *s);
   ReadClientDpTable(root, s->client_dp);
   ReadDeployTable(root.Section("deploy"), *s, checks, s->deploy);
+  ReadRolloutTable(root, s->rollout);
 }
 
 const std::vector<std::string>& SimulationTables() {
@@ -275,6 +329,14 @@ nlohmann::json FederationSettingsToJson(const FederationSettings& s) {
                    {"proxy_data", d.proxy_data}, {"proxy_examples", d.proxy_examples},
                    {"prune_fraction", d.prune_fraction}, {"warm_start", d.warm_start},
                    {"threads", d.threads}};
+    if (d.test_degrade_from_version > 0) j["deploy"]["test_degrade_from_version"] = d.test_degrade_from_version;
+  }
+  if (s.rollout.enabled) {
+    const RolloutSettings& r = s.rollout;
+    j["rollout"] = {{"fractions", r.fractions}, {"min_devices", r.min_devices}, {"soak_s", r.soak_s},
+                    {"max_failure_share", r.max_failure_share}, {"min_accuracy", r.min_accuracy},
+                    {"max_inference_error_share", r.max_inference_error_share},
+                    {"max_drift_increase", r.max_drift_increase}};
   }
   return j;
 }

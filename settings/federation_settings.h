@@ -25,7 +25,9 @@
 //                 sampling_rate, delta
 //   [deploy]      every_rounds, student, temperature, epochs, batch_size,
 //                 learning_rate, proxy_data, proxy_examples, prune_fraction,
-//                 warm_start, threads
+//                 warm_start, threads, test_degrade_from_version (tests only)
+//   [rollout]     enabled, fractions, min_devices, soak_s, max_failure_share,
+//                 min_accuracy, max_inference_error_share, max_drift_increase
 //
 // Keys of earlier schemas are refused with the key that replaced them
 // (settings/renamed_keys.h).
@@ -91,8 +93,25 @@ struct DeploySettings {
   double prune_fraction = 0;
   bool warm_start = true;
   int threads = 0;  // LibTorch intra-op threads while deploying; 0: the run's default
+  // TEST-ONLY: from this deployed version on, zero the model's weights after
+  // building it (coordinator/degrading_deployer.h); 0: never.
+  int64_t test_degrade_from_version = 0;
 
   bool enabled() const { return every_rounds > 0; }
+};
+
+// [rollout]: each deployed model reaches the fleet in stages
+// (coordinator/rollout.h). The per-stage arrays have one entry per stage
+// (or a one-entry array for every stage).
+struct RolloutSettings {
+  bool enabled = false;  // true when the table is present, unless it says otherwise
+  std::vector<double> fractions = {0.01, 0.10, 0.50, 1.0};
+  std::vector<double> min_devices = {1, 10, 50, 0};
+  std::vector<double> soak_s = {1800, 3600, 3600, 0};
+  double max_failure_share = 0.2;
+  double min_accuracy = 0;  // 0: reported accuracy is not a rule
+  double max_inference_error_share = 0.05;
+  double max_drift_increase = 0.25;
 };
 
 struct FederationSettings {
@@ -146,6 +165,7 @@ struct FederationSettings {
   DpSettings dp;
   ClientDpSettings client_dp;
   DeploySettings deploy;
+  RolloutSettings rollout;
 };
 
 // What reading checks beyond the file itself.

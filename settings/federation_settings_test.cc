@@ -145,6 +145,27 @@ TEST(FederationSettingsTest, CrossFieldRules) {
   EXPECT_THAT(ErrorOf("[client_dp]\nadaptive = true\n"), HasSubstr("count_noise"));
 }
 
+TEST(FederationSettingsTest, RolloutTable) {
+  absl::StatusOr<FederationSettings> s = Read(
+      "[rollout]\nfractions = [0.2, 0.5, 1.0]\nmin_devices = [1, 2, 1]\nsoak_s = [5]\nmax_failure_share = 0.3\n"
+      "min_accuracy = 0.25\n[deploy]\nevery_rounds = 1\ntest_degrade_from_version = 2\n");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->rollout.enabled);
+  EXPECT_EQ(s->rollout.fractions, (std::vector<double>{0.2, 0.5, 1.0}));
+  EXPECT_EQ(s->rollout.min_devices, (std::vector<double>{1, 2, 1}));
+  EXPECT_EQ(s->rollout.soak_s, (std::vector<double>{5, 5, 5}));  // a one-entry array: every stage
+  EXPECT_EQ(s->rollout.max_failure_share, 0.3);
+  EXPECT_EQ(s->deploy.test_degrade_from_version, 2);
+  EXPECT_FALSE(Read("")->rollout.enabled);
+  EXPECT_FALSE(Read("[rollout]\nenabled = false\n")->rollout.enabled);
+  EXPECT_THAT(ErrorOf("[rollout]\nfractions = [0.5, 0.2, 1.0]\n"), HasSubstr("non-decreasing"));
+  EXPECT_THAT(ErrorOf("[rollout]\nfractions = [0.1, 0.5]\n"), HasSubstr("must be 1"));
+  EXPECT_THAT(ErrorOf("[rollout]\nfractions = [0.1, 1.0]\nmin_devices = [1, 2, 3]\n"),
+              HasSubstr("one entry per stage"));
+  EXPECT_THAT(ErrorOf("[rollout]\nmin_devices = [1.5]\n"), HasSubstr("integers"));
+  EXPECT_THAT(ErrorOf("[rollout]\nmax_failure_share = 1\n"), HasSubstr("max_failure_share"));
+}
+
 TEST(FederationSettingsTest, SelectionArithmetic) {
   FederationSettings s;
   s.federation.devices_per_round = 5;

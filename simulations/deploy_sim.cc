@@ -2,10 +2,12 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <numeric>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "client/inference_health.h"
 #include "coordinator/deploy_setup.h"
 #include "core/status.h"
 #include "models/dataset.h"
@@ -34,16 +36,38 @@ absl::StatusOr<std::unique_ptr<DeploySimulation>> DeploySimulation::Create(const
   std::iota(proxy.begin(), proxy.end(), first_proxy);
   DistillingDeployerOptions o = DeployerOptionsFor(scenario, scenario.run.torch_threads);
   VerifyKey verify_key = signing_key.verify_key();
+  ExampleBatch health;
+  {
+    const int64_t n = std::min<int64_t>(kHealthExamples, test.num_examples);
+    std::vector<int64_t> first(static_cast<size_t>(n));
+    std::iota(first.begin(), first.end(), 0);
+    TensorDataset t = ToTensors(test, first);
+    torch::Tensor images = t.images.reshape({n, -1}).contiguous();
+    health.dim = images.size(1);
+    health.features.assign(images.data_ptr<float>(), images.data_ptr<float>() + images.numel());
+    torch::Tensor labels = t.labels.to(torch::kInt32).contiguous();
+    health.labels.assign(labels.data_ptr<int32_t>(), labels.data_ptr<int32_t>() + n);
+  }
   FEDGE_ASSIGN_OR_RETURN(
       std::unique_ptr<DistillingDeployer> deployer,
       DistillingDeployer::Create(std::move(o), DeployData{ToTensors(train, proxy).images, ToTensors(test)},
                                  std::move(signing_key)));
-  return std::unique_ptr<DeploySimulation>(new DeploySimulation(scenario, std::move(deployer), std::move(verify_key)));
+  return std::unique_ptr<DeploySimulation>(
+      new DeploySimulation(scenario, std::move(deployer), std::move(verify_key), std::move(health)));
 }
 
 DeploySimulation::DeploySimulation(const Scenario& scenario, std::unique_ptr<DistillingDeployer> deployer,
-                                   VerifyKey verify_key)
-    : every_rounds_(scenario.deploy.every_rounds), deployer_(std::move(deployer)), verify_key_(std::move(verify_key)) {}
+                                   VerifyKey verify_key, ExampleBatch health)
+    : every_rounds_(scenario.deploy.every_rounds),
+      deployer_(std::move(deployer)),
+      verify_key_(std::move(verify_key)),
+      min_accuracy_(scenario.rollout.min_accuracy),
+      health_(std::move(health)) {}
+
+void DeploySimulation::ConfigureDevice(DeviceOptions& options) const {
+  options.inference_min_accuracy = min_accuracy_;
+  options.inference_health_check = [this](const ModelHandle& model) { return HeldBackAccuracy(model, health_); };
+}
 
 void DeploySimulation::Configure(FederationOptions& options) {
   options.deploy_every = every_rounds_;
@@ -65,6 +89,15 @@ void DeploySimulation::FillRow(const proto::RoundRecord& record, RoundRow& row) 
   row.deploy_int8_accuracy = RoundMetric(record, "deploy_int8_accuracy", NAN);
   row.deploy_artifact_bytes = RoundMetric(record, "deploy_artifact_bytes", NAN);
   row.deploy_size_ratio = RoundMetric(record, "deploy_size_ratio", NAN);
+  const auto count = [&](const char* name) { return static_cast<int64_t>(RoundMetric(record, name, 0)); };
+  row.rollout_version = count("rollout_version");
+  row.rollout_stage = count("rollout_stage");
+  row.rollout_state = count("rollout_state");
+  row.rollout_advanced = count("rollout_advanced");
+  row.rollout_aborted = count("rollout_aborted");
+  row.serving_rollout_version = count("rollout_serving_version");
+  row.serving_previous_version = count("rollout_serving_previous");
+  row.serving_other_version = count("rollout_serving_other");
 }
 
 }  // namespace fedge

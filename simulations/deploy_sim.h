@@ -27,6 +27,8 @@
 #include "coordinator/federation.h"
 #include "core/idx.h"
 #include "core/signing.h"
+#include "client/data/example_store.h"
+#include "client/device.h"
 #include "inference/model_slot.h"
 #include "proto/fedge.pb.h"
 #include "simulations/report.h"
@@ -53,16 +55,25 @@ class DeploySimulation {
 
   // The inference slot of `device_id`, created on first use.
   ModelSlot* SlotFor(const std::string& device_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Sets a virtual device's health check of each installed deployment: its
+  // accuracy on the first kHealthExamples test images (held back from every
+  // device's training data), rolled back below [rollout] min_accuracy, as
+  // fedge-device does with its own examples (client/device.h).
+  void ConfigureDevice(DeviceOptions& options) const;
+  static constexpr int64_t kHealthExamples = 100;
 
   // Copies the round's deployment figures into the row's deploy columns.
   static void FillRow(const proto::RoundRecord& record, RoundRow& row);
 
  private:
-  DeploySimulation(const Scenario& scenario, std::unique_ptr<DistillingDeployer> deployer, VerifyKey verify_key);
+  DeploySimulation(const Scenario& scenario, std::unique_ptr<DistillingDeployer> deployer, VerifyKey verify_key,
+                   ExampleBatch health);
 
   const int64_t every_rounds_;
   std::unique_ptr<DistillingDeployer> deployer_;
   const VerifyKey verify_key_;
+  const double min_accuracy_;
+  const ExampleBatch health_;  // normalised test images and their labels
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<ModelSlot>> slots_ ABSL_GUARDED_BY(mu_);
 };

@@ -10,6 +10,7 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "simulations/deploy_report.h"
+#include "simulations/rollout_report.h"
 #include "simulations/drift_report.h"
 #include "simulations/privacy_report.h"
 #include "simulations/svg_chart.h"
@@ -57,6 +58,14 @@ const std::vector<Column>& Columns() {
       {"deploy_int8_accuracy", [](const RoundRow& r) { return Real(r.deploy_int8_accuracy, 6); }},
       {"deploy_artifact_bytes", [](const RoundRow& r) { return Real(r.deploy_artifact_bytes, 0); }},
       {"deploy_size_ratio", [](const RoundRow& r) { return Real(r.deploy_size_ratio, 3); }},
+      {"rollout_version", [](const RoundRow& r) { return absl::StrCat(r.rollout_version); }},
+      {"rollout_stage", [](const RoundRow& r) { return absl::StrCat(r.rollout_stage); }},
+      {"rollout_state", [](const RoundRow& r) { return absl::StrCat(r.rollout_state); }},
+      {"rollout_advanced", [](const RoundRow& r) { return absl::StrCat(r.rollout_advanced); }},
+      {"rollout_aborted", [](const RoundRow& r) { return absl::StrCat(r.rollout_aborted); }},
+      {"serving_rollout_version", [](const RoundRow& r) { return absl::StrCat(r.serving_rollout_version); }},
+      {"serving_previous_version", [](const RoundRow& r) { return absl::StrCat(r.serving_previous_version); }},
+      {"serving_other_version", [](const RoundRow& r) { return absl::StrCat(r.serving_other_version); }},
       {"sim_time_s", [](const RoundRow& r) { return Real(r.sim_time_s, 3); }},
       {"wall_time_s", [](const RoundRow& r) { return Real(r.wall_time_s, 3); }},
   };
@@ -169,6 +178,7 @@ nlohmann::json RunReport::Summary(const RunTimings& timings) const {
                   {"sim_time_s", rows_.empty() ? 0.0 : rows_.back().sim_time_s}};
   if (scenario_.drift.enabled()) j["drift"] = DriftSummary(scenario_, rows_);
   if (scenario_.deploy.enabled()) j["deployments"] = DeploymentsSummary(rows_);
+  if (scenario_.rollout.enabled) j["rollout_events"] = RolloutEvents(rows_);
   j["columns"] = RoundColumns();
   return j;
 }
@@ -229,6 +239,7 @@ std::string RunReport::Html(const RunTimings& timings) const {
   html += CompressionPrivacyHtml(rows_);
   html += DriftHtml(scenario_, rows_);
   html += DeploymentsHtml(rows_);
+  html += RolloutHtml(rows_);
   html += "<h2>Scenario</h2>\n<table>\n";
   ScenarioRows(ScenarioToJson(scenario_), "", html);
   html += "</table>\n</body></html>\n";
@@ -249,6 +260,7 @@ std::string RunReport::TerminalSummary(const RunTimings& timings, const std::str
   s += CompressionPrivacyTerminalLines(rows_);
   s += DriftTerminalLines(scenario_, rows_);
   s += DeploymentsTerminalLines(rows_);
+  s += RolloutTerminalLines(rows_);
   absl::StrAppendFormat(&s, "  report               %s/report.html\n", dir);
   return s;
 }

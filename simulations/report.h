@@ -71,6 +71,16 @@ struct RoundRow {
   double deploy_int8_accuracy = NAN;     // the int8 student, run by the on-device runtime
   double deploy_artifact_bytes = NAN;    // the signed int8 artifact
   double deploy_size_ratio = NAN;        // teacher fp32 weight bytes / artifact bytes
+  // Staged rollout ([rollout], coordinator/rollout.h) at the round's close;
+  // all 0 without one.
+  int64_t rollout_version = 0;           // the deployed version being (or last) rolled out
+  int64_t rollout_stage = 0;             // its stage, 1-based
+  int64_t rollout_state = 0;             // proto::RolloutState (1 running, 3 completed, 4 aborted, ...)
+  int64_t rollout_advanced = 0;          // stages advanced (or completed) since the previous round
+  int64_t rollout_aborted = 0;           // rollouts aborted since the previous round
+  int64_t serving_rollout_version = 0;   // devices that last reported serving rollout_version
+  int64_t serving_previous_version = 0;  // ... the version before it
+  int64_t serving_other_version = 0;     // ... any other deployed version
   double sim_time_s = 0;   // simulated time since the start of the run, at the round's close
   double wall_time_s = 0;  // real seconds spent in the round
 };

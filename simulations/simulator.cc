@@ -356,7 +356,10 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
     outcome.state_before = *std::move(snapshot);
   }
   options.privacy_ledger = privacy_state->ledger.get();
-  if (deploy != nullptr) options.inference_slot = deploy->SlotFor(profile.id);
+  if (deploy != nullptr) {
+    options.inference_slot = deploy->SlotFor(profile.id);
+    deploy->ConfigureDevice(options);
+  }
   Device device(std::move(options), &link, &device_clock, &sim_trainer, verify_key);
   absl::StatusOr<StepResult> step = device.RunOnce();
   outcome.status = !step.ok()        ? step.status()

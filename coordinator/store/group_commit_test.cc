@@ -58,6 +58,8 @@ class RecordingStore final : public StateStore {
   absl::Status CloseRound(const RoundClosure&) override { return absl::OkStatus(); }
   absl::Status CompleteRound(const proto::RoundRecord&, const RunCounters&) override { return absl::OkStatus(); }
   absl::Status SaveDeployment(const StoredDeployment&) override { return absl::OkStatus(); }
+  absl::StatusOr<std::optional<StoredDeployment>> LoadDeployment(uint64_t) override { return std::nullopt; }
+  absl::Status SaveRollout(const std::string&) override { return absl::OkStatus(); }
 
  private:
   absl::Mutex mu;

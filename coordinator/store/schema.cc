@@ -112,6 +112,10 @@ CREATE TABLE enrolments (
   revoked INTEGER NOT NULL);
 CREATE INDEX enrolments_by_state ON enrolments (state);
 )sql",
+    // 5 -> 6: the staged rollout of the deployed model (coordinator/rollout.h)
+    R"sql(
+CREATE TABLE rollout (id INTEGER PRIMARY KEY CHECK (id = 1), record BLOB NOT NULL);
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

@@ -19,6 +19,7 @@
 //      last_report and training_metrics; an index on status
 //   5  enrolment (enrolment_store.h): enrol_tokens (token SHA-256, expiry,
 //      use) and enrolments (per device: CSR, state, certificate, serial)
+//   6  rollout: the staged rollout's record (one row)
 //
 // Thread-safety: call from the thread that owns the SqliteDb.
 #ifndef FEDGE_COORDINATOR_STORE_SCHEMA_H_
@@ -30,7 +31,7 @@
 
 namespace fedge {
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 // 0 for an empty database (no schema_version table yet).
 absl::StatusOr<int> ReadSchemaVersion(SqliteDb& db);

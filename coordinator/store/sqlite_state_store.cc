@@ -162,7 +162,8 @@ absl::Status SqliteStateStore::StartRun(const RunConfig& config) {
     }
     FEDGE_RETURN_IF_ERROR(db_->Exec(
         "DELETE FROM run_config; DELETE FROM meta; DELETE FROM models; DELETE FROM rounds; DELETE FROM devices; "
-        "DELETE FROM open_round; DELETE FROM updates; DELETE FROM round_progress; DELETE FROM deployments;"));
+        "DELETE FROM open_round; DELETE FROM updates; DELETE FROM round_progress; DELETE FROM deployments; "
+        "DELETE FROM rollout;"));
     for (const auto& [key, value] : config) {
       FEDGE_ASSIGN_OR_RETURN(SqliteStatement insert, db_->Prepare("INSERT INTO run_config VALUES (?, ?)"));
       FEDGE_RETURN_IF_ERROR(insert.BindText(1, key).BindText(2, value).Run());
@@ -381,6 +382,22 @@ absl::Status SqliteStateStore::SaveDeployment(const StoredDeployment& d) {
       .Run();
 }
 
+absl::StatusOr<std::optional<StoredDeployment>> SqliteStateStore::LoadDeployment(uint64_t version) {
+  absl::MutexLock lock(&mu_);
+  FEDGE_ASSIGN_OR_RETURN(SqliteStatement q,
+                         db_->Prepare("SELECT parent_version, artifact FROM deployments WHERE version = ?"));
+  q.Bind(1, static_cast<int64_t>(version));
+  FEDGE_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::optional<StoredDeployment>();
+  return std::optional<StoredDeployment>(StoredDeployment{version, static_cast<uint64_t>(q.Int(0)), q.Blob(1)});
+}
+
+absl::Status SqliteStateStore::SaveRollout(const std::string& record) {
+  absl::MutexLock lock(&mu_);
+  FEDGE_ASSIGN_OR_RETURN(SqliteStatement insert, db_->Prepare("INSERT OR REPLACE INTO rollout VALUES (1, ?)"));
+  return insert.BindBlob(1, record).Run();
+}
+
 absl::StatusOr<StoredState> SqliteStateStore::Load() {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<StoredState> state = LoadLocked();
@@ -526,6 +543,11 @@ absl::StatusOr<StoredState> SqliteStateStore::LoadLocked() {
     if (row) {
       s.deployed = StoredDeployment{static_cast<uint64_t>(q.Int(0)), static_cast<uint64_t>(q.Int(1)), q.Blob(2)};
     }
+  }
+  {
+    FEDGE_ASSIGN_OR_RETURN(SqliteStatement q, db_->Prepare("SELECT record FROM rollout WHERE id = 1"));
+    FEDGE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) s.rollout = q.Blob(0);
   }
   return s;
 }

@@ -72,6 +72,8 @@ class SqliteStateStore final : public StateStore, public EnrolmentStore {
   absl::Status CloseRound(const RoundClosure& closure) override;
   absl::Status CompleteRound(const proto::RoundRecord& record, const RunCounters& counters) override;
   absl::Status SaveDeployment(const StoredDeployment& deployment) override;
+  absl::StatusOr<std::optional<StoredDeployment>> LoadDeployment(uint64_t version) override;
+  absl::Status SaveRollout(const std::string& record) override;
 
   // EnrolmentStore
   absl::Status AddTokens(const std::vector<StoredToken>& tokens, int64_t now_unix_micros) override;

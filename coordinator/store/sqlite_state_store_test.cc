@@ -502,3 +502,39 @@ TEST(SqliteStateStoreTest, BackupCopiesTheOpenRoundsProgress) {
 
 }  // namespace
 }  // namespace fedge
+
+namespace fedge {
+namespace {
+
+TEST(SqliteStateStoreTest, MigratesSchema5ToTheRolloutRecord) {
+  const std::string dir = FreshDir("migrate_rollout");
+  fs::create_directories(dir);
+  {
+    // Written the way schema version 5 wrote it: two deployments, no rollout.
+    absl::StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open((fs::path(dir) / "state.db").string(), true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(MigrateSchema(**db, 5).ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO deployments VALUES (1, 3, x'0102'); "
+                            "INSERT INTO deployments VALUES (2, 5, x'0304');")
+                    .ok());
+  }
+  std::unique_ptr<SqliteStateStore> store = OpenOrDie(dir);
+  absl::StatusOr<StoredState> s = store->Load();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->rollout.empty());
+  ASSERT_TRUE(s->deployed.has_value());
+  EXPECT_EQ(s->deployed->version, 2u);
+  // The older deployment stays reachable for the rollout's previous version.
+  absl::StatusOr<std::optional<StoredDeployment>> older = store->LoadDeployment(1);
+  ASSERT_TRUE(older.ok() && older->has_value());
+  EXPECT_EQ((*older)->parent_version, 3u);
+  EXPECT_EQ((*older)->artifact, std::string("\x01\x02", 2));
+  EXPECT_FALSE(store->LoadDeployment(7)->has_value());
+  // The rollout record round-trips and is replaced, not appended.
+  ASSERT_TRUE(store->SaveRollout("first").ok());
+  ASSERT_TRUE(store->SaveRollout("second").ok());
+  EXPECT_EQ(store->Load()->rollout, "second");
+}
+
+}  // namespace
+}  // namespace fedge

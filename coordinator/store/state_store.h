@@ -147,6 +147,9 @@ struct StoredState {
   // retried by a device whose reply was lost).
   std::vector<AckedUpdate> last_closed_updates;
   std::optional<StoredDeployment> deployed;  // the newest deployment
+  // The staged rollout's record (a serialised proto::StoredRollout); empty
+  // when none was stored.
+  std::string rollout;
 };
 
 // What closing a round changes, atomically.
@@ -191,6 +194,11 @@ class StateStore {
   // Turns the pending record of `record.round()` into a completed one.
   virtual absl::Status CompleteRound(const proto::RoundRecord& record, const RunCounters& counters) = 0;
   virtual absl::Status SaveDeployment(const StoredDeployment& deployment) = 0;
+  // A stored deployment by version (the staged rollout serves an older one
+  // besides the newest); nullopt when that version is not stored.
+  virtual absl::StatusOr<std::optional<StoredDeployment>> LoadDeployment(uint64_t version) = 0;
+  // Replaces the staged rollout's record (coordinator/rollout.h).
+  virtual absl::Status SaveRollout(const std::string& record) = 0;
 };
 
 }  // namespace fedge

@@ -16,6 +16,19 @@ LOOPBACK_ADMIN_CN=fedge-admin
 # coordinator keeps serving (e.g. fedgectl) after its last round.
 LOOPBACK_KEEP_SERVING=""
 
+# loopback_init BIN_DIR: LOOPBACK_BIN, a fresh LOOPBACK_WORK (also as W), and
+# an exit trap that stops every process started and removes the directory
+# (kept with FEDGE_KEEP_WORK=1). Exits 77 (CTest's skip) when the
+# Fashion-MNIST package is missing; its directory is then in FMNIST.
+FMNIST=/usr/share/datasets/fashion-mnist
+loopback_init() {
+  [[ -f $FMNIST/t10k-labels-idx1-ubyte.gz ]] || { echo "SKIP: no Fashion-MNIST"; exit 77; }
+  LOOPBACK_BIN=$1
+  LOOPBACK_WORK=$(mktemp -d)
+  W=$LOOPBACK_WORK
+  trap 'loopback_cleanup; [[ -n ${FEDGE_KEEP_WORK:-} ]] || rm -rf "$LOOPBACK_WORK"' EXIT
+}
+
 loopback_cleanup() {
   for p in "${LOOPBACK_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 }

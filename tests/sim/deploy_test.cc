@@ -85,6 +85,40 @@ TEST_F(DeploySimTest, DeploymentsAreIdenticalAtAnyWorkerCount) {
   }
 }
 
+// [rollout] in simulation: the same Federation and Device code as the
+// service. Every device polls every round; from deployed version 2 on the
+// TEST-ONLY degrading deployer breaks the model, which virtual devices catch
+// with their held-back check and the rollout aborts.
+TEST_F(DeploySimTest, StagedRolloutAdvancesAGoodModelAndAbortsABrokenOne) {
+  Scenario s = Deploying(2);
+  s.federation.devices_per_round = 6;
+  s.deploy.every_rounds = 1;
+  s.deploy.epochs = 1;
+  s.deploy.test_degrade_from_version = 2;
+  s.rollout.enabled = true;
+  s.rollout.fractions = {0.3, 1.0};
+  s.rollout.min_devices = {1, 1};
+  s.rollout.soak_s = {0, 0};
+  s.rollout.min_accuracy = 0.2;
+  auto rows = Run(s);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 4u);
+  const std::vector<RoundRow>& r = *rows;
+  // Round 1 deployed v1 and started its rollout; round 2 advanced it to
+  // 100%, round 3 completed it (and started v3, the newest deployment).
+  EXPECT_EQ(r[0].rollout_version, 1);
+  EXPECT_EQ(r[0].rollout_stage, 1);
+  EXPECT_EQ(r[1].rollout_advanced, 1);
+  EXPECT_EQ(r[1].rollout_stage, 2);
+  EXPECT_EQ(r[2].rollout_advanced, 1);
+  EXPECT_EQ(r[2].serving_previous_version, 6);  // every device serves v1, the previous of v3
+  EXPECT_EQ(r[2].rollout_version, 3);
+  // Round 4: v3's canary failed its check and rolled back; the rollout aborted.
+  EXPECT_EQ(r[3].rollout_aborted, 1);
+  EXPECT_EQ(r[3].serving_previous_version + r[3].serving_rollout_version + r[3].serving_other_version, 6);
+  for (const RoundRow& row : r) EXPECT_EQ(row.serving_other_version, 0) << row.round;
+}
+
 TEST_F(DeploySimTest, AProxySetThatLeavesDevicesNothingIsRefused) {
   Scenario s = Deploying(1);
   s.deploy.proxy_examples = 3000;
