@@ -35,7 +35,7 @@ struct CoordinatorMetricsOptions {
   double epsilon_budget = 0;
   // The staged rollout's state (Federation::GetRollout), read at scrape
   // time; null: the rollout gauges stay at "none".
-  std::function<proto::RolloutStatus()> rollout;
+  std::function<proto::RolloutStatus()> rollout = nullptr;
 };
 
 class CoordinatorMetrics {

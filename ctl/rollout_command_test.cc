@@ -32,6 +32,11 @@ class FakeRolloutAdmin final : public AdminApi {
   absl::StatusOr<proto::DeviceSummary> GetDevice(const std::string&) override { return Unused(); }
   absl::StatusOr<proto::ListModelsResponse> ListModels() override { return Unused(); }
   absl::StatusOr<proto::BackupResponse> Backup(const std::string&) override { return Unused(); }
+  absl::StatusOr<proto::CreateTokensResponse> CreateTokens(const proto::CreateTokensRequest&) override {
+    return Unused();
+  }
+  absl::StatusOr<proto::DeviceSummary> ApproveDevice(const std::string&) override { return Unused(); }
+  absl::StatusOr<proto::DeviceSummary> RevokeDevice(const std::string&) override { return Unused(); }
   absl::StatusOr<proto::RolloutStatus> GetRollout() override { return s_; }
   // Like the coordinator: pause only while running, rollback once.
   absl::StatusOr<proto::RolloutStatus> ControlRollout(proto::RolloutControlRequest::Action action) override {
