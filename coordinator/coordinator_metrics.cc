@@ -49,12 +49,17 @@ CoordinatorMetrics::CoordinatorMetrics(metrics::Registry* registry, CoordinatorM
                                         {"name"})),
       devices_(registry->AddGauge("fedge_devices",
                                   "Registered devices by status: active (heard from recently and eligible), "
-                                  "ineligible (heard from, declining work), offline (silent past the threshold).",
+                                  "ineligible (heard from, declining work), offline (silent past the threshold), "
+                                  "pending (enrolled, awaiting approval), revoked.",
                                   {"status"})),
       devices_serving_(registry->AddGauge("fedge_devices_serving",
                                           "Devices by the deployed INT8 model version they report serving "
                                           "(0: none).",
                                           {"version"})),
+      devices_training_(registry->AddGauge("fedge_devices_training",
+                                           "Devices by the global model version their last accepted update was "
+                                           "trained on (0: none yet).",
+                                           {"version"})),
       devices_drifting_(registry->AddGauge("fedge_devices_drifting",
                                            "Devices that raised a drift alarm since their last accepted update.")),
       epsilon_(registry->AddGauge("fedge_device_epsilon",
@@ -113,10 +118,16 @@ void CoordinatorMetrics::Collect() {
 
   const int64_t now = absl::ToUnixMicros(clock_->Now());
   const int64_t offline_micros = absl::ToInt64Microseconds(options_.offline_after);
-  double active = 0, ineligible = 0, offline = 0, drifting = 0;
+  double active = 0, ineligible = 0, offline = 0, pending = 0, revoked = 0, drifting = 0;
   std::vector<double> epsilons;
   devices_serving_.SetAll(0);
+  devices_training_.SetAll(0);
   for (const proto::DeviceSummary& d : s.devices()) {
+    // Not part of the working fleet: counted, nothing more.
+    if (d.status() == proto::DEVICE_STATUS_PENDING || d.status() == proto::DEVICE_STATUS_REVOKED) {
+      ++(d.status() == proto::DEVICE_STATUS_PENDING ? pending : revoked);
+      continue;
+    }
     if (now - d.last_seen_unix_micros() > offline_micros) {
       ++offline;
     } else if (!d.eligible()) {
@@ -125,12 +136,15 @@ void CoordinatorMetrics::Collect() {
       ++active;
     }
     devices_serving_.WithLabels({absl::StrCat(d.inference_model_version())}).Add(1);
+    devices_training_.WithLabels({absl::StrCat(d.training_model_version())}).Add(1);
     if (d.epsilon_spent() > 0) epsilons.push_back(d.epsilon_spent());
   }
   for (const proto::DeviceDrift& d : s.drift()) drifting += d.drifting();
   devices_.WithLabels({"active"}).Set(active);
   devices_.WithLabels({"ineligible"}).Set(ineligible);
   devices_.WithLabels({"offline"}).Set(offline);
+  devices_.WithLabels({"pending"}).Set(pending);
+  devices_.WithLabels({"revoked"}).Set(revoked);
   devices_drifting_.Get().Set(drifting);
   epsilon_.WithLabels({"max"}).Set(epsilons.empty() ? 0 : *std::max_element(epsilons.begin(), epsilons.end()));
   epsilon_.WithLabels({"median"}).Set(Median(std::move(epsilons)));

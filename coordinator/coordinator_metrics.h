@@ -74,6 +74,7 @@ class CoordinatorMetrics {
   metrics::Family<metrics::Gauge>& global_metric_;
   metrics::Family<metrics::Gauge>& devices_;
   metrics::Family<metrics::Gauge>& devices_serving_;
+  metrics::Family<metrics::Gauge>& devices_training_;
   metrics::Family<metrics::Gauge>& devices_drifting_;
   metrics::Family<metrics::Gauge>& epsilon_;
   metrics::Family<metrics::Gauge>& epsilon_budget_;

@@ -77,6 +77,14 @@ TEST_F(CoordinatorMetricsTest, GaugesComeFromTheStatusAtScrapeTime) {
   *status_.add_devices() = Device("a", now - absl::Seconds(5), true, 2, 1.5);
   *status_.add_devices() = Device("b", now - absl::Seconds(5), false, 2, 0.5);
   *status_.add_devices() = Device("c", now - absl::Minutes(30), true, 1, 0);
+  status_.mutable_devices(0)->set_training_model_version(4);
+  status_.mutable_devices(1)->set_training_model_version(3);
+  proto::DeviceSummary revoked = Device("r", now, true, 1, 0);
+  revoked.set_status(proto::DEVICE_STATUS_REVOKED);
+  *status_.add_devices() = revoked;
+  proto::DeviceSummary pending = Device("p", now, true, 0, 0);
+  pending.set_status(proto::DEVICE_STATUS_PENDING);
+  *status_.add_devices() = pending;
   status_.add_drift()->set_drifting(true);
   std::string text = registry_.Render();
   EXPECT_THAT(text, HasSubstr("fedge_round_current 4\n"));
@@ -84,8 +92,13 @@ TEST_F(CoordinatorMetricsTest, GaugesComeFromTheStatusAtScrapeTime) {
   EXPECT_THAT(text, HasSubstr("fedge_devices{status=\"active\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("fedge_devices{status=\"ineligible\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("fedge_devices{status=\"offline\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_devices{status=\"pending\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_devices{status=\"revoked\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("fedge_devices_serving{version=\"2\"} 2\n"));
-  EXPECT_THAT(text, HasSubstr("fedge_devices_serving{version=\"1\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_devices_serving{version=\"1\"} 1\n"));  // not the revoked one
+  EXPECT_THAT(text, HasSubstr("fedge_devices_training{version=\"4\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_devices_training{version=\"3\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("fedge_devices_training{version=\"0\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("fedge_devices_drifting 1\n"));
   EXPECT_THAT(text, HasSubstr("fedge_device_epsilon{stat=\"max\"} 1.5\n"));
   EXPECT_THAT(text, HasSubstr("fedge_device_epsilon{stat=\"median\"} 1.5\n"));  // of the two that spent any
