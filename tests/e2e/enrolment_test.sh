@@ -17,14 +17,8 @@
 #   enrolment_test.sh BIN_DIR
 # Exits 77 (skipped) when the Fashion-MNIST package is not installed.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/../../scripts/lib/loopback.sh"
-[[ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]] || { echo "SKIP: no Fashion-MNIST"; exit 77; }
-
-LOOPBACK_BIN=$1
-LOOPBACK_WORK=$(mktemp -d)
-trap 'loopback_cleanup; [[ -n ${FEDGE_KEEP_WORK:-} ]] || rm -rf "$LOOPBACK_WORK"' EXIT
-W=$LOOPBACK_WORK
+source "$(dirname "$0")/../../scripts/lib/loopback.sh"
+loopback_init "$1"
 # Where each device keeps what enroll made: where loopback_start_device
 # looks for a device's certificate under mutual TLS.
 E=$W/certs/devices
