@@ -33,13 +33,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib/loopback.sh"
-data=/usr/share/datasets/fashion-mnist
-[[ -f $data/t10k-labels-idx1-ubyte.gz ]] || { echo "SKIP: no Fashion-MNIST"; exit 77; }
-
-LOOPBACK_BIN=$1
-LOOPBACK_WORK=$(mktemp -d)
-trap 'loopback_cleanup; [[ -n ${FEDGE_KEEP_WORK:-} ]] || rm -rf "$LOOPBACK_WORK"' EXIT
-W=$LOOPBACK_WORK
+loopback_init "$1"
 started=$SECONDS
 
 say() { echo "[$((SECONDS - started)) s] $*"; }
