@@ -119,7 +119,10 @@ absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions
 }
 
 Federation::Federation(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Federation::~Federation() = default;
+Federation::~Federation() {
+  // First: its threads run callbacks on the rest of the state.
+  impl_->journal.reset();
+}
 
 absl::StatusOr<proto::RegisterResponse> Federation::Register(const proto::RegisterRequest& request) {
   const std::string& id = request.device().device_id();
@@ -257,7 +260,17 @@ absl::Status Federation::Impl::Reject(RoundState::TaskState& task, absl::Status 
   FEDGE_LOG(WARNING) << "round " << open->round() << ": rejected update from " << task.device_id << ": "
                      << why.message();
   task.reply = why;
+  CloseIfComplete();
   return why;
+}
+
+void Federation::Impl::CloseIfComplete() {
+  if (!open || being_stored > 0) return;
+  if (open->accepted() >= open->target()) {
+    CloseRound("target reached");
+  } else if (open->AllSelectedAnswered()) {
+    CloseRound("every selected device answered");
+  }
 }
 
 // Validates a fully received update once and folds it into the aggregate.
@@ -383,7 +396,7 @@ proto::UploadResponse Federation::Impl::Acknowledge(RoundState::TaskState& task,
   // A checkpointed batch counts its updates before they are acknowledged:
   // the round closes with the batch's last one.
   const proto::UploadResponse response = *task.reply;
-  if (open->accepted() >= open->target() && being_stored == 0) CloseRound("target reached");
+  CloseIfComplete();
   return response;
 }
 
@@ -493,6 +506,7 @@ void Federation::Impl::MaybeOpenRound() {
 void Federation::Impl::CloseRound(std::string_view why) {
   RoundState round = std::move(*open);
   open.reset();
+  FEDGE_LOG(INFO) << "round " << round.round() << ": closing (" << why << ")";
   last_round_replies = round.CommittedReplies();
   proto::RoundRecord record = round.FinalRecord();
   record.set_closed_unix_micros(ToMicros(clock->Now()));

@@ -125,6 +125,10 @@ struct Federation::Impl {
   std::unique_ptr<RoundAggregator> BeginAggregation(int64_t target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void MaybeOpenRound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void CloseRound(std::string_view why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Closes the open round at its target, or once every selected device's
+  // update is final; never while updates are being stored (their answers
+  // close it).
+  void CloseIfComplete() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // In memory: validates a complete upload and counts it.
   absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // With a store: validates a complete upload and queues it on `journal`;
@@ -145,7 +149,8 @@ struct Federation::Impl {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // An update that could not be stored: dropped, the device sends it again.
   absl::Status Refuse(RoundState::TaskState& task, const absl::Status& stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // An update refused by the checks: final for the task.
+  // An update refused by the checks: final for the task. May close the
+  // round (CloseIfComplete): `task` is dangling after it.
   absl::Status Reject(RoundState::TaskState& task, absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // --- Staged rollout (federation_rollout.cc) ---

@@ -123,6 +123,23 @@ TEST_F(FederationTest, OverSelectionSamplesReproducibly) {
   EXPECT_EQ(with_task, 6);
 }
 
+// A rejected update is final: once every selected device has answered, the
+// round closes without waiting for its deadline.
+TEST_F(FederationTest, RoundClosesOnceEverySelectedDeviceAnswered) {
+  Start(Target(3, 2), 3);
+  ASSERT_TRUE(Upload("d0", {2, 2, 2, 2}).ok());
+  const proto::Task bad = TaskFor("d1");
+  EXPECT_EQ(Send("d1", bad, "not a protobuf at all").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(federation_->Tick().empty());  // d2 may still answer
+  ASSERT_TRUE(Upload("d2", {4, 4, 4, 4}).ok());
+  auto records = federation_->Tick();  // no time passed
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].succeeded());
+  EXPECT_EQ(records[0].accepted(), 2u);
+  EXPECT_EQ(records[0].rejected(), 1u);
+  EXPECT_THAT(federation_->global_model().values, Each(FloatEq(3)));
+}
+
 TEST_F(FederationTest, DeadlineClosesTheRoundWithWhatArrived) {
   Start(Target(3), 3);
   ASSERT_TRUE(Upload("d0", {2, 2, 2, 2}).ok());

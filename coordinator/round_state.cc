@@ -91,6 +91,14 @@ absl::Status RoundState::Validate(const TaskState& task, const proto::EncodedUpd
   return absl::OkStatus();
 }
 
+bool RoundState::AllSelectedAnswered() const {
+  if (tasks_.size() < selected_.size()) return false;  // some never asked for their task
+  for (const auto& [id, task] : tasks_) {
+    if (!task.committed) return false;
+  }
+  return true;
+}
+
 void RoundState::CountRejection(const char* reason) {
   record_.set_rejected(record_.rejected() + 1);
   ++(*record_.mutable_rejections())[reason];

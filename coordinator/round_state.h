@@ -131,6 +131,9 @@ class RoundState {
   int64_t target() const { return options_.target; }
   int64_t accepted() const { return record_.accepted(); }
   int64_t issued() const { return static_cast<int64_t>(tasks_.size()); }
+  // Every selected device's update is final (accepted or rejected): nothing
+  // more can arrive, so waiting for the deadline would gain nothing.
+  bool AllSelectedAnswered() const;
   const std::vector<std::string>& selected() const { return selected_; }
 
  private:

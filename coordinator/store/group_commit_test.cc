@@ -119,9 +119,13 @@ TEST(GroupCommitTest, UpdatesQueuedDuringAWriteShareTheNextOneInOrder) {
   GroupCommit commit(&store, &applied.mu);
   std::thread first([&] { EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), nullptr, applied.For("a"))).ok()); });
   store.first_entered.WaitForNotification();  // "a" is being written
-  auto b = commit.Enqueue(Update("b"), nullptr, applied.For("b"));
-  auto c = commit.Enqueue(Update("c"), nullptr, applied.For("c"));
-  auto d = commit.Enqueue(Update("d"), nullptr, applied.For("d"));
+  std::shared_ptr<GroupCommit::Ticket> b, c, d;
+  {
+    absl::MutexLock lock(&applied.mu);  // enqueued together, as the Federation does
+    b = commit.Enqueue(Update("b"), nullptr, applied.For("b"));
+    c = commit.Enqueue(Update("c"), nullptr, applied.For("c"));
+    d = commit.Enqueue(Update("d"), nullptr, applied.For("d"));
+  }
   std::thread waiter_c([&] { EXPECT_TRUE(commit.Wait(c).ok()); });
   std::thread waiter_d([&] { EXPECT_TRUE(commit.Wait(d).ok()); });
   store.release_first.Notify();
@@ -141,8 +145,12 @@ TEST(GroupCommitTest, AFailedWriteReachesEveryUpdateOfItsBatch) {
   store.result = absl::ResourceExhaustedError("disk full");
   Applied applied;
   GroupCommit commit(&store, &applied.mu);
-  auto a = commit.Enqueue(Update("a"), nullptr, applied.For("a"));
-  auto b = commit.Enqueue(Update("b"), nullptr, applied.For("b"));
+  std::shared_ptr<GroupCommit::Ticket> a, b;
+  {
+    absl::MutexLock lock(&applied.mu);
+    a = commit.Enqueue(Update("a"), nullptr, applied.For("a"));
+    b = commit.Enqueue(Update("b"), nullptr, applied.For("b"));
+  }
   EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(b)));
   EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(a)));
   EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a", "b")));
@@ -168,9 +176,13 @@ TEST(GroupCommitTest, PrepareRunsBeforeTheWriteAndTheProgressGoesWithTheBatch) {
     applied.order.push_back(absl::StrCat("stored:", stored.ToString(), " with ", progress));
   };
   GroupCommit commit(&store, &applied.mu, hooks);
-  auto a = commit.Enqueue(Update("a"), applied.PrepareFor("a"), applied.For("a"));
-  auto b = commit.Enqueue(Update("b"), applied.PrepareFor("b", /*store=*/false), applied.For("b"));
-  auto c = commit.Enqueue(Update("c"), applied.PrepareFor("c"), applied.For("c"));
+  std::shared_ptr<GroupCommit::Ticket> c;
+  {
+    absl::MutexLock lock(&applied.mu);
+    commit.Enqueue(Update("a"), applied.PrepareFor("a"), applied.For("a"));
+    commit.Enqueue(Update("b"), applied.PrepareFor("b", /*store=*/false), applied.For("b"));
+    c = commit.Enqueue(Update("c"), applied.PrepareFor("c"), applied.For("c"));
+  }
   EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(c)));
   EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a", "c")));
   EXPECT_THAT(store.Progress(), ElementsAre("state after a, c"));
@@ -240,6 +252,22 @@ TEST(GroupCommitTest, ABatchWithNothingToStoreIsNotWritten) {
   GroupCommit commit(&store, &applied.mu, hooks);
   EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.PrepareFor("a", false), applied.For("a"))).ok());
   EXPECT_TRUE(store.Batches().empty());
+}
+
+// Its own threads do the work: an update nobody waits for is still written
+// and answered, at the latest when the GroupCommit is destroyed.
+TEST(GroupCommitTest, TheDestructorAnswersEveryQueuedUpdate) {
+  RecordingStore store;
+  Applied applied;
+  {
+    GroupCommit commit(&store, &applied.mu);
+    absl::MutexLock lock(&applied.mu);  // released before commit is destroyed
+    commit.Enqueue(Update("a"), nullptr, applied.For("a"));
+    commit.Enqueue(Update("b"), nullptr, applied.For("b"));
+  }
+  EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a", "b")));
+  absl::MutexLock lock(&applied.mu);
+  EXPECT_THAT(applied.order, ElementsAre("a", "b"));
 }
 
 }  // namespace

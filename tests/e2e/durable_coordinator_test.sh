@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Fault injection (issue #14): fedge-coordinator with --state and 5
-# fedge-device processes over TLS on 127.0.0.1 run 6 rounds of FedAvg,
-# evaluating every round and deploying an int8 model every 2 rounds. The
-# coordinator is killed with SIGKILL at 12 points spread over the run and
+# fedge-device processes over TLS on 127.0.0.1 run 4 rounds of FedAvg,
+# evaluating and deploying an int8 model every round. The
+# coordinator is killed with SIGKILL at 10 points spread over the run and
 # restarted on the same port and state directory each time:
 #   idle before any device, a round just opened, just after a device saw an
 #   acknowledgement, during evaluation, during a deployment (from outside,
 #   on the coordinator's log lines), and mid-download / mid-upload (the
 #   coordinator SIGKILLs itself between two chunks: FEDGE_FAULT_INJECTION).
 # Checks:
-#   - the run completes: rounds 1..6 each exactly once in rounds.csv, every
+#   - the run completes: rounds 1..4 each exactly once in rounds.csv, every
 #     one succeeded;
 #   - for every round, the accepted count in rounds.csv equals the number of
 #     distinct updates devices saw acknowledged for that round: every
 #     acknowledged update counted once, nothing counted unacknowledged;
-#   - deployments are numbered 1, 2, 3 across restarts and every device
+#   - deployments are numbered 1..4 across restarts and every device
 #     installs a deployment made after a restart (the counter continued);
 #   - the final test accuracy is within 0.5 points of an uninterrupted run
 #     with the same seeds (run first, without kills).
@@ -31,7 +31,7 @@ LOOPBACK_BIN=$1
 LOOPBACK_WORK=$(mktemp -d)
 trap 'loopback_cleanup; [[ -n ${FEDGE_KEEP_WORK:-} ]] || rm -rf "$LOOPBACK_WORK"' EXIT
 W=$LOOPBACK_WORK
-ROUNDS=6
+ROUNDS=4
 
 cat > "$W/coordinator.toml" <<TOML
 [federation]
@@ -42,7 +42,7 @@ over_selection = 1.0
 round_deadline_s = 120
 poll_interval_ms = 100
 [deploy]
-every_rounds = 2
+every_rounds = 1
 epochs = 1
 proxy_data = "$data"
 proxy_examples = 1000
@@ -149,7 +149,7 @@ for i in 0 1 2 3 4; do mv "$W/device-$i.log" "$W/device-ref-$i.log"; done
 ref_accuracy=$(csv_column "$W/rounds-ref.csv" test_accuracy | tail -n 1)
 echo "uninterrupted run: final test accuracy $ref_accuracy"
 
-# 2. The same run, killed at 12 points.
+# 2. The same run, killed at 10 points.
 PORT=""
 start_coordinator "$W/state" "$W/rounds.csv"
 kill_when "idle, no device yet" true
@@ -175,9 +175,7 @@ kill_when "during the deployment after round 2" logged "round 2: deploying"
 NEXT_FAULT=upload-partial:2
 crash_at "mid-download in round 3 (a middle chunk served)"
 crash_at "mid-upload in round 3 (a middle chunk buffered)"
-kill_when "during evaluation of round 3" logged "round 3: evaluating"
-kill_when "just after an acknowledgement in round 4" acked_more_than 16
-kill_when "during the deployment after round 4" logged "round 4: deploying"
+kill_when "during the deployment after round 3" logged "round 3: deploying"
 wait "$COORD" || { echo "FAIL: the last coordinator exited with $?"; tail -n 30 "$LOG"; exit 1; }
 for d in "${LOOPBACK_DEVICES[@]}"; do wait "$d" || { echo "FAIL: a device exited with $?"; exit 1; }; done
 
@@ -186,7 +184,7 @@ echo "--- rounds.csv of the killed run ($KILLS kills)"
 paste -d, <(csv_column "$csv" round) <(csv_column "$csv" succeeded) <(csv_column "$csv" accepted) \
   <(csv_column "$csv" model_version) <(csv_column "$csv" deployed_model_version) <(csv_column "$csv" test_accuracy) |
   sed '1i round,succeeded,accepted,model_version,deployed_model_version,test_accuracy'
-[[ $KILLS -ge 12 ]] || { echo "FAIL: only $KILLS kills"; exit 1; }
+[[ $KILLS -ge 10 ]] || { echo "FAIL: only $KILLS kills"; exit 1; }
 [[ $(csv_column "$csv" round | tr '\n' ' ') == "$(seq 1 $ROUNDS | tr '\n' ' ')" ]] ||
   { echo "FAIL: rounds are not 1..$ROUNDS exactly once"; cat "$csv"; exit 1; }
 [[ $(csv_column "$csv" succeeded | grep -c '^1$') -eq $ROUNDS ]] || { echo "FAIL: a round failed"; exit 1; }
@@ -200,9 +198,9 @@ for r in $(seq 1 $ROUNDS); do
   [[ $seen -eq $counted ]] || { echo "FAIL: round $r counted $counted updates, devices saw $seen acknowledged"; exit 1; }
 done
 
-# Deployments 1, 2, 3 (after rounds 2, 4, 6), the counter continuing across restarts.
+# Deployments 1..4 (one after each round), the counter continuing across restarts.
 deployed=$(csv_column "$csv" deployed_model_version | tr '\n' ' ')
-[[ $deployed == "0 1 1 2 2 3 " ]] || { echo "FAIL: deployed versions by round are '$deployed'"; exit 1; }
+[[ $deployed == "1 2 3 4 " ]] || { echo "FAIL: deployed versions by round are '$deployed'"; exit 1; }
 for i in 0 1 2 3 4; do
   served=$(sed -n 's/.*: now serving deployed model \([0-9]*\)$/\1/p' "$W/device-kill-$i.log" | tr '\n' ' ')
   echo "device-$i installed deployed models: $served"
