@@ -213,37 +213,20 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
 
 absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequest& request) {
   Impl& s = *impl_;
+  Impl::Received received;
+  {
+    absl::MutexLock lock(&s.mu);
+    absl::StatusOr<proto::UploadResponse> answer = s.Receive(request, received);
+    if (!received.complete) return answer;
+  }
+  // The checks (parsing, decoding, bounds) are the costly part of an upload:
+  // they run without the lock, on the RPC's own thread.
+  const char* reason = nullptr;
+  absl::StatusOr<RoundState::CheckedUpload> checked = received.check.Run(received.bytes, &reason);
   Impl::Storing storing;
   {
     absl::MutexLock lock(&s.mu);
-    FEDGE_RETURN_IF_ERROR(s.CheckAdmitted(request.device_id()));
-    RoundState::TaskState* task = s.open ? s.open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
-    if (task == nullptr) {
-      auto replayed = s.last_round_replies.find(request.task_id());
-      if (replayed != s.last_round_replies.end() && replayed->second.device_id == request.device_id()) {
-        return replayed->second.reply;
-      }
-    }
-    if (task == nullptr || task->device_id != request.device_id()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "task '", request.task_id(), "' is not open for device '", request.device_id(),
-          "': its round has closed (late update) or it was never assigned to this device"));
-    }
-    if (task->committed) return task->reply;  // resubmission: answered again, never counted twice
-    if (task->storing) {
-      return absl::UnavailableError(absl::StrCat("the update of task '", request.task_id(),
-                                                 "' is being stored; send its final chunk again for the answer"));
-    }
-    s.open->record().set_bytes_up(s.open->record().bytes_up() + request.data().size());
-    FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
-    FEDGE_LOG(DEBUG) << request.device_id() << ": upload of task " << request.task_id() << " at offset "
-                     << request.offset() << " of " << request.total_size() << (request.final() ? " (final)" : "");
-    if (s.options.fault_point && request.offset() > 0 && !request.final()) s.options.fault_point("upload-partial");
-    proto::UploadResponse response;
-    response.set_committed_offset(task->upload.committed());
-    if (!request.final() || !task->upload.complete()) return response;
-    if (s.journal == nullptr) return s.Commit(*task);
-    FEDGE_ASSIGN_OR_RETURN(storing, s.BeginStoring(task));
+    FEDGE_ASSIGN_OR_RETURN(storing, s.Decide(received, std::move(checked), reason));
     if (storing.ticket == nullptr) return *storing.answer;
   }
   // The write (and its fsync) happens outside the Federation's lock, batched
@@ -251,6 +234,66 @@ absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequ
   // Settle wrote the answer (the store's failure included) before Wait returns.
   s.journal->Wait(storing.ticket).IgnoreError();
   return *storing.answer;
+}
+
+absl::StatusOr<proto::UploadResponse> Federation::Impl::Receive(const proto::UploadRequest& request,
+                                                                Received& received) {
+  FEDGE_RETURN_IF_ERROR(CheckAdmitted(request.device_id()));
+  RoundState::TaskState* task = open ? open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
+  if (task == nullptr) {
+    auto replayed = last_round_replies.find(request.task_id());
+    if (replayed != last_round_replies.end() && replayed->second.device_id == request.device_id()) {
+      return replayed->second.reply;
+    }
+  }
+  if (task == nullptr || task->device_id != request.device_id()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "task '", request.task_id(), "' is not open for device '", request.device_id(),
+        "': its round has closed (late update) or it was never assigned to this device"));
+  }
+  if (task->committed) return task->reply;  // resubmission: answered again, never counted twice
+  if (task->storing) {
+    return absl::UnavailableError(absl::StrCat("the update of task '", request.task_id(),
+                                               "' is being stored; send its final chunk again for the answer"));
+  }
+  open->record().set_bytes_up(open->record().bytes_up() + request.data().size());
+  FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
+  FEDGE_LOG(DEBUG) << request.device_id() << ": upload of task " << request.task_id() << " at offset "
+                   << request.offset() << " of " << request.total_size() << (request.final() ? " (final)" : "");
+  if (options.fault_point && request.offset() > 0 && !request.final()) options.fault_point("upload-partial");
+  proto::UploadResponse response;
+  response.set_committed_offset(task->upload.committed());
+  if (!request.final() || !task->upload.complete()) return response;
+  task->storing = true;  // until decided: a resubmission meanwhile is answered UNAVAILABLE
+  ++being_checked;
+  received.check = open->CheckFor(*task, options.limits);
+  received.bytes = std::string(task->upload.bytes());
+  received.complete = true;
+  return response;
+}
+
+absl::StatusOr<Federation::Impl::Storing> Federation::Impl::Decide(Received& received,
+                                                                   absl::StatusOr<RoundState::CheckedUpload> checked,
+                                                                   const char* reason) {
+  --being_checked;
+  const RoundState::UploadCheck& check = received.check;
+  RoundState::TaskState* task = open && open->round() == check.round ? open->FindTask(check.task_id) : nullptr;
+  if (task == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("task '", check.task_id,
+                                                      "' is not open any more: its round reached its target while "
+                                                      "the update was checked (late update)"));
+  }
+  if (!checked.ok()) {
+    task->storing = false;
+    open->CountRejection(reason);
+    return Storing{nullptr, std::make_shared<absl::StatusOr<proto::UploadResponse>>(Reject(*task, checked.status()))};
+  }
+  if (journal == nullptr) {
+    task->storing = false;
+    return Storing{nullptr, std::make_shared<absl::StatusOr<proto::UploadResponse>>(
+                                Settle(*task, absl::OkStatus(), *std::move(checked)))};
+  }
+  return BeginStoring(task, std::move(received.bytes), *std::move(checked));
 }
 
 absl::Status Federation::Impl::Reject(RoundState::TaskState& task, absl::Status why) {
@@ -273,18 +316,11 @@ void Federation::Impl::CloseIfComplete() {
   }
 }
 
-// Validates a fully received update once and folds it into the aggregate.
-// Both outcomes are final for the task and are replayed to resubmissions.
-absl::StatusOr<proto::UploadResponse> Federation::Impl::Commit(RoundState::TaskState& task) {
-  absl::StatusOr<RoundState::CheckedUpload> checked = open->Check(task, options.limits);
-  if (!checked.ok()) return Reject(task, checked.status());
-  return Settle(task, absl::OkStatus(), *std::move(checked));
-}
-
-absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundState::TaskState* task) {
+absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundState::TaskState* task,
+                                                                         std::string bytes,
+                                                                         RoundState::CheckedUpload checked) {
   const uint64_t round = open->round();
   const std::string task_id = task->task.task_id();
-  task->storing = true;
   // Room in the round: updates being stored count as accepted, so a batch
   // never takes the round past its target (holding strategies have a
   // maximum). Waiting releases the lock; the round may close meanwhile.
@@ -302,19 +338,13 @@ absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundSt
         absl::StrCat("task '", task_id, "' is not open any more: its round closed while the update waited to be stored"));
   }
   task = open->FindTask(task_id);  // tasks live as long as their round
-  task->storing = false;
   if (!store_error.ok()) {
+    task->storing = false;
     open->ResetUpload(*task);
     return store_error;
   }
-  absl::StatusOr<RoundState::CheckedUpload> checked = open->Check(*task, options.limits);
   Storing storing;
   storing.answer = std::make_shared<absl::StatusOr<proto::UploadResponse>>();
-  if (!checked.ok()) {
-    *storing.answer = Reject(*task, checked.status());
-    return storing;  // a rejected update is never stored
-  }
-  task->storing = true;
   ++this->being_stored;
   // A checkpointed round folds the update before the write (its progress is
   // stored with the batch); otherwise it is folded once its bytes are durable.
@@ -323,7 +353,7 @@ absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundSt
     std::optional<absl::Status> folded;  // set by Prepare
     std::map<std::string, double> trained;  // the update's metrics, for the fleet registry
   };
-  auto held = std::make_shared<Held>(Held{*std::move(checked), std::nullopt, {}});
+  auto held = std::make_shared<Held>(Held{std::move(checked), std::nullopt, {}});
   held->trained = held->checked.metrics;
   const bool checkpointed = open->checkpoints();
   const uint64_t size = task->upload.committed();
@@ -335,7 +365,7 @@ absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundSt
     };
   }
   storing.ticket = journal->Enqueue(
-      AckedUpdate{round, task_id, task->device_id, checkpointed ? std::string() : std::string(task->upload.bytes()),
+      AckedUpdate{round, task_id, task->device_id, checkpointed ? std::string() : std::move(bytes),
                   size},
       std::move(prepare),
       [this, round, task_id, held, answer = storing.answer](const absl::Status& stored) {
@@ -672,9 +702,13 @@ std::vector<proto::RoundRecord> Federation::Tick() {
   {
     absl::MutexLock lock(&s.mu);
     if (s.open && s.clock->Now() >= s.open->deadline()) {
-      // Updates being stored arrived before the deadline: settle them first.
+      // Updates being checked or stored arrived before the deadline: settle
+      // them first.
       s.mu.Await(absl::Condition(
-          +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->mu) { return impl->being_stored == 0; }, &s));
+          +[](Impl* impl) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->mu) {
+            return impl->being_stored == 0 && impl->being_checked == 0;
+          },
+          &s));
       if (s.open && s.clock->Now() >= s.open->deadline()) s.CloseRound("deadline");
     }
     closed.swap(s.pending);

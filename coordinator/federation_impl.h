@@ -109,6 +109,9 @@ struct Federation::Impl {
   // target, so a batch never takes the round past it, and the round does
   // not close at its deadline until they are settled.
   int64_t being_stored ABSL_GUARDED_BY(mu) = 0;
+  // Complete uploads being checked without the lock: the round does not
+  // close at its deadline until they are decided either.
+  int64_t being_checked ABSL_GUARDED_BY(mu) = 0;
   // Set when closing a round could not be stored: the in-memory state is
   // ahead of the store, so nothing more is acknowledged until a restart.
   absl::Status store_error ABSL_GUARDED_BY(mu);
@@ -129,16 +132,31 @@ struct Federation::Impl {
   // update is final; never while updates are being stored (their answers
   // close it).
   void CloseIfComplete() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // In memory: validates a complete upload and counts it.
-  absl::StatusOr<proto::UploadResponse> Commit(RoundState::TaskState& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // With a store: validates a complete upload and queues it on `journal`;
-  // the answer is final once the returned ticket has been waited for
-  // (outside the lock). A rejection or a refusal is answered at once.
+  // An upload's final chunk, taken to be checked without the lock: a copy
+  // of its bytes and of what the checks need from its round.
+  struct Received {
+    bool complete = false;
+    RoundState::UploadCheck check;
+    std::string bytes;
+  };
+  // Adds one chunk. The answer, unless the upload is now complete: then
+  // `received` holds it, the task is marked storing (a resubmission is
+  // answered UNAVAILABLE) and counted in being_checked until Decide.
+  absl::StatusOr<proto::UploadResponse> Receive(const proto::UploadRequest& request, Received& received)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // A checked upload's answer: rejected, or in memory folded and
+  // acknowledged at once; with a store, queued on `journal`, final once the
+  // returned ticket has been waited for (outside the lock).
   struct Storing {
     std::shared_ptr<GroupCommit::Ticket> ticket;
     std::shared_ptr<absl::StatusOr<proto::UploadResponse>> answer;
   };
-  absl::StatusOr<Storing> BeginStoring(RoundState::TaskState* task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::StatusOr<Storing> Decide(Received& received, absl::StatusOr<RoundState::CheckedUpload> checked,
+                                 const char* reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Waits for room in the round (updates being stored count as accepted)
+  // and queues the checked upload on `journal`. A refusal is answered at once.
+  absl::StatusOr<Storing> BeginStoring(RoundState::TaskState* task, std::string bytes,
+                                       RoundState::CheckedUpload checked) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // A checked update's final answer: folded and acknowledged when `stored`
   // is OK, otherwise refused with the store's error (nothing counted).
   absl::StatusOr<proto::UploadResponse> Settle(RoundState::TaskState& task, const absl::Status& stored,

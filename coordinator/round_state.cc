@@ -65,32 +65,6 @@ RoundState::TaskState* RoundState::FindOrIssueTask(const std::string& task_id, c
   return FindTask(task_id);
 }
 
-absl::Status RoundState::Validate(const TaskState& task, const proto::EncodedUpdate& u) const {
-  const std::string who = absl::StrCat("update from '", task.device_id, "': ");
-  if (u.round() != options_.round || u.task_id() != task.task.task_id()) {
-    return absl::FailedPreconditionError(absl::StrCat(who, "it is for round ", u.round(), " task '", u.task_id(),
-                                                      "', not round ", options_.round, " task '",
-                                                      task.task.task_id(), "'"));
-  }
-  if (u.base_version() != options_.model_version) {
-    return absl::FailedPreconditionError(absl::StrCat(who, "it was trained from model version ", u.base_version(),
-                                                      ", the round serves version ", options_.model_version));
-  }
-  if (u.layout_id() != options_.layout_id) {
-    return absl::InvalidArgumentError(absl::StrCat(who, "layout id ", u.layout_id(),
-                                                   " does not match the global model's ", options_.layout_id));
-  }
-  if (u.num_elements() != static_cast<uint64_t>(options_.num_elements)) {
-    return absl::InvalidArgumentError(absl::StrCat(who, u.num_elements(), " elements, the model has ",
-                                                   options_.num_elements));
-  }
-  if (u.codec() != options_.train.codec()) {
-    return absl::InvalidArgumentError(absl::StrCat(who, "encoded with '", u.codec(), "' but the task asked for '",
-                                                   options_.train.codec(), "'"));
-  }
-  return absl::OkStatus();
-}
-
 bool RoundState::AllSelectedAnswered() const {
   if (tasks_.size() < selected_.size()) return false;  // some never asked for their task
   for (const auto& [id, task] : tasks_) {
@@ -104,34 +78,77 @@ void RoundState::CountRejection(const char* reason) {
   ++(*record_.mutable_rejections())[reason];
 }
 
-absl::StatusOr<RoundState::CheckedUpload> RoundState::Check(const TaskState& task, const UpdateLimits& limits) {
-  const std::string who = absl::StrCat("update from '", task.device_id, "': ");
-  auto rejected = [&](const char* reason, absl::Status status) {
-    CountRejection(reason);
+namespace {
+
+absl::Status Mismatch(const RoundState::UploadCheck& c, const proto::EncodedUpdate& u, const std::string& who) {
+  if (u.round() != c.round || u.task_id() != c.task_id) {
+    return absl::FailedPreconditionError(absl::StrCat(who, "it is for round ", u.round(), " task '", u.task_id(),
+                                                      "', not round ", c.round, " task '", c.task_id, "'"));
+  }
+  if (u.base_version() != c.model_version) {
+    return absl::FailedPreconditionError(absl::StrCat(who, "it was trained from model version ", u.base_version(),
+                                                      ", the round serves version ", c.model_version));
+  }
+  if (u.layout_id() != c.layout_id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, "layout id ", u.layout_id(), " does not match the global model's ", c.layout_id));
+  }
+  if (u.num_elements() != static_cast<uint64_t>(c.num_elements)) {
+    return absl::InvalidArgumentError(absl::StrCat(who, u.num_elements(), " elements, the model has ", c.num_elements));
+  }
+  if (u.codec() != c.codec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(who, "encoded with '", u.codec(), "' but the task asked for '", c.codec, "'"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+RoundState::UploadCheck RoundState::CheckFor(const TaskState& task, const UpdateLimits& limits) const {
+  return UploadCheck{.device_id = task.device_id,
+                     .task_id = task.task.task_id(),
+                     .round = options_.round,
+                     .model_version = options_.model_version,
+                     .layout_id = options_.layout_id,
+                     .num_elements = options_.num_elements,
+                     .codec = options_.train.codec(),
+                     .limits = CapForTask(limits, options_.train.max_examples())};
+}
+
+absl::StatusOr<RoundState::CheckedUpload> RoundState::UploadCheck::Run(std::string_view bytes,
+                                                                       const char** reason) const {
+  const std::string who = absl::StrCat("update from '", device_id, "': ");
+  auto rejected = [&](const char* why, absl::Status status) {
+    *reason = why;
     return status;
   };
   CheckedUpload c;
   c.update = std::make_unique<proto::EncodedUpdate>();
-  const std::string_view bytes = task.upload.bytes();
   if (!c.update->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return rejected("corrupt",
                     absl::InvalidArgumentError(absl::StrCat(who, "not an EncodedUpdate message (corrupt upload)")));
   }
   const proto::EncodedUpdate& update = *c.update;
   c.metrics = std::map<std::string, double>(update.metrics().begin(), update.metrics().end());
-  if (absl::Status valid = Validate(task, update); !valid.ok()) return rejected("mismatch", valid);
+  if (absl::Status valid = Mismatch(*this, update, who); !valid.ok()) return rejected("mismatch", valid);
   if (absl::Status valid = CheckUpdateMetrics(c.metrics); !valid.ok()) {
     return rejected("metrics", Prefixed(who, valid));
   }
-  absl::StatusOr<std::unique_ptr<UpdateView>> view =
-      DecodeUpdate(update.codec(), update.payload(), options_.num_elements);
+  absl::StatusOr<std::unique_ptr<UpdateView>> view = DecodeUpdate(update.codec(), update.payload(), num_elements);
   if (!view.ok()) return rejected("decode", view.status());
   c.view = *std::move(view);
-  absl::StatusOr<CheckedUpdate> checked =
-      CheckUpdate(*c.view, update.num_examples(), CapForTask(limits, options_.train.max_examples()));
+  absl::StatusOr<CheckedUpdate> checked = CheckUpdate(*c.view, update.num_examples(), limits);
   if (!checked.ok()) return rejected("bounds", Prefixed(who, checked.status()));
   c.weight = checked->weight;
   return c;
+}
+
+absl::StatusOr<RoundState::CheckedUpload> RoundState::Check(const TaskState& task, const UpdateLimits& limits) {
+  const char* reason = nullptr;
+  absl::StatusOr<CheckedUpload> checked = CheckFor(task, limits).Run(task.upload.bytes(), &reason);
+  if (!checked.ok()) CountRejection(reason);
+  return checked;
 }
 
 absl::Status RoundState::Fold(CheckedUpload c) {

@@ -79,10 +79,30 @@ class RoundState {
     double weight = 0;
   };
 
-  // Parses and validates the complete upload of `task` without touching the
-  // aggregate. kInvalidArgument (or kFailedPrecondition for a stale round or
-  // base version) naming what was wrong; counts the rejection then.
+  // Everything the checks of one complete upload need, copied from its
+  // round and task: the checks (parsing, decoding, bounds: the costly part
+  // of an upload) then run without the Federation's lock, while the round
+  // may even close. Thread-compatible value.
+  struct UploadCheck {
+    std::string device_id;
+    std::string task_id;
+    uint64_t round = 0;
+    uint64_t model_version = 0;
+    uint64_t layout_id = 0;
+    int64_t num_elements = 0;
+    std::string codec;
+    UpdateLimits limits;  // capped for the task (CapForTask)
+    // Parses and validates `bytes` without touching any round. An error is
+    // kInvalidArgument (or kFailedPrecondition for a stale round or base
+    // version) naming what was wrong; *reason is then the RoundRecord
+    // rejection reason to count it under.
+    absl::StatusOr<CheckedUpload> Run(std::string_view bytes, const char** reason) const;
+  };
+  UploadCheck CheckFor(const TaskState& task, const UpdateLimits& limits) const;
+  // CheckFor(task).Run(the task's upload), counting a rejection.
   absl::StatusOr<CheckedUpload> Check(const TaskState& task, const UpdateLimits& limits);
+  // One more rejected update, under `reason` (RoundRecord.rejections).
+  void CountRejection(const char* reason);
   // Folds a checked upload into the aggregate and counts it as accepted.
   absl::Status Fold(CheckedUpload checked);
   // Check then Fold.
@@ -137,12 +157,9 @@ class RoundState {
   const std::vector<std::string>& selected() const { return selected_; }
 
  private:
-  absl::Status Validate(const TaskState& task, const proto::EncodedUpdate& update) const;
   // The task of a device whose update was acknowledged before a restart.
   absl::StatusOr<TaskState*> IssueAcknowledgedTask(const std::string& device_id);
   absl::Status RestoreProgress(std::string_view progress, bool with_record);
-  // One more rejected update, under `reason` (RoundRecord.rejections).
-  void CountRejection(const char* reason);
 
   Options options_;
   std::vector<std::string> selected_;

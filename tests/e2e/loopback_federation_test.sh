@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end: fedge-coordinator and 5 fedge-device processes on 127.0.0.1
 # over mutual TLS (each device presents its own dev certificate, whose CN is
-# its device id) run 3 rounds of FedAvg on disjoint Fashion-MNIST shards;
+# its device id) run 3 rounds of FedAvg on disjoint Fashion-MNIST shards,
+# 4,000 examples each per round (one pass over the training set in all);
 # the global test accuracy after round 3 must exceed 75%.
 #
 #   loopback_federation_test.sh BIN_DIR
@@ -17,7 +18,7 @@ trap 'loopback_cleanup; rm -rf "$LOOPBACK_WORK"' EXIT
 
 loopback_keys 5
 loopback_start_coordinator -- --rounds 3 --min-devices 5 --devices-per-round 5 --over-selection 1 \
-  --model cnn_small --local-epochs 1 --lr 0.05 --batch-size 32 --eval-threads 1 \
+  --train-max-examples 4000 --model cnn_small --local-epochs 1 --lr 0.05 --batch-size 32 --eval-threads 1 \
   --tick-interval-ms 50 --poll-interval-ms 100
 for i in 0 1 2 3 4; do loopback_start_device "$i" 5 -- --model cnn_small --max-tasks 3; done
 loopback_wait
