@@ -665,10 +665,19 @@ absl::Status Device::UploadUpdate(const std::string& task_id, const std::string&
   request.set_device_id(options_.device_id);
   request.set_task_id(task_id);
   request.set_total_size(bytes.size());
+  // The first chunk tells what the update is, so a stale one is refused
+  // before the rest is sent.
+  proto::EncodedUpdate update;
+  const bool parsed = update.ParseFromString(bytes);
   uint64_t offset = 0;
   int stalled = 0;  // answers that did not advance the acknowledged offset
   while (true) {
     const uint64_t len = std::min<uint64_t>(options_.upload_chunk_bytes, bytes.size() - offset);
+    if (offset == 0 && parsed) {
+      *request.mutable_header() = UpdateHeaderOf(update);
+    } else {
+      request.clear_header();
+    }
     request.set_offset(offset);
     request.set_data(bytes.substr(offset, len));
     request.set_final(offset + len == bytes.size());

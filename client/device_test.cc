@@ -77,6 +77,10 @@ TEST_F(DeviceTest, TrainsOnATaskAndUploadsTheEncodedDelta) {
   // The model came in 64-byte chunks, the update went out in 50-byte chunks.
   EXPECT_EQ(coordinator_.download_offsets.size(), (coordinator_.model().size() + 63) / 64);
   EXPECT_GT(coordinator_.upload_offsets.size(), 2u);
+  // Only the first chunk says what the update is.
+  ASSERT_EQ(coordinator_.upload_headers.size(), 1u);
+  EXPECT_EQ(coordinator_.upload_headers[0].first, 0u);
+  EXPECT_EQ(coordinator_.upload_headers[0].second.SerializeAsString(), UpdateHeaderOf(update).SerializeAsString());
   // Training metrics travel once, in the update; the report carries traffic.
   ASSERT_EQ(coordinator_.reports.size(), 1u);
   EXPECT_FALSE(coordinator_.reports[0].metrics().contains("train_loss"));

@@ -257,6 +257,14 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Receive(const proto::Upl
                                                "' is being stored; send its final chunk again for the answer"));
   }
   open->record().set_bytes_up(open->record().bytes_up() + request.data().size());
+  if (request.has_header()) {
+    // Refused before the body arrives: final for the task, like any update
+    // that does not fit it.
+    if (absl::Status fits = open->CheckFor(*task, options.limits).CheckHeader(request.header()); !fits.ok()) {
+      open->CountRejection("mismatch");
+      return Reject(*task, fits);
+    }
+  }
   FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
   FEDGE_LOG(DEBUG) << request.device_id() << ": upload of task " << request.task_id() << " at offset "
                    << request.offset() << " of " << request.total_size() << (request.final() ? " (final)" : "");

@@ -123,6 +123,45 @@ TEST_F(FederationTest, OverSelectionSamplesReproducibly) {
   EXPECT_EQ(with_task, 6);
 }
 
+// The first chunk's header is checked before the body arrives: an update
+// trained from an old model is refused at once, finally, as a mismatch.
+TEST_F(FederationTest, AStaleUpdateIsRefusedAtItsFirstChunk) {
+  Start(Target(2), 2);
+  const proto::Task task = TaskFor("d0");
+  proto::EncodedUpdate stale;
+  ASSERT_TRUE(stale.ParseFromString(Encode(task, {1, 1, 1, 1})));
+  stale.set_base_version(task.model_version() - 1);
+  const std::string bytes = stale.SerializeAsString();
+  proto::UploadRequest first;
+  first.set_device_id("d0");
+  first.set_task_id(task.task_id());
+  first.set_data(bytes.substr(0, 8));
+  first.set_total_size(bytes.size());
+  *first.mutable_header() = UpdateHeaderOf(stale);
+  auto refused = federation_->Upload(first);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("trained from model version"));
+  // The rest is answered the same, never stored.
+  EXPECT_EQ(Send("d0", task, bytes, 8).status(), refused.status());
+  // A header that fits lets the update through.
+  const proto::Task t1 = TaskFor("d1");
+  const std::string good = Encode(t1, {2, 2, 2, 2});
+  proto::EncodedUpdate parsed;
+  ASSERT_TRUE(parsed.ParseFromString(good));
+  proto::UploadRequest whole;
+  whole.set_device_id("d1");
+  whole.set_task_id(t1.task_id());
+  whole.set_data(good);
+  whole.set_total_size(good.size());
+  whole.set_final(true);
+  *whole.mutable_header() = UpdateHeaderOf(parsed);
+  ASSERT_TRUE(federation_->Upload(whole).ok());
+  auto records = federation_->Tick();  // both devices answered
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].accepted(), 1u);
+  EXPECT_THAT(records[0].rejections(), ElementsAre(Pair("mismatch", 1u)));
+}
+
 // A rejected update is final: once every selected device has answered, the
 // round closes without waiting for its deadline.
 TEST_F(FederationTest, RoundClosesOnceEverySelectedDeviceAnswered) {

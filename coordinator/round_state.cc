@@ -4,6 +4,7 @@
 #include "compression/codec.h"
 #include "core/status.h"
 #include "core/strings.h"
+#include "core/transport.h"
 #include "proto/state.pb.h"
 
 namespace fedge {
@@ -78,32 +79,29 @@ void RoundState::CountRejection(const char* reason) {
   ++(*record_.mutable_rejections())[reason];
 }
 
-namespace {
-
-absl::Status Mismatch(const RoundState::UploadCheck& c, const proto::EncodedUpdate& u, const std::string& who) {
-  if (u.round() != c.round || u.task_id() != c.task_id) {
+absl::Status RoundState::UploadCheck::CheckHeader(const proto::UpdateHeader& u) const {
+  const std::string who = absl::StrCat("update from '", device_id, "': ");
+  if (u.round() != round || u.task_id() != task_id) {
     return absl::FailedPreconditionError(absl::StrCat(who, "it is for round ", u.round(), " task '", u.task_id(),
-                                                      "', not round ", c.round, " task '", c.task_id, "'"));
+                                                      "', not round ", round, " task '", task_id, "'"));
   }
-  if (u.base_version() != c.model_version) {
+  if (u.base_version() != model_version) {
     return absl::FailedPreconditionError(absl::StrCat(who, "it was trained from model version ", u.base_version(),
-                                                      ", the round serves version ", c.model_version));
+                                                      ", the round serves version ", model_version));
   }
-  if (u.layout_id() != c.layout_id) {
+  if (u.layout_id() != layout_id) {
     return absl::InvalidArgumentError(
-        absl::StrCat(who, "layout id ", u.layout_id(), " does not match the global model's ", c.layout_id));
+        absl::StrCat(who, "layout id ", u.layout_id(), " does not match the global model's ", layout_id));
   }
-  if (u.num_elements() != static_cast<uint64_t>(c.num_elements)) {
-    return absl::InvalidArgumentError(absl::StrCat(who, u.num_elements(), " elements, the model has ", c.num_elements));
+  if (u.num_elements() != static_cast<uint64_t>(num_elements)) {
+    return absl::InvalidArgumentError(absl::StrCat(who, u.num_elements(), " elements, the model has ", num_elements));
   }
-  if (u.codec() != c.codec) {
+  if (u.codec() != codec) {
     return absl::InvalidArgumentError(
-        absl::StrCat(who, "encoded with '", u.codec(), "' but the task asked for '", c.codec, "'"));
+        absl::StrCat(who, "encoded with '", u.codec(), "' but the task asked for '", codec, "'"));
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 RoundState::UploadCheck RoundState::CheckFor(const TaskState& task, const UpdateLimits& limits) const {
   return UploadCheck{.device_id = task.device_id,
@@ -131,7 +129,7 @@ absl::StatusOr<RoundState::CheckedUpload> RoundState::UploadCheck::Run(std::stri
   }
   const proto::EncodedUpdate& update = *c.update;
   c.metrics = std::map<std::string, double>(update.metrics().begin(), update.metrics().end());
-  if (absl::Status valid = Mismatch(*this, update, who); !valid.ok()) return rejected("mismatch", valid);
+  if (absl::Status valid = CheckHeader(UpdateHeaderOf(update)); !valid.ok()) return rejected("mismatch", valid);
   if (absl::Status valid = CheckUpdateMetrics(c.metrics); !valid.ok()) {
     return rejected("metrics", Prefixed(who, valid));
   }

@@ -97,6 +97,9 @@ class RoundState {
     // version) naming what was wrong; *reason is then the RoundRecord
     // rejection reason to count it under.
     absl::StatusOr<CheckedUpload> Run(std::string_view bytes, const char** reason) const;
+    // The header of the first chunk (or of the complete update) against the
+    // task: rejected as a "mismatch" when it fails.
+    absl::Status CheckHeader(const proto::UpdateHeader& header) const;
   };
   UploadCheck CheckFor(const TaskState& task, const UpdateLimits& limits) const;
   // CheckFor(task).Run(the task's upload), counting a rejection.

@@ -35,6 +35,18 @@ class Transport {
   virtual absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) = 0;
 };
 
+// The header an update's first upload chunk carries (UploadRequest.header).
+inline proto::UpdateHeader UpdateHeaderOf(const proto::EncodedUpdate& update) {
+  proto::UpdateHeader h;
+  h.set_round(update.round());
+  h.set_task_id(update.task_id());
+  h.set_base_version(update.base_version());
+  h.set_layout_id(update.layout_id());
+  h.set_num_elements(update.num_elements());
+  h.set_codec(update.codec());
+  return h;
+}
+
 // True for the codes a caller should retry after a backoff.
 inline bool IsTransient(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) || absl::IsAborted(status);

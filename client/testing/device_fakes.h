@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "client/trainer.h"
@@ -127,6 +128,7 @@ class FakeCoordinator : public Transport {
 
   absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override {
     upload_offsets.push_back(request.offset());
+    if (request.has_header()) upload_headers.emplace_back(request.offset(), request.header());
     const size_t call = upload_offsets.size();
     if (auto it = upload_failures.find(call); it != upload_failures.end()) return it->second;
     if (link_down || uploads_fail) return absl::UnavailableError("link down");
@@ -175,6 +177,7 @@ class FakeCoordinator : public Transport {
   std::vector<proto::PollTaskRequest> polls;
   std::vector<absl::Time> poll_times;
   std::vector<uint64_t> download_offsets, upload_offsets;
+  std::vector<std::pair<uint64_t, proto::UpdateHeader>> upload_headers;  // (offset, header) of chunks with one
   std::vector<proto::DeviceReport> reports;
   proto::EncodedUpdate update;
   int accepted = 0;
