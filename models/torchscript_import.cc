@@ -84,6 +84,15 @@ absl::Status CopyInto(const Layer& layer, const torch::Tensor& from, torch::Tens
   return absl::OkStatus();
 }
 
+// Copies the layer's weight, and its bias when it has one, into the module's.
+absl::Status CopyWeights(const Layer& l, torch::Tensor& weight, torch::Tensor& bias) {
+  FEDGE_ASSIGN_OR_RETURN(const torch::Tensor w, l.Tensor("weight"));
+  FEDGE_RETURN_IF_ERROR(CopyInto(l, w, weight));
+  if (l.IsNone("bias")) return absl::OkStatus();
+  FEDGE_ASSIGN_OR_RETURN(const torch::Tensor b, l.Tensor("bias"));
+  return CopyInto(l, b, bias);
+}
+
 absl::Status AddConv(const Layer& l, nn::Sequential& seq, int64_t* features) {
   FEDGE_ASSIGN_OR_RETURN(const int64_t in, l.Int("in_channels"));
   FEDGE_ASSIGN_OR_RETURN(const int64_t out, l.Int("out_channels"));
@@ -94,14 +103,8 @@ absl::Status AddConv(const Layer& l, nn::Sequential& seq, int64_t* features) {
   FEDGE_ASSIGN_OR_RETURN(const int64_t groups, l.Int("groups"));
   if (dilation != 1 || groups != 1) return l.Error("only dilation 1 and groups 1 are supported");
   if (l.String("padding_mode") != "zeros") return l.Error("only padding_mode 'zeros' is supported");
-  const bool bias = !l.IsNone("bias");
-  nn::Conv2d conv(nn::Conv2dOptions(in, out, k).stride(stride).padding(padding).bias(bias));
-  FEDGE_ASSIGN_OR_RETURN(const torch::Tensor w, l.Tensor("weight"));
-  FEDGE_RETURN_IF_ERROR(CopyInto(l, w, conv->weight));
-  if (bias) {
-    FEDGE_ASSIGN_OR_RETURN(const torch::Tensor b, l.Tensor("bias"));
-    FEDGE_RETURN_IF_ERROR(CopyInto(l, b, conv->bias));
-  }
+  nn::Conv2d conv(nn::Conv2dOptions(in, out, k).stride(stride).padding(padding).bias(!l.IsNone("bias")));
+  FEDGE_RETURN_IF_ERROR(CopyWeights(l, conv->weight, conv->bias));
   seq->push_back(conv);
   *features = out;
   return absl::OkStatus();
@@ -110,14 +113,8 @@ absl::Status AddConv(const Layer& l, nn::Sequential& seq, int64_t* features) {
 absl::Status AddLinear(const Layer& l, nn::Sequential& seq, int64_t* features) {
   FEDGE_ASSIGN_OR_RETURN(const int64_t in, l.Int("in_features"));
   FEDGE_ASSIGN_OR_RETURN(const int64_t out, l.Int("out_features"));
-  const bool bias = !l.IsNone("bias");
-  nn::Linear linear(nn::LinearOptions(in, out).bias(bias));
-  FEDGE_ASSIGN_OR_RETURN(const torch::Tensor w, l.Tensor("weight"));
-  FEDGE_RETURN_IF_ERROR(CopyInto(l, w, linear->weight));
-  if (bias) {
-    FEDGE_ASSIGN_OR_RETURN(const torch::Tensor b, l.Tensor("bias"));
-    FEDGE_RETURN_IF_ERROR(CopyInto(l, b, linear->bias));
-  }
+  nn::Linear linear(nn::LinearOptions(in, out).bias(!l.IsNone("bias")));
+  FEDGE_RETURN_IF_ERROR(CopyWeights(l, linear->weight, linear->bias));
   seq->push_back(linear);
   *features = out;
   return absl::OkStatus();
@@ -148,10 +145,7 @@ absl::Status AddGroupNorm(const Layer& l, nn::Sequential& seq) {
   FEDGE_ASSIGN_OR_RETURN(const double eps, l.Double("eps"));
   if (!l.Flag("affine")) return l.Error("only affine GroupNorm is supported");
   nn::GroupNorm norm(nn::GroupNormOptions(groups, channels).eps(eps));
-  FEDGE_ASSIGN_OR_RETURN(const torch::Tensor w, l.Tensor("weight"));
-  FEDGE_ASSIGN_OR_RETURN(const torch::Tensor b, l.Tensor("bias"));
-  FEDGE_RETURN_IF_ERROR(CopyInto(l, w, norm->weight));
-  FEDGE_RETURN_IF_ERROR(CopyInto(l, b, norm->bias));
+  FEDGE_RETURN_IF_ERROR(CopyWeights(l, norm->weight, norm->bias));
   seq->push_back(norm);
   return absl::OkStatus();
 }
