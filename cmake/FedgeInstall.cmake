@@ -14,6 +14,9 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/fedgeConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/fedgeConfig.cmake ${PROJECT_BINARY_DIR}/fedgeConfigVersion.cmake
         DESTINATION ${FEDGE_INSTALL_CMAKEDIR})
 
+# Relocatable: the prefix is found from the .pc file's own place
+# (${pcfiledir}), so `cmake --install --prefix` anywhere works.
+string(REGEX REPLACE "[^/]+" ".." FEDGE_PC_TO_PREFIX "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/fedge-infer.pc.in ${PROJECT_BINARY_DIR}/fedge-infer.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/fedge-infer.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES ${PROJECT_SOURCE_DIR}/CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
