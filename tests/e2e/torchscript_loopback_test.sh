@@ -3,8 +3,7 @@
 # fedge-coordinator and 3 fedge-device processes on 127.0.0.1 over mutual TLS
 # train the TorchScript cnn_small (tests/models/cnn_small.pt) for 2 rounds,
 # then the same federation trains the zoo's cnn_small; the final test
-# accuracies must agree within 0.5 points. Seed 3 is the one the file's
-# initial weights were made for (tests/models/make_torchscript_models.py).
+# accuracies must agree within 0.5 points. Settings: torchscript_loopback.toml.
 #
 #   torchscript_loopback_test.sh BIN_DIR
 # Exits 77 (skipped) when the Fashion-MNIST package is not installed.
@@ -19,28 +18,13 @@ fail() {
   tail -n 20 "$W"/*.log
   exit 1
 }
-# federate MODEL NAME: a 2-round loopback federation on MODEL; sets
-# `accuracy` to its final test accuracy (%) and keeps its rounds.csv as NAME.csv.
+# federate NAME MODEL: a 2-round loopback federation (torchscript_loopback.toml)
+# on MODEL; sets `accuracy` to its final test accuracy (%) and keeps its
+# rounds.csv as NAME.csv.
 federate() {
-  local model=$1 name=$2
-  cat > "$W/$name.toml" <<TOML
-name = "$name"
-seed = 3
-[model]
-name = "$model"
-[federation]
-rounds = 2
-min_devices = 3
-devices_per_round = 3
-over_selection = 1.0
-round_deadline_s = 120
-poll_interval_ms = 100
-[training]
-local_epochs = 1
-batch_size = 32
-learning_rate = 0.05
-max_examples = 600
-TOML
+  local name=$1 model=$2
+  sed -e "s|^name = \"torchscript\"|name = \"$name\"|" -e "s|^name = \"torchscript:.*\"|name = \"$model\"|" \
+    "$root/tests/e2e/torchscript_loopback.toml" > "$W/$name.toml"
   LOOPBACK_DEVICES=()
   loopback_start_coordinator -- --config "$W/$name.toml" --eval-threads 1 --tick-interval-ms 50
   for i in 0 1 2; do loopback_start_device "$i" 3 -- --model "$model" --max-tasks 2; done
@@ -52,9 +36,9 @@ TOML
   accuracy=$(python3 -c 'import sys; print(100 * float(sys.argv[1]))' "$(csv_column "$W/$name.csv" test_accuracy | tail -n 1)")
 }
 
-federate "torchscript:$root/tests/models/cnn_small.pt" torchscript
+federate torchscript "torchscript:$root/tests/models/cnn_small.pt"
 script=$accuracy
-federate cnn_small zoo
+federate zoo cnn_small
 zoo=$accuracy
 echo "final test accuracy over loopback: TorchScript $script%, zoo cnn_small $zoo%"
 python3 -c 'import sys; sys.exit(0 if abs(float(sys.argv[1]) - float(sys.argv[2])) <= 0.5 else 1)' "$script" "$zoo" ||
