@@ -13,6 +13,7 @@
 #include "compression/encoder.h"
 #include "core/artifact.h"
 #include "core/file_util.h"
+#include "core/layout_check.h"
 #include "core/logging.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -494,11 +495,9 @@ absl::StatusOr<ModelParams> Device::OpenModel(const proto::Task& task, std::stri
                                                    " is not the task's version ", task.model_version()));
   }
   FEDGE_ASSIGN_OR_RETURN(ModelParams params, ParamsFromBody(body));
-  if (!(params.layout == trainer_->layout())) {
-    return absl::InvalidArgumentError(absl::StrCat("model layout ", params.layout.id(),
-                                                   " does not match the trainer's layout ",
-                                                   trainer_->layout().id()));
-  }
+  FEDGE_RETURN_IF_ERROR(CheckSameLayout(trainer_->layout(), params.layout,
+                                        "the global model does not fit this device's model",
+                                        "this device's model", "the global model"));
   return params;
 }
 

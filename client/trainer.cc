@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/layout_check.h"
 #include "core/random.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -190,10 +191,10 @@ absl::StatusOr<TrainResult> TorchTrainer::Train(const ModelParams& global, const
                                                 uint64_t seed) {
   FEDGE_ASSIGN_OR_RETURN(TrainOptions options, ToTrainOptions(config, seed));
   options.between_batches = impl_->options.between_batches;
-  if (!(global.layout == impl_->layout)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("trainer: the global model's layout is not that of '", impl_->options.architecture, "'"));
-  }
+  FEDGE_RETURN_IF_ERROR(CheckSameLayout(
+      impl_->layout, global.layout,
+      absl::StrCat("trainer: the global model's layout is not that of '", impl_->options.architecture, "'"),
+      absl::StrCat("'", impl_->options.architecture, "'"), "the global model"));
   FEDGE_RETURN_IF_ERROR(global.Validate());
   const int threads = impl_->options.torch_threads;
   SetComputeThreads(threads);
