@@ -13,6 +13,7 @@
 #include "compression/encoder.h"
 #include "core/artifact.h"
 #include "core/file_util.h"
+#include "core/layout_check.h"
 #include "core/logging.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -281,6 +282,12 @@ absl::Status Device::RunTask(const proto::Task& task) {
     ReportMetrics(std::move(failure));
     return trained.status();
   }
+  // bench/loopback_bench.sh reads this line: training CPU vs round wall time.
+  if (const auto wall = trained->metrics.find("train_seconds"); wall != trained->metrics.end()) {
+    FEDGE_LOG(INFO) << options_.device_id << ": trained task " << task.task_id() << " (round " << task.round()
+                    << ") in " << absl::StrFormat("%.3f", wall->second) << " s, "
+                    << absl::StrFormat("%.3f", trained->train_cpu_seconds) << " s CPU";
+  }
 
   if (trained->privacy && options_.privacy_ledger != nullptr) {
     // Charged before anything derived from the data leaves the device.
@@ -494,11 +501,9 @@ absl::StatusOr<ModelParams> Device::OpenModel(const proto::Task& task, std::stri
                                                    " is not the task's version ", task.model_version()));
   }
   FEDGE_ASSIGN_OR_RETURN(ModelParams params, ParamsFromBody(body));
-  if (!(params.layout == trainer_->layout())) {
-    return absl::InvalidArgumentError(absl::StrCat("model layout ", params.layout.id(),
-                                                   " does not match the trainer's layout ",
-                                                   trainer_->layout().id()));
-  }
+  FEDGE_RETURN_IF_ERROR(CheckSameLayout(trainer_->layout(), params.layout,
+                                        "the global model does not fit this device's model",
+                                        "this device's model", "the global model"));
   return params;
 }
 

@@ -67,12 +67,15 @@ absl::StatusOr<std::unique_ptr<DataSource>> OpenDeviceDataSource(const DeviceCon
     return SpoolSource::Open({.dir = data.path, .format = FormatFor(config), .max_file_bytes = data.max_file_bytes});
   }
   if (data.format == "csv") return CsvSource::Open(data.path, FormatFor(config));
-  FEDGE_ASSIGN_OR_RETURN(ImageDataset train, LoadFashionMnist(data.dir, "train"));
-  FEDGE_ASSIGN_OR_RETURN(std::vector<int64_t> indices, LocalIndices(data, train.num_examples));
+  // Only the device's own examples are kept while the split is inflated.
+  FEDGE_ASSIGN_OR_RETURN(ImageDataset local,
+                         LoadFashionMnistExamples(data.dir, "train", [&data](int64_t num_examples) {
+                           return LocalIndices(data, num_examples);
+                         }));
   const std::string name = data.index_file.empty()
                                ? absl::StrCat("idx ", data.dir, " shard ", data.shard, "/", data.num_shards)
                                : absl::StrCat("idx ", data.dir, " examples of ", data.index_file);
-  return IdxSource::Create(train, indices, name);
+  return IdxSource::Create(std::move(local), name);
 }
 
 DevicePipelineOptions MakeDevicePipelineOptions(const DeviceConfig& config, const DataSource& source) {

@@ -30,6 +30,7 @@
 #include "core/file_util.h"
 #include "core/idx.h"
 #include "core/logging.h"
+#include "core/malloc_tuning.h"
 #include "core/sealing.h"
 #include "core/signing.h"
 #include "core/status.h"
@@ -270,6 +271,7 @@ int RunEnrol(const DeviceConfig& config, const EnrolFlags& flags) {
 }  // namespace fedge
 
 int main(int argc, char** argv) {
+  fedge::KeepFreedMemoryForReuse();  // before any thread allocates: no page-fault churn per training step
   using fedge::DeviceConfig;
   DeviceConfig config = fedge::DefaultDeviceConfig();
   // The file is read first so flags override it and --help shows its values.

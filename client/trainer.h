@@ -41,6 +41,9 @@ struct TrainResult {
   // For a DP-SGD task: the sampled Gaussian mechanism the run amounted to,
   // which the device's privacy ledger is charged before the update leaves.
   std::optional<SgmEvent> privacy;
+  // CPU seconds of the training loop on the training thread (logged by the
+  // device, not sent: bench/loopback_bench.sh sums it into the training floor).
+  double train_cpu_seconds = 0;
 };
 
 // Thread-safety: implementations are used by one device, from one thread at
@@ -128,8 +131,9 @@ struct TorchTrainerOptions {
   // and report "local_accuracy" / "local_loss" (one extra forward pass;
   // never for DP-SGD tasks, whose metrics must not leak the data).
   bool evaluate_local = true;
-  // Examples per forward pass of that evaluation.
-  int64_t eval_batch_size = 1000;
+  // Examples per forward pass of that evaluation (models/training.h
+  // kDefaultEvalBatchSize: the activations grow with it).
+  int64_t eval_batch_size = 64;
   // Noise source for DP-SGD tasks; null uses SecureRandom::Default().
   // Borrowed; must outlive the trainer.
   SecureRandom* dp_random = nullptr;

@@ -51,7 +51,55 @@ function(fedge_use_torch target)
   endif()
 endfunction()
 
-# fedge_cc_library(NAME core SRCS a.cc HDRS a.h DEPS ... [TORCH] [WHOLE_ARCHIVE])
+# Installation (cmake/FedgeInstall.cmake writes the package around it): every
+# library made here joins the export set `fedgeTargets` as fedge::<NAME>, with
+# its public headers under include/fedge/<folder>/ (the include paths the code
+# uses, e.g. "inference/engine.h"). Not installed: test-only libraries
+# (TESTONLY, or sources under a testing/ folder) and, of the HDRS, headers
+# under internal/ or testing/, *_impl.h and those listed in INTERNAL_HDRS.
+include(GNUInstallDirs)
+set(FEDGE_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR}/fedge)
+set(FEDGE_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/fedge)
+
+# Installs `target` into the export set as fedge::<name>.
+function(fedge_install_target target name)
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${name})
+  install(TARGETS ${target} EXPORT fedgeTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endfunction()
+
+# Installs headers (paths relative to the current source dir, or absolute
+# below PROJECT_SOURCE_DIR or PROJECT_BINARY_DIR) at their repository path
+# under include/fedge/.
+function(fedge_install_headers)
+  foreach(hdr ${ARGN})
+    if(NOT IS_ABSOLUTE ${hdr})
+      set(hdr ${CMAKE_CURRENT_SOURCE_DIR}/${hdr})
+    endif()
+    cmake_path(IS_PREFIX PROJECT_BINARY_DIR ${hdr} NORMALIZE in_build)
+    if(in_build)
+      file(RELATIVE_PATH rel ${PROJECT_BINARY_DIR} ${hdr})
+    else()
+      file(RELATIVE_PATH rel ${PROJECT_SOURCE_DIR} ${hdr})
+    endif()
+    get_filename_component(dir ${rel} DIRECTORY)
+    install(FILES ${hdr} DESTINATION ${FEDGE_INSTALL_INCLUDEDIR}/${dir})
+  endforeach()
+endfunction()
+
+# The include directories of a fedge target: the repository and build roots
+# in the tree, include/fedge once installed.
+function(fedge_target_includes target scope)
+  target_include_directories(${target} ${scope}
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}> $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}>
+    $<INSTALL_INTERFACE:${FEDGE_INSTALL_INCLUDEDIR}>)
+  target_compile_features(${target} ${scope} cxx_std_20)
+endfunction()
+
+# fedge_cc_library(NAME core SRCS a.cc HDRS a.h [INTERNAL_HDRS b.h] DEPS ...
+#                  [TORCH] [WHOLE_ARCHIVE] [TESTONLY])
 # Creates target fedge_<NAME> with alias fedge::<NAME>.
 #
 # WHOLE_ARCHIVE: every executable that links the library links all of its
@@ -59,28 +107,50 @@ endfunction()
 # at static initialisation (strategies, codec stages, drift detectors: see
 # aggregation/strategy_registry.h), which a plain static link would drop. The
 # option group is one SHELL: item so CMake's de-duplication of link options
-# keeps each --whole-archive/--no-whole-archive pair intact.
+# keeps each --whole-archive/--no-whole-archive pair intact; installed, it
+# names the archive under the install prefix.
 function(fedge_cc_library)
-  cmake_parse_arguments(ARG "TORCH;WHOLE_ARCHIVE" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "TORCH;WHOLE_ARCHIVE;TESTONLY" "NAME" "SRCS;HDRS;INTERNAL_HDRS;DEPS" ${ARGN})
   set(target fedge_${ARG_NAME})
   if(ARG_SRCS)
-    add_library(${target} STATIC ${ARG_SRCS} ${ARG_HDRS})
-    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+    add_library(${target} STATIC ${ARG_SRCS} ${ARG_HDRS} ${ARG_INTERNAL_HDRS})
+    fedge_target_includes(${target} PUBLIC)
     target_link_libraries(${target} PUBLIC ${ARG_DEPS})
     fedge_target_defaults(${target})
     if(ARG_TORCH)
       fedge_use_torch(${target})
     endif()
     if(ARG_WHOLE_ARCHIVE)
+      set(archive ${CMAKE_STATIC_LIBRARY_PREFIX}${target}${CMAKE_STATIC_LIBRARY_SUFFIX})
       target_link_options(${target} INTERFACE
-        "SHELL:-Wl,--whole-archive $<TARGET_FILE:${target}> -Wl,--no-whole-archive")
+        "$<BUILD_INTERFACE:SHELL:-Wl,--whole-archive $<TARGET_FILE:${target}> -Wl,--no-whole-archive>"
+        "$<INSTALL_INTERFACE:SHELL:-Wl,--whole-archive $<INSTALL_PREFIX>/${CMAKE_INSTALL_LIBDIR}/${archive} -Wl,--no-whole-archive>")
     endif()
   else()
-    add_library(${target} INTERFACE ${ARG_HDRS})
-    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+    add_library(${target} INTERFACE ${ARG_HDRS} ${ARG_INTERNAL_HDRS})
+    fedge_target_includes(${target} INTERFACE)
     target_link_libraries(${target} INTERFACE ${ARG_DEPS})
   endif()
   add_library(fedge::${ARG_NAME} ALIAS ${target})
+
+  if(NOT ARG_TESTONLY)
+    foreach(src ${ARG_SRCS})
+      if(src MATCHES "(^|/)testing/")
+        set(ARG_TESTONLY TRUE)
+      endif()
+    endforeach()
+  endif()
+  if(ARG_TESTONLY)
+    return()
+  endif()
+  fedge_install_target(${target} ${ARG_NAME})
+  set(public_hdrs "")
+  foreach(hdr ${ARG_HDRS})
+    if(NOT hdr MATCHES "(^|/)(internal|testing)/" AND NOT hdr MATCHES "_impl\\.h$")
+      list(APPEND public_hdrs ${hdr})
+    endif()
+  endforeach()
+  fedge_install_headers(${public_hdrs})
 endfunction()
 
 # fedge_cc_test(NAME foo_test SRCS foo_test.cc DEPS fedge::core [TORCH] [LABELS ...])
@@ -106,9 +176,10 @@ function(fedge_cc_test)
                        LABELS "${ARG_LABELS}")
 endfunction()
 
-# fedge_cc_binary(NAME fedge-sim SRCS main.cc DEPS ... [TORCH])
+# fedge_cc_binary(NAME fedge-sim SRCS main.cc DEPS ... [TORCH] [TESTONLY])
+# Installed into bin/ unless TESTONLY (helpers of the tests).
 function(fedge_cc_binary)
-  cmake_parse_arguments(ARG "TORCH" "NAME" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "TORCH;TESTONLY" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
   fedge_target_defaults(${ARG_NAME})
@@ -116,6 +187,9 @@ function(fedge_cc_binary)
     fedge_use_torch(${ARG_NAME})
   endif()
   set_target_properties(${ARG_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+  if(NOT ARG_TESTONLY)
+    install(TARGETS ${ARG_NAME} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  endif()
 endfunction()
 
 # fedge_cc_benchmark(NAME fedavg_benchmark SRCS ... DEPS ... [TORCH])

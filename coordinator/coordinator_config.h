@@ -95,7 +95,7 @@ struct CoordinatorConfig {
   // Fashion-MNIST directory whose test split scores each new global model;
   // empty disables evaluation.
   std::string eval_data = "/usr/share/datasets/fashion-mnist";
-  int64_t eval_batch_size = 1000;
+  int64_t eval_batch_size = 64;  // models/training.h kDefaultEvalBatchSize: bounds activation memory
   // LibTorch intra-op threads for evaluation; 0 leaves LibTorch's default.
   int eval_threads = 0;
 

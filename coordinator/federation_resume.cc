@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "coordinator/federation_impl.h"
 #include "core/artifact.h"
+#include "core/layout_check.h"
 #include "core/logging.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -69,9 +70,10 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
   }
   FEDGE_ASSIGN_OR_RETURN(ModelParams params, ParamsFromBody(*body));
   if (params.layout.id() != initial.layout.id()) {
-    return absl::FailedPreconditionError(absl::StrCat("the stored global model has another layout (",
-                                                      params.layout.num_elements(), " parameters) than ",
-                                                      options.architecture, ": ", what_to_do));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the stored global model has another layout than ", options.architecture, " (",
+        FirstLayoutDifference(initial.layout, params.layout, options.architecture, "the stored model"),
+        "): ", what_to_do));
   }
   if (absl::Status imported = strategy->ImportState(std::move(state.model->strategy_state)); !imported.ok()) {
     return absl::FailedPreconditionError(absl::StrCat("the stored ", AsAbsl(strategy->name()),

@@ -2,11 +2,15 @@
 
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/file_util.h"
+#include "core/idx_stream.h"
 #include "core/status.h"
 #include "core/strings.h"
 
@@ -110,7 +114,51 @@ absl::StatusOr<IdxArray> ReadIdxFile(const std::string& path, const IdxLimits& l
   return DecodeIdx(raw, path, limits);
 }
 
-absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir, std::string_view split) {
+namespace {
+
+constexpr int64_t kSide = 28;
+
+// The example indices `choose` returns for `num_examples`, each checked.
+absl::StatusOr<std::vector<int64_t>> ChosenIndices(const ExampleChooser& choose, int64_t num_examples,
+                                                   const std::string& source) {
+  FEDGE_ASSIGN_OR_RETURN(std::vector<int64_t> indices, choose(num_examples));
+  for (int64_t i : indices) {
+    if (i < 0 || i >= num_examples) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": example index ", i, " is outside the dataset of ", num_examples));
+    }
+  }
+  return indices;
+}
+
+// Streams the images of `stream` (num_examples x 28 x 28), keeping those at
+// `indices` in that order: rows are read in file order once, so duplicate
+// and unordered indices cost nothing extra.
+absl::Status ReadChosenImages(IdxStream& stream, absl::Span<const int64_t> indices, std::vector<uint8_t>& out) {
+  const size_t pixels = static_cast<size_t>(kSide * kSide);
+  out.resize(indices.size() * pixels);
+  std::vector<std::pair<int64_t, size_t>> by_index;  // (example, output slot)
+  by_index.reserve(indices.size());
+  for (size_t slot = 0; slot < indices.size(); ++slot) by_index.emplace_back(indices[slot], slot);
+  std::sort(by_index.begin(), by_index.end());
+  int64_t position = 0;  // the next example the stream yields
+  for (size_t k = 0; k < by_index.size(); ++k) {
+    const auto [example, slot] = by_index[k];
+    uint8_t* dest = out.data() + slot * pixels;
+    if (k > 0 && by_index[k - 1].first == example) {
+      std::memcpy(dest, out.data() + by_index[k - 1].second * pixels, pixels);
+      continue;
+    }
+    FEDGE_RETURN_IF_ERROR(stream.Skip(static_cast<uint64_t>(example - position) * pixels));
+    FEDGE_RETURN_IF_ERROR(stream.Read(absl::MakeSpan(dest, pixels)));
+    position = example + 1;
+  }
+  FEDGE_RETURN_IF_ERROR(stream.Skip(stream.remaining()));
+  return stream.Finish();
+}
+
+// LoadFashionMnist and LoadFashionMnistExamples; `choose` null: every example.
+absl::StatusOr<ImageDataset> LoadSplit(const std::string& dir, std::string_view split, const ExampleChooser* choose) {
   if (split != "train" && split != "test") {
     return absl::InvalidArgumentError(absl::StrCat("dataset split must be 'train' or 'test', got '", AsAbsl(split), "'"));
   }
@@ -121,32 +169,55 @@ absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir, std::strin
   };
   const std::string images_path = find("-images-idx3-ubyte");
   const std::string labels_path = find("-labels-idx1-ubyte");
-  auto images = ReadIdxFile(images_path);
+  auto images = IdxStream::Open(images_path);
   if (absl::IsNotFound(images.status())) {
     return absl::NotFoundError(absl::StrCat(images.status().message(),
                                             " (install Debian's dataset-fashion-mnist package: scripts/setup)"));
   }
   FEDGE_RETURN_IF_ERROR(images.status());
-  FEDGE_ASSIGN_OR_RETURN(IdxArray labels, ReadIdxFile(labels_path));
-  if (images->dims.size() != 3 || images->dims[0] < 1 || images->dims[1] != 28 || images->dims[2] != 28) {
+  IdxStream& image_stream = **images;
+  const std::vector<int64_t>& dims = image_stream.dims();
+  if (dims.size() != 3 || dims[0] < 1 || dims[1] != kSide || dims[2] != kSide) {
     return absl::InvalidArgumentError(absl::StrCat(images_path, ": expected at least one 28x28 image, found dimensions ",
-                                                   absl::StrJoin(images->dims, "x")));
+                                                   absl::StrJoin(dims, "x")));
   }
+  FEDGE_ASSIGN_OR_RETURN(IdxArray labels, ReadIdxFile(labels_path));
   if (labels.dims.size() != 1) return absl::InvalidArgumentError(absl::StrCat(labels_path, ": expected rank-1 labels"));
-  if (images->dims[0] != labels.dims[0]) {
-    return absl::InvalidArgumentError(absl::StrCat(images_path, " has ", images->dims[0], " images but ", labels_path,
+  if (dims[0] != labels.dims[0]) {
+    return absl::InvalidArgumentError(absl::StrCat(images_path, " has ", dims[0], " images but ", labels_path,
                                                    " has ", labels.dims[0], " labels"));
   }
   for (uint8_t l : labels.data) {
     if (l > 9) return absl::InvalidArgumentError(absl::StrCat(labels_path, ": label ", int{l}, " outside 0..9"));
   }
   ImageDataset ds;
-  ds.num_examples = images->dims[0];
-  ds.rows = images->dims[1];
-  ds.cols = images->dims[2];
-  ds.images = std::move(images->data);
-  ds.labels = std::move(labels.data);
+  ds.rows = kSide;
+  ds.cols = kSide;
+  if (choose == nullptr) {
+    ds.num_examples = dims[0];
+    ds.images.resize(image_stream.payload_bytes());
+    FEDGE_RETURN_IF_ERROR(image_stream.Read(absl::MakeSpan(ds.images)));
+    FEDGE_RETURN_IF_ERROR(image_stream.Finish());
+    ds.labels = std::move(labels.data);
+    return ds;
+  }
+  FEDGE_ASSIGN_OR_RETURN(const std::vector<int64_t> indices, ChosenIndices(*choose, dims[0], images_path));
+  FEDGE_RETURN_IF_ERROR(ReadChosenImages(image_stream, indices, ds.images));
+  ds.num_examples = static_cast<int64_t>(indices.size());
+  ds.labels.reserve(indices.size());
+  for (int64_t i : indices) ds.labels.push_back(labels.data[static_cast<size_t>(i)]);
   return ds;
+}
+
+}  // namespace
+
+absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir, std::string_view split) {
+  return LoadSplit(dir, split, nullptr);
+}
+
+absl::StatusOr<ImageDataset> LoadFashionMnistExamples(const std::string& dir, std::string_view split,
+                                                      const ExampleChooser& choose) {
+  return LoadSplit(dir, split, &choose);
 }
 
 }  // namespace fedge

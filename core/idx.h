@@ -9,6 +9,7 @@
 #define FEDGE_CORE_IDX_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,7 +61,21 @@ inline constexpr char kDefaultFashionMnistDir[] = "/usr/share/datasets/fashion-m
 // Loads "train" or "test" from `dir` (files `{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`).
 // Checks that there is at least one image, that images are 28x28, that image
 // and label counts agree and that labels are in [0, 9].
+// The images are inflated straight into a buffer of their final size
+// (core/idx_stream.h), so the peak is the dataset itself.
 absl::StatusOr<ImageDataset> LoadFashionMnist(const std::string& dir, std::string_view split);
+
+// Picks examples of a split: called with the split's size, returns the
+// indices to keep (in the order wanted; repeats allowed).
+using ExampleChooser = std::function<absl::StatusOr<std::vector<int64_t>>(int64_t num_examples)>;
+
+// Like LoadFashionMnist, but keeps only the examples `choose` picks, in its
+// order: the images are streamed and the others dropped as they are
+// inflated, so a device holding a 6,000-image shard never holds the 47 MB
+// training split. Errors of LoadFashionMnist, those `choose` returns, and
+// kInvalidArgument for an index outside the split.
+absl::StatusOr<ImageDataset> LoadFashionMnistExamples(const std::string& dir, std::string_view split,
+                                                      const ExampleChooser& choose);
 
 }  // namespace fedge
 

@@ -254,6 +254,76 @@ TEST(LoadFashionMnistTest, RejectsEmptyAndWronglyShapedImages) {
   }
 }
 
+// A chooser that picks `indices` whatever the split's size.
+ExampleChooser Pick(std::vector<int64_t> indices) {
+  return [indices](int64_t) -> absl::StatusOr<std::vector<int64_t>> { return indices; };
+}
+
+TEST(LoadFashionMnistExamplesTest, KeepsTheChosenExamplesInOrder) {
+  for (bool gzip : {true, false}) {
+    TempDir dir;
+    WriteSplit(dir.path(), "train", 5, {0, 1, 2, 3, 4}, gzip);
+    int64_t seen = 0;
+    auto ds = LoadFashionMnistExamples(dir.path(), "train", [&](int64_t n) -> absl::StatusOr<std::vector<int64_t>> {
+      seen = n;
+      return std::vector<int64_t>{3, 0, 3, 4};
+    });
+    ASSERT_TRUE(ds.ok()) << ds.status();
+    EXPECT_EQ(seen, 5);
+    EXPECT_EQ(ds->num_examples, 4);
+    EXPECT_EQ(ds->labels, (std::vector<uint8_t>{3, 0, 3, 4}));
+    ASSERT_EQ(ds->images.size(), 4u * 784);
+    // WriteSplit's pixel i is i mod 256: example e starts at (e * 784) mod 256.
+    for (auto [slot, example] : {std::pair<int, int>{0, 3}, {1, 0}, {2, 3}, {3, 4}}) {
+      EXPECT_EQ(ds->images[slot * 784 + 1], static_cast<uint8_t>(example * 784 + 1)) << gzip << " slot " << slot;
+    }
+  }
+}
+
+TEST(LoadFashionMnistExamplesTest, RejectsIndicesOutsideTheSplitAndPassesChooserErrors) {
+  TempDir dir;
+  WriteSplit(dir.path(), "train", 2, {1, 2}, /*gzip=*/true);
+  auto outside = LoadFashionMnistExamples(dir.path(), "train", Pick({0, 2}));
+  EXPECT_EQ(outside.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(outside.status().message(), "index 2 is outside")) << outside.status();
+  auto failed = LoadFashionMnistExamples(dir.path(), "train", [](int64_t) -> absl::StatusOr<std::vector<int64_t>> {
+    return absl::NotFoundError("no index file");
+  });
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kNotFound);
+}
+
+// The streamed images file is checked like ReadIdxFile checks a whole one.
+TEST(LoadFashionMnistTest, RejectsTruncatedTrailingAndConcatenatedImageFiles) {
+  const std::string pixels(2 * 784, '\x07');
+  const std::string labels = IdxBytes({2}, Bytes({1, 2}));
+  const std::string good = IdxBytes({2, 28, 28}, pixels);
+  std::string gz_good;
+  {
+    TempDir tmp;
+    WriteGzip(tmp.path() + "/x.gz", good);
+    gz_good = *ReadFile(tmp.path() + "/x.gz");
+  }
+  struct Case {
+    std::string name, file_suffix, contents, expected;
+  };
+  const std::vector<Case> cases = {
+      {"plain truncated", "", good.substr(0, good.size() - 1), "ends before"},
+      {"plain trailing", "", good + "x", "bytes after"},
+      {"gzip truncated", ".gz", gz_good.substr(0, gz_good.size() - 12), "truncated"},
+      {"gzip concatenated", ".gz", gz_good + gz_good, "after the gzip member"},
+  };
+  for (const Case& c : cases) {
+    TempDir dir;
+    ASSERT_TRUE(WriteFileAtomically(dir.path() + "/train-images-idx3-ubyte" + c.file_suffix, c.contents).ok());
+    ASSERT_TRUE(WriteFileAtomically(dir.path() + "/train-labels-idx1-ubyte", labels).ok());
+    for (bool select : {false, true}) {
+      auto ds = select ? LoadFashionMnistExamples(dir.path(), "train", Pick({0})) : LoadFashionMnist(dir.path(), "train");
+      EXPECT_EQ(ds.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+      EXPECT_TRUE(absl::StrContains(ds.status().message(), c.expected)) << c.name << ": " << ds.status();
+    }
+  }
+}
+
 TEST(LoadFashionMnistTest, RejectsUnknownSplit) {
   TempDir dir;
   EXPECT_EQ(LoadFashionMnist(dir.path(), "validation").status().code(), absl::StatusCode::kInvalidArgument);

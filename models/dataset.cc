@@ -26,9 +26,24 @@ TensorDataset ToTensors(const ImageDataset& data, absl::Span<const int64_t> indi
     label_ptr[i] = data.labels[indices[i]];
   }
   TensorDataset out;
-  out.images = raw.to(torch::kFloat).div_(255.0f).sub_(kFashionMnistMean).div_(kFashionMnistStd);
+  out.images = ModelInput(raw);
   out.labels = labels;
   return out;
+}
+
+TensorDataset ToRawTensors(const ImageDataset& data) {
+  const int64_t n = data.num_examples;
+  torch::Tensor raw = torch::empty({n, 1, data.rows, data.cols}, torch::kUInt8);
+  std::memcpy(raw.data_ptr<uint8_t>(), data.images.data(), static_cast<size_t>(n * data.rows * data.cols));
+  torch::Tensor labels = torch::empty({n}, torch::kInt64);
+  auto* label_ptr = labels.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) label_ptr[i] = data.labels[static_cast<size_t>(i)];
+  return TensorDataset{raw, labels};
+}
+
+torch::Tensor ModelInput(const torch::Tensor& images) {
+  if (images.scalar_type() != torch::kUInt8) return images;
+  return images.to(torch::kFloat).div_(255.0f).sub_(kFashionMnistMean).div_(kFashionMnistStd);
 }
 
 }  // namespace fedge

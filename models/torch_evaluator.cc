@@ -48,7 +48,7 @@ absl::StatusOr<std::unique_ptr<TorchEvaluator>> TorchEvaluator::Create(std::stri
                                                                        int64_t batch_size, int torch_threads) {
   TensorDataset tensors;
   try {
-    tensors = ToTensors(test_data);
+    tensors = ToRawTensors(test_data);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("evaluator: converting the test set failed: ", e.what()));
   }

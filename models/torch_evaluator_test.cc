@@ -43,6 +43,21 @@ TEST(TorchEvaluatorTest, AcceptsAnImageDatasetAndScoresBetterModelsHigher) {
   EXPECT_EQ(after->at("test_accuracy"), 1.0);
 }
 
+// The image-set evaluator keeps uint8 pixels and normalises each batch: the
+// same figures as evaluating the float tensors ToTensors makes.
+TEST(TorchEvaluatorTest, RawPixelsScoreLikeNormalisedFloats) {
+  const ImageDataset images = testing::BrightnessDataset(40);
+  auto model = CreateModel("cnn_student", 3);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(Train(*model, ToTensors(images), TrainOptions{.epochs = 1, .batch_size = 8}).ok());
+  const auto direct = Evaluate(*model, ToTensors(images), /*batch_size=*/7);
+  const auto raw = Evaluate(*model, ToRawTensors(images), /*batch_size=*/7);
+  ASSERT_TRUE(direct.ok() && raw.ok());
+  EXPECT_DOUBLE_EQ(raw->accuracy, direct->accuracy);
+  EXPECT_NEAR(raw->loss, direct->loss, 1e-6);
+  EXPECT_EQ(ToRawTensors(images).images.scalar_type(), torch::kUInt8);
+}
+
 TEST(TorchEvaluatorTest, RefusesParametersOfAnotherArchitecture) {
   auto evaluator = TorchEvaluator::Create("cnn_student", testing::BrightnessDataset(4));
   ASSERT_TRUE(evaluator.ok());

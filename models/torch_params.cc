@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "core/layout_check.h"
 #include "core/status.h"
 
 namespace fedge {
@@ -34,17 +35,8 @@ ModelParams ToParams(const torch::nn::Module& module) {
 
 absl::Status LoadParams(const ModelParams& params, torch::nn::Module& module) {
   const ParamLayout layout = LayoutOf(module);
-  if (!(layout == params.layout)) {
-    const auto& want = layout.tensors();
-    const auto& got = params.layout.tensors();
-    for (size_t i = 0; i < std::max(want.size(), got.size()); ++i) {
-      if (i >= want.size() || i >= got.size() || !(want[i] == got[i])) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "parameters do not fit the model: tensor #", i, " is '", i < got.size() ? got[i].name : "<none>",
-            "' but the model expects '", i < want.size() ? want[i].name : "<none>", "' (different architecture?)"));
-      }
-    }
-  }
+  FEDGE_RETURN_IF_ERROR(CheckSameLayout(layout, params.layout, "parameters do not fit the model (different architecture?)",
+                                        "the model", "the parameters"));
   FEDGE_RETURN_IF_ERROR(params.Validate());
   torch::NoGradGuard no_grad;
   const float* in = params.values.data();

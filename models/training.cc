@@ -92,14 +92,15 @@ absl::StatusOr<TrainStats> Train(torch::nn::Sequential& model, const TensorDatas
 absl::StatusOr<EvalStats> Evaluate(torch::nn::Sequential& model, const TensorDataset& data, int64_t batch_size) {
   if (data.size() == 0) return absl::FailedPreconditionError("no evaluation examples");
   try {
-    torch::NoGradGuard no_grad;
+    // No autograd records and no version counters: cheaper than NoGradGuard.
+    c10::InferenceMode inference;
     model->eval();
     int64_t correct = 0;
     double loss_sum = 0;
     const int64_t n = data.size();
     for (int64_t start = 0; start < n; start += batch_size) {
       const int64_t end = std::min(n, start + batch_size);
-      torch::Tensor logits = model->forward(data.images.slice(0, start, end));
+      torch::Tensor logits = model->forward(ModelInput(data.images.slice(0, start, end)));
       torch::Tensor y = data.labels.slice(0, start, end);
       loss_sum += torch::nn::functional::cross_entropy(
                       logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))

@@ -2,10 +2,16 @@
 
 #include <torch/torch.h>
 
+#include <map>
+#include <mutex>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status.h"
+#include "absl/synchronization/mutex.h"
 #include "core/strings.h"
+#include "models/model_registry.h"
+#include "models/torchscript_import.h"
 
 namespace fedge {
 namespace {
@@ -57,77 +63,159 @@ constexpr int64_t kImageClasses = 10;
 constexpr int64_t kMaxTabularFeatures = int64_t{1} << 20;
 constexpr int64_t kMaxClasses = 100000;
 
-struct Entry {
-  ModelInfo info;
-  nn::Sequential (*build)();                          // image models
-  nn::Sequential (*build_tabular)(const ModelShape&);  // models over N features
-};
-
-const std::vector<Entry>& Entries() {
-  static const auto* entries = new std::vector<Entry>{
-      {{"cnn_small", "2 conv + 1 linear, 18,378 parameters"}, CnnSmall, nullptr},
-      {{"cnn_lenet", "2 conv + 3 linear (non-IID benchmark CNN), 44,426 parameters"}, CnnLeNet, nullptr},
-      {{"cnn_student", "distillation student, 2 conv + 1 linear, 5,994 parameters"}, CnnStudent, nullptr},
-      {{"cnn_small_gn", "cnn_small with GroupNorm, 18,474 parameters"}, CnnSmallGroupNorm, nullptr},
-      {{"mlp", "784-128-10 perceptron, 101,770 parameters"}, Mlp, nullptr},
-      {{"mlp_tabular", "N-64-32-C perceptron over model.input_features numeric features (CSV, sensors)"},
-       nullptr, MlpTabular},
-  };
-  return *entries;
+absl::StatusOr<std::vector<int64_t>> ImageShape(std::string_view name, const ModelShape& shape) {
+  if ((shape.input_features != 0 && shape.input_features != kImageSide * kImageSide) ||
+      shape.num_classes != kImageClasses) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model '", AsAbsl(name), "' takes 28x28 images in 10 classes; model.input_features = ", shape.input_features,
+        " and model.num_classes = ", shape.num_classes, " are for mlp_tabular"));
+  }
+  return std::vector<int64_t>{1, kImageSide, kImageSide};
 }
 
-absl::StatusOr<const Entry*> FindEntry(std::string_view name, const ModelShape& shape) {
-  for (const Entry& e : Entries()) {
-    if (e.info.name != name) continue;
-    if (e.build_tabular != nullptr) {
-      if (shape.input_features < 1 || shape.input_features > kMaxTabularFeatures) {
-        return absl::InvalidArgumentError(absl::StrCat("model '", AsAbsl(name), "' needs model.input_features in [1, ",
-                                                       kMaxTabularFeatures, "], got ", shape.input_features));
-      }
-      if (shape.num_classes < 2 || shape.num_classes > kMaxClasses) {
-        return absl::InvalidArgumentError(absl::StrCat("model '", AsAbsl(name), "' needs model.num_classes in [2, ",
-                                                       kMaxClasses, "], got ", shape.num_classes));
-      }
-    } else if ((shape.input_features != 0 && shape.input_features != kImageSide * kImageSide) ||
-               shape.num_classes != kImageClasses) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "model '", AsAbsl(name), "' takes 28x28 images in 10 classes; model.input_features = ", shape.input_features,
-          " and model.num_classes = ", shape.num_classes, " are for mlp_tabular"));
-    }
-    return &e;
+absl::StatusOr<std::vector<int64_t>> TabularShape(const ModelShape& shape) {
+  if (shape.input_features < 1 || shape.input_features > kMaxTabularFeatures) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model 'mlp_tabular' needs model.input_features in [1, ", kMaxTabularFeatures, "], got ",
+                     shape.input_features));
   }
+  if (shape.num_classes < 2 || shape.num_classes > kMaxClasses) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model 'mlp_tabular' needs model.num_classes in [2, ", kMaxClasses, "], got ", shape.num_classes));
+  }
+  return std::vector<int64_t>{shape.input_features};
+}
+
+ModelFactory ImageModel(ModelInfo info, nn::Sequential (*build)()) {
+  const std::string name = info.name;
+  return {std::move(info), [name](const ModelShape& s) { return ImageShape(name, s); },
+          [build](const ModelShape&) -> absl::StatusOr<nn::Sequential> { return build(); }};
+}
+
+// The registry: the zoo, then what applications register.
+struct Registry {
+  absl::Mutex mu;
+  std::vector<ModelFactory> factories ABSL_GUARDED_BY(mu);
+  std::vector<ModelInfo> infos ABSL_GUARDED_BY(mu);
+};
+
+Registry& TheRegistry() {
+  static Registry* registry = [] {
+    auto* r = new Registry();
+    absl::MutexLock lock(&r->mu);
+    r->factories = {
+        ImageModel({"cnn_small", "2 conv + 1 linear, 18,378 parameters"}, CnnSmall),
+        ImageModel({"cnn_lenet", "2 conv + 3 linear (non-IID benchmark CNN), 44,426 parameters"}, CnnLeNet),
+        ImageModel({"cnn_student", "distillation student, 2 conv + 1 linear, 5,994 parameters"}, CnnStudent),
+        ImageModel({"cnn_small_gn", "cnn_small with GroupNorm, 18,474 parameters"}, CnnSmallGroupNorm),
+        ImageModel({"mlp", "784-128-10 perceptron, 101,770 parameters"}, Mlp),
+        {{"mlp_tabular", "N-64-32-C perceptron over model.input_features numeric features (CSV, sensors)"},
+         TabularShape,
+         [](const ModelShape& s) -> absl::StatusOr<nn::Sequential> { return MlpTabular(s); }},
+    };
+    for (const ModelFactory& f : r->factories) r->infos.push_back(f.info);
+    return r;
+  }();
+  return *registry;
+}
+
+absl::StatusOr<ModelFactory> FindFactory(std::string_view name) {
+  Registry& r = TheRegistry();
+  absl::MutexLock lock(&r.mu);
   std::vector<std::string> names;
-  for (const Entry& e : Entries()) names.push_back(e.info.name);
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown model '", AsAbsl(name), "'; known models: ", absl::StrJoin(names, ", ")));
+  for (const ModelFactory& f : r.factories) {
+    if (f.info.name == name) return f;
+    names.push_back(f.info.name);
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown model '", AsAbsl(name), "'; known models: ",
+                                                 absl::StrJoin(names, ", "), ", or ", kTorchScriptPrefix,
+                                                 "PATH for a TorchScript file"));
+}
+
+bool IsTorchScript(std::string_view name) { return name.starts_with(kTorchScriptPrefix); }
+
+// A TorchScript model must have the shape the federation declares: its
+// classes are model.num_classes, its input width model.input_features when set.
+absl::StatusOr<ImportedModel> ImportChecked(std::string_view name, const ModelShape& shape) {
+  const std::string path(name.substr(std::string_view(kTorchScriptPrefix).size()));
+  // One import per file and process: a simulation builds the model for
+  // every virtual device. Callers get their own copy of the module.
+  static absl::Mutex mu;
+  static auto* cache = new std::map<std::string, ImportedModel>();
+  ImportedModel m;
+  {
+    absl::MutexLock lock(&mu);
+    auto it = cache->find(path);
+    if (it == cache->end()) {
+      FEDGE_ASSIGN_OR_RETURN(ImportedModel imported, ImportTorchScript(path));
+      it = cache->emplace(path, std::move(imported)).first;
+    }
+    m.model = nn::Sequential(std::dynamic_pointer_cast<nn::SequentialImpl>(it->second.model->clone()));
+    m.example_shape = it->second.example_shape;
+    m.num_classes = it->second.num_classes;
+  }
+  int64_t width = 1;
+  for (int64_t d : m.example_shape) width *= d;
+  if (m.num_classes != shape.num_classes || (shape.input_features != 0 && shape.input_features != width)) {
+    return absl::InvalidArgumentError(absl::StrCat("TorchScript model '", path, "' takes ", width, " features in ",
+                                                   m.num_classes, " classes but the federation says ",
+                                                   shape.input_features, " features (0 = any) in ", shape.num_classes,
+                                                   " classes: set [model] input_features and num_classes"));
+  }
+  return m;
 }
 
 }  // namespace
 
+absl::Status RegisterModel(ModelFactory factory) {
+  const std::string& name = factory.info.name;
+  if (name.empty() || IsTorchScript(name) || !factory.build || !factory.example_shape) {
+    return absl::InvalidArgumentError(absl::StrCat("RegisterModel: '", name, "' needs a non-empty name not starting with '",
+                                                   kTorchScriptPrefix, "', a build and an example_shape function"));
+  }
+  Registry& r = TheRegistry();
+  absl::MutexLock lock(&r.mu);
+  for (const ModelFactory& f : r.factories) {
+    if (f.info.name == name) return absl::AlreadyExistsError(absl::StrCat("RegisterModel: model '", name, "' exists"));
+  }
+  r.infos.push_back(factory.info);
+  r.factories.push_back(std::move(factory));
+  return absl::OkStatus();
+}
+
 const std::vector<ModelInfo>& ModelZoo() {
-  static const auto* infos = [] {
-    auto* v = new std::vector<ModelInfo>();
-    for (const Entry& e : Entries()) v->push_back(e.info);
-    return v;
-  }();
-  return *infos;
+  Registry& r = TheRegistry();
+  absl::MutexLock lock(&r.mu);
+  return r.infos;
 }
 
 absl::StatusOr<torch::nn::Sequential> CreateModel(std::string_view name, uint64_t seed, const ModelShape& shape) {
-  FEDGE_ASSIGN_OR_RETURN(const Entry* e, FindEntry(name, shape));
-  // Initialisation draws from Torch's global generator; a private one
-  // would be better, but LibTorch 1.13's module initialisers do not take
-  // a generator. Hold a lock so concurrent constructions stay reproducible.
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  torch::manual_seed(seed);
-  return e->build_tabular != nullptr ? e->build_tabular(shape) : e->build();
+  try {
+    if (IsTorchScript(name)) {
+      FEDGE_ASSIGN_OR_RETURN(ImportedModel m, ImportChecked(name, shape));
+      return std::move(m.model);  // the file's weights, whatever the seed
+    }
+    FEDGE_ASSIGN_OR_RETURN(const ModelFactory f, FindFactory(name));
+    FEDGE_RETURN_IF_ERROR(f.example_shape(shape).status());
+    // Initialisation draws from Torch's global generator; a private one
+    // would be better, but LibTorch 1.13's module initialisers do not take
+    // a generator. Hold a lock so concurrent constructions stay reproducible.
+    static std::mutex mu;
+    std::lock_guard<std::mutex> lock(mu);
+    torch::manual_seed(seed);
+    return f.build(shape);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("building model '", AsAbsl(name), "': ", e.what()));
+  }
 }
 
 absl::StatusOr<std::vector<int64_t>> ExampleShape(std::string_view name, const ModelShape& shape) {
-  FEDGE_ASSIGN_OR_RETURN(const Entry* e, FindEntry(name, shape));
-  if (e->build_tabular != nullptr) return std::vector<int64_t>{shape.input_features};
-  return std::vector<int64_t>{1, kImageSide, kImageSide};
+  if (IsTorchScript(name)) {
+    FEDGE_ASSIGN_OR_RETURN(ImportedModel m, ImportChecked(name, shape));
+    return m.example_shape;
+  }
+  FEDGE_ASSIGN_OR_RETURN(const ModelFactory f, FindFactory(name));
+  return f.example_shape(shape);
 }
 
 absl::StatusOr<int64_t> InputFeatures(std::string_view name, const ModelShape& shape) {

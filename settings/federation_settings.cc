@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "compression/codec.h"
 #include "core/random.h"
 #include "core/strings.h"
@@ -215,8 +216,16 @@ void ReadStrategy(ConfigSection t, int64_t updates_per_round, StrategySpec& spec
 }  // namespace
 
 void ReadModelTable(ConfigSection model, const SettingsChecks& checks, FederationSettings::Model* m) {
-  model.Read("name", &m->name, checks.known_models);
-  if (m->name.empty()) model.Error("'name' must name a model of the zoo, e.g. \"cnn_small\"");
+  // "torchscript:PATH" names a TorchScript file (models/model_registry.h),
+  // checked when the model is built.
+  model.Read("name", &m->name);
+  if (m->name.empty()) {
+    model.Error("'name' must name a model of the zoo, e.g. \"cnn_small\", or \"torchscript:PATH\"");
+  } else if (!m->name.starts_with("torchscript:") && !checks.known_models.empty() &&
+             std::find(checks.known_models.begin(), checks.known_models.end(), m->name) == checks.known_models.end()) {
+    model.Error(absl::StrCat("'model.name' = \"", m->name, "\" is not one of: ", absl::StrJoin(checks.known_models, ", "),
+                             ", torchscript:PATH"));
+  }
   model.Read("input_features", &m->shape.input_features, 0, int64_t{1} << 20);
   model.Read("num_classes", &m->shape.num_classes, 2, 100000);
 }

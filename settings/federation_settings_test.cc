@@ -125,6 +125,8 @@ TEST(FederationSettingsTest, OutOfRangeValuesNameTheirKey) {
   EXPECT_THAT(ErrorOf("[federation]\nover_selection = 0.5\n"), HasSubstr("federation.over_selection"));
   EXPECT_THAT(ErrorOf("[training]\ncodec = \"int3\"\n"), HasSubstr("'codec'"));
   EXPECT_THAT(ErrorOf("[model]\nname = \"resnet\"\n", {.known_models = {"cnn_small"}}), HasSubstr("model.name"));
+  // TorchScript files are checked when the model is built (models/model_registry.h).
+  EXPECT_EQ(ErrorOf("[model]\nname = \"torchscript:my_net.pt\"\n", {.known_models = {"cnn_small"}}), "OK");
   EXPECT_THAT(ErrorOf("[model]\ninput_features = -1\n"), HasSubstr("model.input_features"));
   EXPECT_THAT(ErrorOf("[model]\nnum_classes = 1\n"), HasSubstr("model.num_classes"));
   EXPECT_THAT(ErrorOf("[federation]\nround = 3\n"), HasSubstr("unknown key 'federation.round'"));

@@ -69,6 +69,26 @@ TEST(IdxSourceTest, HandsOutTheSelectedImagesOnce) {
   EXPECT_THAT(IdxSource::Create(data, {3}, "shard").status().message(), HasSubstr("index 3 is outside"));
 }
 
+TEST(IdxSourceTest, TakesOverAWholeSelection) {
+  ImageDataset data;
+  data.num_examples = 2;
+  data.rows = 1;
+  data.cols = 2;
+  data.images = {5, 6, 7, 8};
+  data.labels = {1, 2};
+  auto source = IdxSource::Create(data, "selection");
+  ASSERT_TRUE(source.ok()) << source.status();
+  EXPECT_EQ((*source)->num_examples(), 2);
+  std::vector<SourceExample> out;
+  EXPECT_EQ(*(*source)->Poll(10, &out), 2);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_THAT(out[1].bytes, ElementsAre(7, 8));
+  EXPECT_EQ(out[1].label, 2);
+  data.labels.pop_back();
+  EXPECT_THAT(IdxSource::Create(data, "bad").status().message(), HasSubstr("sizes disagree"));
+  EXPECT_THAT(IdxSource::Create(ImageDataset{}, "empty").status().message(), HasSubstr("no examples"));
+}
+
 TEST(CsvSourceTest, ReadsInChunksAndSkipsBadRowsNamingFileAndLine) {
   const std::string dir = FreshDir("csv");
   const std::string path = dir + "/sensor.csv";

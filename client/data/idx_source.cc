@@ -38,6 +38,17 @@ absl::StatusOr<std::unique_ptr<IdxSource>> IdxSource::Create(const ImageDataset&
   return std::unique_ptr<IdxSource>(new IdxSource(std::move(images), std::move(labels), dim, std::move(name)));
 }
 
+absl::StatusOr<std::unique_ptr<IdxSource>> IdxSource::Create(ImageDataset data, std::string name) {
+  const int64_t dim = data.rows * data.cols;
+  if (data.num_examples < 1) return absl::InvalidArgumentError(absl::StrCat(name, ": no examples selected"));
+  if (dim < 1 || static_cast<int64_t>(data.images.size()) != data.num_examples * dim ||
+      static_cast<int64_t>(data.labels.size()) != data.num_examples) {
+    return absl::InvalidArgumentError(absl::StrCat(name, ": image and label sizes disagree"));
+  }
+  return std::unique_ptr<IdxSource>(
+      new IdxSource(std::move(data.images), std::move(data.labels), dim, std::move(name)));
+}
+
 absl::StatusOr<int64_t> IdxSource::Poll(int64_t max_examples, std::vector<SourceExample>* out) {
   if (max_examples < 1) return absl::InvalidArgumentError("Poll: max_examples must be >= 1");
   const int64_t n = std::min(max_examples, num_examples_ - next_);

@@ -29,6 +29,10 @@ class IdxSource final : public DataSource {
   static absl::StatusOr<std::unique_ptr<IdxSource>> Create(const ImageDataset& data,
                                                            absl::Span<const int64_t> indices, std::string name);
 
+  // Every image of `data`, taken over (e.g. LoadFashionMnistExamples's
+  // selection). kInvalidArgument when it holds none or its sizes disagree.
+  static absl::StatusOr<std::unique_ptr<IdxSource>> Create(ImageDataset data, std::string name);
+
   absl::StatusOr<int64_t> Poll(int64_t max_examples, std::vector<SourceExample>* out) override;
   bool exhausted() const override { return next_ >= num_examples_; }
   bool finite() const override { return true; }

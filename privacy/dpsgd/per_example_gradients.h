@@ -55,7 +55,8 @@ namespace fedge {
 enum class NormMethod {
   kAuto,         // per layer, the cheaper of the two below
   kMaterialize,  // always form g_W[n]
-  kGram,         // always the Gram (ghost) form
+  kGram,         // always the Gram (ghost) form: a test reference; ~20x a plain
+                 // step on cnn_small (conv1's 576x576 Gram matrices), never use it to train
 };
 
 // Owns its capture buffers; shares the model (torch::nn::Sequential is a
