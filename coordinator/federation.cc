@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "compression/codec.h"
 #include "coordinator/client_dp_aggregator.h"
@@ -215,32 +216,47 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
 }
 
 absl::StatusOr<proto::UploadResponse> Federation::Upload(const proto::UploadRequest& request) {
+  absl::StatusOr<proto::UploadResponse> answer;
+  absl::Notification answered;
+  UploadAsync(request, [&](absl::StatusOr<proto::UploadResponse> a) {
+    answer = std::move(a);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return answer;
+}
+
+void Federation::UploadAsync(const proto::UploadRequest& request, UploadDone done) {
   Impl& s = *impl_;
   Impl::Received received;
+  absl::StatusOr<proto::UploadResponse> answer;
+  // An update sent in one chunk (the usual case) is copied before the lock
+  // is taken, not under it.
+  std::string whole;
+  if (request.offset() == 0 && request.final() && request.data().size() == request.total_size()) {
+    whole = request.data();
+  }
   {
     absl::MutexLock lock(&s.mu);
-    absl::StatusOr<proto::UploadResponse> answer = s.Receive(request, received);
-    if (!received.complete) return answer;
+    answer = s.Receive(request, std::move(whole), received);
   }
+  if (!received.complete) return std::move(done)(std::move(answer));
   // The checks (parsing, decoding, bounds) are the costly part of an upload:
   // they run without the lock, on the RPC's own thread.
   const char* reason = nullptr;
   absl::StatusOr<RoundState::CheckedUpload> checked = received.check.Run(received.bytes, &reason);
-  Impl::Storing storing;
+  std::optional<absl::StatusOr<proto::UploadResponse>> decided;
   {
     absl::MutexLock lock(&s.mu);
-    FEDGE_ASSIGN_OR_RETURN(storing, s.Decide(received, std::move(checked), reason));
-    if (storing.ticket == nullptr) return *storing.answer;
+    // Queued on the journal (nullopt), `done` moved with it: it runs once
+    // the update's batch is written (and synced), outside this lock.
+    decided = s.Decide(received, std::move(checked), reason, done);
   }
-  // The write (and its fsync) happens outside the Federation's lock, batched
-  // with the other uploads waiting for theirs.
-  // Settle wrote the answer (the store's failure included) before Wait returns.
-  s.journal->Wait(storing.ticket).IgnoreError();
-  return *storing.answer;
+  if (decided) std::move(done)(*std::move(decided));
 }
 
 absl::StatusOr<proto::UploadResponse> Federation::Impl::Receive(const proto::UploadRequest& request,
-                                                                Received& received) {
+                                                                std::string whole, Received& received) {
   FEDGE_RETURN_IF_ERROR(CheckAdmitted(request.device_id()));
   RoundState::TaskState* task = open ? open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
   if (task == nullptr) {
@@ -268,7 +284,9 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Receive(const proto::Upl
       return Reject(*task, fits);
     }
   }
-  FEDGE_RETURN_IF_ERROR(task->upload.Append(request.offset(), request.data(), request.total_size()));
+  FEDGE_RETURN_IF_ERROR(whole.empty() ? task->upload.Append(request.offset(), request.data(), request.total_size())
+                                      : task->upload.AppendOwned(request.offset(), std::move(whole),
+                                                                 request.total_size()));
   FEDGE_LOG(DEBUG) << request.device_id() << ": upload of task " << request.task_id() << " at offset "
                    << request.offset() << " of " << request.total_size() << (request.final() ? " (final)" : "");
   if (options.fault_point && request.offset() > 0 && !request.final()) options.fault_point("upload-partial");
@@ -278,14 +296,13 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Receive(const proto::Upl
   task->storing = true;  // until decided: a resubmission meanwhile is answered UNAVAILABLE
   ++being_checked;
   received.check = open->CheckFor(*task, options.limits);
-  received.bytes = std::string(task->upload.bytes());
+  received.bytes = task->upload.TakeBytes();
   received.complete = true;
   return response;
 }
 
-absl::StatusOr<Federation::Impl::Storing> Federation::Impl::Decide(Received& received,
-                                                                   absl::StatusOr<RoundState::CheckedUpload> checked,
-                                                                   const char* reason) {
+std::optional<absl::StatusOr<proto::UploadResponse>> Federation::Impl::Decide(
+    Received& received, absl::StatusOr<RoundState::CheckedUpload> checked, const char* reason, UploadDone& done) {
   --being_checked;
   const RoundState::UploadCheck& check = received.check;
   RoundState::TaskState* task = open && open->round() == check.round ? open->FindTask(check.task_id) : nullptr;
@@ -297,14 +314,13 @@ absl::StatusOr<Federation::Impl::Storing> Federation::Impl::Decide(Received& rec
   if (!checked.ok()) {
     task->storing = false;
     open->CountRejection(reason);
-    return Storing{nullptr, std::make_shared<absl::StatusOr<proto::UploadResponse>>(Reject(*task, checked.status()))};
+    return Reject(*task, checked.status());
   }
   if (journal == nullptr) {
     task->storing = false;
-    return Storing{nullptr, std::make_shared<absl::StatusOr<proto::UploadResponse>>(
-                                Settle(*task, absl::OkStatus(), *std::move(checked)))};
+    return Settle(*task, absl::OkStatus(), *std::move(checked));
   }
-  return BeginStoring(task, std::move(received.bytes), *std::move(checked));
+  return BeginStoring(task, std::move(received.bytes), *std::move(checked), done);
 }
 
 absl::Status Federation::Impl::Reject(RoundState::TaskState& task, absl::Status why) {
@@ -327,19 +343,22 @@ void Federation::Impl::CloseIfComplete() {
   }
 }
 
-absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundState::TaskState* task,
-                                                                         std::string bytes,
-                                                                         RoundState::CheckedUpload checked) {
+std::optional<absl::StatusOr<proto::UploadResponse>> Federation::Impl::BeginStoring(
+    RoundState::TaskState* task, std::string bytes, RoundState::CheckedUpload checked, UploadDone& done) {
   const uint64_t round = open->round();
   const std::string task_id = task->task.task_id();
-  // Room in the round: updates being stored count as accepted, so a batch
-  // never takes the round past its target (holding strategies have a
-  // maximum). Waiting releases the lock; the round may close meanwhile.
+  // Room in the round, so a batch never takes the round past its target
+  // (holding strategies have a maximum): a checkpointed round counts its
+  // updates when they are folded, before they are stored; otherwise updates
+  // being stored count as accepted. Waiting releases the lock; the round
+  // may close meanwhile.
   struct Room {
     Impl* s;
     uint64_t round;
     bool operator()() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
-      return !s->open || s->open->round() != round || s->open->accepted() + s->being_stored < s->open->target();
+      if (!s->open || s->open->round() != round) return true;
+      const int64_t unfolded = s->open->checkpoints() ? 0 : s->being_stored;
+      return s->open->accepted() + unfolded < s->open->target();
     }
   };
   const Room room{this, round};
@@ -354,36 +373,30 @@ absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundSt
     open->ResetUpload(*task);
     return store_error;
   }
-  Storing storing;
-  storing.answer = std::make_shared<absl::StatusOr<proto::UploadResponse>>();
-  ++this->being_stored;
-  // A checkpointed round folds the update before the write (its progress is
-  // stored with the batch); otherwise it is folded once its bytes are durable.
-  struct Held {
-    RoundState::CheckedUpload checked;
-    std::optional<absl::Status> folded;  // set by Prepare
-    std::map<std::string, double> trained;  // the update's metrics, for the fleet registry
-  };
-  auto held = std::make_shared<Held>(Held{std::move(checked), std::nullopt, {}});
-  held->trained = held->checked.metrics;
+  // A checkpointed round folds the update now, by the thread that checked
+  // it, and stores its progress with the batch; otherwise the update is
+  // folded once its bytes are durable.
   const bool checkpointed = open->checkpoints();
-  const uint64_t size = task->upload.committed();
-  GroupCommit::Prepare prepare;
+  std::map<std::string, double> trained = checked.metrics;  // for the fleet registry
   if (checkpointed) {
-    prepare = [this, held]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      held->folded = open->Fold(std::move(held->checked));
-      return held->folded->ok();
-    };
+    if (absl::Status folded = open->Fold(std::move(checked)); !folded.ok()) {
+      task->storing = false;
+      return Reject(*task, folded);
+    }
   }
-  storing.ticket = journal->Enqueue(
-      AckedUpdate{round, task_id, task->device_id, checkpointed ? std::string() : std::move(bytes),
-                  size},
-      std::move(prepare),
-      [this, round, task_id, held, answer = storing.answer](const absl::Status& stored) {
+  ++being_stored;
+  auto answer = std::make_shared<absl::StatusOr<proto::UploadResponse>>();
+  auto unfolded = std::make_shared<std::optional<RoundState::CheckedUpload>>();
+  if (!checkpointed) unfolded->emplace(std::move(checked));
+  const uint64_t size = task->upload.committed();
+  journal->Enqueue(
+      AckedUpdate{round, task_id, task->device_id, checkpointed ? std::string() : std::move(bytes), size},
+      [this, round, task_id, unfolded, answer, trained = std::move(trained)](const absl::Status& stored) mutable {
         mu.AssertHeld();
-        --this->being_stored;
+        --being_stored;
         // The round is still open: it closes at its target only through
-        // Settle, and at its deadline only once nothing is being stored.
+        // an acknowledgement, and at its deadline only once nothing is
+        // being stored.
         RoundState::TaskState* t = open && open->round() == round ? open->FindTask(task_id) : nullptr;
         if (t == nullptr) {
           *answer = absl::InternalError(absl::StrCat("round ", round, " closed while task '", task_id,
@@ -391,17 +404,16 @@ absl::StatusOr<Federation::Impl::Storing> Federation::Impl::BeginStoring(RoundSt
           return;
         }
         t->storing = false;
-        if (held->folded && !held->folded->ok()) {
-          *answer = Reject(*t, *held->folded);
-        } else if (held->folded && stored.ok()) {
-          *answer = Acknowledge(*t, std::move(held->trained));
-        } else if (held->folded) {
-          *answer = Refuse(*t, stored);  // the stored hook undid the fold
+        if (*unfolded) {
+          *answer = Settle(*t, stored, std::move(**unfolded));
+        } else if (stored.ok()) {
+          *answer = Acknowledge(*t, std::move(trained));
         } else {
-          *answer = Settle(*t, stored, std::move(held->checked));
+          *answer = Refuse(*t, stored);  // the stored hook undid the fold
         }
-      });
-  return storing;
+      },
+      [answer, done = std::move(done)](const absl::Status&) mutable { std::move(done)(std::move(*answer)); });
+  return std::nullopt;
 }
 
 absl::StatusOr<proto::UploadResponse> Federation::Impl::Settle(RoundState::TaskState& task,

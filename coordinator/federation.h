@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -206,6 +207,15 @@ class Federation final : public Transport {
   // kResourceExhausted (disk full) or kUnavailable when it could not be
   // stored: nothing was counted and the device sends the update again.
   absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
+  // Upload's answer, once final: called exactly once, with none of the
+  // Federation's locks held, on the calling thread or (a final chunk with a
+  // store) the store's writer thread once the update is durable. It must
+  // not block, and must not call back into the Federation on that thread.
+  using UploadDone = absl::AnyInvocable<void(absl::StatusOr<proto::UploadResponse>) &&>;
+  // Upload without waiting for the store: an RPC server's thread returns at
+  // once and serves other calls while the update's batch is written (the
+  // gRPC adapter answers uploads this way). Upload is this plus a wait.
+  void UploadAsync(const proto::UploadRequest& request, UploadDone done);
   // Records device metrics, drift alarms and spent privacy.
   absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
 

@@ -142,21 +142,24 @@ struct Federation::Impl {
   // Adds one chunk. The answer, unless the upload is now complete: then
   // `received` holds it, the task is marked storing (a resubmission is
   // answered UNAVAILABLE) and counted in being_checked until Decide.
-  absl::StatusOr<proto::UploadResponse> Receive(const proto::UploadRequest& request, Received& received)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // `whole`: the request's data when it is a whole update in one chunk,
+  // copied before the lock was taken; empty otherwise.
+  absl::StatusOr<proto::UploadResponse> Receive(const proto::UploadRequest& request, std::string whole,
+                                                Received& received) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  using UploadDone = Federation::UploadDone;
   // A checked upload's answer: rejected, or in memory folded and
-  // acknowledged at once; with a store, queued on `journal`, final once the
-  // returned ticket has been waited for (outside the lock).
-  struct Storing {
-    std::shared_ptr<GroupCommit::Ticket> ticket;
-    std::shared_ptr<absl::StatusOr<proto::UploadResponse>> answer;
-  };
-  absl::StatusOr<Storing> Decide(Received& received, absl::StatusOr<RoundState::CheckedUpload> checked,
-                                 const char* reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // acknowledged at once; with a store, nullopt: queued on `journal` with
+  // `done` (moved from), which the journal calls once the update is final.
+  std::optional<absl::StatusOr<proto::UploadResponse>> Decide(Received& received,
+                                                              absl::StatusOr<RoundState::CheckedUpload> checked,
+                                                              const char* reason, UploadDone& done)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Waits for room in the round (updates being stored count as accepted)
-  // and queues the checked upload on `journal`. A refusal is answered at once.
-  absl::StatusOr<Storing> BeginStoring(RoundState::TaskState* task, std::string bytes,
-                                       RoundState::CheckedUpload checked) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // and queues the checked upload on `journal` (nullopt). A refusal is
+  // answered at once.
+  std::optional<absl::StatusOr<proto::UploadResponse>> BeginStoring(RoundState::TaskState* task, std::string bytes,
+                                                                    RoundState::CheckedUpload checked,
+                                                                    UploadDone& done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // A checked update's final answer: folded and acknowledged when `stored`
   // is OK, otherwise refused with the store's error (nothing counted).
   absl::StatusOr<proto::UploadResponse> Settle(RoundState::TaskState& task, const absl::Status& stored,

@@ -33,7 +33,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 // Copies the Federation's answer into the gRPC response slot. Internal
 // errors are logged because they mean a coordinator bug, not a device's.
 template <typename Response>
-grpc::Status Answer(std::string_view method, grpc::ServerContext* context, absl::StatusOr<Response> result,
+grpc::Status Answer(std::string_view method, grpc::ServerContextBase* context, absl::StatusOr<Response> result,
                     Response* response) {
   if (result.ok()) {
     *response = *std::move(result);
@@ -47,7 +47,11 @@ grpc::Status Answer(std::string_view method, grpc::ServerContext* context, absl:
   return ToGrpcStatus(result.status());
 }
 
-class CoordinatorService final : public proto::Coordinator::Service {
+// Upload uses gRPC's callback API: the handler hands the request to the
+// Federation and returns; the answer is sent when the update is durable
+// (Federation::UploadAsync), so a durable coordinator keeps no thread asleep
+// per upload in flight, and uploads that arrive together share a write.
+class CoordinatorService final : public proto::Coordinator::WithCallbackMethod_Upload<proto::Coordinator::Service> {
  public:
   // `bind_identity`: every call must name the client certificate's CN as
   // its device_id (mutual TLS).
@@ -75,9 +79,20 @@ class CoordinatorService final : public proto::Coordinator::Service {
     return Serve("Download", context, request->device_id(), [&] { return federation_->Download(*request); },
                  response);
   }
-  grpc::Status Upload(grpc::ServerContext* context, const proto::UploadRequest* request,
-                      proto::UploadResponse* response) override {
-    return Serve("Upload", context, request->device_id(), [&] { return federation_->Upload(*request); }, response);
+  grpc::ServerUnaryReactor* Upload(grpc::CallbackServerContext* context, const proto::UploadRequest* request,
+                                   proto::UploadResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (bind_identity_) {
+      if (grpc::Status allowed = CheckPeerIs(*context, "Upload", request->device_id(), "device_id"); !allowed.ok()) {
+        reactor->Finish(allowed);
+        return reactor;
+      }
+    }
+    // gRPC keeps the context, request and response alive until Finish.
+    federation_->UploadAsync(*request, [reactor, context, response](absl::StatusOr<proto::UploadResponse> answer) {
+      reactor->Finish(Answer("Upload", context, std::move(answer), response));
+    });
+    return reactor;
   }
   grpc::Status Report(grpc::ServerContext* context, const proto::DeviceReport* request,
                       proto::ReportResponse* response) override {

@@ -11,7 +11,7 @@
 
 namespace fedge {
 
-grpc::Status CheckPeerIs(const grpc::ServerContext& context, std::string_view method, std::string_view claimed,
+grpc::Status CheckPeerIs(const grpc::ServerContextBase& context, std::string_view method, std::string_view claimed,
                          std::string_view claim_kind) {
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   const std::vector<grpc::string_ref> names =
@@ -37,7 +37,7 @@ grpc::Status CheckPeerIs(const grpc::ServerContext& context, std::string_view me
   return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, message);
 }
 
-std::string PeerCertificateSha256(const grpc::ServerContext& context) {
+std::string PeerCertificateSha256(const grpc::ServerContextBase& context) {
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   if (auth == nullptr) return "";
   const std::vector<grpc::string_ref> pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);

@@ -22,12 +22,12 @@ namespace fedge {
 // (a peer without a certificate is told so), the claim (what
 // `claim_kind` calls it) and the CN, logged as a warning (a misconfigured or
 // impersonating client).
-grpc::Status CheckPeerIs(const grpc::ServerContext& context, std::string_view method, std::string_view claimed,
+grpc::Status CheckPeerIs(const grpc::ServerContextBase& context, std::string_view method, std::string_view claimed,
                          std::string_view claim_kind);
 
 // Hex SHA-256 of the peer's client certificate (core/tls.h CertSha256Hex);
 // empty without one (no mutual TLS).
-std::string PeerCertificateSha256(const grpc::ServerContext& context);
+std::string PeerCertificateSha256(const grpc::ServerContextBase& context);
 
 }  // namespace fedge
 

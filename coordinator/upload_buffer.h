@@ -30,17 +30,27 @@ class UploadBuffer {
   // would run past the total. On success, `committed()` is the offset the
   // device should send next.
   absl::Status Append(uint64_t offset, std::string_view data, uint64_t total_size);
+  // Append, but a whole upload in one chunk into an empty buffer is moved
+  // in rather than copied (the Federation copies it before taking its lock).
+  absl::Status AppendOwned(uint64_t offset, std::string data, uint64_t total_size);
 
-  uint64_t committed() const { return data_.size(); }
-  bool complete() const { return total_size_ > 0 && data_.size() == total_size_; }
-  // The assembled bytes. REQUIRES: complete().
+  uint64_t committed() const { return taken_ > 0 ? taken_ : data_.size(); }
+  bool complete() const { return total_size_ > 0 && committed() == total_size_; }
+  // The assembled bytes. REQUIRES: complete() and not taken.
   std::string_view bytes() const { return data_; }
+  // Moves the assembled bytes out; committed() and complete() are kept.
+  // REQUIRES: complete().
+  std::string TakeBytes();
   // Frees the buffer once the upload has been consumed.
   void Release();
 
  private:
   uint64_t max_bytes_;
+  // The declared total is within bounds and matches the first chunk's.
+  absl::Status CheckTotal(uint64_t total_size);
+
   uint64_t total_size_ = 0;
+  uint64_t taken_ = 0;  // TakeBytes' size
   std::string data_;
 };
 

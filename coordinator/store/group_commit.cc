@@ -1,41 +1,38 @@
 #include "coordinator/store/group_commit.h"
 
+#include <pthread.h>
+
 #include <utility>
 
 namespace fedge {
 
 struct GroupCommit::Ticket {
   AckedUpdate update;
-  Prepare prepare;
   Apply apply;
+  Done on_done;
   absl::Status status;  // written before `done` is notified
   absl::Notification done;
 };
 
 GroupCommit::GroupCommit(StateStore* store, absl::Mutex* apply_mu, Hooks hooks)
-    : store_(store),
-      apply_mu_(apply_mu),
-      hooks_(std::move(hooks)),
-      preparer_([this] { PrepareLoop(); }),
-      writer_([this] { WriteLoop(); }) {}
+    : store_(store), apply_mu_(apply_mu), hooks_(std::move(hooks)), writer_([this] { WriteLoop(); }) {}
 
 GroupCommit::~GroupCommit() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  preparer_.join();
   writer_.join();
 }
 
-std::shared_ptr<GroupCommit::Ticket> GroupCommit::Enqueue(AckedUpdate update, Prepare prepare, Apply apply) {
+std::shared_ptr<GroupCommit::Ticket> GroupCommit::Enqueue(AckedUpdate update, Apply apply, Done done) {
   auto ticket = std::make_shared<Ticket>();
   ticket->update = std::move(update);
-  ticket->prepare = std::move(prepare);
   ticket->apply = std::move(apply);
+  ticket->on_done = std::move(done);
   absl::MutexLock lock(&mu_);
-  queue_.push_back(ticket);
-  return ticket;
+  queue_.push_back(std::move(ticket));
+  return queue_.back();
 }
 
 absl::Status GroupCommit::Wait(const std::shared_ptr<Ticket>& ticket) {
@@ -43,100 +40,64 @@ absl::Status GroupCommit::Wait(const std::shared_ptr<Ticket>& ticket) {
   return ticket->status;
 }
 
-void GroupCommit::PrepareLoop() {
-  struct Ready {
-    GroupCommit* self;
-    bool operator()() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-      return self->queue_.empty() ? self->stopping_ : self->prepared_ == nullptr;
-    }
-  };
-  const Ready ready{this};
-  for (;;) {
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(&ready));
-      if (queue_.empty()) {  // stopping, and nothing left to take
-        preparer_done_ = true;
-        return;
-      }
-    }
-    std::unique_ptr<Batch> batch = PrepareBatch();
-    absl::MutexLock lock(&mu_);
-    prepared_ = std::move(batch);
-  }
-}
-
-std::unique_ptr<GroupCommit::Batch> GroupCommit::PrepareBatch() {
-  auto batch = std::make_unique<Batch>();
-  // Taken with the apply lock held, so updates enqueued together under it
-  // stay together, and a failed write's undo is either before these folds
-  // (counted in failed_writes) or after them (undoing them too).
-  absl::MutexLock apply_lock(apply_mu_);
-  {
-    absl::MutexLock lock(&mu_);
-    batch->tickets.swap(queue_);
-    batch->failed_writes = failed_writes_;
-  }
-  for (const std::shared_ptr<Ticket>& t : batch->tickets) {
-    if (!t->prepare || t->prepare()) batch->rows.updates.push_back(std::move(t->update));
-  }
-  if (hooks_.progress && !batch->rows.updates.empty()) batch->rows.round_progress = hooks_.progress();
-  return batch;
-}
-
 void GroupCommit::WriteLoop() {
-  struct Ready {
-    GroupCommit* self;
-    bool operator()() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-      return self->prepared_ != nullptr || self->preparer_done_;
-    }
-  };
-  const Ready ready{this};
-  for (;;) {
-    std::unique_ptr<Batch> batch;
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(&ready));
-      if (prepared_ == nullptr) return;  // the preparer stopped
-      batch = std::move(prepared_);
-    }
-    WriteBatch(*batch);
+  pthread_setname_np(pthread_self(), "fedge-commit");  // names it in top, perf and gdb
+  while (WriteQueued()) {
   }
 }
 
-void GroupCommit::WriteBatch(Batch& batch) {
-  AckBatch& rows = batch.rows;
-  bool stale;
-  absl::Status stored;
+bool GroupCommit::WriteQueued() {
   {
+    struct Ready {
+      GroupCommit* self;
+      bool operator()() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+        return !self->queue_.empty() || self->stopping_;
+      }
+    };
+    const Ready ready{this};
     absl::MutexLock lock(&mu_);
-    // Prepared before a write failed: on state that was undone since.
-    stale = batch.failed_writes != failed_writes_;
-    if (stale) stored = last_failure_;
+    mu_.Await(absl::Condition(&ready));
+    if (queue_.empty()) return false;  // stopping, and nothing left to write
   }
-  const bool write = !stale && !rows.updates.empty();
-  if (write) stored = store_->AppendUpdates(rows);
+  std::vector<std::shared_ptr<Ticket>> batch;
+  AckBatch rows;
   {
+    // Taken with the apply lock held, so the progress holds the folds of
+    // exactly these updates and of those before them.
+    absl::MutexLock apply_lock(apply_mu_);
+    {
+      absl::MutexLock lock(&mu_);
+      batch.swap(queue_);
+    }
+    for (const std::shared_ptr<Ticket>& t : batch) rows.updates.push_back(std::move(t->update));
+    if (hooks_.progress) rows.round_progress = hooks_.progress();
+  }
+  const absl::Status stored = store_->AppendUpdates(rows);
+  {
+    absl::MutexLock apply_lock(apply_mu_);
+    if (hooks_.stored) hooks_.stored(stored, std::move(rows.round_progress));
+    if (!stored.ok()) {
+      // The hook undid every fold since the last stored progress: those of
+      // the updates queued meanwhile too. They fail with this batch.
+      absl::MutexLock lock(&mu_);
+      batch.insert(batch.end(), queue_.begin(), queue_.end());
+      queue_.clear();
+    }
     // The callbacks run in row order, so what they fold is folded in the
     // order a restart replays it.
-    absl::MutexLock apply_lock(apply_mu_);
-    if (write && !stored.ok()) {
-      absl::MutexLock lock(&mu_);
-      ++failed_writes_;
-      last_failure_ = stored;
-    }
-    if (write && hooks_.stored) hooks_.stored(stored, std::move(rows.round_progress));
-    for (const std::shared_ptr<Ticket>& t : batch.tickets) t->apply(stored);
+    for (const std::shared_ptr<Ticket>& t : batch) t->apply(stored);
   }
   {
     absl::MutexLock lock(&mu_);
     ++stats_.batches;
     stats_.updates += static_cast<int64_t>(rows.updates.size());
   }
-  for (const std::shared_ptr<Ticket>& t : batch.tickets) {
+  for (const std::shared_ptr<Ticket>& t : batch) {
     t->status = stored;
     t->done.Notify();
+    if (t->on_done) std::move(t->on_done)(stored);
   }
+  return true;
 }
 
 GroupCommit::Stats GroupCommit::stats() const {

@@ -6,41 +6,35 @@
 // written (classic group commit). With `durability = "full"` the
 // acknowledgement rate is then no longer bounded by one fsync per upload.
 //
-// Two threads of its own do the work, in two stages that overlap, so an
-// upload only queues its update and sleeps until its own batch is answered
-// (it is woken alone: a waiter per ticket, no herd of waiters re-checking a
-// shared condition). The preparer, with `*apply_mu` held, takes every
-// queued update, runs each one's `Prepare` callback in queue order and asks
-// `Hooks::progress` for the state to store with the batch. The writer writes
-// the prepared batch without the lock; then, with `*apply_mu` held again,
-// calls `Hooks::stored` and each update's `Apply` callback in queue order,
-// and only then wakes the batch's waiters. So the next batch is prepared
-// while the previous one is written and synced (the sync is what bounds a
-// durable coordinator), but batches are written one at a time in the order
-// they were prepared, and the order of the callbacks is exactly the order
-// of the rows in the store: the Federation folds updates into its aggregate
-// in these callbacks, which keeps the aggregation order equal to the replay
-// order after a restart (determinism). Updates enqueued under `*apply_mu`
-// one after another go into one batch (the preparer needs that lock to
-// take them).
+// One writer thread of its own does the work, so an upload only queues its
+// update (cheap, under the caller's `*apply_mu`) and is answered when its
+// batch is: by waiting on its ticket (Wait, woken alone), or by a `Done`
+// callback, with which an RPC server's thread returns at once and keeps
+// serving while the batch is written. The writer, with `*apply_mu` held,
+// takes every queued update and asks `Hooks::progress` for the state to
+// store with them; writes the batch without the lock; then, with
+// `*apply_mu` held again, calls `Hooks::stored` and each update's `Apply`
+// in queue order, and only then answers them. Meanwhile the next uploads
+// queue up (and are folded by their callers): the write and its fsync,
+// which bound a durable coordinator, overlap the next batch's work.
 //
-// Two ways to use it (coordinator/store/README.md): updates stored with
-// their bytes are folded in Apply, once durable; a checkpointed round folds
-// them in Prepare, stores its progress (Hooks::progress) with the batch, and
-// undoes the folds in Hooks::stored if the write failed. A batch prepared
-// before such an undo was prepared on state that no longer exists: it is
-// not written, and its Apply callbacks see the failed write's error (no
-// Hooks::stored call: the undo already covered its folds).
+// Order: updates are written, and their callbacks run, in the order they
+// were enqueued. The Federation enqueues under `*apply_mu` right after
+// folding a checkpointed round's update into its aggregate, so the order of
+// the rows is the order of the folds, which keeps the aggregation order
+// equal to the replay order after a restart (determinism), and the
+// progress taken with a batch holds exactly the folds of its updates and
+// of those before it.
 //
 // Contract: Apply sees the batch's store status. OK means the update is
 // durable (the store's contract); an error means no update of the batch was
-// stored (AppendUpdates is all or nothing). An update whose Prepare returned
-// false is left out of the write; its callbacks keep their own reason. A
-// batch left with nothing to write is not written (no Hooks call).
+// stored (AppendUpdates is all or nothing). A failed write also fails every
+// update queued behind it, in the same critical section: `Hooks::stored`
+// undoes the folds since the last stored progress, theirs included.
 //
 // Ownership: the store, apply_mu and whatever the callbacks use are
 // borrowed and must outlive this; the destructor answers every update
-// queued, then joins its threads.
+// queued, then joins its thread.
 // Thread-safety: Enqueue and Wait may be called from any thread. Enqueue
 // may be called with *apply_mu held (the Federation enqueues under its lock,
 // which fixes the order); Wait and the destructor must be called WITHOUT
@@ -57,6 +51,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -67,15 +62,15 @@ namespace fedge {
 class GroupCommit {
  public:
   // Runs once the update's batch was written (OK) or failed (the error),
-  // with *apply_mu held, in queue order, before Wait returns for it.
+  // with *apply_mu held, in queue order, before the update is answered.
   using Apply = std::function<void(const absl::Status& stored)>;
-  // Runs with *apply_mu held, in queue order, before the batch is written;
-  // false leaves the update out of it. Null: always stored.
-  using Prepare = std::function<bool()>;
+  // Runs once the update's batch is answered, after its Apply, with no lock
+  // held, on the writer thread: it must not block (hand slow work off).
+  using Done = absl::AnyInvocable<void(const absl::Status& stored) &&>;
 
   // Batch-level callbacks, with *apply_mu held; either may be null.
   struct Hooks {
-    // After the batch's Prepare callbacks: AckBatch::round_progress.
+    // When the batch is taken: AckBatch::round_progress.
     std::function<std::string()> progress;
     // After a write, before the Apply callbacks, with its status and the
     // progress it held (from `progress`).
@@ -90,8 +85,8 @@ class GroupCommit {
   GroupCommit(const GroupCommit&) = delete;
   GroupCommit& operator=(const GroupCommit&) = delete;
 
-  // Queues `update`; cheap (no I/O). Pass the ticket to Wait.
-  std::shared_ptr<Ticket> Enqueue(AckedUpdate update, Prepare prepare, Apply apply);
+  // Queues `update`; cheap (no I/O). Pass the ticket to Wait, or pass `done`.
+  std::shared_ptr<Ticket> Enqueue(AckedUpdate update, Apply apply, Done done = nullptr);
 
   // Blocks until the ticket's batch is written and applied; returns the
   // store's status for it.
@@ -105,36 +100,20 @@ class GroupCommit {
   Stats stats() const;
 
  private:
-  struct Batch {
-    std::vector<std::shared_ptr<Ticket>> tickets;
-    AckBatch rows;
-    uint64_t failed_writes = 0;  // failed_writes_ when it was taken
-  };
-  // The two threads' loops; each returns once stopping_ is set and nothing
-  // is left for it.
-  void PrepareLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // The writer's loop; returns once stopping_ is set and the queue is empty.
   void WriteLoop() ABSL_LOCKS_EXCLUDED(mu_);
-  // The batch of every update queued, folded; null if none was queued.
-  std::unique_ptr<Batch> PrepareBatch() ABSL_LOCKS_EXCLUDED(mu_);
-  void WriteBatch(Batch& batch) ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes and answers every update queued; false once stopping with
+  // nothing queued.
+  bool WriteQueued() ABSL_LOCKS_EXCLUDED(mu_);
 
   StateStore* const store_;
   absl::Mutex* const apply_mu_;
   const Hooks hooks_;
   mutable absl::Mutex mu_;
   std::vector<std::shared_ptr<Ticket>> queue_ ABSL_GUARDED_BY(mu_);
-  // Handed from the preparer to the writer; the preparer waits while one
-  // is there, so at most one batch waits while another is written.
-  std::unique_ptr<Batch> prepared_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool preparer_done_ ABSL_GUARDED_BY(mu_) = false;  // stopped, queue empty
-  // Failed writes so far (their Hooks::stored undid the folds of every
-  // batch prepared before), and the last one's error.
-  uint64_t failed_writes_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Status last_failure_ ABSL_GUARDED_BY(mu_);
   Stats stats_ ABSL_GUARDED_BY(mu_);
   // Last: started once everything above is constructed.
-  std::thread preparer_;
   std::thread writer_;
 };
 

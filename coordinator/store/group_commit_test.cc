@@ -72,16 +72,6 @@ AckedUpdate Update(const std::string& task) { return AckedUpdate{1, task, "devic
 struct Applied {
   absl::Mutex mu;
   std::vector<std::string> order ABSL_GUARDED_BY(mu);
-  // Prepare: "prepare:<task>" in the order, then notifies `done` if set;
-  // returns `store`.
-  GroupCommit::Prepare PrepareFor(const std::string& task, bool store = true, absl::Notification* done = nullptr) {
-    return [this, task, store, done] {
-      mu.AssertHeld();
-      order.push_back(absl::StrCat("prepare:", task));
-      if (done != nullptr) done->Notify();
-      return store;
-    };
-  }
   GroupCommit::Hooks Hooks() {
     GroupCommit::Hooks hooks;
     hooks.progress = [this] {
@@ -106,7 +96,7 @@ TEST(GroupCommitTest, AloneIsOneBatchOfOne) {
   RecordingStore store;
   Applied applied;
   GroupCommit commit(&store, &applied.mu);
-  ASSERT_TRUE(commit.Wait(commit.Enqueue(Update("a"), nullptr, applied.For("a"))).ok());
+  ASSERT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.For("a"))).ok());
   EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a")));
   absl::MutexLock lock(&applied.mu);
   EXPECT_THAT(applied.order, ElementsAre("a"));
@@ -117,14 +107,14 @@ TEST(GroupCommitTest, UpdatesQueuedDuringAWriteShareTheNextOneInOrder) {
   store.hold_first = true;
   Applied applied;
   GroupCommit commit(&store, &applied.mu);
-  std::thread first([&] { EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), nullptr, applied.For("a"))).ok()); });
+  std::thread first([&] { EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.For("a"))).ok()); });
   store.first_entered.WaitForNotification();  // "a" is being written
   std::shared_ptr<GroupCommit::Ticket> b, c, d;
   {
     absl::MutexLock lock(&applied.mu);  // enqueued together, as the Federation does
-    b = commit.Enqueue(Update("b"), nullptr, applied.For("b"));
-    c = commit.Enqueue(Update("c"), nullptr, applied.For("c"));
-    d = commit.Enqueue(Update("d"), nullptr, applied.For("d"));
+    b = commit.Enqueue(Update("b"), applied.For("b"));
+    c = commit.Enqueue(Update("c"), applied.For("c"));
+    d = commit.Enqueue(Update("d"), applied.For("d"));
   }
   std::thread waiter_c([&] { EXPECT_TRUE(commit.Wait(c).ok()); });
   std::thread waiter_d([&] { EXPECT_TRUE(commit.Wait(d).ok()); });
@@ -148,8 +138,8 @@ TEST(GroupCommitTest, AFailedWriteReachesEveryUpdateOfItsBatch) {
   std::shared_ptr<GroupCommit::Ticket> a, b;
   {
     absl::MutexLock lock(&applied.mu);
-    a = commit.Enqueue(Update("a"), nullptr, applied.For("a"));
-    b = commit.Enqueue(Update("b"), nullptr, applied.For("b"));
+    a = commit.Enqueue(Update("a"), applied.For("a"));
+    b = commit.Enqueue(Update("b"), applied.For("b"));
   }
   EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(b)));
   EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(a)));
@@ -158,10 +148,9 @@ TEST(GroupCommitTest, AFailedWriteReachesEveryUpdateOfItsBatch) {
   EXPECT_THAT(applied.order, ElementsAre("a:failed", "b:failed"));
 }
 
-// A checkpointed round: folds in Prepare (before the write, in order), its
-// progress stored with the batch, the write's outcome seen by the hook
-// before any Apply.
-TEST(GroupCommitTest, PrepareRunsBeforeTheWriteAndTheProgressGoesWithTheBatch) {
+// A checkpointed round: its progress is taken with the batch, and the
+// write's outcome reaches the hook before any Apply.
+TEST(GroupCommitTest, TheProgressGoesWithTheBatchAndTheHookSeesTheWriteFirst) {
   RecordingStore store;
   store.result = absl::ResourceExhaustedError("disk full");
   Applied applied;
@@ -169,92 +158,80 @@ TEST(GroupCommitTest, PrepareRunsBeforeTheWriteAndTheProgressGoesWithTheBatch) {
   hooks.progress = [&]() {
     applied.mu.AssertHeld();
     applied.order.push_back("progress");
-    return std::string("state after a, c");
+    return std::string("state after a, b");
   };
   hooks.stored = [&](const absl::Status& stored, std::string progress) {
     applied.mu.AssertHeld();
     applied.order.push_back(absl::StrCat("stored:", stored.ToString(), " with ", progress));
   };
   GroupCommit commit(&store, &applied.mu, hooks);
-  std::shared_ptr<GroupCommit::Ticket> c;
+  std::shared_ptr<GroupCommit::Ticket> b;
   {
     absl::MutexLock lock(&applied.mu);
-    commit.Enqueue(Update("a"), applied.PrepareFor("a"), applied.For("a"));
-    commit.Enqueue(Update("b"), applied.PrepareFor("b", /*store=*/false), applied.For("b"));
-    c = commit.Enqueue(Update("c"), applied.PrepareFor("c"), applied.For("c"));
+    commit.Enqueue(Update("a"), applied.For("a"));
+    b = commit.Enqueue(Update("b"), applied.For("b"));
   }
-  EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(c)));
-  EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a", "c")));
-  EXPECT_THAT(store.Progress(), ElementsAre("state after a, c"));
-  EXPECT_EQ(commit.stats().updates, 2);
+  EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(b)));
+  EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a", "b")));
+  EXPECT_THAT(store.Progress(), ElementsAre("state after a, b"));
   absl::MutexLock lock(&applied.mu);
-  EXPECT_THAT(applied.order, ElementsAre("prepare:a", "prepare:b", "prepare:c", "progress",
-                                         "stored:RESOURCE_EXHAUSTED: disk full with state after a, c", "a:failed", "b:failed", "c:failed"));
+  EXPECT_THAT(applied.order, ElementsAre("progress", "stored:RESOURCE_EXHAUSTED: disk full with state after a, b",
+                                         "a:failed", "b:failed"));
 }
 
-// The next batch is folded while the previous one is being synced.
-TEST(GroupCommitTest, ABatchIsPreparedWhileThePreviousIsWritten) {
-  RecordingStore store;
-  store.hold_first = true;
-  Applied applied;
-  GroupCommit commit(&store, &applied.mu, applied.Hooks());
-  std::thread first(
-      [&] { EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.PrepareFor("a"), applied.For("a"))).ok()); });
-  store.first_entered.WaitForNotification();  // "a" is being written
-  absl::Notification b_prepared;
-  auto b = commit.Enqueue(Update("b"), applied.PrepareFor("b", true, &b_prepared), applied.For("b"));
-  std::thread waiter([&] { EXPECT_TRUE(commit.Wait(b).ok()); });
-  b_prepared.WaitForNotification();  // while "a" is still held in its write
-  store.release_first.Notify();
-  first.join();
-  waiter.join();
-  EXPECT_THAT(store.Progress(), ElementsAre("progress 1", "progress 2"));
-  absl::MutexLock lock(&applied.mu);
-  EXPECT_THAT(applied.order, ElementsAre("prepare:a", "prepare:b", "stored progress 1", "a", "stored progress 2", "b"));
-}
-
-// A batch folded on top of one whose write then fails is undone with it by
-// the first batch's hook: it must not be written (its progress would count
-// the failed batch's updates).
-TEST(GroupCommitTest, ABatchPreparedBeforeAFailedWriteIsNotWritten) {
+// Updates folded on top of a batch whose write then fails are undone with
+// it by its hook: they fail with it, unwritten (their progress would count
+// the failed batch's updates), and later ones are written again.
+TEST(GroupCommitTest, UpdatesQueuedBehindAFailedWriteFailWithIt) {
   RecordingStore store;
   store.hold_first = true;
   store.first_result = absl::ResourceExhaustedError("disk full");
   Applied applied;
   GroupCommit commit(&store, &applied.mu, applied.Hooks());
-  std::thread first([&] {
-    EXPECT_TRUE(absl::IsResourceExhausted(
-        commit.Wait(commit.Enqueue(Update("a"), applied.PrepareFor("a"), applied.For("a")))));
-  });
-  store.first_entered.WaitForNotification();
-  absl::Notification b_prepared;
-  auto b = commit.Enqueue(Update("b"), applied.PrepareFor("b", true, &b_prepared), applied.For("b"));
-  std::thread waiter([&] { EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(b))); });
-  b_prepared.WaitForNotification();
+  std::thread first([&] { EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(commit.Enqueue(Update("a"), applied.For("a"))))); });
+  store.first_entered.WaitForNotification();  // "a" is being written
+  std::shared_ptr<GroupCommit::Ticket> b;
+  {
+    absl::MutexLock lock(&applied.mu);
+    b = commit.Enqueue(Update("b"), applied.For("b"));
+  }
   store.release_first.Notify();
+  EXPECT_TRUE(absl::IsResourceExhausted(commit.Wait(b)));
   first.join();
-  waiter.join();
-  // Later batches are written again.
-  EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("c"), applied.PrepareFor("c"), applied.For("c"))).ok());
+  EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("c"), applied.For("c"))).ok());
   EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a"), ElementsAre("c")));
   absl::MutexLock lock(&applied.mu);
-  EXPECT_THAT(applied.order, ElementsAre("prepare:a", "prepare:b", "stored progress 1:failed", "a:failed",
-                                         "b:failed", "prepare:c", "stored progress 6", "c"));
+  EXPECT_THAT(applied.order,
+              ElementsAre("stored progress 0:failed", "a:failed", "b:failed", "stored progress 3", "c"));
 }
 
-// Nothing left to write: no write, no hook.
-TEST(GroupCommitTest, ABatchWithNothingToStoreIsNotWritten) {
+// An update answered by callback: after its Apply, with no lock held, and
+// Wait still works for it.
+TEST(GroupCommitTest, DoneRunsAfterApplyWithoutTheApplyLock) {
   RecordingStore store;
   Applied applied;
-  GroupCommit::Hooks hooks;
-  hooks.progress = [] { return std::string("unused"); };
-  hooks.stored = [&](const absl::Status&, std::string) { ADD_FAILURE() << "no write happened"; };
-  GroupCommit commit(&store, &applied.mu, hooks);
-  EXPECT_TRUE(commit.Wait(commit.Enqueue(Update("a"), applied.PrepareFor("a", false), applied.For("a"))).ok());
-  EXPECT_TRUE(store.Batches().empty());
+  GroupCommit commit(&store, &applied.mu);
+  absl::Notification answered;
+  absl::Status seen = absl::UnknownError("not called");
+  std::shared_ptr<GroupCommit::Ticket> a;
+  {
+    absl::MutexLock lock(&applied.mu);
+    a = commit.Enqueue(Update("a"), applied.For("a"), [&](const absl::Status& stored) {
+      EXPECT_TRUE(applied.mu.TryLock()) << "Done ran with the apply lock held";
+      applied.order.push_back("done a");
+      applied.mu.Unlock();
+      seen = stored;
+      answered.Notify();
+    });
+  }
+  answered.WaitForNotification();
+  EXPECT_TRUE(seen.ok());
+  EXPECT_TRUE(commit.Wait(a).ok());
+  absl::MutexLock lock(&applied.mu);
+  EXPECT_THAT(applied.order, ElementsAre("a", "done a"));
 }
 
-// Its own threads do the work: an update nobody waits for is still written
+// Its own thread does the work: an update nobody waits for is still written
 // and answered, at the latest when the GroupCommit is destroyed.
 TEST(GroupCommitTest, TheDestructorAnswersEveryQueuedUpdate) {
   RecordingStore store;
@@ -262,8 +239,8 @@ TEST(GroupCommitTest, TheDestructorAnswersEveryQueuedUpdate) {
   {
     GroupCommit commit(&store, &applied.mu);
     absl::MutexLock lock(&applied.mu);  // released before commit is destroyed
-    commit.Enqueue(Update("a"), nullptr, applied.For("a"));
-    commit.Enqueue(Update("b"), nullptr, applied.For("b"));
+    commit.Enqueue(Update("a"), applied.For("a"));
+    commit.Enqueue(Update("b"), applied.For("b"));
   }
   EXPECT_THAT(store.Batches(), ElementsAre(ElementsAre("a", "b")));
   absl::MutexLock lock(&applied.mu);
