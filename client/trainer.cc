@@ -231,7 +231,11 @@ absl::StatusOr<TrainResult> TorchTrainer::Train(const ModelParams& global, const
   // Losses and accuracies on private data are not privatised: a DP task
   // reports none of them.
   if (impl_->options.evaluate_local && !result.privacy) {
-    FEDGE_ASSIGN_OR_RETURN(EvalStats eval, Evaluate(impl_->model, data, impl_->options.eval_batch_size));
+    TensorDataset sample = data;
+    if (const int64_t cap = impl_->options.max_local_eval_examples; cap > 0 && sample.size() > cap) {
+      sample = TensorDataset{data.images.narrow(0, 0, cap), data.labels.narrow(0, 0, cap)};
+    }
+    FEDGE_ASSIGN_OR_RETURN(EvalStats eval, Evaluate(impl_->model, sample, impl_->options.eval_batch_size));
     result.metrics["local_accuracy"] = eval.accuracy;
     result.metrics["local_loss"] = eval.loss;
   }
