@@ -114,6 +114,25 @@ loopback_wait() {
   return $status
 }
 
+# fail MESSAGE...: prints "FAIL: MESSAGE" and the end of every log of the
+# run (LOOPBACK_FAIL_LINES lines each, default 20), then exits 1. A test may
+# define its own after sourcing this file.
+fail() {
+  echo "FAIL: $*"
+  [[ -n ${LOOPBACK_WORK:-} ]] && tail -n "${LOOPBACK_FAIL_LINES:-20}" "$LOOPBACK_WORK"/*.log 2> /dev/null
+  exit 1
+}
+
+# check_json FILE PYTHON: runs the assertions PYTHON with `j` the parsed
+# JSON of FILE; fails naming them and showing FILE.
+check_json() {
+  python3 - "$1" "$2" << 'PY' || fail "assertion on $1 failed: $2 ($(cat "$1"))"
+import json, sys
+j = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+PY
+}
+
 # csv_column FILE NAME: the values of column NAME (by header), one per line.
 csv_column() {
   awk -F, -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next } c { print $c }' "$1"

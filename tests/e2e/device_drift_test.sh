@@ -30,11 +30,6 @@ log0="$LOOPBACK_WORK/device-0.log"
 window=400
 next_image=0
 
-fail() {
-  echo "FAIL: $*"
-  tail -n 30 "$LOOPBACK_WORK"/*.log
-  exit 1
-}
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s until it
 # succeeds; fails the test after SECONDS.

@@ -37,11 +37,6 @@ loopback_init "$1"
 started=$SECONDS
 
 say() { echo "[$((SECONDS - started)) s] $*"; }
-fail() {
-  echo "FAIL: $*"
-  tail -n 8 "$W"/*.log
-  exit 1
-}
 # wait_for SECONDS WHAT COMMAND...: polls COMMAND until it succeeds; fails
 # the test after SECONDS (a bound, not a pause: no step sleeps for its result).
 wait_for() {

@@ -23,19 +23,6 @@ loopback_init "$1"
 # looks for a device's certificate under mutual TLS.
 E=$W/certs/devices
 
-fail() {
-  echo "FAIL: $*"
-  tail -n 20 "$W"/*.log
-  exit 1
-}
-# check JSON_FILE PYTHON_ASSERTIONS: runs the assertions with `j` the parsed document.
-check() {
-  python3 - "$1" "$2" <<'PY' || fail "assertion on $1 failed: $2"
-import json, sys
-j = json.load(open(sys.argv[1]))
-exec(sys.argv[2])
-PY
-}
 # token N TTL: N tokens (one per line) valid for TTL.
 tokens() {
   loopback_ctl token create --count "$1" --expires "$2" --json > "$W/tokens.json" || fail "token create"
@@ -102,11 +89,11 @@ for _ in $(seq 1 100); do  # the round's record completes on the coordinator's n
   python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["rounds"] else 1)' "$W/rounds.json" && break
   sleep 0.1
 done
-check "$W/rounds.json" 'assert [(r["round"], r["succeeded"], r["accepted"]) for r in j["rounds"]] == [(1, True, 2)], j'
+check_json "$W/rounds.json" 'assert [(r["round"], r["succeeded"], r["accepted"]) for r in j["rounds"]] == [(1, True, 2)], j'
 
 # Revocation: the next RPC is refused, the registry and the CRL say so.
 loopback_ctl device revoke device-0 --json > "$W/revoked.json" || fail "device revoke"
-check "$W/revoked.json" 'assert j["device_id"] == "device-0" and j["status"] == "revoked", j'
+check_json "$W/revoked.json" 'assert j["device_id"] == "device-0" and j["status"] == "revoked", j'
 loopback_start_device 0 20 -- --model cnn_small --max-tasks 1
 refused=0
 wait "${LOOPBACK_DEVICES[0]}" || refused=$?
@@ -115,7 +102,7 @@ LOOPBACK_DEVICES=()
 grep -q "revoked" "$W/device-0.log" || fail "the revoked device was not told why: $(tail -n 5 "$W/device-0.log")"
 echo "revoked device refused: $(grep -m1 revoked "$W/device-0.log" | head -c 240)"
 loopback_ctl devices --json > "$W/devices.json"
-check "$W/devices.json" '
+check_json "$W/devices.json" '
 d = {x["device_id"]: x["status"] for x in j["devices"]}
 assert d["device-0"] == "revoked" and d["device-1"] in ("active", "offline"), d'
 serial=$(openssl x509 -in "$E/device-0/cert.pem" -noout -serial | cut -d= -f2)
@@ -131,7 +118,7 @@ wait "$LOOPBACK_COORDINATOR" || true
 mv "$W/coordinator.log" "$W/coordinator-1.log"
 start_coordinator --require-approval
 loopback_ctl device device-0 --json > "$W/device-0.json"
-check "$W/device-0.json" 'assert j["status"] == "revoked", j'
+check_json "$W/device-0.json" 'assert j["status"] == "revoked", j'
 mapfile -t approval < <(tokens 1 1h)
 # The device asks, and keeps asking (bounded) while it is pending.
 enroll device-2 "${approval[0]}" --wait-s 30 --poll-interval-s 0.2 &
@@ -145,13 +132,13 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [[ $pending -eq 1 ]] || fail "device-2 never showed as pending: $(cat "$W/pending.json")"
-check "$W/pending.json" 'assert [x["device_id"] for x in j["devices"]] == ["device-2"], j'
+check_json "$W/pending.json" 'assert [x["device_id"] for x in j["devices"]] == ["device-2"], j'
 [[ ! -e $E/device-2/cert.pem ]] || fail "device-2 got a certificate before approval"
 kill -0 "$waiting" || fail "device-2 stopped waiting"
 loopback_ctl device approve device-2 --json > "$W/approved.json" || fail "device approve"
-check "$W/approved.json" 'assert j["status"] == "active", j'
+check_json "$W/approved.json" 'assert j["status"] == "active", j'
 wait "$waiting" || fail "device-2 did not fetch its certificate after approval: $(cat "$W/enroll-device-2.log")"
 openssl verify -CAfile "$W/certs/ca.pem" "$E/device-2/cert.pem" > /dev/null || fail "device-2 certificate"
 loopback_ctl devices --status pending --json > "$W/pending.json"
-check "$W/pending.json" 'assert j["count"] == 0, j'
+check_json "$W/pending.json" 'assert j["count"] == 0, j'
 echo "PASS"

@@ -32,11 +32,6 @@ LOOPBACK_WORK=$(mktemp -d)
 trap 'loopback_cleanup; [[ -n ${FEDGE_KEEP_WORK:-} ]] || rm -rf "$LOOPBACK_WORK"' EXIT
 W=$LOOPBACK_WORK
 
-fail() {
-  echo "FAIL: $*"
-  tail -n 20 "$W"/*.log
-  exit 1
-}
 # expect_exit CODE ARGS...: fedgectl ARGS exits with CODE.
 expect_exit() {
   local want=$1 got=0
@@ -44,14 +39,6 @@ expect_exit() {
   loopback_ctl "$@" > "$W/ctl.out" 2> "$W/ctl.err" || got=$?
   [[ $got -eq $want ]] || fail "fedgectl $* exited $got, expected $want: $(cat "$W/ctl.err")"
   echo "fedgectl $*: exit $got ($(head -c 160 "$W/ctl.err"))"
-}
-# check JSON_FILE PYTHON_ASSERTIONS: runs the assertions with `j` the parsed document.
-check() {
-  python3 - "$1" "$2" <<'PY' || fail "assertion on $1 failed: $2"
-import json, sys
-j = json.load(open(sys.argv[1]))
-exec(sys.argv[2])
-PY
 }
 
 cat > "$W/coordinator.toml" <<TOML
@@ -84,7 +71,7 @@ for _ in $(seq 1 200); do
   sleep 0.1
 done
 [[ $finished -eq 1 ]] || fail "the coordinator did not finish its 2 rounds: $(cat "$W/status.json")"
-check "$W/status.json" '
+check_json "$W/status.json" '
 assert j["registered_devices"] == 3, j
 assert j["completed_rounds"] == 2 and j["round_limit"] == 2 and j["model_version"] == 3, j
 assert sum(j["devices_by_status"].values()) == 3, j
@@ -95,7 +82,7 @@ loopback_ctl devices --json > "$W/devices.json"
 loopback_ctl devices --page-size 1 --json > "$W/paged.json"
 fingerprint=$(openssl x509 -in "$W/certs/devices/device-0/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2 |
               tr -d : | tr A-F a-f)
-check "$W/devices.json" '
+check_json "$W/devices.json" '
 assert j["count"] == 3, j
 d = {x["device_id"]: x for x in j["devices"]}
 assert sorted(d) == ["device-0", "device-1", "device-2"], sorted(d)
@@ -109,16 +96,16 @@ assert d["device-0"]["certificate_sha256"] == "'"$fingerprint"'", d["device-0"][
 h = d["device-2"]
 assert h["updates_accepted"] == 0 and h["updates_rejected"] == 1, h
 assert "norm" in h["last_rejection"] and h["last_rejection_unix_micros"] > 0, h["last_rejection"]'
-check "$W/paged.json" 'assert [x["device_id"] for x in j["devices"]] == ["device-0", "device-1", "device-2"], j'
+check_json "$W/paged.json" 'assert [x["device_id"] for x in j["devices"]] == ["device-0", "device-1", "device-2"], j'
 
 # device ID; an unknown one is exit code 4.
 loopback_ctl device device-2 --json > "$W/device.json"
-check "$W/device.json" 'assert j["device_id"] == "device-2" and j["updates_rejected"] == 1 and j["info"]["num_examples"] == 1000, j'
+check_json "$W/device.json" 'assert j["device_id"] == "device-2" and j["updates_rejected"] == 1 and j["info"]["num_examples"] == 1000, j'
 expect_exit 4 device nobody
 
 # rounds
 loopback_ctl rounds --json > "$W/rounds.json"
-check "$W/rounds.json" '
+check_json "$W/rounds.json" '
 r = j["rounds"]
 assert [x["round"] for x in r] == [1, 2], r
 assert all(x["succeeded"] and x["accepted"] == 2 for x in r), r
@@ -127,7 +114,7 @@ assert r[1]["rejected"] == 0, r[1]'
 
 # models
 loopback_ctl models --json > "$W/models.json"
-check "$W/models.json" '
+check_json "$W/models.json" '
 import os
 m = j["models"]
 g = m[0]
@@ -138,7 +125,7 @@ assert older[2]["devices"] == 2, m'
 
 # backup: on the coordinator's host (the same machine here).
 loopback_ctl backup "$W/backup" --json > "$W/backup.json"
-check "$W/backup.json" '
+check_json "$W/backup.json" '
 import sqlite3
 assert j["path"] == "'"$W"'/backup" and j["model_files"] >= 1 and j["database_bytes"] > 0, j
 db = sqlite3.connect(j["path"] + "/state.db")
@@ -159,9 +146,9 @@ for _ in $(seq 1 100); do
 done
 [[ $offline -eq 1 ]] || fail "the devices were not shown offline: $(cat "$W/offline.json")"
 loopback_ctl devices --status active --json > "$W/active.json"
-check "$W/active.json" 'assert j["count"] == 0 and j["devices"] == [], j'
+check_json "$W/active.json" 'assert j["count"] == 0 and j["devices"] == [], j'
 loopback_ctl status --json > "$W/status.json"
-check "$W/status.json" 'assert j["devices_by_status"] == {"active": 0, "offline": 3, "pending": 0, "revoked": 0}, j'
+check_json "$W/status.json" 'assert j["devices_by_status"] == {"active": 0, "offline": 3, "pending": 0, "revoked": 0}, j'
 
 # Tables.
 loopback_ctl devices > "$W/devices.txt"

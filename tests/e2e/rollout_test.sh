@@ -28,14 +28,6 @@ fail() {
   grep -h "rollout\|health check\|serving deployed\|rolled back" "$W"/*.log | tail -n 40 || true
   exit 1
 }
-# check JSON_FILE PYTHON_ASSERTIONS: runs the assertions with `j` the parsed document.
-check() {
-  python3 - "$1" "$2" <<'PY' || fail "assertion on $1 failed: $2 ($(cat "$1"))"
-import json, sys
-j = json.load(open(sys.argv[1]))
-exec(sys.argv[2])
-PY
-}
 # rollout_is VERSION STATE: fedgectl rollout status says so (into $W/rollout.json).
 rollout_is() {
   loopback_ctl --json rollout status > "$W/rollout.json" || fail "fedgectl rollout status failed"
@@ -89,16 +81,16 @@ got=0
 loopback_ctl rollout pause > /dev/null 2> "$W/ctl.err" || got=$?
 [[ $got -eq 6 ]] || fail "pausing a paused rollout exited $got, expected 6: $(cat "$W/ctl.err")"
 loopback_ctl --json rollout resume > "$W/resume.json" || fail "fedgectl rollout resume failed"
-check "$W/resume.json" 'assert j["state"] == "rollout_running", j'
+check_json "$W/resume.json" 'assert j["state"] == "rollout_running", j'
 loopback_ctl --json rollout promote > "$W/promote.json" || fail "fedgectl rollout promote failed"
-check "$W/promote.json" 'assert j["version"] == 1 and j["stage"] >= 1, j'
+check_json "$W/promote.json" 'assert j["version"] == 1 and j["stage"] >= 1, j'
 # v1 completes, then v2 (built meanwhile) starts in the same tick: checked in
 # the coordinator's log below.
 
 # v2, the broken model: aborted at its canary stage.
 wait_rollout 2 rollout_aborted
 cp "$W/rollout.json" "$W/aborted.json"
-check "$W/aborted.json" '
+check_json "$W/aborted.json" '
 assert j["stage"] == 0, j                     # never left the canary stage
 assert j["failed"] >= 1 and j["failed"] <= j["cohort_devices"] < '"$N"', j
 assert j["previous_version"] == 1, j

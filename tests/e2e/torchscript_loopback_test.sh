@@ -13,11 +13,6 @@ source "$root/scripts/lib/loopback.sh"
 loopback_init "$1"
 loopback_keys 3
 
-fail() {
-  echo "FAIL: $*"
-  tail -n 20 "$W"/*.log
-  exit 1
-}
 # federate NAME MODEL: a 2-round loopback federation (torchscript_loopback.toml)
 # on MODEL; sets `accuracy` to its final test accuracy (%) and keeps its
 # rounds.csv as NAME.csv.
