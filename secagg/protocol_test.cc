@@ -128,6 +128,7 @@ TEST(ProtocolTest, CostsAreAccounted) {
   for (int s = 0; s < kNumStages; ++s) {
     EXPECT_GT(outcome.server_costs.stages[s].bytes_sent + outcome.server_costs.stages[s].bytes_received, 0u);
     EXPECT_GT(outcome.server_costs.stages[s].time, absl::ZeroDuration());
+    EXPECT_GT(outcome.server_costs.stages[s].cpu_time, absl::ZeroDuration());
   }
 }
 

@@ -127,17 +127,54 @@ absl::StatusOr<std::string> AeadOpen(const Key32& key, absl::string_view aad, ab
   return out;
 }
 
+namespace {
+
+// Fetched once: an implicit fetch on every EVP_EncryptInit_ex costs a
+// locked table lookup, which shows at one call per mask.
+const EVP_CIPHER* Aes128Ctr() {
+  static const EVP_CIPHER* cipher = [] {
+    const EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr);
+    if (c == nullptr) std::abort();
+    return c;
+  }();
+  return cipher;
+}
+
+// An AES-128-CTR keystream generator starting at 16-byte block `first_block`.
+class CtrStream {
+ public:
+  CtrStream(const uint8_t key[16], uint64_t first_block) : ctx_(EVP_CIPHER_CTX_new()) {
+    unsigned char iv[16] = {};
+    for (int i = 0; i < 8; ++i) iv[15 - i] = static_cast<unsigned char>(first_block >> (8 * i));  // big-endian
+    if (!ctx_ || EVP_EncryptInit_ex(ctx_.get(), Aes128Ctr(), nullptr, key, iv) != 1) std::abort();
+  }
+  // The next out.size() keystream bytes.
+  void Next(absl::Span<uint8_t> out) {
+    std::memset(out.data(), 0, out.size());
+    int len = 0;
+    if (EVP_EncryptUpdate(ctx_.get(), out.data(), &len, out.data(), static_cast<int>(out.size())) != 1) std::abort();
+  }
+
+ private:
+  CipherCtx ctx_;
+};
+
+// acc[i] ±= the i-th W-byte little-endian word of `stream`, masked.
+template <size_t W>
+void Fold(const uint8_t* stream, uint64_t mask, bool subtract, uint64_t* acc, size_t count) {
+  for (size_t i = 0; i < count; ++i, stream += W) {
+    uint64_t v = 0;
+    std::memcpy(&v, stream, W);  // constant size: one load
+    v &= mask;
+    acc[i] = (subtract ? acc[i] - v : acc[i] + v) & mask;
+  }
+}
+
+}  // namespace
+
 void AesCtrKeystream(const uint8_t key[16], uint64_t first_block, absl::Span<uint8_t> out) {
   if (out.empty()) return;
-  unsigned char iv[16] = {};
-  for (int i = 0; i < 8; ++i) iv[15 - i] = static_cast<unsigned char>(first_block >> (8 * i));  // big-endian counter
-  std::memset(out.data(), 0, out.size());
-  CipherCtx ctx(EVP_CIPHER_CTX_new());
-  int len = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_ctr(), nullptr, key, iv) != 1 ||
-      EVP_EncryptUpdate(ctx.get(), out.data(), &len, out.data(), static_cast<int>(out.size())) != 1) {
-    std::abort();
-  }
+  CtrStream(key, first_block).Next(out);
 }
 
 void AddMask(const Seed& seed, int ring_bits, bool subtract, absl::Span<uint64_t> acc) {
@@ -145,18 +182,20 @@ void AddMask(const Seed& seed, int ring_bits, bool subtract, absl::Span<uint64_t
   const uint64_t mask = RingMask(ring_bits);
   constexpr size_t kChunk = 4096;  // elements per keystream call: bounded scratch memory
   std::vector<uint8_t> stream(kChunk * width);
-  uint64_t block = 0;
+  CtrStream ctr(seed.data(), 0);
   for (size_t begin = 0; begin < acc.size(); begin += kChunk) {
     const size_t count = std::min(kChunk, acc.size() - begin);
-    AesCtrKeystream(seed.data(), block, absl::MakeSpan(stream.data(), count * width));
-    block += (count * width) / 16;  // kChunk * width is a multiple of 16
-    const uint8_t* p = stream.data();
-    for (size_t i = 0; i < count; ++i, p += width) {
-      uint64_t v = 0;
-      std::memcpy(&v, p, width);  // little-endian hosts (x86-64, aarch64)
-      v &= mask;
-      uint64_t& a = acc[begin + i];
-      a = (subtract ? a - v : a + v) & mask;
+    ctr.Next(absl::MakeSpan(stream.data(), count * width));
+    uint64_t* a = acc.data() + begin;
+    switch (width) {
+      case 1: Fold<1>(stream.data(), mask, subtract, a, count); break;
+      case 2: Fold<2>(stream.data(), mask, subtract, a, count); break;
+      case 3: Fold<3>(stream.data(), mask, subtract, a, count); break;
+      case 4: Fold<4>(stream.data(), mask, subtract, a, count); break;
+      case 5: Fold<5>(stream.data(), mask, subtract, a, count); break;
+      case 6: Fold<6>(stream.data(), mask, subtract, a, count); break;
+      case 7: Fold<7>(stream.data(), mask, subtract, a, count); break;
+      default: Fold<8>(stream.data(), mask, subtract, a, count); break;
     }
   }
 }
