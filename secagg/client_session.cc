@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "core/status.h"  // header-only macros (absl only)
@@ -95,50 +96,43 @@ absl::Status ClientSession::Expect(State state) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ClientSession::AbortOnError(absl::StatusOr<std::string> result) {
-  if (!result.ok()) {
+absl::StatusOr<std::string> ClientSession::RunStage(State expected, Stage stage, size_t bytes_received,
+                                                    State next,
+                                                    absl::FunctionRef<absl::StatusOr<std::string>()> body) {
+  FEDGE_RETURN_IF_ERROR(Expect(expected));
+  StageCost& cost = costs_.at(stage);
+  StageTimer timer(cost);
+  cost.bytes_received += bytes_received;
+  absl::StatusOr<std::string> out = body();
+  if (!out.ok()) {
     state_ = State::kAborted;
     secrets_->ForgetShares();  // nothing more can be revealed
+    return out;
   }
-  return result;
+  cost.bytes_sent += out->size();
+  state_ = next;
+  return out;
 }
 
 absl::StatusOr<std::string> ClientSession::Advertise() {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kAdvertise));
-  StageCost& cost = costs_.at(Stage::kAdvertiseKeys);
-  StageTimer timer(cost);
-  auto run = [&]() -> absl::StatusOr<std::string> {
-    FEDGE_ASSIGN_OR_RETURN(secrets_->mask_keys, internal::GenerateX25519(random_));
-    FEDGE_ASSIGN_OR_RETURN(secrets_->encryption_keys, internal::GenerateX25519(random_));
-    random_.Fill(absl::MakeSpan(secrets_->self_mask_seed));
-    AdvertiseKeys m;
-    m.client = id_;
-    m.mask_key = secrets_->mask_keys.public_key;
-    m.encryption_key = secrets_->encryption_keys.public_key;
-    return Encode(m, params_);
-  };
-  absl::StatusOr<std::string> out = AbortOnError(run());
-  if (out.ok()) {
-    cost.bytes_sent += out->size();
-    state_ = State::kShareKeys;
-  }
-  return out;
+  return RunStage(State::kAdvertise, Stage::kAdvertiseKeys, 0, State::kShareKeys,
+                  [&]() -> absl::StatusOr<std::string> {
+                    FEDGE_ASSIGN_OR_RETURN(secrets_->mask_keys, internal::GenerateX25519(random_));
+                    FEDGE_ASSIGN_OR_RETURN(secrets_->encryption_keys, internal::GenerateX25519(random_));
+                    random_.Fill(absl::MakeSpan(secrets_->self_mask_seed));
+                    return Encode(AdvertiseKeys{.client = id_,
+                                                .mask_key = secrets_->mask_keys.public_key,
+                                                .encryption_key = secrets_->encryption_keys.public_key},
+                                  params_);
+                  });
 }
 
 absl::StatusOr<std::string> ClientSession::OnKeyDirectory(absl::string_view bytes) {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kShareKeys));
-  StageCost& cost = costs_.at(Stage::kShareKeys);
-  StageTimer timer(cost);
-  cost.bytes_received += bytes.size();
-  absl::StatusOr<std::string> out = AbortOnError([&]() -> absl::StatusOr<std::string> {
-    FEDGE_ASSIGN_OR_RETURN(KeyDirectory directory, DecodeKeyDirectory(bytes, params_));
-    return ShareKeysFor(directory);
-  }());
-  if (out.ok()) {
-    cost.bytes_sent += out->size();
-    state_ = State::kMaskedInput;
-  }
-  return out;
+  return RunStage(State::kShareKeys, Stage::kShareKeys, bytes.size(), State::kMaskedInput,
+                  [&]() -> absl::StatusOr<std::string> {
+                    FEDGE_ASSIGN_OR_RETURN(KeyDirectory directory, DecodeKeyDirectory(bytes, params_));
+                    return ShareKeysFor(directory);
+                  });
 }
 
 absl::StatusOr<std::string> ClientSession::ShareKeysFor(const KeyDirectory& directory) {
@@ -163,15 +157,18 @@ absl::StatusOr<std::string> ClientSession::ShareKeysFor(const KeyDirectory& dire
     return absl::FailedPreconditionError(absl::StrCat("secagg: only ", holders.size(), " neighbours advertised keys; ",
                                                       params_.threshold, " are needed to hold the shares"));
   }
-  const std::string seed(View(secrets_->self_mask_seed.data(), secrets_->self_mask_seed.size()));
-  const std::string key(View(secrets_->mask_keys.private_key.data(), secrets_->mask_keys.private_key.size()));
-  FEDGE_ASSIGN_OR_RETURN(std::vector<ShamirShare> seed_shares,
-                         ShamirSplit(seed, params_.threshold, holders, random_));
-  FEDGE_ASSIGN_OR_RETURN(std::vector<ShamirShare> key_shares, ShamirSplit(key, params_.threshold, holders, random_));
+  std::string seed(View(secrets_->self_mask_seed.data(), secrets_->self_mask_seed.size()));
+  std::string key(View(secrets_->mask_keys.private_key.data(), secrets_->mask_keys.private_key.size()));
+  absl::StatusOr<std::vector<ShamirShare>> seed_shares = ShamirSplit(seed, params_.threshold, holders, random_);
+  absl::StatusOr<std::vector<ShamirShare>> key_shares = ShamirSplit(key, params_.threshold, holders, random_);
+  OPENSSL_cleanse(seed.data(), seed.size());  // the copies of the secrets
+  OPENSSL_cleanse(key.data(), key.size());
+  FEDGE_RETURN_IF_ERROR(seed_shares.status());
+  FEDGE_RETURN_IF_ERROR(key_shares.status());
   ShareKeys m;
   m.client = id_;
   for (size_t i = 0; i < holders.size(); ++i) {
-    FEDGE_ASSIGN_OR_RETURN(std::string sealed, SealShares(holders[i], seed_shares[i], key_shares[i]));
+    FEDGE_ASSIGN_OR_RETURN(std::string sealed, SealShares(holders[i], (*seed_shares)[i], (*key_shares)[i]));
     m.shares.push_back(EncryptedShare{.peer = holders[i], .ciphertext = std::move(sealed)});
   }
   return Encode(m, params_);
@@ -180,7 +177,8 @@ absl::StatusOr<std::string> ClientSession::ShareKeysFor(const KeyDirectory& dire
 absl::StatusOr<std::string> ClientSession::SealShares(uint32_t peer, const ShamirShare& seed, const ShamirShare& key) {
   const NeighbourKeys& n = directory_.at(peer);
   FEDGE_ASSIGN_OR_RETURN(internal::Key32 aead_key,
-                         internal::ShareEncryptionKey(params_, secrets_->encryption_keys.private_key, n.encryption_key, id_, peer));
+                         internal::ShareEncryptionKey(params_, secrets_->encryption_keys.private_key,
+                                                      n.encryption_key, id_, peer));
   return internal::AeadSeal(aead_key, internal::ShareAad(params_, id_, peer), SharePlaintext(id_, peer, seed, key),
                             random_);
 }
@@ -199,18 +197,11 @@ absl::StatusOr<std::string> ClientSession::OnShareBundle(absl::string_view bytes
                                                      " does not fit in ", params_.ring_bits, " bits"));
     }
   }
-  StageCost& cost = costs_.at(Stage::kMaskedInput);
-  StageTimer timer(cost);
-  cost.bytes_received += bytes.size();
-  absl::StatusOr<std::string> out = AbortOnError([&]() -> absl::StatusOr<std::string> {
-    FEDGE_ASSIGN_OR_RETURN(ShareBundle bundle, DecodeShareBundle(bytes, params_));
-    return MaskInput(bundle, input);
-  }());
-  if (out.ok()) {
-    cost.bytes_sent += out->size();
-    state_ = State::kUnmask;
-  }
-  return out;
+  return RunStage(State::kMaskedInput, Stage::kMaskedInput, bytes.size(), State::kUnmask,
+                  [&]() -> absl::StatusOr<std::string> {
+                    FEDGE_ASSIGN_OR_RETURN(ShareBundle bundle, DecodeShareBundle(bytes, params_));
+                    return MaskInput(bundle, input);
+                  });
 }
 
 absl::StatusOr<std::string> ClientSession::MaskInput(const ShareBundle& bundle, absl::Span<const uint64_t> input) {
@@ -260,20 +251,13 @@ absl::StatusOr<std::string> ClientSession::MaskInput(const ShareBundle& bundle, 
 }
 
 absl::StatusOr<std::string> ClientSession::OnUnmaskRequest(absl::string_view bytes) {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kUnmask));
-  StageCost& cost = costs_.at(Stage::kUnmasking);
-  StageTimer timer(cost);
-  cost.bytes_received += bytes.size();
-  absl::StatusOr<std::string> out = AbortOnError([&]() -> absl::StatusOr<std::string> {
-    FEDGE_ASSIGN_OR_RETURN(UnmaskRequest request, DecodeUnmaskRequest(bytes, params_));
-    return Reveal(request);
-  }());
-  if (out.ok()) {
-    cost.bytes_sent += out->size();
-    state_ = State::kDone;
-    secrets_->ForgetShares();  // answered once; a second request finds nothing
-  }
-  return out;
+  return RunStage(State::kUnmask, Stage::kUnmasking, bytes.size(), State::kDone,
+                  [&]() -> absl::StatusOr<std::string> {
+                    FEDGE_ASSIGN_OR_RETURN(UnmaskRequest request, DecodeUnmaskRequest(bytes, params_));
+                    absl::StatusOr<std::string> out = Reveal(request);
+                    secrets_->ForgetShares();  // answered once; a second request finds nothing
+                    return out;
+                  });
 }
 
 absl::StatusOr<std::string> ClientSession::Reveal(const UnmaskRequest& request) {

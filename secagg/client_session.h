@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -64,8 +65,10 @@ class ClientSession {
   enum class State { kAdvertise, kShareKeys, kMaskedInput, kUnmask, kDone, kAborted };
   ClientSession(const SecAggParams& params, uint32_t id, Randomness& random);
   absl::Status Expect(State state) const;
-  // Marks the session aborted when `result` is an error; passes it through.
-  absl::StatusOr<std::string> AbortOnError(absl::StatusOr<std::string> result);
+  // Runs one stage: checks the state, times `body` and counts its bytes,
+  // moves to `next` on success and aborts the session on error.
+  absl::StatusOr<std::string> RunStage(State expected, Stage stage, size_t bytes_received, State next,
+                                       absl::FunctionRef<absl::StatusOr<std::string>()> body);
 
   absl::StatusOr<std::string> ShareKeysFor(const KeyDirectory& directory);
   absl::StatusOr<std::string> SealShares(uint32_t peer, const ShamirShare& seed, const ShamirShare& key);

@@ -78,6 +78,18 @@ absl::Status ReadKey(Reader& r, PublicKey& key, const char* what) {
   return absl::OkStatus();
 }
 
+void WriteClientKeys(Writer& w, const ClientKeys& k) {
+  w.U32(k.client);
+  w.Raw(k.mask_key);
+  w.Raw(k.encryption_key);
+}
+
+absl::Status ReadClientKeys(Reader& r, const SecAggParams& params, int64_t previous, ClientKeys& k) {
+  FEDGE_ASSIGN_OR_RETURN(k.client, ReadId(r, params, previous, "client"));
+  FEDGE_RETURN_IF_ERROR(ReadKey(r, k.mask_key, "mask key"));
+  return ReadKey(r, k.encryption_key, "encryption key");
+}
+
 void WriteShares(Writer& w, const std::vector<EncryptedShare>& shares) {
   w.U32(static_cast<uint32_t>(shares.size()));
   for (const EncryptedShare& s : shares) {
@@ -115,147 +127,7 @@ absl::StatusOr<std::vector<uint32_t>> ReadIds(Reader& r, const SecAggParams& par
   return ids;
 }
 
-}  // namespace
-
-absl::StatusOr<MessageType> PeekMessageType(absl::string_view bytes, const SecAggParams& params) {
-  if (bytes.size() < kHeaderBytes) return absl::InvalidArgumentError("secagg message shorter than its header");
-  const uint8_t type = static_cast<uint8_t>(bytes[3]);
-  if (type < 1 || type > 7) return absl::InvalidArgumentError(absl::StrCat("unknown secagg message type ", type));
-  Reader r(bytes);
-  FEDGE_RETURN_IF_ERROR(ReadHeader(r, static_cast<MessageType>(type), params));
-  return static_cast<MessageType>(type);
-}
-
-std::string Encode(const AdvertiseKeys& m, const SecAggParams& params) {
-  Writer w = Header(MessageType::kAdvertiseKeys, params);
-  w.U32(m.client);
-  w.Raw(m.mask_key);
-  w.Raw(m.encryption_key);
-  return w.Take();
-}
-
-absl::StatusOr<AdvertiseKeys> DecodeAdvertiseKeys(absl::string_view bytes, const SecAggParams& params) {
-  Reader r(bytes);
-  FEDGE_RETURN_IF_ERROR(ReadHeader(r, MessageType::kAdvertiseKeys, params));
-  AdvertiseKeys m;
-  FEDGE_ASSIGN_OR_RETURN(m.client, ReadId(r, params, -1, "client"));
-  FEDGE_RETURN_IF_ERROR(ReadKey(r, m.mask_key, "mask key"));
-  FEDGE_RETURN_IF_ERROR(ReadKey(r, m.encryption_key, "encryption key"));
-  FEDGE_RETURN_IF_ERROR(r.ExpectEnd());
-  return m;
-}
-
-std::string Encode(const KeyDirectory& m, const SecAggParams& params) {
-  Writer w = Header(MessageType::kKeyDirectory, params);
-  w.U32(static_cast<uint32_t>(m.neighbours.size()));
-  for (const NeighbourKeys& n : m.neighbours) {
-    w.U32(n.client);
-    w.Raw(n.mask_key);
-    w.Raw(n.encryption_key);
-  }
-  return w.Take();
-}
-
-absl::StatusOr<KeyDirectory> DecodeKeyDirectory(absl::string_view bytes, const SecAggParams& params) {
-  Reader r(bytes);
-  FEDGE_RETURN_IF_ERROR(ReadHeader(r, MessageType::kKeyDirectory, params));
-  FEDGE_ASSIGN_OR_RETURN(uint32_t count, ReadCount(r, params, "directory entries"));
-  KeyDirectory m;
-  m.neighbours.resize(count);
-  int64_t previous = -1;
-  for (NeighbourKeys& n : m.neighbours) {
-    FEDGE_ASSIGN_OR_RETURN(n.client, ReadId(r, params, previous, "directory client"));
-    previous = n.client;
-    FEDGE_RETURN_IF_ERROR(ReadKey(r, n.mask_key, "mask key"));
-    FEDGE_RETURN_IF_ERROR(ReadKey(r, n.encryption_key, "encryption key"));
-  }
-  FEDGE_RETURN_IF_ERROR(r.ExpectEnd());
-  return m;
-}
-
-std::string Encode(const ShareKeys& m, const SecAggParams& params) {
-  Writer w = Header(MessageType::kShareKeys, params);
-  w.U32(m.client);
-  WriteShares(w, m.shares);
-  return w.Take();
-}
-
-absl::StatusOr<ShareKeys> DecodeShareKeys(absl::string_view bytes, const SecAggParams& params) {
-  Reader r(bytes);
-  FEDGE_RETURN_IF_ERROR(ReadHeader(r, MessageType::kShareKeys, params));
-  ShareKeys m;
-  FEDGE_ASSIGN_OR_RETURN(m.client, ReadId(r, params, -1, "client"));
-  FEDGE_ASSIGN_OR_RETURN(m.shares, ReadShares(r, params));
-  FEDGE_RETURN_IF_ERROR(r.ExpectEnd());
-  return m;
-}
-
-std::string Encode(const ShareBundle& m, const SecAggParams& params) {
-  Writer w = Header(MessageType::kShareBundle, params);
-  WriteShares(w, m.shares);
-  return w.Take();
-}
-
-absl::StatusOr<ShareBundle> DecodeShareBundle(absl::string_view bytes, const SecAggParams& params) {
-  Reader r(bytes);
-  FEDGE_RETURN_IF_ERROR(ReadHeader(r, MessageType::kShareBundle, params));
-  ShareBundle m;
-  FEDGE_ASSIGN_OR_RETURN(m.shares, ReadShares(r, params));
-  FEDGE_RETURN_IF_ERROR(r.ExpectEnd());
-  return m;
-}
-
-std::string Encode(const MaskedInput& m, const SecAggParams& params) {
-  Writer w = Header(MessageType::kMaskedInput, params);
-  w.U32(m.client);
-  w.Raw(internal::PackRing(m.masked, params.ring_bits));
-  return w.Take();
-}
-
-absl::StatusOr<MaskedInput> DecodeMaskedInput(absl::string_view bytes, const SecAggParams& params) {
-  Reader r(bytes);
-  FEDGE_RETURN_IF_ERROR(ReadHeader(r, MessageType::kMaskedInput, params));
-  MaskedInput m;
-  FEDGE_ASSIGN_OR_RETURN(m.client, ReadId(r, params, -1, "client"));
-  // UnpackRing checks the exact length before it allocates.
-  FEDGE_ASSIGN_OR_RETURN(absl::string_view packed, r.Raw(r.remaining(), "masked vector"));
-  FEDGE_ASSIGN_OR_RETURN(m.masked, internal::UnpackRing(packed, params.vector_length, params.ring_bits));
-  return m;
-}
-
-std::string Encode(const UnmaskRequest& m, const SecAggParams& params) {
-  Writer w = Header(MessageType::kUnmaskRequest, params);
-  WriteIds(w, m.survivors);
-  WriteIds(w, m.dropped);
-  return w.Take();
-}
-
-absl::StatusOr<UnmaskRequest> DecodeUnmaskRequest(absl::string_view bytes, const SecAggParams& params) {
-  Reader r(bytes);
-  FEDGE_RETURN_IF_ERROR(ReadHeader(r, MessageType::kUnmaskRequest, params));
-  UnmaskRequest m;
-  FEDGE_ASSIGN_OR_RETURN(m.survivors, ReadIds(r, params, "survivors"));
-  FEDGE_ASSIGN_OR_RETURN(m.dropped, ReadIds(r, params, "dropped"));
-  FEDGE_RETURN_IF_ERROR(r.ExpectEnd());
-  return m;
-}
-
-std::string Encode(const UnmaskResponse& m, const SecAggParams& params) {
-  Writer w = Header(MessageType::kUnmaskResponse, params);
-  w.U32(m.client);
-  w.U32(static_cast<uint32_t>(m.shares.size()));
-  for (const RevealedShare& s : m.shares) {
-    w.U32(s.about);
-    w.U8(static_cast<uint8_t>(s.kind));
-    for (uint64_t v : s.values) w.U64(v);
-  }
-  return w.Take();
-}
-
-absl::StatusOr<UnmaskResponse> DecodeUnmaskResponse(absl::string_view bytes, const SecAggParams& params) {
-  Reader r(bytes);
-  FEDGE_RETURN_IF_ERROR(ReadHeader(r, MessageType::kUnmaskResponse, params));
-  UnmaskResponse m;
+absl::Status ReadRevealed(Reader& r, const SecAggParams& params, UnmaskResponse& m) {
   FEDGE_ASSIGN_OR_RETURN(m.client, ReadId(r, params, -1, "client"));
   FEDGE_ASSIGN_OR_RETURN(uint32_t count, ReadCount(r, params, "revealed shares"));
   m.shares.resize(count);
@@ -275,8 +147,142 @@ absl::StatusOr<UnmaskResponse> DecodeUnmaskResponse(absl::string_view bytes, con
       if (v >= kFieldPrime) return absl::InvalidArgumentError("secagg: a revealed share lies outside the field");
     }
   }
+  return absl::OkStatus();
+}
+
+// Header, body (read by `body` into a T), end of input.
+template <typename T, typename Body>
+absl::StatusOr<T> DecodeMessage(absl::string_view bytes, MessageType type, const SecAggParams& params, Body body) {
+  Reader r(bytes);
+  FEDGE_RETURN_IF_ERROR(ReadHeader(r, type, params));
+  T m;
+  FEDGE_RETURN_IF_ERROR(body(r, m));
   FEDGE_RETURN_IF_ERROR(r.ExpectEnd());
   return m;
+}
+
+}  // namespace
+
+absl::StatusOr<MessageType> PeekMessageType(absl::string_view bytes, const SecAggParams& params) {
+  if (bytes.size() < kHeaderBytes) return absl::InvalidArgumentError("secagg message shorter than its header");
+  const uint8_t type = static_cast<uint8_t>(bytes[3]);
+  if (type < 1 || type > 7) return absl::InvalidArgumentError(absl::StrCat("unknown secagg message type ", type));
+  Reader r(bytes);
+  FEDGE_RETURN_IF_ERROR(ReadHeader(r, static_cast<MessageType>(type), params));
+  return static_cast<MessageType>(type);
+}
+
+std::string Encode(const AdvertiseKeys& m, const SecAggParams& params) {
+  Writer w = Header(MessageType::kAdvertiseKeys, params);
+  WriteClientKeys(w, m);
+  return w.Take();
+}
+
+absl::StatusOr<AdvertiseKeys> DecodeAdvertiseKeys(absl::string_view bytes, const SecAggParams& params) {
+  return DecodeMessage<AdvertiseKeys>(bytes, MessageType::kAdvertiseKeys, params, [&](Reader& r, AdvertiseKeys& m) {
+    return ReadClientKeys(r, params, -1, m);
+  });
+}
+
+std::string Encode(const KeyDirectory& m, const SecAggParams& params) {
+  Writer w = Header(MessageType::kKeyDirectory, params);
+  w.U32(static_cast<uint32_t>(m.neighbours.size()));
+  for (const ClientKeys& n : m.neighbours) WriteClientKeys(w, n);
+  return w.Take();
+}
+
+absl::StatusOr<KeyDirectory> DecodeKeyDirectory(absl::string_view bytes, const SecAggParams& params) {
+  return DecodeMessage<KeyDirectory>(
+      bytes, MessageType::kKeyDirectory, params, [&](Reader& r, KeyDirectory& m) -> absl::Status {
+        FEDGE_ASSIGN_OR_RETURN(uint32_t count, ReadCount(r, params, "directory entries"));
+        m.neighbours.resize(count);
+        int64_t previous = -1;
+        for (ClientKeys& n : m.neighbours) {
+          FEDGE_RETURN_IF_ERROR(ReadClientKeys(r, params, previous, n));
+          previous = n.client;
+        }
+        return absl::OkStatus();
+      });
+}
+
+std::string Encode(const ShareKeys& m, const SecAggParams& params) {
+  Writer w = Header(MessageType::kShareKeys, params);
+  w.U32(m.client);
+  WriteShares(w, m.shares);
+  return w.Take();
+}
+
+absl::StatusOr<ShareKeys> DecodeShareKeys(absl::string_view bytes, const SecAggParams& params) {
+  return DecodeMessage<ShareKeys>(bytes, MessageType::kShareKeys, params, [&](Reader& r, ShareKeys& m) -> absl::Status {
+    FEDGE_ASSIGN_OR_RETURN(m.client, ReadId(r, params, -1, "client"));
+    FEDGE_ASSIGN_OR_RETURN(m.shares, ReadShares(r, params));
+    return absl::OkStatus();
+  });
+}
+
+std::string Encode(const ShareBundle& m, const SecAggParams& params) {
+  Writer w = Header(MessageType::kShareBundle, params);
+  WriteShares(w, m.shares);
+  return w.Take();
+}
+
+absl::StatusOr<ShareBundle> DecodeShareBundle(absl::string_view bytes, const SecAggParams& params) {
+  return DecodeMessage<ShareBundle>(bytes, MessageType::kShareBundle, params,
+                                    [&](Reader& r, ShareBundle& m) -> absl::Status {
+                                      FEDGE_ASSIGN_OR_RETURN(m.shares, ReadShares(r, params));
+                                      return absl::OkStatus();
+                                    });
+}
+
+std::string Encode(const MaskedInput& m, const SecAggParams& params) {
+  Writer w = Header(MessageType::kMaskedInput, params);
+  w.U32(m.client);
+  w.Raw(internal::PackRing(m.masked, params.ring_bits));
+  return w.Take();
+}
+
+absl::StatusOr<MaskedInput> DecodeMaskedInput(absl::string_view bytes, const SecAggParams& params) {
+  return DecodeMessage<MaskedInput>(
+      bytes, MessageType::kMaskedInput, params, [&](Reader& r, MaskedInput& m) -> absl::Status {
+        FEDGE_ASSIGN_OR_RETURN(m.client, ReadId(r, params, -1, "client"));
+        // UnpackRing checks the exact length before it allocates.
+        FEDGE_ASSIGN_OR_RETURN(absl::string_view packed, r.Raw(r.remaining(), "masked vector"));
+        FEDGE_ASSIGN_OR_RETURN(m.masked, internal::UnpackRing(packed, params.vector_length, params.ring_bits));
+        return absl::OkStatus();
+      });
+}
+
+std::string Encode(const UnmaskRequest& m, const SecAggParams& params) {
+  Writer w = Header(MessageType::kUnmaskRequest, params);
+  WriteIds(w, m.survivors);
+  WriteIds(w, m.dropped);
+  return w.Take();
+}
+
+absl::StatusOr<UnmaskRequest> DecodeUnmaskRequest(absl::string_view bytes, const SecAggParams& params) {
+  return DecodeMessage<UnmaskRequest>(
+      bytes, MessageType::kUnmaskRequest, params, [&](Reader& r, UnmaskRequest& m) -> absl::Status {
+        FEDGE_ASSIGN_OR_RETURN(m.survivors, ReadIds(r, params, "survivors"));
+        FEDGE_ASSIGN_OR_RETURN(m.dropped, ReadIds(r, params, "dropped"));
+        return absl::OkStatus();
+      });
+}
+
+std::string Encode(const UnmaskResponse& m, const SecAggParams& params) {
+  Writer w = Header(MessageType::kUnmaskResponse, params);
+  w.U32(m.client);
+  w.U32(static_cast<uint32_t>(m.shares.size()));
+  for (const RevealedShare& s : m.shares) {
+    w.U32(s.about);
+    w.U8(static_cast<uint8_t>(s.kind));
+    for (uint64_t v : s.values) w.U64(v);
+  }
+  return w.Take();
+}
+
+absl::StatusOr<UnmaskResponse> DecodeUnmaskResponse(absl::string_view bytes, const SecAggParams& params) {
+  return DecodeMessage<UnmaskResponse>(bytes, MessageType::kUnmaskResponse, params,
+                                       [&](Reader& r, UnmaskResponse& m) { return ReadRevealed(r, params, m); });
 }
 
 }  // namespace fedge::secagg

@@ -44,18 +44,16 @@ inline constexpr size_t kMaskKeyBytes = 32;       // the X25519 private key of t
 inline constexpr size_t kSharePlaintextBytes = 8 + 8 * (3 + 5);
 inline constexpr size_t kShareCiphertextBytes = 12 + kSharePlaintextBytes + 16;
 
-// Stage 0: the client's two X25519 public keys.
-struct AdvertiseKeys {
+// A client's two X25519 public keys.
+struct ClientKeys {
   uint32_t client = 0;
   PublicKey mask_key = {};        // pairwise-mask agreement
   PublicKey encryption_key = {};  // share-encryption agreement
 };
 
-struct NeighbourKeys {
-  uint32_t client = 0;
-  PublicKey mask_key = {};
-  PublicKey encryption_key = {};
-};
+// Stage 0: the sender's own keys.
+using AdvertiseKeys = ClientKeys;
+using NeighbourKeys = ClientKeys;
 
 // End of stage 0: the keys of the recipient's neighbours that advertised.
 struct KeyDirectory {

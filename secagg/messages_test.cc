@@ -20,14 +20,16 @@ std::vector<std::string> ValidMessages(const SecAggParams& p) {
   advertise.encryption_key[31] = 2;
   KeyDirectory directory;
   directory.neighbours = {NeighbourKeys{.client = 1}, NeighbourKeys{.client = 7}};
-  ShareKeys shares{.client = 2, .shares = {EncryptedShare{.peer = 4, .ciphertext = std::string(kShareCiphertextBytes, 'c')}}};
+  ShareKeys shares{.client = 2,
+                   .shares = {EncryptedShare{.peer = 4, .ciphertext = std::string(kShareCiphertextBytes, 'c')}}};
   ShareBundle bundle{.shares = {EncryptedShare{.peer = 0, .ciphertext = std::string(kShareCiphertextBytes, 'd')},
                                 EncryptedShare{.peer = 9, .ciphertext = std::string(kShareCiphertextBytes, 'e')}}};
   MaskedInput masked{.client = 5, .masked = std::vector<uint64_t>(p.vector_length, 8191)};
   UnmaskRequest request{.survivors = {1, 2}, .dropped = {8}};
   UnmaskResponse response{.client = 1,
                           .shares = {RevealedShare{.about = 2, .kind = ShareKind::kSelfMaskSeed, .values = {1, 2, 3}},
-                                     RevealedShare{.about = 8, .kind = ShareKind::kMaskKey, .values = {1, 2, 3, 4, 5}}}};
+                                     RevealedShare{.about = 8, .kind = ShareKind::kMaskKey,
+                                                   .values = {1, 2, 3, 4, 5}}}};
   return {Encode(advertise, p), Encode(directory, p), Encode(shares, p), Encode(bundle, p),
           Encode(masked, p),    Encode(request, p),   Encode(response, p)};
 }
@@ -78,9 +80,10 @@ TEST(MessagesTest, TruncatedExtendedOrForeignMessagesAreRejected) {
 TEST(MessagesTest, IdsCountsAndValuesAreBounded) {
   const SecAggParams p = Params();
   EXPECT_FALSE(DecodeAdvertiseKeys(Encode(AdvertiseKeys{.client = 10}, p), p).ok());  // id >= n
-  EXPECT_FALSE(DecodeUnmaskRequest(Encode(UnmaskRequest{.survivors = {2, 1}, .dropped = {}}, p), p).ok());  // not ascending
-  EXPECT_FALSE(DecodeUnmaskRequest(Encode(UnmaskRequest{.survivors = {1, 1}, .dropped = {}}, p), p).ok());  // repeated
-  EXPECT_FALSE(DecodeUnmaskRequest(Encode(UnmaskRequest{.survivors = {}, .dropped = {0, 1, 2, 3, 4}}, p), p).ok());  // > k
+  // Not ascending, repeated, more than k.
+  EXPECT_FALSE(DecodeUnmaskRequest(Encode(UnmaskRequest{.survivors = {2, 1}, .dropped = {}}, p), p).ok());
+  EXPECT_FALSE(DecodeUnmaskRequest(Encode(UnmaskRequest{.survivors = {1, 1}, .dropped = {}}, p), p).ok());
+  EXPECT_FALSE(DecodeUnmaskRequest(Encode(UnmaskRequest{.survivors = {}, .dropped = {0, 1, 2, 3, 4}}, p), p).ok());
   UnmaskResponse response{.client = 1,
                           .shares = {RevealedShare{.about = 2, .kind = ShareKind::kSelfMaskSeed,
                                                    .values = {1, 2, (uint64_t{1} << 61) - 1}}}};

@@ -233,7 +233,8 @@ TEST_F(ManualRoundTest, ClientAnswersOnlyOnce) {
 
 TEST_F(ManualRoundTest, ClientRejectsIncompleteOrForeignRequests) {
   // Leaves out client 5, whose shares client 0 holds.
-  EXPECT_FALSE(clients_[0]->OnUnmaskRequest(Encode(UnmaskRequest{.survivors = {1, 2, 3, 4}, .dropped = {}}, params_)).ok());
+  const std::string incomplete = Encode(UnmaskRequest{.survivors = {1, 2, 3, 4}, .dropped = {}}, params_);
+  EXPECT_FALSE(clients_[0]->OnUnmaskRequest(incomplete).ok());
   EXPECT_FALSE(clients_[2]->OnUnmaskRequest(Encode(UnmaskRequest{.survivors = {0, 1, 2, 3, 4}, .dropped = {5}},
                                                    params_))
                    .ok());  // names itself

@@ -47,21 +47,30 @@ absl::Status ServerSession::Fail(absl::Status status) {
   return status;
 }
 
-absl::Status ServerSession::RequireSurvivors(size_t count, const char* stage) {
+absl::Status ServerSession::BeginClose(State state, bool (*done)(const Client&), const char* stage) {
+  FEDGE_RETURN_IF_ERROR(Expect(state, 0));
+  size_t count = 0;
+  for (const Client& c : clients_) count += done(c) ? 1 : 0;
   if (count >= params_.threshold) return absl::OkStatus();
   return Fail(absl::FailedPreconditionError(absl::StrCat("secagg: only ", count, " clients completed ", stage,
                                                          "; the threshold is ", params_.threshold,
                                                          ", so the round fails and reveals nothing")));
 }
 
+template <typename T>
+absl::StatusOr<T> ServerSession::Receive(State state, Stage stage, uint32_t sender, absl::string_view bytes,
+                                         absl::StatusOr<T> (*decode)(absl::string_view, const SecAggParams&)) {
+  FEDGE_RETURN_IF_ERROR(Expect(state, sender));
+  costs_.at(stage).bytes_received += bytes.size();
+  return decode(bytes, params_);
+}
+
 // ---- Stage 0 ----------------------------------------------------------
 
 absl::Status ServerSession::OnAdvertiseKeys(uint32_t sender, absl::string_view bytes) {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kAdvertise, sender));
-  StageCost& cost = costs_.at(Stage::kAdvertiseKeys);
-  StageTimer timer(cost);
-  cost.bytes_received += bytes.size();
-  FEDGE_ASSIGN_OR_RETURN(AdvertiseKeys m, DecodeAdvertiseKeys(bytes, params_));
+  StageTimer timer(costs_.at(Stage::kAdvertiseKeys));
+  FEDGE_ASSIGN_OR_RETURN(AdvertiseKeys m,
+                         Receive(State::kAdvertise, Stage::kAdvertiseKeys, sender, bytes, DecodeAdvertiseKeys));
   if (m.client != sender) {
     return absl::InvalidArgumentError(absl::StrCat("secagg: client ", sender, " sent keys as client ", m.client));
   }
@@ -73,12 +82,10 @@ absl::Status ServerSession::OnAdvertiseKeys(uint32_t sender, absl::string_view b
 }
 
 absl::StatusOr<std::vector<OutgoingMessage>> ServerSession::CloseAdvertise() {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kAdvertise, 0));
   StageCost& cost = costs_.at(Stage::kAdvertiseKeys);
   StageTimer timer(cost);
-  size_t advertised = 0;
-  for (const Client& c : clients_) advertised += c.keys.has_value() ? 1 : 0;
-  FEDGE_RETURN_IF_ERROR(RequireSurvivors(advertised, "key advertisement"));
+  FEDGE_RETURN_IF_ERROR(
+      BeginClose(State::kAdvertise, [](const Client& c) { return c.keys.has_value(); }, "key advertisement"));
   std::vector<OutgoingMessage> out;
   for (uint32_t u = 0; u < params_.num_clients; ++u) {
     if (!clients_[u].keys.has_value()) continue;
@@ -86,8 +93,7 @@ absl::StatusOr<std::vector<OutgoingMessage>> ServerSession::CloseAdvertise() {
     for (uint32_t v : graph_.Neighbours(u)) {
       const std::optional<AdvertiseKeys>& keys = clients_[v].keys;
       if (!keys.has_value()) continue;
-      directory.neighbours.push_back(
-          NeighbourKeys{.client = v, .mask_key = keys->mask_key, .encryption_key = keys->encryption_key});
+      directory.neighbours.push_back(*keys);
     }
     out.push_back(OutgoingMessage{.client = u, .bytes = Encode(directory, params_)});
     cost.bytes_sent += out.back().bytes.size();
@@ -127,11 +133,8 @@ absl::Status ServerSession::CheckShareKeys(uint32_t sender, const ShareKeys& m) 
 }
 
 absl::Status ServerSession::OnShareKeys(uint32_t sender, absl::string_view bytes) {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kShareKeys, sender));
-  StageCost& cost = costs_.at(Stage::kShareKeys);
-  StageTimer timer(cost);
-  cost.bytes_received += bytes.size();
-  FEDGE_ASSIGN_OR_RETURN(ShareKeys m, DecodeShareKeys(bytes, params_));
+  StageTimer timer(costs_.at(Stage::kShareKeys));
+  FEDGE_ASSIGN_OR_RETURN(ShareKeys m, Receive(State::kShareKeys, Stage::kShareKeys, sender, bytes, DecodeShareKeys));
   FEDGE_RETURN_IF_ERROR(CheckShareKeys(sender, m));
   for (EncryptedShare& share : m.shares) {
     clients_[share.peer].inbox.push_back(EncryptedShare{.peer = sender, .ciphertext = std::move(share.ciphertext)});
@@ -141,12 +144,9 @@ absl::Status ServerSession::OnShareKeys(uint32_t sender, absl::string_view bytes
 }
 
 absl::StatusOr<std::vector<OutgoingMessage>> ServerSession::CloseShares() {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kShareKeys, 0));
   StageCost& cost = costs_.at(Stage::kShareKeys);
   StageTimer timer(cost);
-  size_t shared = 0;
-  for (const Client& c : clients_) shared += c.shared ? 1 : 0;
-  FEDGE_RETURN_IF_ERROR(RequireSurvivors(shared, "the share exchange"));
+  FEDGE_RETURN_IF_ERROR(BeginClose(State::kShareKeys, [](const Client& c) { return c.shared; }, "the share exchange"));
   std::vector<OutgoingMessage> out;
   for (uint32_t v = 0; v < params_.num_clients; ++v) {
     Client& c = clients_[v];
@@ -171,11 +171,9 @@ absl::StatusOr<std::vector<OutgoingMessage>> ServerSession::CloseShares() {
 // ---- Stage 2 ----------------------------------------------------------
 
 absl::Status ServerSession::OnMaskedInput(uint32_t sender, absl::string_view bytes) {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kMaskedInput, sender));
-  StageCost& cost = costs_.at(Stage::kMaskedInput);
-  StageTimer timer(cost);
-  cost.bytes_received += bytes.size();
-  FEDGE_ASSIGN_OR_RETURN(MaskedInput m, DecodeMaskedInput(bytes, params_));
+  StageTimer timer(costs_.at(Stage::kMaskedInput));
+  FEDGE_ASSIGN_OR_RETURN(MaskedInput m,
+                         Receive(State::kMaskedInput, Stage::kMaskedInput, sender, bytes, DecodeMaskedInput));
   if (m.client != sender) {
     return absl::InvalidArgumentError(absl::StrCat("secagg: client ", sender, " sent an input as client ", m.client));
   }
@@ -192,12 +190,9 @@ absl::Status ServerSession::OnMaskedInput(uint32_t sender, absl::string_view byt
 }
 
 absl::StatusOr<std::vector<OutgoingMessage>> ServerSession::CloseMaskedInput() {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kMaskedInput, 0));
   StageCost& cost = costs_.at(Stage::kMaskedInput);
   StageTimer timer(cost);
-  size_t masked = 0;
-  for (const Client& c : clients_) masked += c.masked ? 1 : 0;
-  FEDGE_RETURN_IF_ERROR(RequireSurvivors(masked, "the masked upload"));
+  FEDGE_RETURN_IF_ERROR(BeginClose(State::kMaskedInput, [](const Client& c) { return c.masked; }, "the masked upload"));
   std::vector<OutgoingMessage> out;
   for (uint32_t v = 0; v < params_.num_clients; ++v) {
     if (!clients_[v].masked) continue;
@@ -246,11 +241,9 @@ absl::Status ServerSession::CheckUnmaskResponse(uint32_t sender, const UnmaskRes
 }
 
 absl::Status ServerSession::OnUnmaskResponse(uint32_t sender, absl::string_view bytes) {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kUnmask, sender));
-  StageCost& cost = costs_.at(Stage::kUnmasking);
-  StageTimer timer(cost);
-  cost.bytes_received += bytes.size();
-  FEDGE_ASSIGN_OR_RETURN(UnmaskResponse m, DecodeUnmaskResponse(bytes, params_));
+  StageTimer timer(costs_.at(Stage::kUnmasking));
+  FEDGE_ASSIGN_OR_RETURN(UnmaskResponse m,
+                         Receive(State::kUnmask, Stage::kUnmasking, sender, bytes, DecodeUnmaskResponse));
   FEDGE_RETURN_IF_ERROR(CheckUnmaskResponse(sender, m));
   for (RevealedShare& s : m.shares) {
     Client& owner = clients_[s.about];
@@ -306,12 +299,9 @@ absl::Status ServerSession::RemovePairwiseMasks(uint32_t dropped) {
 }
 
 absl::StatusOr<SecAggResult> ServerSession::Finish() {
-  FEDGE_RETURN_IF_ERROR(Expect(State::kUnmask, 0));
   StageCost& cost = costs_.at(Stage::kUnmasking);
   StageTimer timer(cost);
-  size_t responded = 0;
-  for (const Client& c : clients_) responded += c.responded ? 1 : 0;
-  FEDGE_RETURN_IF_ERROR(RequireSurvivors(responded, "unmasking"));
+  FEDGE_RETURN_IF_ERROR(BeginClose(State::kUnmask, [](const Client& c) { return c.responded; }, "unmasking"));
   SecAggResult result;
   for (uint32_t u = 0; u < params_.num_clients; ++u) {
     const Client& c = clients_[u];

@@ -88,7 +88,13 @@ class ServerSession {
   explicit ServerSession(const SecAggParams& params);
   absl::Status Expect(State state, uint32_t sender) const;
   absl::Status Fail(absl::Status status);
-  absl::Status RequireSurvivors(size_t count, const char* stage);
+  // The message a client sent in `state`, decoded; counts its bytes.
+  template <typename T>
+  absl::StatusOr<T> Receive(State state, Stage stage, uint32_t sender, absl::string_view bytes,
+                            absl::StatusOr<T> (*decode)(absl::string_view, const SecAggParams&));
+  // Checks the session is in `state` and fails the round (kFailedPrecondition)
+  // when fewer than t clients satisfy `done`.
+  absl::Status BeginClose(State state, bool (*done)(const Client&), const char* stage);
   absl::Status CheckShareKeys(uint32_t sender, const ShareKeys& m) const;
   absl::Status CheckUnmaskResponse(uint32_t sender, const UnmaskResponse& m) const;
   absl::Status RemoveSelfMask(uint32_t u);

@@ -1,5 +1,7 @@
 #include "secagg/shamir.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 
 #include "absl/container/flat_hash_set.h"
@@ -110,7 +112,7 @@ absl::StatusOr<std::vector<ShamirShare>> ShamirSplit(absl::string_view secret, u
     for (size_t c = 1; c < threshold; ++c) coefficients[c] = RandomElement(random);
     for (ShamirShare& share : shares) share.values[e] = Evaluate(coefficients, share.x);
   }
-  std::fill(coefficients.begin(), coefficients.end(), 0);
+  OPENSSL_cleanse(coefficients.data(), coefficients.size() * sizeof(uint64_t));  // they determine the secret
   return shares;
 }
 
