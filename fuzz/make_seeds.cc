@@ -34,6 +34,7 @@
 #include "fuzz/federation_input.h"
 #include "fuzz/fuzz_input.h"
 #include "fuzz/fuzz_key.h"
+#include "fuzz/secagg_round.h"
 #include "fuzz/update_codecs.h"
 #include "privacy/privacy_ledger.h"
 #include "proto/fedge.pb.h"
@@ -257,6 +258,11 @@ void LedgerSeeds(SeedWriter& w) {
           SerializePrivacyLedger({{0.01, 1.1, 500}, {0.02, 0.8, 120}, {1.0, 5.0, 3}, {0.0, 2.0, 0}}));
 }
 
+// The honest messages of a small secure-aggregation round (fuzz/secagg_round.h).
+void SecAggSeeds(SeedWriter& w) {
+  for (const auto& [name, bytes] : SecAggSeedInputs()) w.Write("secagg_fuzzer", name, bytes);
+}
+
 // Slot files as ProgressFile writes them: a first record, and one of a
 // later batch of the same round (a longer list).
 void ProgressSeeds(SeedWriter& w) {
@@ -364,6 +370,7 @@ int main(int argc, char** argv) {
   CsvSeeds(w);
   ConfigSeeds(w, repo);
   LedgerSeeds(w);
+  SecAggSeeds(w);
   OutboxSeeds(w);
   ProgressSeeds(w);
   FederationSeeds(w);

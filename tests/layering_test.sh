@@ -3,22 +3,25 @@
 #   (a) no file in a module below client/ and simulations/ includes from
 #       them, and no CMake file there names a client/ or simulations/ target;
 #   (b) the LibTorch-free modules (inference/, aggregation/, core/,
-#       settings/, compression/ except compression/model/, and the device's
+#       settings/, secagg/, compression/ except compression/model/, and the device's
 #       client/data/ and client/drift/) include no LibTorch header;
 #   (c) the fedge-coordinator link step (build.ninja, or link.txt with the
 #       Makefile generators) takes no library or object from client/ or
 #       simulations/;
 #   (d) fedgectl (ctl/) is a client of the wire contract only: ctl/ includes
 #       nothing from coordinator/, and the fedgectl link step takes no
-#       LibTorch and nothing from coordinator/, client/ or simulations/.
+#       LibTorch and nothing from coordinator/, client/ or simulations/;
+#   (e) secagg/ depends on absl and OpenSSL only: it includes no fedge
+#       header outside secagg/ except the header-only core/status.h, and
+#       nothing from gRPC or protobuf.
 #
 #   layering_test.sh SOURCE_DIR BUILD_DIR   check the tree (CTest: layering_test)
 #   layering_test.sh --self-test            prove each check fails on a crafted
 #                                           violation and passes on a clean tree
 set -euo pipefail
 
-readonly LOWER_MODULES=(compression coordinator ctl aggregation privacy core models inference settings)
-readonly TORCH_FREE=(inference aggregation compression core settings ctl client/data client/drift)
+readonly LOWER_MODULES=(compression coordinator ctl aggregation privacy secagg core models inference settings)
+readonly TORCH_FREE=(inference aggregation compression core settings ctl secagg client/data client/drift)
 readonly UPPER='(client|simulations)'
 
 # (a) Prints every offending line; returns 1 if there is one.
@@ -103,12 +106,25 @@ check_ctl() {
   return $found
 }
 
+# (e) secagg/ stays free of gRPC, protobuf and the rest of fedge.
+check_secagg() {
+  local src=$1
+  [[ -d "$src/secagg" ]] || return 0
+  if grep -rnE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]" "$src/secagg" --include='*.h' --include='*.cc' |
+       grep -E "[<\"](grpc|grpcpp|google/protobuf|proto|aggregation|client|compression|coordinator|ctl|inference|metrics|models|privacy|settings|simulations)/|[<\"]core/[^\"]*\"" |
+       grep -v '"core/status.h"'; then
+    return 1
+  fi
+  return 0
+}
+
 run_checks() {
   local src=$1 build=$2 status=0
   check_upward_includes "$src" || { echo "FAIL (a): lower modules reach up into client/ or simulations/" >&2; status=1; }
   check_torch_free "$src" || { echo "FAIL (b): LibTorch in a LibTorch-free module" >&2; status=1; }
   check_coordinator_link "$build" || { echo "FAIL (c): the coordinator binary links device or simulator code" >&2; status=1; }
   check_ctl "$src" "$build" || { echo "FAIL (d): fedgectl reaches into the coordinator or links LibTorch" >&2; status=1; }
+  check_secagg "$src" || { echo "FAIL (e): secagg/ includes more than absl, OpenSSL and core/status.h" >&2; status=1; }
   return $status
 }
 
@@ -179,6 +195,17 @@ NINJA
   expect fail "fedgectl links the coordinator library" "$src" "$build"
   cp "$scratch/with_ctl.ninja" "$build/build.ninja"
 
+  mkdir -p "$src/secagg"
+  printf '#include "core/status.h"\n#include <openssl/evp.h>\n#include "secagg/params.h"\n' >"$src/secagg/session.cc"
+  expect pass "secagg/ includes core/status.h, OpenSSL and itself" "$src" "$build"
+  echo '#include <grpcpp/grpcpp.h>' >"$src/secagg/bad.cc"
+  expect fail "secagg/ includes gRPC" "$src" "$build"
+  echo '#include "core/random.h"' >"$src/secagg/bad.cc"
+  expect fail "secagg/ includes core/random.h" "$src" "$build"
+  echo '#include "proto/fedge.pb.h"' >"$src/secagg/bad.cc"
+  expect fail "secagg/ includes proto/" "$src" "$build"
+  rm "$src/secagg/bad.cc"
+
   cp "$build/build.ninja" "$scratch/good.ninja"
   sed -i 's#  LINK_LIBRARIES = #  LINK_LIBRARIES = client/libfedge_client_grpc.a #' "$build/build.ninja"
   expect fail "fedge-coordinator links client/libfedge_client_grpc.a" "$src" "$build"
@@ -206,4 +233,5 @@ if [[ $# -ne 2 ]]; then
 fi
 run_checks "$1" "$2"
 echo "layering ok: lower modules do not include client/ or simulations/, LibTorch-free modules include no torch," \
-     "fedge-coordinator links nothing from client/ or simulations/, fedgectl nothing from the coordinator or LibTorch"
+     "fedge-coordinator links nothing from client/ or simulations/, fedgectl nothing from the coordinator or LibTorch," \
+     "secagg/ only absl, OpenSSL and core/status.h"
