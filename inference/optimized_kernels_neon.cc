@@ -178,7 +178,8 @@ void NeonGemmRequantize(const PlannedOp& op, const int16_t* cols, int ncols, int
     for (; r < rows; ++r) {
       const int16_t* wr = w + static_cast<size_t>(r) * depth;
       for (int p = p0; p < p1; ++p) {
-        out[static_cast<size_t>(r) * ncols + p] = FinishScalar(op, r, Dot1(wr, depth, cols + static_cast<size_t>(p) * depth));
+        out[static_cast<size_t>(r) * ncols + p] =
+            FinishScalar(op, r, Dot1(wr, depth, cols + static_cast<size_t>(p) * depth));
       }
     }
   }
