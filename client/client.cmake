@@ -15,18 +15,8 @@ fedge_cc_test(NAME drift_response_test
   SRCS drift_response_test.cc
   DEPS fedge::drift_response fedge::device_data)
 
-# fedge::outbox — sealed store-and-forward records of undelivered updates.
-# LibTorch-free.
-fedge_cc_library(
-  NAME outbox
-  SRCS outbox.cc outbox_notice.cc
-  HDRS outbox.h outbox_notice.h
-  DEPS fedge::core absl::status absl::statusor absl::strings absl::time
-)
-
-fedge_cc_test(NAME outbox_test
-  SRCS outbox_test.cc outbox_notice_test.cc
-  DEPS fedge::outbox)
+# fedge::outbox (outbox.cmake; also part of the device-only build).
+include(${CMAKE_CURRENT_LIST_DIR}/outbox.cmake)
 
 fedge_cc_library(
   NAME client

@@ -38,6 +38,7 @@ enum class OpKind { kConv2d, kLinear, kRelu, kMaxPool2d, kAvgPool2d, kFlatten };
 struct PackedWeights {
   int depth_padded = 0;            // depth rounded up to the vector block
   std::vector<int16_t> values;     // [out_channels][depth_padded], zero-filled tail
+  std::vector<int8_t> values_s8;   // the same as int8; only where KernelIsa::kNeonDot is supported
   std::vector<int32_t> bias_with_zp;  // bias[c] - input_zero_point * sum_k w[c, k]
 };
 

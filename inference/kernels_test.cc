@@ -1,13 +1,16 @@
 // Conformance of the optimised kernels with the reference kernels: every
 // CONV2D / LINEAR op of many random graphs, with weights, biases, zero points
 // and multipliers randomised over their full legal ranges, must give the same
-// bytes with every kernel variant this CPU supports (portable, AVX2); so must
-// max pooling and whole graphs run through InferenceEngine.
+// bytes with every kernel variant this CPU supports (portable, AVX2 on
+// x86-64, NEON and NEON dot product on aarch64); so must max pooling, input
+// quantisation and whole graphs run through InferenceEngine.
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "core/artifact.h"
 #include "gtest/gtest.h"
 #include "inference/engine.h"
@@ -69,7 +72,7 @@ TEST(KernelConformanceTest, OptimisedOpsAreBitExactOnRandomGraphs) {
         } else {
           OptimizedLinear(op, isa, in.data(), actual.data(), scratch.data());
         }
-        ASSERT_EQ(expected, actual) << "isa " << static_cast<int>(isa) << " seed " << seed << " op kind "
+        ASSERT_EQ(expected, actual) << "isa " << KernelIsaName(isa) << " seed " << seed << " op kind "
                                     << static_cast<int>(op.kind) << " in [" << op.in.c << "," << op.in.h << ","
                                     << op.in.w << "] out_c " << op.out.c << " k " << op.kernel_h << " stride "
                                     << op.stride_h << " pad " << op.pad_h;
@@ -101,7 +104,7 @@ TEST(KernelConformanceTest, MaxPoolVariantsAgreeWithReference) {
             for (KernelIsa isa : SupportedKernelIsas()) {
               std::vector<int8_t> actual(expected.size(), 0x55);
               OptimizedMaxPool2d(op, isa, in.data(), actual.data());
-              ASSERT_EQ(expected, actual) << "isa " << static_cast<int>(isa) << " [" << c << "," << h << "," << w
+              ASSERT_EQ(expected, actual) << "isa " << KernelIsaName(isa) << " [" << c << "," << h << "," << w
                                           << "] k " << k << " stride " << stride;
               ++checked;
             }
@@ -133,7 +136,7 @@ TEST(KernelConformanceTest, InputQuantisationIsBitIdentical) {
     for (KernelIsa isa : SupportedKernelIsas()) {
       std::vector<int8_t> actual(in.size(), 0x55);
       OptimizedQuantizeInput(isa, in.data(), in.size(), q, actual.data());
-      ASSERT_EQ(expected, actual) << "isa " << static_cast<int>(isa) << " trial " << trial;
+      ASSERT_EQ(expected, actual) << "isa " << KernelIsaName(isa) << " trial " << trial;
     }
   }
 }
@@ -144,6 +147,17 @@ TEST(KernelConformanceTest, IsaOverrideSelectsVariant) {
     EXPECT_EQ(DetectKernelIsa(), isa);
   }
   EXPECT_EQ(SupportedKernelIsas().front(), KernelIsa::kPortable);
+}
+
+// The tests above compare whatever variants this CPU has, so they would pass
+// vacuously if one were never detected. scripts/cross-aarch64 runs them on
+// emulated CPUs whose variants are known and says which it expects.
+TEST(KernelConformanceTest, ExpectedVariantsAreSupported) {
+  const char* expected = std::getenv("FEDGE_EXPECT_KERNEL_ISAS");
+  if (expected == nullptr) GTEST_SKIP() << "FEDGE_EXPECT_KERNEL_ISAS not set";
+  std::vector<std::string> names;
+  for (KernelIsa isa : SupportedKernelIsas()) names.push_back(KernelIsaName(isa));
+  EXPECT_EQ(absl::StrJoin(names, ","), expected);
 }
 
 TEST(KernelConformanceTest, WholeGraphsAgreeBetweenKernelSets) {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "inference/optimized_kernels_avx2.h"
+#include "inference/optimized_kernels_neon.h"
 #include "inference/reference_kernels.h"
 
 namespace fedge {
@@ -85,13 +86,15 @@ void GemmRequantize(const PlannedOp& op, const int16_t* cols, int ncols, int8_t*
   }
 }
 
-// Writes one receptive field (weight order ic, ky, kx) per output position.
-void Im2Col(const PlannedOp& op, const int8_t* in, int16_t* cols) {
+// Writes one receptive field (weight order ic, ky, kx) per output position,
+// as int16 (the portable and kNeon GEMMs) or int8 (kNeonDot).
+template <typename T>
+void Im2Col(const PlannedOp& op, const int8_t* in, T* cols) {
   const int depth = op.packed.depth_padded;
-  const int16_t zp = static_cast<int16_t>(op.in_q.zero_point);
+  const T zp = static_cast<T>(op.in_q.zero_point);
   for (int oy = 0; oy < op.out.h; ++oy) {
     for (int ox = 0; ox < op.out.w; ++ox) {
-      int16_t* dst = cols + (static_cast<size_t>(oy) * op.out.w + ox) * depth;
+      T* dst = cols + (static_cast<size_t>(oy) * op.out.w + ox) * depth;
       const int x0 = ox * op.stride_w - op.pad_w;
       const bool row_inside = x0 >= 0 && x0 + op.kernel_w <= op.in.w;
       for (int ic = 0; ic < op.in.c; ++ic) {
@@ -106,13 +109,13 @@ void Im2Col(const PlannedOp& op, const int8_t* in, int16_t* cols) {
           } else {
             for (int kx = 0; kx < op.kernel_w; ++kx) {
               const int ix = x0 + kx;
-              dst[kx] = (ix < 0 || ix >= op.in.w) ? zp : int16_t{plane[static_cast<size_t>(iy) * op.in.w + ix]};
+              dst[kx] = (ix < 0 || ix >= op.in.w) ? zp : T{plane[static_cast<size_t>(iy) * op.in.w + ix]};
             }
           }
         }
       }
       // The padded depth tail meets zero weights; zero it so it adds nothing.
-      std::fill(dst, cols + (static_cast<size_t>(oy) * op.out.w + ox + 1) * depth, int16_t{0});
+      std::fill(dst, cols + (static_cast<size_t>(oy) * op.out.w + ox + 1) * depth, T{0});
     }
   }
 }
@@ -134,17 +137,35 @@ void PackWeights(PlannedOp& op) {
     }
     packed.bias_with_zp[r] = op.bias[r] - op.in_q.zero_point * row_sum;
   }
+  packed.values_s8.clear();
+  if (NeonDotKernelsSupported()) {
+    packed.values_s8.assign(packed.values.begin(), packed.values.end());  // exact: every value came from int8
+  }
+}
+
+const char* KernelIsaName(KernelIsa isa) {
+  switch (isa) {
+    case KernelIsa::kPortable: return "portable";
+    case KernelIsa::kAvx2: return "avx2";
+    case KernelIsa::kNeon: return "neon";
+    case KernelIsa::kNeonDot: return "neon-dot";
+  }
+  return "unknown";
 }
 
 KernelIsa DetectKernelIsa() {
   const int forced = g_isa_override.load(std::memory_order_relaxed);
   if (forced >= 0) return static_cast<KernelIsa>(forced);
-  return Avx2KernelsSupported() ? KernelIsa::kAvx2 : KernelIsa::kPortable;
+  if (Avx2KernelsSupported()) return KernelIsa::kAvx2;
+  if (NeonDotKernelsSupported()) return KernelIsa::kNeonDot;
+  return NeonKernelsSupported() ? KernelIsa::kNeon : KernelIsa::kPortable;
 }
 
 std::vector<KernelIsa> SupportedKernelIsas() {
   std::vector<KernelIsa> isas = {KernelIsa::kPortable};
   if (Avx2KernelsSupported()) isas.push_back(KernelIsa::kAvx2);
+  if (NeonKernelsSupported()) isas.push_back(KernelIsa::kNeon);
+  if (NeonDotKernelsSupported()) isas.push_back(KernelIsa::kNeonDot);
   return isas;
 }
 
@@ -166,12 +187,24 @@ size_t OptimizedScratchSize(const PlannedOp& op) {
 size_t PackedWeightsBytes(const PlannedOp& op) {
   if (op.kind != OpKind::kConv2d && op.kind != OpKind::kLinear) return 0;
   const size_t channels = static_cast<size_t>(op.out_channels);
-  return channels * static_cast<size_t>(PaddedDepth(op.depth)) * sizeof(int16_t) + channels * sizeof(int32_t);
+  const size_t weight_bytes = NeonDotKernelsSupported() ? sizeof(int16_t) + sizeof(int8_t) : sizeof(int16_t);
+  return channels * static_cast<size_t>(PaddedDepth(op.depth)) * weight_bytes + channels * sizeof(int32_t);
 }
 
 void OptimizedConv2d(const PlannedOp& op, KernelIsa isa, const int8_t* in, int8_t* out, int16_t* scratch) {
 #if FEDGE_INFERENCE_HAVE_AVX2
   if (isa == KernelIsa::kAvx2) return Avx2Conv2d(op, in, out, scratch);
+#endif
+#if FEDGE_INFERENCE_HAVE_NEON
+  // The int8 rows take half of the int16 scratch; int8_t may alias it.
+  if (isa == KernelIsa::kNeonDot) {
+    Im2Col(op, in, reinterpret_cast<int8_t*>(scratch));
+    return NeonDotGemmRequantize(op, reinterpret_cast<const int8_t*>(scratch), op.out.h * op.out.w, out);
+  }
+  if (isa == KernelIsa::kNeon) {
+    Im2Col(op, in, scratch);
+    return NeonGemmRequantize(op, scratch, op.out.h * op.out.w, out);
+  }
 #endif
   (void)isa;
   Im2Col(op, in, scratch);
@@ -182,6 +215,9 @@ void OptimizedQuantizeInput(KernelIsa isa, const float* in, size_t n, Activation
 #if FEDGE_INFERENCE_HAVE_AVX2
   if (isa == KernelIsa::kAvx2) return Avx2QuantizeInput(in, n, q, out);
 #endif
+#if FEDGE_INFERENCE_HAVE_NEON
+  if (isa == KernelIsa::kNeon || isa == KernelIsa::kNeonDot) return NeonQuantizeInput(in, n, q, out);
+#endif
   (void)isa;
   for (size_t i = 0; i < n; ++i) out[i] = QuantizeValue(in[i], q);
 }
@@ -189,6 +225,9 @@ void OptimizedQuantizeInput(KernelIsa isa, const float* in, size_t n, Activation
 void OptimizedMaxPool2d(const PlannedOp& op, KernelIsa isa, const int8_t* in, int8_t* out) {
 #if FEDGE_INFERENCE_HAVE_AVX2
   if (isa == KernelIsa::kAvx2 && Avx2MaxPool2x2(op, in, out)) return;
+#endif
+#if FEDGE_INFERENCE_HAVE_NEON
+  if ((isa == KernelIsa::kNeon || isa == KernelIsa::kNeonDot) && NeonMaxPool2x2(op, in, out)) return;
 #endif
   (void)isa;
   MaxPool2d(op, in, out);
@@ -200,8 +239,19 @@ void OptimizedLinear(const PlannedOp& op, KernelIsa isa, const int8_t* in, int8_
 #endif
   (void)isa;
   const int depth = op.packed.depth_padded;
+#if FEDGE_INFERENCE_HAVE_NEON
+  if (isa == KernelIsa::kNeonDot) {
+    int8_t* row = reinterpret_cast<int8_t*>(scratch);
+    std::copy(in, in + op.depth, row);
+    std::fill(row + op.depth, row + depth, int8_t{0});
+    return NeonDotGemmRequantize(op, row, 1, out);
+  }
+#endif
   for (int k = 0; k < op.depth; ++k) scratch[k] = in[k];
   std::fill(scratch + op.depth, scratch + depth, int16_t{0});
+#if FEDGE_INFERENCE_HAVE_NEON
+  if (isa == KernelIsa::kNeon) return NeonGemmRequantize(op, scratch, 1, out);
+#endif
   GemmRequantize(op, scratch, 1, out);
 }
 

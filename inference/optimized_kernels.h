@@ -18,9 +18,13 @@
 //
 // On x86-64 CPUs with AVX2 a second kernel set (optimized_kernels_avx2.h)
 // vectorises over output positions instead, with vectorised requantisation,
-// a transposed im2col and a vectorised 2x2 max pool. `DetectKernelIsa()`
-// picks the set once (the engine calls it at load) and every kernel takes
-// the choice as an argument, so both stay reachable and tested.
+// a transposed im2col and a vectorised 2x2 max pool. On aarch64 the NEON
+// sets (optimized_kernels_neon.h) keep the portable layout and vectorise
+// the GEMM, requantisation, input quantisation and 2x2 max pool with NEON
+// intrinsics; kNeonDot uses the ARMv8.2 dot-product instructions where the
+// CPU has them. `DetectKernelIsa()` picks the set once (the engine calls it
+// at load) and every kernel takes the choice as an argument, so all stay
+// reachable and tested.
 //
 // Thread-safety: the kernels are pure functions of their arguments;
 // ScopedKernelIsaOverride changes process-wide state (tests only).
@@ -41,7 +45,12 @@ inline constexpr int kDepthBlock = 16;
 enum class KernelIsa {
   kPortable,  // plain C++ (auto-vectorised), any CPU
   kAvx2,      // x86-64 AVX2 intrinsics, chosen at run time
+  kNeon,      // aarch64 NEON intrinsics (every ARMv8-A CPU)
+  kNeonDot,   // aarch64 NEON + ARMv8.2 dot product (SDOT), chosen at run time
 };
+
+// "portable", "avx2", "neon" or "neon-dot" (for logs and tests).
+const char* KernelIsaName(KernelIsa isa);
 
 // The fastest variant this CPU supports, unless a ScopedKernelIsaOverride is
 // active. Engines call it once at load.
@@ -63,7 +72,8 @@ class ScopedKernelIsaOverride {
   int previous_;
 };
 
-// Fills op.packed from op.weights / op.bias. Requires a CONV2D or LINEAR op.
+// Fills op.packed from op.weights / op.bias (and, when this CPU supports
+// kNeonDot, the int8 copy it uses). Requires a CONV2D or LINEAR op.
 void PackWeights(PlannedOp& op);
 
 // int16 scratch elements OptimizedConv2d / OptimizedLinear need for `op`

@@ -8,6 +8,7 @@
 //   input.f32               one [1, 28, 28] example (raw little-endian floats)
 //   expected.txt            "<label> <p0> ... <p9>" from InferenceEngine
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: fedge-infer-c-fixture OUT_DIR\n");
     return 2;
   }
+  // Made here, not by the test's command line, so CTest can run this binary
+  // directly (through the emulator when cross-built). A failure shows below.
+  std::error_code ignored;
+  std::filesystem::create_directories(argv[1], ignored);
   const absl::Status status = fedge::Write(argv[1]);
   if (!status.ok()) {
     std::fprintf(stderr, "fedge-infer-c-fixture: %s\n", std::string(status.message()).c_str());
