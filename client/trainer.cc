@@ -175,7 +175,7 @@ absl::StatusOr<std::unique_ptr<TorchTrainer>> TorchTrainer::Create(const TorchTr
   }
   TensorDataset tensors;
   try {
-    tensors = ToTensors(data, indices);
+    tensors = ToRawTensors(data, indices);  // normalised batch by batch
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("trainer: converting local data failed: ", e.what()));
   }

@@ -15,6 +15,12 @@ TensorDataset ToTensors(const ImageDataset& data) {
 }
 
 TensorDataset ToTensors(const ImageDataset& data, absl::Span<const int64_t> indices) {
+  TensorDataset out = ToRawTensors(data, indices);
+  out.images = ModelInput(out.images);
+  return out;
+}
+
+TensorDataset ToRawTensors(const ImageDataset& data, absl::Span<const int64_t> indices) {
   const int64_t n = static_cast<int64_t>(indices.size());
   const int64_t pixels = data.rows * data.cols;
   torch::Tensor raw = torch::empty({n, 1, data.rows, data.cols}, torch::kUInt8);
@@ -25,10 +31,7 @@ TensorDataset ToTensors(const ImageDataset& data, absl::Span<const int64_t> indi
     std::memcpy(raw_ptr + i * pixels, data.images.data() + indices[i] * pixels, pixels);
     label_ptr[i] = data.labels[indices[i]];
   }
-  TensorDataset out;
-  out.images = ModelInput(raw);
-  out.labels = labels;
-  return out;
+  return TensorDataset{raw, labels};
 }
 
 TensorDataset ToRawTensors(const ImageDataset& data) {

@@ -34,6 +34,11 @@ TensorDataset ToTensors(const ImageDataset& data, absl::Span<const int64_t> indi
 // quarter of ToTensors' memory, for a set that is only evaluated
 // (Evaluate normalises each batch with ModelInput).
 TensorDataset ToRawTensors(const ImageDataset& data);
+// The examples at `indices`, pixels kept as uint8: a training set that
+// Train and Evaluate normalise batch by batch (a simulated device's shard,
+// converted every round, costs a quarter of ToTensors' memory and no
+// whole-shard float pass). REQUIRES: every index < data.num_examples.
+TensorDataset ToRawTensors(const ImageDataset& data, absl::Span<const int64_t> indices);
 
 // `images` as the models take them: uint8 pixels scaled and normalised
 // like ToTensors does; float images are returned as they are.

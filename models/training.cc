@@ -37,7 +37,7 @@ absl::StatusOr<TrainStats> TrainUnchecked(torch::nn::Sequential& model, const Te
     for (int64_t start = 0; start < n; start += options.batch_size) {
       if (options.between_batches) FEDGE_RETURN_IF_ERROR(options.between_batches());
       torch::Tensor idx = order.slice(0, start, std::min(n, start + options.batch_size));
-      torch::Tensor x = data.images.index_select(0, idx);
+      torch::Tensor x = ModelInput(data.images.index_select(0, idx));  // uint8 pixels normalised per batch
       torch::Tensor y = data.labels.index_select(0, idx);
       optimizer->zero_grad();
       torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);

@@ -62,7 +62,8 @@ absl::Status ValidateTrainOptions(const TrainOptions& options);
 std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(torch::nn::Sequential& model, std::string_view optimizer,
                                                        double learning_rate, double momentum, double weight_decay);
 
-// Trains `model` in place on `data` with cross-entropy loss.
+// Trains `model` in place on `data` (float images, or uint8 pixels
+// normalised per batch: models/dataset.h ModelInput) with cross-entropy loss.
 absl::StatusOr<TrainStats> Train(torch::nn::Sequential& model, const TensorDataset& data,
                                  const TrainOptions& options);
 

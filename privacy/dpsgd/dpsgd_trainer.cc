@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
+#include "models/dataset.h"
 #include "privacy/client_dp.h"
 
 namespace fedge {
@@ -186,7 +187,7 @@ absl::StatusOr<DpSgdStats> TrainWithDpSgd(torch::nn::Sequential& model, const Te
     torch::Tensor x, y;
     try {
       torch::Tensor indices = trainer->SampleBatch();
-      x = data.images.index_select(0, indices);
+      x = ModelInput(data.images.index_select(0, indices));  // raw uint8 pixels are normalised per batch
       y = data.labels.index_select(0, indices);
     } catch (const std::exception& e) {
       return absl::InternalError(absl::StrCat("LibTorch error sampling a batch: ", e.what()));
