@@ -158,6 +158,15 @@ Eligibility Device::CurrentEligibility() const {
 }
 
 absl::StatusOr<StepResult> Device::RunOnce() {
+  FEDGE_ASSIGN_OR_RETURN(StepResult step, PrepareStep());
+  return FinishStep(std::move(step));
+}
+
+absl::StatusOr<StepResult> Device::PrepareStep() {
+  if (pending_) {
+    return absl::FailedPreconditionError(absl::StrCat("the update for task ", pending_->task.task_id(),
+                                                      " still waits for FinishStep"));
+  }
   if (!registered_) FEDGE_RETURN_IF_ERROR(Register());
   // Kept updates first: one still usable must not wait behind new work. If
   // they cannot go (a link too poor for uploads), the device still takes
@@ -200,7 +209,23 @@ absl::StatusOr<StepResult> Device::RunOnce() {
   step.had_task = true;
   step.task_id = response.task().task_id();
   step.round = response.task().round();
-  step.task_status = RunTask(response.task());
+  absl::StatusOr<std::optional<PendingUpload>> prepared = PrepareTask(response.task());
+  if (!prepared.ok()) {
+    step.task_status = prepared.status();
+  } else if (prepared->has_value()) {
+    pending_ = **std::move(prepared);
+    step.pending_upload_bytes = pending_->bytes.size();
+  }
+  return step;
+}
+
+StepResult Device::FinishStep(StepResult step) {
+  if (pending_) {
+    step.task_status = DeliverUpdate(*pending_);
+    pending_.reset();
+    step.pending_upload_bytes = 0;
+  }
+  if (!step.had_task) return step;
   if (step.task_status.ok()) {
     Count(&DeviceCounters::tasks_done);
     last_participation_ = clock_->Now();
@@ -240,7 +265,7 @@ absl::Status Device::CheckPrivacyBudget(const proto::Task& task) {
   return absl::ResourceExhaustedError(budget_refusal_);
 }
 
-absl::Status Device::RunTask(const proto::Task& task) {
+absl::StatusOr<std::optional<Device::PendingUpload>> Device::PrepareTask(const proto::Task& task) {
   // The task's update may already be kept (the link came back for the poll
   // but not for the delivery before it): send that rather than train again.
   if (Outbox* box = outbox(); box != nullptr) {
@@ -248,7 +273,7 @@ absl::Status Device::RunTask(const proto::Task& task) {
     CountDiscarded();  // an altered record is met here when the delivery before the poll failed
     if (kept) {
       FEDGE_ASSIGN_OR_RETURN(bool delivered, DeliverKept(*kept));
-      if (delivered) return absl::OkStatus();
+      if (delivered) return std::nullopt;
     }
   }
   std::map<std::string, double> failure{{"task_failed", 1}};
@@ -334,21 +359,24 @@ absl::Status Device::RunTask(const proto::Task& task) {
     ReportMetrics(std::move(failure));
     return absl::DeadlineExceededError("the task's deadline passed during training; the update was not sent");
   }
-  const std::string bytes = update.SerializeAsString();
-  absl::Status uploaded = UploadUpdate(task.task_id(), bytes);
-  if (!uploaded.ok() && IsTransient(uploaded) && KeepInOutbox(task, bytes)) {
+  return PendingUpload{.task = task, .bytes = update.SerializeAsString(), .model_bytes = model->size()};
+}
+
+absl::Status Device::DeliverUpdate(const PendingUpload& pending) {
+  absl::Status uploaded = UploadUpdate(pending.task.task_id(), pending.bytes);
+  if (!uploaded.ok() && IsTransient(uploaded) && KeepInOutbox(pending.task, pending.bytes)) {
     return absl::Status(uploaded.code(), absl::StrCat(uploaded.message(),
                                                       "; the update is kept in the outbox until the link returns"));
   }
   SettleEncoder(uploaded.ok());
   if (!uploaded.ok()) {
-    ReportMetrics(std::move(failure));
+    ReportMetrics({{"task_failed", 1}});
     return uploaded;
   }
   // The training metrics travelled once, in the update; the report adds
   // what only the device knows about the task's traffic.
-  ReportMetrics({{"model_bytes", static_cast<double>(model->size())},
-                 {"update_bytes", static_cast<double>(update.ByteSizeLong())}});
+  ReportMetrics({{"model_bytes", static_cast<double>(pending.model_bytes)},
+                 {"update_bytes", static_cast<double>(pending.bytes.size())}});
   return absl::OkStatus();
 }
 

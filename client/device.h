@@ -213,6 +213,10 @@ struct StepResult {
   absl::Status task_status;
   // Without a task: how long the coordinator asked the device to wait.
   absl::Duration retry_after = absl::ZeroDuration();
+  // After PrepareStep: the size of the task's encoded update, waiting for
+  // FinishStep to upload it; 0 when none waits (no task, the task failed,
+  // or a kept update for it was delivered from the outbox).
+  uint64_t pending_upload_bytes = 0;
 };
 
 // When Run() stops.
@@ -259,6 +263,23 @@ class Device {
   // StepResult::task_status and the counters.
   absl::StatusOr<StepResult> RunOnce();
 
+  // RunOnce in two halves, for a driver that orders the uploads of many
+  // devices itself: fedge-sim trains its devices in parallel, then lets
+  // them upload in simulated arrival order, so a round does not depend on
+  // which worker finished first, and each device learns the coordinator's
+  // verdict as a deployed one does.
+  // PrepareStep does everything before the upload: poll, download, verify,
+  // train, charge the privacy ledger, encode. Its errors are RunOnce's.
+  // FinishStep uploads the waiting update (if any), settles the
+  // error-feedback residual on the verdict, reports, and counts the task;
+  // its result's task_status is the task's outcome. RunOnce() is exactly
+  // PrepareStep() followed by FinishStep().
+  // REQUIRES: every PrepareStep that returns OK is followed by FinishStep
+  // with its result before the next PrepareStep (kFailedPrecondition
+  // otherwise).
+  absl::StatusOr<StepResult> PrepareStep();
+  StepResult FinishStep(StepResult step);
+
   // Repeats RunOnce, sleeping on the clock as the coordinator asks (at least
   // retry.initial_backoff between idle polls), until a
   // limit in `limits` is reached (OK) or the coordinator answers a poll with
@@ -280,8 +301,19 @@ class Device {
   // The eligibility sent with the next poll: a refused privacy budget, the
   // minimum separation, then options_.eligibility.
   Eligibility CurrentEligibility() const;
-  // Runs a task end to end; the returned status is its outcome.
-  absl::Status RunTask(const proto::Task& task);
+  // A task's serialised update, encoded and waiting to be uploaded.
+  struct PendingUpload {
+    proto::Task task;
+    std::string bytes;
+    uint64_t model_bytes = 0;  // the global model's download size, reported
+  };
+  // Runs a task up to its upload. nullopt when it ended without one (a kept
+  // update for the task was delivered from the outbox); an error when the
+  // task failed (already reported to the coordinator).
+  absl::StatusOr<std::optional<PendingUpload>> PrepareTask(const proto::Task& task);
+  // Uploads, keeps in the outbox on a transient failure, settles the
+  // encoder and reports: the returned status is the task's outcome.
+  absl::Status DeliverUpdate(const PendingUpload& pending);
   // kResourceExhausted when the task's DP-SGD run would exceed the budget
   // (and remembers the refusal); kFailedPrecondition for a task with a
   // budget on a device without a ledger; other codes for an invalid config.
@@ -360,6 +392,7 @@ class Device {
   bool outbox_failed_ = false;  // opening it failed once: not retried every step
   OutboxNotice outbox_notice_;  // when "kept updates not sent yet" is logged
   std::string encoder_codec_;
+  std::optional<PendingUpload> pending_;  // between PrepareStep and FinishStep
   std::optional<absl::Time> last_participation_;  // when the last update was accepted
   std::string budget_refusal_;        // non-empty once the privacy budget refused a task
   uint64_t refused_deployed_version_ = 0;  // the last deployed model the slot refused or rolled back

@@ -465,6 +465,36 @@ TEST_F(DeviceTest, AnUndeliveredUpdateGivesItsMassBackToTheResidual) {
   EXPECT_NEAR(*std::max_element(second.begin(), second.end()), 0.5f, 0.02f);
 }
 
+TEST_F(DeviceTest, PrepareStepStopsBeforeTheUploadAndFinishStepLearnsTheVerdict) {
+  for (int round = 1; round <= 2; ++round) {
+    proto::Task task = coordinator_.MakeTask(round);
+    task.mutable_train()->set_codec("topk:0.25>int8");
+    coordinator_.tasks.push_back(task);
+  }
+  coordinator_.refused_tasks.insert("task-1");  // e.g. the round reached its target first
+  auto device = MakeDevice();
+  auto prepared = device->PrepareStep();
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_TRUE(prepared->task_status.ok());
+  EXPECT_GT(prepared->pending_upload_bytes, 0u);
+  EXPECT_TRUE(coordinator_.upload_offsets.empty()) << "nothing is sent before FinishStep";
+  EXPECT_EQ(trainer_.seeds.size(), 1u);
+  EXPECT_EQ(device->PrepareStep().status().code(), absl::StatusCode::kFailedPrecondition)
+      << "a second step while an update waits";
+  const StepResult finished = device->FinishStep(*std::move(prepared));
+  EXPECT_TRUE(absl::IsFailedPrecondition(finished.task_status)) << finished.task_status;
+  EXPECT_EQ(finished.pending_upload_bytes, 0u);
+  EXPECT_EQ(device->counters().tasks_failed, 1u);
+  // The residual is back to before the refused encode: round 2 sends only
+  // its own 0.5s (had the device taken the update as delivered, the 3/4
+  // top-k held back would make them 1.0).
+  ASSERT_TRUE(device->RunOnce().ok());
+  ASSERT_EQ(coordinator_.accepted, 1);
+  const std::vector<float> second = Decode(coordinator_.update);
+  EXPECT_NEAR(*std::max_element(second.begin(), second.end()), 0.5f, 0.02f);
+  EXPECT_EQ(device->counters().tasks_done, 1u);
+}
+
 TEST_F(DeviceTest, RefusesAnUnknownCodec) {
   proto::Task task = coordinator_.MakeTask(1);
   task.mutable_train()->set_codec("gzip");

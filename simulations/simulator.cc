@@ -61,15 +61,25 @@ FederationOptions ToFederationOptions(const Scenario& s, int64_t num_elements) {
   return o;
 }
 
-// What one materialised device did this round.
-struct DeviceOutcome {
+// A sampled device materialised for one round: alive from its training
+// (Device::PrepareStep, on a worker) to its upload (FinishStep, on the
+// driving thread in arrival order). Members borrow from the ones declared
+// before them; held by pointer, never moved.
+struct DeviceRun {
   std::string id;
-  std::optional<InFlightUpload> upload;
+  std::optional<DevicePrivacy> privacy;
+  std::unique_ptr<TorchTrainer> trainer;
+  std::optional<AttackingTrainer> attacking;
+  std::unique_ptr<FakeClock> clock;  // the device's own
+  std::unique_ptr<SimLink> link;
+  std::unique_ptr<SimTrainer> sim_trainer;
+  std::unique_ptr<Device> device;
+  bool prepared = false;           // PrepareStep returned: FinishStep is due
+  StepResult step;                 // PrepareStep's, then FinishStep's
   absl::Status status;             // the task's outcome as the device saw it
   bool simulated_failure = false;  // dropout or deadline, not a real error
-  // The device's state folder before the round, put back if the upload the
-  // link acknowledged is refused at delivery (simulations/virtual_device.h).
-  std::optional<StateSnapshot> state_before;
+  // When its waiting update would reach the coordinator (none: never).
+  std::optional<absl::Time> arrival;
 };
 
 // A durable run's directory, opened: the coordinator's store prepared for
@@ -157,7 +167,13 @@ struct Simulator::Impl {
     }
   }
 
-  DeviceOutcome RunDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened, absl::Time deadline);
+  // Materialises the device into `run` and runs it up to its upload.
+  void PrepareDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened, absl::Time deadline,
+                     DeviceRun& run);
+  // Uploads the device's waiting update, if any, and lets it settle.
+  void FinishDevice(DeviceRun& run);
+  // The outcome of the device's task, classified once it has finished.
+  void Classify(DeviceRun& run) const;
   // The report row of a closed round.
   absl::StatusOr<RoundRow> MakeRow(const proto::RoundRecord& record, int64_t malicious_accepted);
   // A resumed run (store and sim_state set): puts the devices back to where
@@ -294,10 +310,9 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   return std::unique_ptr<Simulator>(new Simulator(std::move(impl)));
 }
 
-DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened,
-                                         absl::Time deadline) {
-  DeviceOutcome outcome;
-  outcome.id = profile.id;
+void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened,
+                                    absl::Time deadline, DeviceRun& run) {
+  run.id = profile.id;
   TorchTrainerOptions trainer_options;
   trainer_options.architecture = scenario.model.name;
   trainer_options.torch_threads = scenario.run.torch_threads;
@@ -306,10 +321,11 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
   absl::StatusOr<DevicePrivacy> privacy_state =
       privacy->Materialise(profile.id, profile.seed, static_cast<uint64_t>(absl::ToUnixMicros(opened)));
   if (!privacy_state.ok()) {
-    outcome.status = privacy_state.status();
-    return outcome;
+    run.status = privacy_state.status();
+    return;
   }
-  trainer_options.dp_random = privacy_state->noise.get();
+  run.privacy = *std::move(privacy_state);
+  trainer_options.dp_random = run.privacy->noise.get();
   const bool is_malicious = malicious[index_of.at(profile.id)];
   // Label flipping poisons the data the device is given, not its update.
   const bool flips_labels = is_malicious && !IsUpdateAttack(scenario.attack);
@@ -330,17 +346,18 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
     trainer = TorchTrainer::Create(trainer_options, data.train, profile.examples);
   }
   if (!trainer.ok()) {
-    outcome.status = trainer.status();
-    return outcome;
+    run.status = trainer.status();
+    return;
   }
-  std::optional<AttackingTrainer> attacking;
-  Trainer* honest_or_not = trainer->get();
+  run.trainer = *std::move(trainer);
+  Trainer* honest_or_not = run.trainer.get();
   if (is_malicious && IsUpdateAttack(scenario.attack)) {
-    honest_or_not = &attacking.emplace(trainer->get(), scenario.attack);
+    honest_or_not = &run.attacking.emplace(run.trainer.get(), scenario.attack);
   }
-  FakeClock device_clock(opened);
-  SimLink link(coordinator, &device_clock, profile, deadline);
-  SimTrainer sim_trainer(honest_or_not, &device_clock, profile.compute_speed, fate.drops_out, deadline);
+  run.clock = std::make_unique<FakeClock>(opened);
+  run.link = std::make_unique<SimLink>(coordinator, &clock, run.clock.get(), profile, deadline);
+  run.sim_trainer = std::make_unique<SimTrainer>(honest_or_not, run.clock.get(), profile.compute_speed,
+                                                 fate.drops_out, deadline);
   DeviceOptions options;
   options.device_id = profile.id;
   options.num_examples = profile.examples.size();
@@ -348,29 +365,42 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
   if (!state_root.empty()) {
     options.state_dir = absl::StrCat(state_root, "/", profile.id);
     options.state_key = state_key;
-    absl::StatusOr<StateSnapshot> snapshot = StateSnapshot::Take(options.state_dir);
-    if (!snapshot.ok()) {
-      outcome.status = snapshot.status();
-      return outcome;
-    }
-    outcome.state_before = *std::move(snapshot);
   }
-  options.privacy_ledger = privacy_state->ledger.get();
+  options.privacy_ledger = run.privacy->ledger.get();
   if (deploy != nullptr) {
     options.inference_slot = deploy->SlotFor(profile.id);
     deploy->ConfigureDevice(options);
   }
-  Device device(std::move(options), &link, &device_clock, &sim_trainer, verify_key);
-  absl::StatusOr<StepResult> step = device.RunOnce();
-  outcome.status = !step.ok()        ? step.status()
-                   : !step->had_task ? absl::InternalError("the coordinator offered no task to a sampled device")
-                                     : step->task_status;
-  privacy->Release(*privacy_state);
+  run.device = std::make_unique<Device>(std::move(options), run.link.get(), run.clock.get(), run.sim_trainer.get(),
+                                        verify_key);
+  absl::StatusOr<StepResult> step = run.device->PrepareStep();
+  if (!step.ok()) {
+    run.status = step.status();
+    return;
+  }
+  run.prepared = true;
+  run.step = *std::move(step);
+  if (run.step.pending_upload_bytes > 0) {
+    run.arrival =
+        run.link->ArrivalIfSentNow(run.step.pending_upload_bytes, run.device->options().upload_chunk_bytes);
+  }
+  Classify(run);
+}
+
+void Simulator::Impl::FinishDevice(DeviceRun& run) {
+  if (run.prepared) {
+    run.step = run.device->FinishStep(std::move(run.step));
+    Classify(run);
+  }
+  if (run.privacy) privacy->Release(*run.privacy);
+}
+
+void Simulator::Impl::Classify(DeviceRun& run) const {
+  run.status = !run.step.had_task ? absl::InternalError("the coordinator offered no task to a sampled device")
+                                  : run.step.task_status;
   // A device whose privacy budget is spent refuses its task: expected, like a dropout.
-  outcome.simulated_failure = sim_trainer.simulated_failure() || link.refused_late() ||
-                              (privacy->device_dp() && absl::IsResourceExhausted(outcome.status));
-  outcome.upload = link.upload();
-  return outcome;
+  run.simulated_failure = run.sim_trainer->simulated_failure() || run.link->refused_late() ||
+                          (privacy->device_dp() && absl::IsResourceExhausted(run.status));
 }
 
 absl::StatusOr<RoundRow> Simulator::RunRound() {
@@ -393,56 +423,57 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   // round from its start, with these devices put back.
   if (s.sim_state) FEDGE_RETURN_IF_ERROR(s.sim_state->BeginRound(static_cast<int64_t>(round), selected));
   s.Fault("round-start");
-  std::vector<DeviceOutcome> outcomes(selected.size());
-  for (size_t i = 0; i < selected.size(); ++i) {
-    const DeviceProfile& profile = s.population[s.index_of.at(selected[i])];
+  // Phase 1, in parallel: every device trains and encodes its update.
+  std::vector<std::unique_ptr<DeviceRun>> runs;
+  for (const std::string& id : selected) {
+    const DeviceProfile& profile = s.population[s.index_of.at(id)];
     const RoundFate fate = DrawFate(s.scenario, round, profile.id);
     if (!fate.online || profile.examples.empty()) continue;  // never takes its task
-    s.pool.Schedule([&s, &profile, fate, opened, deadline, out = &outcomes[i]] {
-      *out = s.RunDevice(profile, fate, opened, deadline);
-    });
+    DeviceRun* run = runs.emplace_back(std::make_unique<DeviceRun>()).get();
+    s.pool.Schedule([&s, &profile, fate, opened, deadline, run] { s.PrepareDevice(profile, fate, opened, deadline, *run); });
   }
   s.pool.Wait();
 
-  // Deliver in simulated arrival order so the aggregate is reproducible.
-  std::vector<const DeviceOutcome*> arrived;
+  // Phase 2, one at a time in simulated arrival order (so the aggregate is
+  // reproducible): each device uploads and learns the coordinator's verdict.
+  std::vector<DeviceRun*> arriving;
   absl::Status unexpected;
-  for (const DeviceOutcome& o : outcomes) {
-    if (o.upload && o.upload->arrival <= deadline) arrived.push_back(&o);
-    if (!o.status.ok() && !o.simulated_failure && !absl::IsDeadlineExceeded(o.status) && unexpected.ok()) {
-      unexpected = absl::Status(o.status.code(), absl::StrCat(o.id, ": ", o.status.message()));
+  for (const std::unique_ptr<DeviceRun>& run : runs) {
+    if (run->arrival && *run->arrival <= deadline) arriving.push_back(run.get());
+    if (!run->status.ok() && !run->simulated_failure && !absl::IsDeadlineExceeded(run->status) && unexpected.ok()) {
+      unexpected = absl::Status(run->status.code(), absl::StrCat(run->id, ": ", run->status.message()));
     }
   }
-  if (arrived.empty() && !unexpected.ok() && !s.any_round_succeeded) {
+  if (arriving.empty() && !unexpected.ok() && !s.any_round_succeeded) {
     return absl::InternalError(
         absl::StrCat("round ", round, ": no device could deliver an update; first error: ", unexpected.ToString()));
   }
-  std::sort(arrived.begin(), arrived.end(), [](const DeviceOutcome* a, const DeviceOutcome* b) {
-    return std::tie(a->upload->arrival, a->id) < std::tie(b->upload->arrival, b->id);
+  std::sort(arriving.begin(), arriving.end(), [](const DeviceRun* a, const DeviceRun* b) {
+    return std::tie(*a->arrival, a->id) < std::tie(*b->arrival, b->id);
   });
   if (s.sim_state) {
     // Where the clock will stand at the round's end, kept in case the
     // coordinator closes the round and the process dies before the end is
     // saved with the row.
     FEDGE_RETURN_IF_ERROR(s.sim_state->SaveRoundEnd(
-        {.last_arrival = arrived.empty() ? opened : arrived.back()->upload->arrival,
+        {.last_arrival = arriving.empty() ? opened : *arriving.back()->arrival,
          .deadline = deadline,
          .target = s.federation->round_target()}));
   }
   int64_t malicious_accepted = 0;
-  for (const DeviceOutcome* o : arrived) {
-    s.clock.SetTime(std::max(s.clock.Now(), o->upload->arrival));
-    bool delivered = false;
-    for (const proto::UploadRequest& chunk : o->upload->chunks) {
-      // A refusal (late after the target was reached, invalid) is the
-      // coordinator's answer and is counted in its round record.
-      absl::StatusOr<proto::UploadResponse> response = s.coordinator->Upload(chunk);
-      if (!response.ok()) break;
-      delivered = chunk.final() && response->accepted();
-    }
-    if (delivered) s.Fault("delivered");
-    if (delivered && s.malicious[s.index_of.at(o->id)]) ++malicious_accepted;
-    if (!delivered && o->state_before) FEDGE_RETURN_IF_ERROR(o->state_before->Restore());
+  for (DeviceRun* run : arriving) {
+    s.FinishDevice(*run);
+    // A refusal (late after the target was reached, invalid) is the
+    // coordinator's answer, counted in its round record; the device has
+    // given the update's mass back to its residual.
+    if (!run->status.ok()) continue;
+    s.Fault("delivered");
+    if (s.malicious[s.index_of.at(run->id)]) ++malicious_accepted;
+  }
+  // The rest upload nothing (late ones are refused by their link) but
+  // settle and report like any device.
+  for (const std::unique_ptr<DeviceRun>& run : runs) {
+    if (!run->arrival || *run->arrival > deadline) s.FinishDevice(*run);
   }
   std::vector<proto::RoundRecord> records = s.federation->Tick();
   if (records.empty()) {  // the target was not reached: the round runs to its deadline

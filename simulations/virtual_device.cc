@@ -1,13 +1,11 @@
 #include "simulations/virtual_device.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "core/file_util.h"
 #include "core/random.h"
 #include "core/status.h"
 
@@ -56,8 +54,13 @@ RoundFate DrawFate(const Scenario& scenario, uint64_t round, const std::string& 
   return fate;
 }
 
-SimLink::SimLink(Transport* coordinator, FakeClock* clock, const DeviceProfile& profile, absl::Time deadline)
-    : coordinator_(coordinator), clock_(clock), profile_(profile), deadline_(deadline) {}
+SimLink::SimLink(Transport* coordinator, FakeClock* coordinator_clock, FakeClock* clock, const DeviceProfile& profile,
+                 absl::Time deadline)
+    : coordinator_(coordinator),
+      coordinator_clock_(coordinator_clock),
+      clock_(clock),
+      profile_(profile),
+      deadline_(deadline) {}
 
 absl::StatusOr<proto::RegisterResponse> SimLink::Register(const proto::RegisterRequest& request) {
   return coordinator_->Register(request);
@@ -76,61 +79,28 @@ absl::StatusOr<proto::DownloadResponse> SimLink::Download(const proto::DownloadR
   return response;
 }
 
-absl::StatusOr<proto::UploadResponse> SimLink::Upload(const proto::UploadRequest& request) {
-  if (request.offset() == 0) {
-    pending_ = InFlightUpload();
-    clock_->Advance(profile_.latency);
+absl::Time SimLink::ArrivalIfSentNow(uint64_t bytes, uint32_t chunk_bytes) const {
+  // The same sum, term by term, as the clock advances in Upload.
+  absl::Time arrival = clock_->Now() + profile_.latency;
+  for (uint64_t sent = 0; sent < bytes; sent += chunk_bytes) {
+    arrival += TransferTime(std::min<uint64_t>(chunk_bytes, bytes - sent), profile_.bytes_per_s_up);
   }
+  return arrival;
+}
+
+absl::StatusOr<proto::UploadResponse> SimLink::Upload(const proto::UploadRequest& request) {
+  if (request.offset() == 0) clock_->Advance(profile_.latency);
   clock_->Advance(TransferTime(request.data().size(), profile_.bytes_per_s_up));
   if (clock_->Now() > deadline_) {
-    pending_ = InFlightUpload();
     refused_late_ = true;
     return absl::FailedPreconditionError("simulated: the upload would arrive after the round deadline (late update)");
   }
-  pending_.chunks.push_back(request);
-  pending_.bytes += request.data().size();
-  proto::UploadResponse response;
-  response.set_committed_offset(request.offset() + request.data().size());
-  if (request.final()) {
-    pending_.arrival = clock_->Now();
-    complete_ = std::move(pending_);
-    pending_ = InFlightUpload();
-    response.set_accepted(true);
-  }
-  return response;
+  coordinator_clock_->SetTime(std::max(coordinator_clock_->Now(), clock_->Now()));
+  return coordinator_->Upload(request);
 }
 
 absl::StatusOr<proto::ReportResponse> SimLink::Report(const proto::DeviceReport& report) {
   return coordinator_->Report(report);
-}
-
-absl::StatusOr<StateSnapshot> StateSnapshot::Take(const std::string& dir) {
-  StateSnapshot snapshot;
-  snapshot.dir_ = dir;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    if (!entry.is_regular_file()) continue;
-    FEDGE_ASSIGN_OR_RETURN(snapshot.files_[entry.path().filename().string()], ReadFile(entry.path().string()));
-  }
-  // A missing folder is an empty snapshot: the device has no state yet.
-  if (error && error != std::errc::no_such_file_or_directory) {
-    return absl::UnavailableError(absl::StrCat("cannot list device state folder ", dir, ": ", error.message()));
-  }
-  return snapshot;
-}
-
-absl::Status StateSnapshot::Restore() const {
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir_, error)) {
-    if (entry.is_regular_file() && !files_.contains(entry.path().filename().string())) {
-      std::filesystem::remove(entry.path(), error);
-      if (error) return absl::UnavailableError(absl::StrCat("cannot remove ", entry.path().string()));
-    }
-  }
-  for (const auto& [name, contents] : files_) {
-    FEDGE_RETURN_IF_ERROR(WriteFileAtomically(absl::StrCat(dir_, "/", name), contents));
-  }
-  return absl::OkStatus();
 }
 
 SimTrainer::SimTrainer(Trainer* inner, FakeClock* clock, double compute_speed, bool drops_out, absl::Time deadline)

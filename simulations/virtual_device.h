@@ -6,22 +6,17 @@
 //  * `DeviceProfile`: the cheap record kept for every device of the
 //    population — id, data shard, and its heterogeneity draws (compute
 //    speed, link bandwidths, latency). Tens of thousands cost little.
-//  * `SimLink`: the device's `Transport`. It forwards Register, PollTask,
-//    Download and Report to the coordinator's `Federation` in-process, and
-//    charges each transfer to the device's own virtual clock: the first
-//    chunk of a transfer pays the one-way latency, every chunk pays
-//    bytes / bandwidth. Uploads are held back ("in flight") with their
-//    simulated arrival time and acknowledged to the device; the simulator
-//    later delivers them to the Federation one by one in arrival order, so
-//    the aggregate does not depend on which worker thread finished first.
-//    An upload that would arrive after the round deadline is refused at
-//    once with kFailedPrecondition, as the coordinator refuses late updates,
-//    so the device keeps its error-feedback residual as it would for real.
-//  * `StateSnapshot`: the files of a device's state folder before its
-//    round. An upload the link acknowledged can still be refused at
-//    delivery (the round reached its target first); putting the folder back
-//    then gives the refused update's mass back to the error-feedback
-//    residual, as a real device does when its upload is refused.
+//  * `SimLink`: the device's `Transport`. It forwards every call to the
+//    coordinator's `Federation` in-process, and charges each transfer to
+//    the device's own virtual clock: the first chunk of a transfer pays the
+//    one-way latency, every chunk pays bytes / bandwidth. An upload chunk
+//    reaches the coordinator with the coordinator's clock moved to the
+//    chunk's arrival, so the device gets the coordinator's real verdict;
+//    the simulator makes the devices upload one at a time in arrival order
+//    (Device::PrepareStep / FinishStep), so the aggregate does not depend
+//    on which worker thread finished training first. A chunk that would
+//    arrive after the round deadline is refused at once with
+//    kFailedPrecondition, as the coordinator refuses late updates.
 //  * `SimTrainer`: wraps the real `Trainer`, advances the device clock by
 //    examples * epochs / compute_speed, and makes the device fail the task
 //    without training when it drops out or would finish after the round
@@ -33,7 +28,6 @@
 #define FEDGE_SIMULATIONS_VIRTUAL_DEVICE_H_
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,56 +65,36 @@ struct RoundFate {
 };
 RoundFate DrawFate(const Scenario& scenario, uint64_t round, const std::string& device_id);
 
-// An upload held in flight by SimLink.
-struct InFlightUpload {
-  std::vector<proto::UploadRequest> chunks;
-  absl::Time arrival;  // on the simulated clock, when the last byte arrives
-  uint64_t bytes = 0;
-};
-
 class SimLink final : public Transport {
  public:
-  // `coordinator`, `clock` and `profile` are borrowed; `clock` is this
-  // device's own virtual clock; `deadline` closes the round on it.
-  SimLink(Transport* coordinator, FakeClock* clock, const DeviceProfile& profile, absl::Time deadline);
+  // `coordinator`, `coordinator_clock`, `clock` and `profile` are borrowed;
+  // `clock` is this device's own virtual clock, `coordinator_clock` the
+  // Federation's; `deadline` closes the round on them.
+  SimLink(Transport* coordinator, FakeClock* coordinator_clock, FakeClock* clock, const DeviceProfile& profile,
+          absl::Time deadline);
 
   absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest& request) override;
   absl::StatusOr<proto::PollTaskResponse> PollTask(const proto::PollTaskRequest& request) override;
   absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) override;
-  // Holds the chunk for later delivery and acknowledges it; the final chunk
-  // is acknowledged as accepted (the coordinator's verdict comes at
-  // delivery). kFailedPrecondition, holding nothing, when the chunk would
-  // arrive after the deadline.
+  // Charges the chunk's transfer, then hands it to the coordinator with
+  // the coordinator's clock at its arrival (never moved back). REQUIRES:
+  // uploads of a round's devices are made one at a time, in arrival order.
   absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
   absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
 
-  // The complete upload, once the device has sent its final chunk.
-  const std::optional<InFlightUpload>& upload() const { return complete_; }
+  // When an update of `bytes` sent now in chunks of at most `chunk_bytes`
+  // would arrive: what Upload will charge for it.
+  absl::Time ArrivalIfSentNow(uint64_t bytes, uint32_t chunk_bytes) const;
   // True when an upload was refused for arriving after the deadline.
   bool refused_late() const { return refused_late_; }
 
  private:
   Transport* const coordinator_;
+  FakeClock* const coordinator_clock_;
   FakeClock* const clock_;
   const DeviceProfile& profile_;
   const absl::Time deadline_;
-  InFlightUpload pending_;
   bool refused_late_ = false;
-  std::optional<InFlightUpload> complete_;
-};
-
-class StateSnapshot {
- public:
-  // Reads every regular file of `dir` (none if it does not exist).
-  // kUnavailable naming the file that could not be read.
-  static absl::StatusOr<StateSnapshot> Take(const std::string& dir);
-  // Makes `dir` hold exactly the snapshot's files again (removing files
-  // created since). kUnavailable naming what could not be written.
-  absl::Status Restore() const;
-
- private:
-  std::string dir_;
-  std::map<std::string, std::string> files_;  // file name -> contents
 };
 
 // Everything but Train is the inner trainer's (so the device's privacy
