@@ -30,6 +30,7 @@ struct MqttBridge::Impl : std::enable_shared_from_this<MqttBridge::Impl> {
   const TopicLayout topics;
   const BridgeHandler handler;
   ::mqtt::async_client client;
+  ::mqtt::connect_options connect_options;  // outlives every connect (paho_glue.h)
   std::atomic<uint64_t> handled{0}, dropped{0};
 };
 
@@ -81,7 +82,8 @@ absl::StatusOr<std::unique_ptr<MqttBridge>> MqttBridge::Start(const MqttConnecti
     raw->Subscribe();
   });
   try {
-    ::mqtt::token_ptr connect = raw->client.connect(internal::ConnectOptions(options, /*automatic_reconnect=*/true));
+    internal::FillConnectOptions(options, /*automatic_reconnect=*/true, raw->connect_options);
+    ::mqtt::token_ptr connect = raw->client.connect(raw->connect_options);
     if (!connect->wait_for(std::chrono::seconds(10))) {
       return absl::UnavailableError(absl::StrCat("MQTT broker ", options.broker, " did not answer within 10 s"));
     }

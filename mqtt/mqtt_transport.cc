@@ -70,6 +70,7 @@ struct MqttTransport::Impl {
   const MqttTransportOptions options;
   const TopicLayout topics;
   ::mqtt::async_client client;
+  ::mqtt::connect_options connect_options;  // outlives every connect (paho_glue.h)
 
   absl::Mutex mu;
   bool ready ABSL_GUARDED_BY(mu) = false;       // connected and subscribed
@@ -89,8 +90,7 @@ absl::Status MqttTransport::Impl::EnsureReady() {
   if (!ready && !connecting) {
     connecting = true;
     try {
-      client.connect(internal::ConnectOptions(options.connection, /*automatic_reconnect=*/false), nullptr,
-                     *connect_listener);
+      client.connect(connect_options, nullptr, *connect_listener);
     } catch (const ::mqtt::exception& e) {
       connecting = false;
       last_error = e.what();
@@ -184,6 +184,7 @@ absl::StatusOr<std::unique_ptr<MqttTransport>> MqttTransport::Create(const MqttT
   }
   auto impl = std::make_unique<Impl>(options);
   Impl* raw = impl.get();
+  internal::FillConnectOptions(options.connection, /*automatic_reconnect=*/false, raw->connect_options);
   // Subscribing is part of becoming ready: a request sent before the
   // response subscription exists could have its answer dropped by the broker.
   raw->subscribe_listener = std::make_unique<internal::Listener>(

@@ -8,25 +8,23 @@
 
 namespace fedge::mqtt::internal {
 
-::mqtt::connect_options ConnectOptions(const MqttConnectionOptions& o, bool automatic_reconnect) {
-  ::mqtt::ssl_options ssl = ::mqtt::ssl_options_builder()
-                              .trust_store(o.ca_pem_path)
-                              .key_store(o.cert_pem_path)
-                              .private_key(o.key_pem_path)
-                              .enable_server_cert_auth(true)
-                              .verify(true)
-                              .finalize();
+void FillConnectOptions(const MqttConnectionOptions& o, bool automatic_reconnect, ::mqtt::connect_options& out) {
+  ::mqtt::ssl_options ssl;
+  ssl.set_trust_store(o.ca_pem_path);
+  ssl.set_key_store(o.cert_pem_path);
+  ssl.set_private_key(o.key_pem_path);
+  ssl.set_enable_server_cert_auth(true);
+  ssl.set_verify(true);
   const int expiry_s = static_cast<int>(std::min<int64_t>(absl::ToInt64Seconds(o.session_expiry), INT32_MAX));
-  ::mqtt::connect_options_builder builder;
-  builder.mqtt_version(MQTTVERSION_5)
-      .clean_session(false)
-      .clean_start(false)  // keep the session: queued QoS 1 messages survive an outage
-      .properties({{::mqtt::property::SESSION_EXPIRY_INTERVAL, expiry_s}})
-      .keep_alive_interval(std::chrono::seconds(absl::ToInt64Seconds(o.keep_alive)))
-      .connect_timeout(std::chrono::seconds(10))
-      .ssl(std::move(ssl));
-  if (automatic_reconnect) builder.automatic_reconnect(std::chrono::milliseconds(100), std::chrono::seconds(2));
-  return builder.finalize();
+  out.set_mqtt_version(MQTTVERSION_5);
+  out.set_clean_session(false);
+  out.set_clean_start(false);  // keep the session: queued QoS 1 messages survive an outage
+  out.set_properties({{::mqtt::property::SESSION_EXPIRY_INTERVAL, expiry_s}});
+  out.set_keep_alive_interval(std::chrono::seconds(absl::ToInt64Seconds(o.keep_alive)));
+  out.set_connect_timeout(std::chrono::seconds(10));
+  out.set_ssl(std::move(ssl));
+  out.set_automatic_reconnect(automatic_reconnect);
+  if (automatic_reconnect) out.set_automatic_reconnect(std::chrono::milliseconds(100), std::chrono::seconds(2));
 }
 
 ::mqtt::message_ptr Message(const std::string& topic, std::string payload, absl::Duration expiry, bool retained) {

@@ -17,7 +17,11 @@
 
 namespace fedge::mqtt::internal {
 
-::mqtt::connect_options ConnectOptions(const MqttConnectionOptions& options, bool automatic_reconnect);
+// Fills `out` in place. Paho C++ 1.2.0's connect_options keeps a raw pointer
+// to its own properties that a copy does not re-point (copies from
+// connect_options_builder::finalize() crashed in MQTTAsync_connect), so
+// callers keep `out` alive for the client's lifetime and pass it by lvalue.
+void FillConnectOptions(const MqttConnectionOptions& options, bool automatic_reconnect, ::mqtt::connect_options& out);
 
 // A QoS 1 message; `expiry` > 0 sets MQTT 5's message expiry interval so the
 // broker drops it when nobody can use it any more.
