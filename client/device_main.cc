@@ -219,8 +219,9 @@ absl::Status RunDevice(const DeviceConfig& config) {
   FEDGE_LOG(INFO) << config.device.device_id << ": data from " << pipeline->source().description() << " ("
                   << pipeline->num_examples() << " stored so far), drift monitoring "
                   << (config.drift.enabled ? config.drift.settings.detector.name : "off") << ", model "
-                  << config.trainer.architecture << ", coordinator " << (config.transport == "mqtt" ? "via MQTT broker " + config.mqtt.broker : config.address) << " (key " << key.KeyId()
-                  << ")";
+                  << config.trainer.architecture << ", coordinator "
+                  << (config.transport == "mqtt" ? "via MQTT broker " + config.mqtt.broker : config.address)
+                  << " (key " << key.KeyId() << ")";
   RunLimits limits = config.run;
   limits.stop = [] { return g_stop.load(); };
   limits.before_poll = [&pipeline] { return pipeline->Step(); };

@@ -467,7 +467,8 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   options.max_message_bytes = static_cast<int>(c.max_message_bytes);
   if (metrics != nullptr) FEDGE_RETURN_IF_ERROR(metrics->Start(c, federation.get()));
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<mqtt::MqttBridge> bridge, StartMqttBridge(c, federation.get()));
-  options.on_round = [&c, fed = federation.get(), m = metrics.get(), b = bridge.get()](const proto::RoundRecord& record) {
+  options.on_round = [&c, fed = federation.get(), m = metrics.get(),
+                      b = bridge.get()](const proto::RoundRecord& record) {
     if (m != nullptr) m->coordinator->ObserveRound(record);
     if (b != nullptr) b->Announce(fed->model_version(), fed->deployed_model_version());
     if (c.rounds_csv.empty()) return;

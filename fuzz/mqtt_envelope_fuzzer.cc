@@ -29,7 +29,9 @@ constexpr size_t kMaxBytes = 1 << 20;
 
 class AnsweringTransport final : public Transport {
  public:
-  absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest&) override { return {}; }
+  absl::StatusOr<proto::RegisterResponse> Register(const proto::RegisterRequest&) override {
+    return proto::RegisterResponse();
+  }
   absl::StatusOr<proto::PollTaskResponse> PollTask(const proto::PollTaskRequest&) override {
     proto::PollTaskResponse r;
     r.set_retry_after_millis(100);
@@ -38,8 +40,12 @@ class AnsweringTransport final : public Transport {
   absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest&) override {
     return absl::OutOfRangeError("past the end");
   }
-  absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest&) override { return {}; }
-  absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport&) override { return {}; }
+  absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest&) override {
+    return proto::UploadResponse();
+  }
+  absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport&) override {
+    return proto::ReportResponse();
+  }
 };
 
 void CheckDecoders(std::string_view payload) {

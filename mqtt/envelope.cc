@@ -37,13 +37,15 @@ absl::StatusOr<uint64_t> CheckHeader(std::string_view bytes, size_t max_bytes, c
         absl::StrCat(AsAbsl(what), " of ", bytes.size(), " bytes exceeds the limit of ", max_bytes, " bytes"));
   }
   if (bytes.size() < kRequestHeaderBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " of ", bytes.size(), " bytes is shorter than its header"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(AsAbsl(what), " of ", bytes.size(), " bytes is shorter than its header"));
   }
   if (bytes[0] != magic[0] || bytes[1] != magic[1]) {
     return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " does not start with the fedge envelope magic"));
   }
   if (static_cast<uint8_t>(bytes[2]) != kEnvelopeVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " has envelope version ", static_cast<int>(static_cast<uint8_t>(bytes[2])),
+    return absl::InvalidArgumentError(absl::StrCat(AsAbsl(what), " has envelope version ",
+                                                   static_cast<int>(static_cast<uint8_t>(bytes[2])),
                                                    "; this build speaks version ", static_cast<int>(kEnvelopeVersion)));
   }
   return GetLe(bytes.substr(3), 8);
@@ -85,7 +87,8 @@ absl::StatusOr<ResponseEnvelope> DecodeResponse(std::string_view bytes, size_t m
   if (rest.size() < 3) return absl::InvalidArgumentError("MQTT response is cut short before its status");
   const uint8_t code = static_cast<uint8_t>(rest[0]);
   if (code > kMaxCode) {
-    return absl::InvalidArgumentError(absl::StrCat("MQTT response carries status code ", static_cast<int>(code), ", not 0 to 16"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("MQTT response carries status code ", static_cast<int>(code), ", not 0 to 16"));
   }
   const size_t message_len = GetLe(rest.substr(1), 2);
   rest.remove_prefix(3);

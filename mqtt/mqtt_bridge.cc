@@ -111,6 +111,8 @@ void MqttBridge::Announce(uint64_t global_version, uint64_t deployed_version) {
                  /*retained=*/true);
 }
 
-MqttBridgeStats MqttBridge::stats() const { return {.handled = impl_->handled.load(), .dropped = impl_->dropped.load()}; }
+MqttBridgeStats MqttBridge::stats() const {
+  return {.handled = impl_->handled.load(), .dropped = impl_->dropped.load()};
+}
 
 }  // namespace fedge::mqtt

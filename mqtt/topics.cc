@@ -80,7 +80,8 @@ absl::StatusOr<RequestTopic> TopicLayout::ParseRequest(std::string_view topic) c
     return absl::InvalidArgumentError(absl::StrCat("topic \"", absl::CEscape(AsAbsl(topic)),
                                                    "\" is not ", prefix_, "/<device_id>/req/<rpc>"));
   };
-  if (topic.size() <= prefix_.size() + 1 || topic.substr(0, prefix_.size()) != prefix_ || topic[prefix_.size()] != '/') {
+  if (topic.size() <= prefix_.size() + 1 || topic.substr(0, prefix_.size()) != prefix_ ||
+      topic[prefix_.size()] != '/') {
     return bad();
   }
   const std::vector<absl::string_view> levels =

@@ -44,7 +44,9 @@ TEST(TopicsTest, ValidatesIdsAndPrefixes) {
   }
   EXPECT_TRUE(ValidateTopicPrefix("fedge").ok());
   EXPECT_TRUE(ValidateTopicPrefix("a/b").ok());
-  for (const char* prefix : {"", "$SYS", "a//b", "a/", "+", "a/#"}) EXPECT_FALSE(ValidateTopicPrefix(prefix).ok()) << prefix;
+  for (const char* prefix : {"", "$SYS", "a//b", "a/", "+", "a/#"}) {
+    EXPECT_FALSE(ValidateTopicPrefix(prefix).ok()) << prefix;
+  }
 }
 
 }  // namespace
