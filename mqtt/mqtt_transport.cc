@@ -86,16 +86,22 @@ struct MqttTransport::Impl {
 };
 
 absl::Status MqttTransport::Impl::EnsureReady() {
-  absl::MutexLock lock(&mu);
-  if (!ready && !connecting) {
-    connecting = true;
+  bool start = false;
+  {
+    absl::MutexLock lock(&mu);
+    start = !ready && !connecting;
+    if (start) connecting = true;
+  }
+  if (start) {  // outside the lock: the listeners take it
     try {
       client.connect(connect_options, nullptr, *connect_listener);
     } catch (const ::mqtt::exception& e) {
+      absl::MutexLock lock(&mu);
       connecting = false;
       last_error = e.what();
     }
   }
+  absl::MutexLock lock(&mu);
   auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return ready || !connecting; };
   mu.AwaitWithTimeout(absl::Condition(&settled), std::min(options.connect_wait, options.rpc_timeout));
   if (ready) return absl::OkStatus();
@@ -192,6 +198,7 @@ absl::StatusOr<std::unique_ptr<MqttTransport>> MqttTransport::Create(const MqttT
         absl::MutexLock lock(&raw->mu);
         raw->ready = true;
         raw->connecting = false;
+        raw->last_error.clear();
       },
       [raw](const std::string& why) {
         absl::MutexLock lock(&raw->mu);

@@ -26,15 +26,6 @@ source "$here/../../scripts/lib/mosquitto.sh"
 loopback_init "$1"
 started=$SECONDS
 say() { echo "[$((SECONDS - started)) s] $*"; }
-wait_for() {  # wait_for SECONDS WHAT COMMAND...: a bound, not a pause
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "no $what within ${limit}s"
-    sleep 0.05
-  done
-}
 count() { grep -h -- "$1" "${@:2}" 2> /dev/null | wc -l; }  # count PATTERN FILE...
 csv_rows() { csv_column "$W/rounds.csv" round 2> /dev/null | wc -l; }
 
