@@ -16,10 +16,11 @@
 //
 // The session is persistent (clean start off) and the client reconnects
 // by itself after a broker restart, subscribing again; requests the broker
-// queued meanwhile are then delivered. A request is acknowledged to the
-// broker (PUBACK) only after it was handled, so one in flight when the
-// coordinator stops is delivered again; the Federation's calls are
-// idempotent (an update resubmitted is acknowledged, not counted twice).
+// queued meanwhile are then delivered. Paho acknowledges a request to the
+// broker (PUBACK) when it arrives, so one in flight when the coordinator
+// stops is lost: its device's call times out and the device sends it
+// again, which is safe because the Federation's calls are idempotent (an
+// update resubmitted is acknowledged, not counted twice).
 //
 // Thread-safety: Announce() and stats() may be called from any thread.
 // `transport` and `upload_async` are borrowed and must outlive the bridge.

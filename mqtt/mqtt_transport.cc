@@ -25,15 +25,6 @@ struct Pending {
   std::string payload;
 };
 
-uint64_t VarintBytes(uint64_t value) {
-  uint64_t n = 1;
-  while (value >= 128) {
-    value >>= 7;
-    ++n;
-  }
-  return n;
-}
-
 // Random so that responses queued for an earlier run match no call of this one.
 uint64_t RandomStartId() {
   uint8_t bytes[8];
@@ -44,12 +35,6 @@ uint64_t RandomStartId() {
 }
 
 }  // namespace
-
-uint64_t MqttPublishPacketBytes(uint64_t topic_bytes, uint64_t property_bytes, uint64_t payload_bytes) {
-  const uint64_t variable = 2 + topic_bytes + 2 + VarintBytes(property_bytes) + property_bytes;
-  const uint64_t remaining = variable + payload_bytes;
-  return 1 + VarintBytes(remaining) + remaining;
-}
 
 struct MqttTransport::Impl {
   explicit Impl(MqttTransportOptions opts)

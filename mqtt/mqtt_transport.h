@@ -49,7 +49,7 @@ struct MqttTransportOptions {
 };
 
 // Counters since creation. Bytes are MQTT payloads (envelope + protobuf)
-// of successful calls; MqttPublishOverhead() gives the packet framing.
+// of successful calls, without MQTT and TLS framing.
 struct MqttTransportStats {
   uint64_t calls = 0;
   uint64_t failed_calls = 0;
@@ -77,11 +77,6 @@ class MqttTransport final : public Transport {
   explicit MqttTransport(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-// Bytes of the MQTT 5 PUBLISH packet (QoS 1) that carries `payload_bytes`
-// on a topic of `topic_bytes` with `property_bytes` of properties: fixed
-// header, topic, packet id, properties and payload (TLS records excluded).
-uint64_t MqttPublishPacketBytes(uint64_t topic_bytes, uint64_t property_bytes, uint64_t payload_bytes);
 
 }  // namespace fedge::mqtt
 
