@@ -41,15 +41,15 @@ grep -q "MQTT: serving devices through" "$W/coordinator.log" || fail "the coordi
 # 1. The ACL. Both messages come from one client, in order: once the second
 # reached the coordinator, the first would have too.
 # shellcheck disable=SC2046
-mosquitto_pub $(mosquitto_client_args device-0) -i acl-probe -q 1 -t fedge/device-1/req/report -m forbidden \
+mosquitto_pub $(mosquitto_client_args device-0) -i acl-probe -q 1 -t fedge/device-1/req/upload -m forbidden \
   > "$W/acl-probe.log" 2>&1 || true
 grep -q "Not authorized" "$W/acl-probe.log" || fail "the broker did not refuse device-0 on device-1's topic: $(cat "$W/acl-probe.log")"
 # shellcheck disable=SC2046
-mosquitto_pub $(mosquitto_client_args device-0) -i acl-probe -q 1 -t fedge/device-0/req/report -m control
-seen() { grep -q "dropped a message on fedge/device-0/req/report" "$W/coordinator.log"; }
+mosquitto_pub $(mosquitto_client_args device-0) -i acl-probe -q 1 -t fedge/device-0/req/upload -m control
+seen() { grep -q "dropped a message on fedge/device-0/req/upload" "$W/coordinator.log"; }
 wait_for 10 "control message at the coordinator" seen
 [[ $(count "fedge/device-1/req" "$W/coordinator.log") -eq 0 ]] || fail "device-0's message on device-1's topic reached the coordinator"
-say "ACL: device-0 refused on fedge/device-1/req/report; its own topic reaches the coordinator"
+say "ACL: device-0 refused on fedge/device-1/req/upload; its own topic reaches the coordinator"
 
 cat > "$W/device.toml" << 'TOML'
 [coordinator]
