@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the MQTT tests and the MQTT benchmark: a Mosquitto broker on
 # 127.0.0.1 started with scripts/mqtt-broker (deploy/mosquitto/: TLS, client
 # certificates, the ACL). Source it after scripts/lib/loopback.sh and call
