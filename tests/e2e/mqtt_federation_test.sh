@@ -66,8 +66,10 @@ for i in 0 1 2 3 4; do
 done
 
 # 3. Kill the broker once round 2 has its first acknowledged update.
-first_r2_ack() { [[ $(count "update for task r2-.* acknowledged" "$W"/device-*.log) -ge 1 ]]; }
-wait_for 60 "acknowledged round-2 update" first_r2_ack
+# tail -F reacts within milliseconds (inotify), so the round is still open:
+# the other devices' uploads are in flight or about to start.
+timeout 60 bash -c 'tail -q -n +1 -F "$@" 2> /dev/null | grep -m 1 -q "update for task r2-.* acknowledged"' \
+  _ "$W"/device-*.log || fail "no acknowledged round-2 update within 60s"
 disown "$MOSQUITTO_PID"  # no "Killed" notice from bash
 kill -KILL "$MOSQUITTO_PID"
 acks_before=$(count "update for task r2-.* acknowledged" "$W"/device-*.log)
