@@ -39,8 +39,9 @@ fedge_cc_test(NAME client_test
   DEPS fedge::client fedge::inference_testing
   TORCH)
 
-# The agent binary needs the gRPC transport (grpc.cmake: fedge::client_grpc).
+# The agent binary needs the transports: gRPC (grpc.cmake: fedge::client_grpc)
+# and MQTT (mqtt/: fedge::mqtt).
 fedge_cc_binary(NAME fedge-device
   SRCS device_main.cc
-  DEPS fedge::client fedge::client_grpc CLI11::CLI11
+  DEPS fedge::client fedge::client_grpc fedge::mqtt CLI11::CLI11
   TORCH)

@@ -90,6 +90,8 @@ void ReadConfig(ConfigSection root, DeviceConfig* c) {
   double timeout = absl::ToDoubleSeconds(c->rpc_timeout);
   coordinator.Read("rpc_timeout_seconds", &timeout, 0.001, 3600);
   c->rpc_timeout = absl::Seconds(timeout);
+  coordinator.Read("transport", &c->transport, {"grpc", "mqtt"});
+  ReadMqttTable(root.Section("mqtt"), &c->mqtt);
 
   ReadDataTable(root.Section("data"), &c->data);
   if (root.Has("drift")) c->drift.enabled = true;  // the table turns monitoring on
@@ -188,7 +190,17 @@ absl::Status ValidateDeviceConfig(const DeviceConfig& c) {
   device.state_dir.clear();  // its key is loaded from state_key_file at start
   device.outbox_max_records = 0;  // kept in state_dir, when there is one
   FEDGE_RETURN_IF_ERROR(ValidateDeviceOptions(device));
-  if (c.address.empty()) return absl::InvalidArgumentError("coordinator.address must not be empty");
+  if (c.transport != "grpc" && c.transport != "mqtt") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("coordinator.transport (--transport) is \"", c.transport, "\"; use \"grpc\" or \"mqtt\""));
+  }
+  if (c.transport == "grpc" && c.address.empty()) {
+    return absl::InvalidArgumentError("coordinator.address must not be empty");
+  }
+  if (c.transport == "mqtt" && c.mqtt.broker.empty()) {
+    return absl::InvalidArgumentError(
+        "coordinator.transport = \"mqtt\" needs mqtt.broker (--mqtt-broker), e.g. ssl://broker.example:8883");
+  }
   if (c.public_key_path.empty()) {
     return absl::InvalidArgumentError(
         "coordinator.public_key (--coordinator-key) is required: the device refuses models it cannot verify");

@@ -21,6 +21,12 @@
 //   public_key = "keys/coordinator.pub.pem"  # pinned Ed25519 model-signing key
 //   ssl_target_name_override = "" # testing only
 //   rpc_timeout_seconds = 30.0
+//   transport = "grpc"            # grpc | mqtt (through the [mqtt] broker)
+//
+//   [mqtt]                        # with transport = "mqtt" (settings/mqtt_settings.h)
+//   broker = "ssl://broker:8883"  # TLS only
+//   ca = ""  cert = ""  key = ""  # default: root_cert, tls_cert, tls_key above
+//   topic_prefix = "fedge"
 //
 //   [data]                        # where examples come from (client/data/README.md)
 //   source = "files"              # files (read once) | spool (a directory filled while running)
@@ -115,6 +121,7 @@
 #include "client/trainer.h"
 #include "core/idx.h"
 #include "settings/federation_settings.h"
+#include "settings/mqtt_settings.h"
 
 namespace fedge {
 
@@ -172,6 +179,12 @@ struct DeviceConfig {
   std::string public_key_path;
   std::string ssl_target_name_override;
   absl::Duration rpc_timeout = absl::Seconds(30);
+  // coordinator.transport: "grpc" (to `address`) or "mqtt" (through the
+  // broker of `mqtt`, mqtt/mqtt_transport.h).
+  std::string transport = "grpc";
+  // [mqtt] (settings/mqtt_settings.h); ca/cert/key empty take root_cert_path,
+  // tls_cert_path and tls_key_path.
+  MqttSettings mqtt;
   // Persisted inference slot (inference/model_slot.h): when set, the
   // device installs every newer deployed INT8 model the coordinator
   // advertises into <inference_dir>/active.fedge (previous.fedge keeps the

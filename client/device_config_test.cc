@@ -103,6 +103,27 @@ TEST(DeviceConfigTest, RequiresThePinnedKeyAndAShardInRange) {
   EXPECT_TRUE(ValidateDeviceConfig(c).ok());
 }
 
+TEST(DeviceConfigTest, MqttTransportNeedsABroker) {
+  DeviceConfig c = DefaultDeviceConfig();
+  EXPECT_EQ(c.transport, "grpc");
+  const absl::Status s = ParseDeviceConfig(R"(
+[coordinator]
+public_key = "coord.pub.pem"
+transport = "mqtt"
+[mqtt]
+topic_prefix = "site"
+)",
+                                           "mqtt.toml", &c);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(c.transport, "mqtt");
+  EXPECT_EQ(c.mqtt.topic_prefix, "site");
+  EXPECT_THAT(ValidateDeviceConfig(c).message(), HasSubstr("mqtt.broker"));
+  c.mqtt.broker = "ssl://127.0.0.1:8883";
+  c.address.clear();  // not used over MQTT
+  EXPECT_TRUE(ValidateDeviceConfig(c).ok()) << ValidateDeviceConfig(c);
+  EXPECT_FALSE(ParseDeviceConfig("[coordinator]\ntransport = \"carrier-pigeon\"\n", "bad.toml", &c).ok());
+}
+
 TEST(DeviceConfigTest, ReadsTheClientCertificateAndNeedsBothHalves) {
   DeviceConfig c = DefaultDeviceConfig();
   EXPECT_TRUE(c.tls_cert_path.empty() && c.tls_key_path.empty()) << "no client certificate by default";

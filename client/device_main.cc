@@ -1,5 +1,6 @@
 // fedge-device: runs one federated-learning device against a coordinator
-// over gRPC with TLS (mutual TLS with --tls-cert/--tls-key). Configuration
+// over gRPC with TLS (mutual TLS with --tls-cert/--tls-key), or through an
+// MQTT broker (--transport mqtt, mqtt/README.md). Configuration
 // comes from an optional TOML file (client/device_config.h) and flags, which
 // override the file. The device trains on the examples of its data source
 // (a Fashion-MNIST shard, a CSV file or a spool directory), preprocessed
@@ -26,6 +27,7 @@
 #include "client/inference_health.h"
 #include "client/inference_server.h"
 #include "client/trainer.h"
+#include "mqtt/mqtt_transport.h"
 #include "core/config.h"
 #include "core/file_util.h"
 #include "core/idx.h"
@@ -64,9 +66,45 @@ absl::StatusOr<std::unique_ptr<ModelSlot>> OpenInferenceSlot(const DeviceConfig&
   return slot;
 }
 
+// A coordinator with a client CA (and the MQTT broker's ACL) knows a device
+// only as its certificate's CN; say so now instead of failing each call.
+absl::Status CheckCertificateNamesDevice(const DeviceConfig& config, const std::string& cert_path) {
+  if (cert_path.empty()) return absl::OkStatus();
+  FEDGE_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(cert_path));
+  FEDGE_ASSIGN_OR_RETURN(std::string common_name, CertCommonName(cert_pem));
+  if (common_name != config.device.device_id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "device_id \"", config.device.device_id, "\" differs from the common name \"", common_name, "\" of ",
+        cert_path, "; the coordinator binds a device to its certificate, so use --device-id ", common_name,
+        " or that device's certificate"));
+  }
+  return absl::OkStatus();
+}
+
+// The MQTT transport: the broker of [mqtt], with the gRPC TLS files unless
+// [mqtt] names its own; the client id is the device id (the broker's ACL
+// lets the certificate's CN publish only under its own topics).
+absl::StatusOr<std::unique_ptr<Transport>> MqttToCoordinator(const DeviceConfig& config) {
+  mqtt::MqttTransportOptions options;
+  const MqttSettings& m = config.mqtt;
+  options.connection.broker = m.broker;
+  options.connection.ca_pem_path = m.ca.empty() ? config.root_cert_path : m.ca;
+  options.connection.cert_pem_path = m.cert.empty() ? config.tls_cert_path : m.cert;
+  options.connection.key_pem_path = m.key.empty() ? config.tls_key_path : m.key;
+  options.connection.client_id = config.device.device_id;
+  options.connection.topic_prefix = m.topic_prefix;
+  options.connection.session_expiry = absl::Seconds(m.session_expiry_s);
+  options.connection.keep_alive = absl::Seconds(m.keep_alive_s);
+  options.rpc_timeout = config.rpc_timeout;
+  FEDGE_RETURN_IF_ERROR(CheckCertificateNamesDevice(config, options.connection.cert_pem_path));
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<mqtt::MqttTransport> transport, mqtt::MqttTransport::Create(options));
+  return std::unique_ptr<Transport>(std::move(transport));
+}
+
 // The coordinator connection. Made before the (slow) data loading so a bad
 // client certificate fails at once rather than after minutes of setup.
 absl::StatusOr<std::unique_ptr<Transport>> ConnectToCoordinator(const DeviceConfig& config) {
+  if (config.transport == "mqtt") return MqttToCoordinator(config);
   GrpcTransportOptions options;
   options.target = config.address;
   options.root_cert_pem_path = config.root_cert_path;
@@ -75,18 +113,7 @@ absl::StatusOr<std::unique_ptr<Transport>> ConnectToCoordinator(const DeviceConf
   options.rpc_timeout = config.rpc_timeout;
   options.ssl_target_name_override = config.ssl_target_name_override;
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> transport, CreateGrpcTransport(options));
-  if (!config.tls_cert_path.empty()) {
-    // A coordinator with a client CA refuses every call whose device_id is
-    // not the certificate's CN; say so now instead of failing each call.
-    FEDGE_ASSIGN_OR_RETURN(std::string cert_pem, ReadFile(config.tls_cert_path));
-    FEDGE_ASSIGN_OR_RETURN(std::string common_name, CertCommonName(cert_pem));
-    if (common_name != config.device.device_id) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "device_id \"", config.device.device_id, "\" differs from the common name \"", common_name, "\" of ",
-          config.tls_cert_path, "; the coordinator binds a device to its certificate, so use --device-id ",
-          common_name, " or that device's certificate"));
-    }
-  }
+  FEDGE_RETURN_IF_ERROR(CheckCertificateNamesDevice(config, config.tls_cert_path));
   return transport;
 }
 
@@ -192,8 +219,9 @@ absl::Status RunDevice(const DeviceConfig& config) {
   FEDGE_LOG(INFO) << config.device.device_id << ": data from " << pipeline->source().description() << " ("
                   << pipeline->num_examples() << " stored so far), drift monitoring "
                   << (config.drift.enabled ? config.drift.settings.detector.name : "off") << ", model "
-                  << config.trainer.architecture << ", coordinator " << config.address << " (key " << key.KeyId()
-                  << ")";
+                  << config.trainer.architecture << ", coordinator "
+                  << (config.transport == "mqtt" ? "via MQTT broker " + config.mqtt.broker : config.address)
+                  << " (key " << key.KeyId() << ")";
   RunLimits limits = config.run;
   limits.stop = [] { return g_stop.load(); };
   limits.before_poll = [&pipeline] { return pipeline->Step(); };
@@ -286,6 +314,11 @@ int main(int argc, char** argv) {
   std::string config_path;  // already applied above
   app.add_option("--config", config_path, "TOML config file (read first; flags override it)")->check(CLI::ExistingFile);
   app.add_option("--coordinator", config.address, "coordinator address host:port");
+  app.add_option("--transport", config.transport, "grpc (to --coordinator) | mqtt (through --mqtt-broker)")
+      ->check(CLI::IsMember({"grpc", "mqtt"}));
+  app.add_option("--mqtt-broker", config.mqtt.broker,
+                 "MQTT broker ssl://host:port for --transport mqtt (mqtt.broker; TLS with --root-cert, --tls-cert, "
+                 "--tls-key unless [mqtt] names others)");
   app.add_option("--root-cert", config.root_cert_path, "PEM certificate(s) to trust for the coordinator's TLS");
   app.add_option("--tls-cert", config.tls_cert_path, "this device's certificate (PEM) for mutual TLS; its CN is the device id");
   app.add_option("--tls-key", config.tls_key_path, "private key (PEM) of --tls-cert");

@@ -53,6 +53,7 @@ absl::Status ReadConfig(ConfigFile& file, const SettingsChecks& checks, Coordina
   ReadEvaluation(root.Section("evaluation"), *config);
   ReadStateTable(root.Section("state"), &config->state);
   ReadEnrolment(root.Section("enrolment"), *config);
+  ReadMqttTable(root.Section("mqtt"), &config->mqtt);
   ReadFederationSettings(root, checks, &config->settings);
   return file.Finish();
 }
@@ -122,6 +123,10 @@ absl::Status ValidateCoordinatorConfig(const CoordinatorConfig& c) {
   }
   if (c.enrol_certificate_days < 1 || c.enrol_certificate_days > 3650) {
     return bad("enrolment.certificate_days must be 1 to 3650, got ", c.enrol_certificate_days);
+  }
+  if (!c.mqtt.broker.empty() && (c.mqtt.ca.empty() || c.mqtt.cert.empty() || c.mqtt.key.empty())) {
+    return bad("mqtt.broker (--mqtt-broker) needs mqtt.ca, mqtt.cert and mqtt.key (--mqtt-ca, --mqtt-cert, "
+               "--mqtt-key): the broker's CA and the coordinator's client certificate (CN fedge-coordinator)");
   }
   const FederationSettings& f = c.settings;
   if (c.exit_when_finished && f.federation.rounds == 0) {

@@ -20,6 +20,10 @@
 //                 (coordinator/store/run_config.h)
 //   [enrolment]   ca_key, require_approval, certificate_days, crl
 //                 (coordinator/enrolment.h)
+//   [mqtt]        broker, ca, cert, key, client_id, topic_prefix,
+//                 session_expiry_s, keep_alive_s (settings/mqtt_settings.h):
+//                 with `broker` set, devices may also reach the federation
+//                 through that MQTT broker (mqtt/mqtt_bridge.h)
 //
 // Mutual TLS (server.client_ca, server.admin_cn): with `client_ca` set the
 // coordinator requires every client to present a certificate issued by that
@@ -44,6 +48,7 @@
 #include "absl/status/status.h"
 #include "coordinator/store/run_config.h"
 #include "settings/federation_settings.h"
+#include "settings/mqtt_settings.h"
 
 namespace fedge {
 
@@ -115,6 +120,12 @@ struct CoordinatorConfig {
   int64_t enrol_certificate_days = 365;
   // The CRL (PEM) rewritten on every revocation; empty: <state dir>/crl.pem.
   std::string enrol_crl;
+
+  // --- [mqtt] (settings/mqtt_settings.h) ------------------------------------
+  // `broker` set: the MQTT bridge serves the federation beside gRPC. Its
+  // client id defaults to "fedge-coordinator", which must be the CN of
+  // `cert` for the broker's ACL (deploy/mosquitto/acl).
+  MqttSettings mqtt;
 };
 
 // Reads TOML text over the values already in `*config` (keys absent from

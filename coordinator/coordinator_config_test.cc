@@ -62,6 +62,29 @@ TEST(CoordinatorConfigTest, DefaultsAreValidOnceTlsIsGiven) {
   EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
 }
 
+TEST(CoordinatorConfigTest, ReadsTheMqttTableAndNeedsItsTlsFiles) {
+  CoordinatorConfig config;
+  config.generate_dev_tls = "certs";
+  config.signing_key = "signing.pem";
+  const absl::Status parsed = ParseCoordinatorConfig(R"(
+[mqtt]
+broker = "ssl://127.0.0.1:8883"
+ca = "certs/cert.pem"
+cert = "certs/devices/fedge-coordinator/cert.pem"
+topic_prefix = "site/a"
+session_expiry_s = 600
+)",
+                                                     "mqtt.toml", &config);
+  ASSERT_TRUE(parsed.ok()) << parsed;
+  EXPECT_EQ(config.mqtt.broker, "ssl://127.0.0.1:8883");
+  EXPECT_EQ(config.mqtt.topic_prefix, "site/a");
+  EXPECT_EQ(config.mqtt.session_expiry_s, 600);
+  EXPECT_THAT(ValidateCoordinatorConfig(config).message(), HasSubstr("mqtt.key"));
+  config.mqtt.key = "certs/devices/fedge-coordinator/key.pem";
+  EXPECT_TRUE(ValidateCoordinatorConfig(config).ok()) << ValidateCoordinatorConfig(config);
+  EXPECT_FALSE(ParseCoordinatorConfig("[mqtt]\nkeep_alive_s = 0\n", "bad.toml", &config).ok());
+}
+
 TEST(CoordinatorConfigTest, ReadsEverySection) {
   CoordinatorConfig config;
   const absl::Status parsed = ParseCoordinatorConfig(kFullConfig, "test.toml", &config);

@@ -41,6 +41,7 @@
 #include "coordinator/deploy_setup.h"
 #include "coordinator/federation_setup.h"
 #include "coordinator/grpc_service.h"
+#include "mqtt/mqtt_bridge.h"
 #include "coordinator/round_report.h"
 #include "coordinator/rounds_csv_file.h"
 #include "coordinator/state_setup.h"
@@ -105,6 +106,11 @@ void AddServerFlags(CLI::App& app, CoordinatorConfig& c, std::string& config_pat
                "enrolled devices wait until fedgectl device approve ID ([enrolment] require_approval)");
   app.add_option("--crl", c.enrol_crl, "where the device CA's CRL is written (default <state>/crl.pem; [enrolment] crl)");
   app.add_option("--log-level", c.log_level, "debug, info, warning or error");
+  app.add_option("--mqtt-broker", c.mqtt.broker,
+                 "also serve devices through this MQTT broker, ssl://host:port ([mqtt] broker; mqtt/README.md)");
+  app.add_option("--mqtt-ca", c.mqtt.ca, "PEM certificate(s) trusted for the MQTT broker ([mqtt] ca)");
+  app.add_option("--mqtt-cert", c.mqtt.cert, "the coordinator's client certificate at the broker ([mqtt] cert)");
+  app.add_option("--mqtt-key", c.mqtt.key, "private key of --mqtt-cert ([mqtt] key)");
 }
 
 // --state and friends (coordinator/store/README.md); --backup is an action.
@@ -370,6 +376,31 @@ absl::StatusOr<std::unique_ptr<Enrolment>> PrepareEnrolment(const CoordinatorCon
   return enrolment;
 }
 
+// The MQTT bridge when [mqtt] broker is set, else null. Uploads are answered
+// once durable (UploadAsync), like over gRPC.
+absl::StatusOr<std::unique_ptr<mqtt::MqttBridge>> StartMqttBridge(const CoordinatorConfig& c, Federation* federation) {
+  if (c.mqtt.broker.empty()) return nullptr;
+  mqtt::MqttConnectionOptions options;
+  options.broker = c.mqtt.broker;
+  options.ca_pem_path = c.mqtt.ca;
+  options.cert_pem_path = c.mqtt.cert;
+  options.key_pem_path = c.mqtt.key;
+  options.client_id = c.mqtt.client_id.empty() ? "fedge-coordinator" : c.mqtt.client_id;
+  options.topic_prefix = c.mqtt.topic_prefix;
+  options.session_expiry = absl::Seconds(c.mqtt.session_expiry_s);
+  options.keep_alive = absl::Seconds(c.mqtt.keep_alive_s);
+  options.max_message_bytes = static_cast<size_t>(c.max_message_bytes);
+  FEDGE_ASSIGN_OR_RETURN(
+      std::unique_ptr<mqtt::MqttBridge> bridge,
+      mqtt::MqttBridge::Start(options, federation, [federation](const proto::UploadRequest& request, auto done) {
+        federation->UploadAsync(request, std::move(done));
+      }));
+  bridge->Announce(federation->model_version(), federation->deployed_model_version());
+  FEDGE_LOG(INFO) << "MQTT: serving devices through " << c.mqtt.broker << " (topics " << c.mqtt.topic_prefix
+                  << "/<device>/req/<rpc>) as " << options.client_id;
+  return bridge;
+}
+
 // Serves until the last round (with exit_when_finished) or SIGINT/SIGTERM.
 absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   SetMinLogLevel(ParseLogLevel(c.log_level));
@@ -435,8 +466,11 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
   options.shutdown_grace = absl::Seconds(c.shutdown_grace_s);
   options.max_message_bytes = static_cast<int>(c.max_message_bytes);
   if (metrics != nullptr) FEDGE_RETURN_IF_ERROR(metrics->Start(c, federation.get()));
-  options.on_round = [&c, fed = federation.get(), m = metrics.get()](const proto::RoundRecord& record) {
+  FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<mqtt::MqttBridge> bridge, StartMqttBridge(c, federation.get()));
+  options.on_round = [&c, fed = federation.get(), m = metrics.get(),
+                      b = bridge.get()](const proto::RoundRecord& record) {
     if (m != nullptr) m->coordinator->ObserveRound(record);
+    if (b != nullptr) b->Announce(fed->model_version(), fed->deployed_model_version());
     if (c.rounds_csv.empty()) return;
     // Appended while the header stays the same (a resumed run continues its
     // file); rewritten atomically when a new metric column appears.
@@ -461,6 +495,7 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
     server->RequestStop();
   });
   server->Wait();
+  bridge.reset();  // before the federation it calls
   const char wake = 0;
   [[maybe_unused]] const ssize_t n = write(g_signal_pipe[1], &wake, 1);
   signal_thread.join();

@@ -43,5 +43,5 @@ fedge_cc_library(
 # the distilling deployer) and CLI11 come in.
 fedge_cc_binary(NAME fedge-coordinator
   SRCS coordinator_main.cc
-  DEPS fedge::coordinator_grpc fedge::coordinator_metrics fedge::deploy_setup fedge::models CLI11::CLI11
+  DEPS fedge::coordinator_grpc fedge::coordinator_metrics fedge::deploy_setup fedge::models fedge::mqtt CLI11::CLI11
   TORCH)

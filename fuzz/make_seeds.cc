@@ -37,6 +37,8 @@
 #include "fuzz/secagg_round.h"
 #include "fuzz/update_codecs.h"
 #include "privacy/privacy_ledger.h"
+#include "mqtt/envelope.h"
+#include "mqtt/topics.h"
 #include "proto/fedge.pb.h"
 
 namespace fedge::fuzz {
@@ -188,6 +190,33 @@ void CsrSeeds(SeedWriter& w) {
     const std::string key = OrDie(GenerateDeviceKey(), "device key");
     w.Write("csr_fuzzer", id, OrDie(MakeCsr(key, id), "CSR"));
   }
+}
+
+// MQTT messages as MqttTransport and MqttBridge send them: a request of
+// every RPC on its topic, and two responses (mqtt_envelope_fuzzer).
+void MqttSeeds(SeedWriter& w) {
+  const mqtt::TopicLayout topics("fedge");
+  proto::UploadRequest upload;
+  upload.set_device_id("device-0");
+  upload.set_data("update bytes");
+  upload.set_final(true);
+  proto::PollTaskRequest poll;
+  poll.set_device_id("device-0");
+  const std::pair<mqtt::Rpc, std::string> requests[] = {
+      {mqtt::Rpc::kUpload, upload.SerializeAsString()},
+      {mqtt::Rpc::kPollTask, poll.SerializeAsString()},
+  };
+  for (const auto& [rpc, body] : requests) {
+    w.Write("mqtt_envelope_fuzzer", std::string(mqtt::RpcName(rpc)),
+            FuzzOutput().Bytes(topics.Request("device-0", rpc)).Rest(mqtt::EncodeRequest(7, body)).str());
+  }
+  w.Write("mqtt_envelope_fuzzer", "response-ok",
+          FuzzOutput().Bytes(topics.Response("device-0")).Rest(mqtt::EncodeResponse(7, absl::OkStatus(), "x")).str());
+  w.Write("mqtt_envelope_fuzzer", "response-error",
+          FuzzOutput()
+              .Bytes(topics.Response("device-0"))
+              .Rest(mqtt::EncodeResponse(8, absl::NotFoundError("unregistered"), ""))
+              .str());
 }
 
 // The ```toml blocks of a Markdown file.
@@ -375,6 +404,7 @@ int main(int argc, char** argv) {
   ProgressSeeds(w);
   FederationSeeds(w);
   CsrSeeds(w);
+  MqttSeeds(w);
   w.PrintSummary();
   return 0;
 }

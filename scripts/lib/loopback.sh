@@ -123,6 +123,19 @@ fail() {
   exit 1
 }
 
+# wait_for SECONDS WHAT COMMAND...: polls COMMAND until it succeeds; fails
+# the test naming WHAT after SECONDS (a bound, not a pause: no step sleeps
+# for its result).
+wait_for() {
+  local limit=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "no $what within ${limit}s"
+    sleep 0.05
+  done
+}
+
 # check_json FILE PYTHON: runs the assertions PYTHON with `j` the parsed
 # JSON of FILE; fails naming them and showing FILE.
 check_json() {

@@ -37,17 +37,6 @@ loopback_init "$1"
 started=$SECONDS
 
 say() { echo "[$((SECONDS - started)) s] $*"; }
-# wait_for SECONDS WHAT COMMAND...: polls COMMAND until it succeeds; fails
-# the test after SECONDS (a bound, not a pause: no step sleeps for its result).
-wait_for() {
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@"; do
-    ((SECONDS < deadline)) || fail "no $what within ${limit}s"
-    sleep 0.05
-  done
-}
 lines() { cat "$@" 2>/dev/null | wc -l; }
 count() { grep -h -- "$1" "${@:2}" 2>/dev/null | wc -l; }  # count PATTERN FILE...
 outbox_records() { find "$W"/dev-* -name '*.outbox' 2>/dev/null | wc -l; }
