@@ -97,6 +97,9 @@ std::string_view ReportStyle();
 struct RunTimings {
   double setup_s = 0;  // loading data, partitioning, registering devices
   double total_s = 0;  // the whole run
+  // Heap the population holds for all its devices once set up
+  // (Simulator::population_bytes); 0: not measured.
+  int64_t population_bytes = 0;
 };
 
 class RunReport {

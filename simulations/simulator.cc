@@ -39,10 +39,12 @@
 #include "simulations/deploy_sim.h"
 #include "simulations/drift_sim.h"
 #include "simulations/grpc_loopback.h"
+#include "simulations/heap_usage.h"
 #include "simulations/partition.h"
 #include "simulations/privacy_runtime.h"
 #include "simulations/progress.h"
 #include "simulations/round_metric.h"
+#include "simulations/sample_partition.h"
 #include "simulations/sim_state.h"
 #include "simulations/virtual_device.h"
 
@@ -98,12 +100,28 @@ absl::StatusOr<DurableState> OpenDurableState(const Scenario& scenario, const Du
   return DurableState{std::move(store), std::move(files), resuming};
 }
 
+// The `sample` partition's options for a scenario.
+SampleOptions SampleOptionsFor(const Scenario& s, uint64_t seed) {
+  int64_t max_examples = s.data.sample_max;
+  if (s.data.max_examples_per_device > 0) max_examples = std::min(max_examples, s.data.max_examples_per_device);
+  return {.alpha = s.data.alpha,
+          .size = s.data.sample_size,
+          .min_examples = std::min(s.data.sample_min, max_examples),
+          .max_examples = max_examples,
+          .style = s.data.style,
+          .seed = seed};
+}
+
 }  // namespace
 
 struct Simulator::Impl {
   Scenario scenario;
   SimulationData data;
+  // Every device's profile; with the `sample` partition without its shard
+  // (examples empty), which Materialise regenerates from the seed.
   std::vector<DeviceProfile> population;
+  std::unique_ptr<SamplePartition> sample;  // partition = "sample"; null otherwise
+  int64_t population_bytes = 0;             // heap held for the population after setup
   absl::flat_hash_map<std::string, size_t> index_of;
   std::vector<bool> malicious;  // by population index ([attack])
   // Once a round has succeeded, devices evidently can train, so a later
@@ -157,6 +175,12 @@ struct Simulator::Impl {
     }
   }
 
+  // Device `index`'s profile with its shard, for one round.
+  DeviceProfile Materialise(size_t index) const;
+  int64_t ShardSize(size_t index) const {
+    return sample ? sample->ShardSize(static_cast<int64_t>(index))
+                  : static_cast<int64_t>(population[index].examples.size());
+  }
   DeviceOutcome RunDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened, absl::Time deadline);
   // The report row of a closed round.
   absl::StatusOr<RoundRow> MakeRow(const proto::RoundRecord& record, int64_t malicious_accepted);
@@ -217,18 +241,32 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   // [deploy] holds the tail of the training split out as the coordinator's proxy set.
   FEDGE_ASSIGN_OR_RETURN(const int64_t device_examples,
                          DeviceTrainingExamples(scenario, impl->data.train.num_examples));
-  FEDGE_ASSIGN_OR_RETURN(
-      Partition shards,
-      PartitionData(absl::MakeConstSpan(impl->data.train.labels).first(device_examples), {.method = scenario.data.partition,
-                                              .num_devices = scenario.population.num_devices,
-                                              .alpha = scenario.data.alpha,
-                                              .classes_per_device = scenario.data.classes_per_device,
-                                              .max_examples_per_device = scenario.data.max_examples_per_device,
-                                              .seed = DeriveSeed(scenario.seed, kPartitionStream)}));
+  const absl::Span<const uint8_t> device_labels = absl::MakeConstSpan(impl->data.train.labels).first(device_examples);
+  // What the population keeps for every device, measured in two parts
+  // around the Federation's fixed setup: the simulator's records here, the
+  // coordinator's registry at registration.
+  int64_t heap_mark = HeapBytesInUse();
+  Partition shards;
+  if (scenario.data.partition == "sample") {
+    FEDGE_ASSIGN_OR_RETURN(SamplePartition sample,
+                           SamplePartition::Create(device_labels, SampleOptionsFor(scenario, DeriveSeed(scenario.seed,
+                                                                                               kPartitionStream))));
+    impl->sample = std::make_unique<SamplePartition>(std::move(sample));
+    shards.resize(scenario.population.num_devices);  // regenerated when a device is materialised
+  } else {
+    FEDGE_ASSIGN_OR_RETURN(shards, PartitionData(device_labels, {.method = scenario.data.partition,
+                                                                 .num_devices = scenario.population.num_devices,
+                                                                 .alpha = scenario.data.alpha,
+                                                                 .classes_per_device = scenario.data.classes_per_device,
+                                                                 .max_examples_per_device =
+                                                                     scenario.data.max_examples_per_device,
+                                                                 .seed = DeriveSeed(scenario.seed, kPartitionStream)}));
+  }
   impl->population = MakePopulation(scenario, std::move(shards));
   for (size_t i = 0; i < impl->population.size(); ++i) impl->index_of[impl->population[i].id] = i;
   impl->malicious = SelectMaliciousDevices(static_cast<int64_t>(impl->population.size()), scenario.attack.fraction,
                                            DeriveSeed(scenario.seed, kAttackStream));
+  impl->population_bytes = HeapBytesInUse() - heap_mark;
 
   if (scenario.federation.evaluate_every > 0) {
     // A fixed thread count keeps the test loss bit-identical across worker counts.
@@ -237,10 +275,12 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   }
   const int64_t num_elements = initial.layout.num_elements();
   impl->num_elements = num_elements;
+  heap_mark = HeapBytesInUse();
   std::vector<std::string> ids;
   for (const DeviceProfile& p : impl->population) ids.push_back(p.id);
   FEDGE_ASSIGN_OR_RETURN(impl->privacy, PrivacyRuntime::Create(scenario, std::move(ids),
                                                                impl->sim_state ? impl->sim_state->LedgerDir() : ""));
+  impl->population_bytes += HeapBytesInUse() - heap_mark;
   FederationOptions federation_options = ToFederationOptions(scenario, num_elements);
   // The simulator re-runs an interrupted round from its start (its devices
   // were put back by Reconcile), so the Federation must not count the
@@ -276,12 +316,14 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   }
   // A resumed run has its registry back from the store.
   const bool registered = impl->federation->GetStatus().registered_devices() >= impl->population.size();
-  for (const DeviceProfile& p : registered ? std::vector<DeviceProfile>{} : impl->population) {
+  heap_mark = HeapBytesInUse();
+  for (size_t i = 0; !registered && i < impl->population.size(); ++i) {
     proto::RegisterRequest request;
-    request.mutable_device()->set_device_id(p.id);
-    request.mutable_device()->set_num_examples(p.examples.size());
+    request.mutable_device()->set_device_id(impl->population[i].id);
+    request.mutable_device()->set_num_examples(impl->ShardSize(i));
     FEDGE_RETURN_IF_ERROR(impl->coordinator->Register(request).status());
   }
+  impl->population_bytes += HeapBytesInUse() - heap_mark;
   if (scenario.drift.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(impl->drift, DriftSimulation::Create(scenario, impl->data.train, impl->data.test,
                                                                 impl->population, impl->coordinator, &impl->clock));
@@ -314,7 +356,14 @@ DeviceOutcome Simulator::Impl::RunDevice(const DeviceProfile& profile, const Rou
   // Label flipping poisons the data the device is given, not its update.
   const bool flips_labels = is_malicious && !IsUpdateAttack(scenario.attack);
   absl::StatusOr<std::unique_ptr<TorchTrainer>> trainer;
-  if (flips_labels && drift == nullptr) {
+  if (sample != nullptr) {
+    // The device's own sample, in its own style (regenerated, not stored).
+    ImageDataset own = StyledShard(data.train, profile.examples, sample->Style(index_of.at(profile.id)));
+    std::vector<int64_t> all(own.num_examples);
+    std::iota(all.begin(), all.end(), 0);
+    if (flips_labels) own = FlippedLabelShard(own, all);
+    trainer = TorchTrainer::Create(trainer_options, own, all);
+  } else if (flips_labels && drift == nullptr) {
     const ImageDataset poisoned = FlippedLabelShard(data.train, profile.examples);
     std::vector<int64_t> all(poisoned.num_examples);
     std::iota(all.begin(), all.end(), 0);
@@ -394,8 +443,9 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   if (s.sim_state) FEDGE_RETURN_IF_ERROR(s.sim_state->BeginRound(static_cast<int64_t>(round), selected));
   s.Fault("round-start");
   std::vector<DeviceOutcome> outcomes(selected.size());
+  std::vector<DeviceProfile> cohort(selected.size());
   for (size_t i = 0; i < selected.size(); ++i) {
-    const DeviceProfile& profile = s.population[s.index_of.at(selected[i])];
+    const DeviceProfile& profile = cohort[i] = s.Materialise(s.index_of.at(selected[i]));
     const RoundFate fate = DrawFate(s.scenario, round, profile.id);
     if (!fate.online || profile.examples.empty()) continue;  // never takes its task
     s.pool.Schedule([&s, &profile, fate, opened, deadline, out = &outcomes[i]] {
@@ -576,9 +626,18 @@ absl::Status Simulator::WriteModel(const std::string& path) const {
   return WriteFileAtomically(path, bytes);
 }
 
+DeviceProfile Simulator::Impl::Materialise(size_t index) const {
+  DeviceProfile profile = population[index];
+  if (sample) profile.examples = sample->Shard(static_cast<int64_t>(index));
+  return profile;
+}
+
 bool Simulator::finished() const { return impl_->federation->finished(); }
 
+int64_t Simulator::population_bytes() const { return impl_->population_bytes; }
+
 int64_t Simulator::empty_devices() const {
+  if (impl_->sample) return 0;  // every sampled shard holds at least sample_min >= 1 examples
   return std::count_if(impl_->population.begin(), impl_->population.end(),
                        [](const DeviceProfile& p) { return p.examples.empty(); });
 }
@@ -594,7 +653,8 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions
                                .fault_point = options.fault_point};
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim,
                          Simulator::Create(scenario, std::move(data), options.transport, durable));
-  RunTimings timings{.setup_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start)};
+  RunTimings timings{.setup_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start),
+                     .population_bytes = sim->population_bytes()};
   if (options.out != nullptr && sim->empty_devices() > 0) {
     std::fprintf(options.out, "note: %lld of %lld devices received no examples and never train\n",
                  static_cast<long long>(sim->empty_devices()), static_cast<long long>(scenario.population.num_devices));
