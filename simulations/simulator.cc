@@ -121,7 +121,7 @@ struct Simulator::Impl {
   // (examples empty), which Materialise regenerates from the seed.
   std::vector<DeviceProfile> population;
   std::unique_ptr<SamplePartition> sample;  // partition = "sample"; null otherwise
-  int64_t population_bytes = 0;             // heap held for the population after setup
+  PopulationBytes population_bytes;         // heap held for the population after setup
   absl::flat_hash_map<std::string, size_t> index_of;
   std::vector<bool> malicious;  // by population index ([attack])
   // Once a round has succeeded, devices evidently can train, so a later
@@ -266,7 +266,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   for (size_t i = 0; i < impl->population.size(); ++i) impl->index_of[impl->population[i].id] = i;
   impl->malicious = SelectMaliciousDevices(static_cast<int64_t>(impl->population.size()), scenario.attack.fraction,
                                            DeriveSeed(scenario.seed, kAttackStream));
-  impl->population_bytes = HeapBytesInUse() - heap_mark;
+  impl->population_bytes.simulator = HeapBytesInUse() - heap_mark;
 
   if (scenario.federation.evaluate_every > 0) {
     // A fixed thread count keeps the test loss bit-identical across worker counts.
@@ -280,7 +280,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   for (const DeviceProfile& p : impl->population) ids.push_back(p.id);
   FEDGE_ASSIGN_OR_RETURN(impl->privacy, PrivacyRuntime::Create(scenario, std::move(ids),
                                                                impl->sim_state ? impl->sim_state->LedgerDir() : ""));
-  impl->population_bytes += HeapBytesInUse() - heap_mark;
+  impl->population_bytes.simulator += HeapBytesInUse() - heap_mark;
   FederationOptions federation_options = ToFederationOptions(scenario, num_elements);
   // The simulator re-runs an interrupted round from its start (its devices
   // were put back by Reconcile), so the Federation must not count the
@@ -323,7 +323,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     request.mutable_device()->set_num_examples(impl->ShardSize(i));
     FEDGE_RETURN_IF_ERROR(impl->coordinator->Register(request).status());
   }
-  impl->population_bytes += HeapBytesInUse() - heap_mark;
+  impl->population_bytes.registry = HeapBytesInUse() - heap_mark;
   if (scenario.drift.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(impl->drift, DriftSimulation::Create(scenario, impl->data.train, impl->data.test,
                                                                 impl->population, impl->coordinator, &impl->clock));
@@ -634,7 +634,7 @@ DeviceProfile Simulator::Impl::Materialise(size_t index) const {
 
 bool Simulator::finished() const { return impl_->federation->finished(); }
 
-int64_t Simulator::population_bytes() const { return impl_->population_bytes; }
+PopulationBytes Simulator::population_bytes() const { return impl_->population_bytes; }
 
 int64_t Simulator::empty_devices() const {
   if (impl_->sample) return 0;  // every sampled shard holds at least sample_min >= 1 examples
@@ -654,7 +654,7 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim,
                          Simulator::Create(scenario, std::move(data), options.transport, durable));
   RunTimings timings{.setup_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start),
-                     .population_bytes = sim->population_bytes()};
+                     .population = sim->population_bytes()};
   if (options.out != nullptr && sim->empty_devices() > 0) {
     std::fprintf(options.out, "note: %lld of %lld devices received no examples and never train\n",
                  static_cast<long long>(sim->empty_devices()), static_cast<long long>(scenario.population.num_devices));

@@ -122,7 +122,7 @@ class Simulator {
   // registry entries. Measured (simulations/heap_usage.h) around building
   // them; 0 where the heap cannot be measured. Devices that are never
   // sampled cost no more later.
-  int64_t population_bytes() const;
+  PopulationBytes population_bytes() const;
 
   // The rows of the rounds a resumed run had completed before this process
   // (empty for a new run), oldest first.

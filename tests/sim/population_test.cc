@@ -72,7 +72,7 @@ TEST_F(PopulationTest, EverySampledDeviceTrainsAndUnsampledOnesCostLittle) {
     EXPECT_EQ(row.dropped, 0);
   }
   EXPECT_TRUE(std::isfinite(rows.back().test_accuracy));
-  const int64_t bytes = (*sim)->population_bytes();
+  const int64_t bytes = (*sim)->population_bytes().total();
   if (bytes == 0) GTEST_SKIP() << "the heap cannot be measured here";
   EXPECT_LE(bytes / s.population.num_devices, kMaxBytesPerDevice) << bytes << " B for the population";
 }
@@ -82,17 +82,19 @@ TEST_F(PopulationTest, CostPerDeviceDoesNotDependOnSetupCosts) {
   // holds once (the shared class index, the model, the evaluator).
   auto small = Simulator::Create(Population(1000), *data_);
   ASSERT_TRUE(small.ok()) << small.status();
-  const int64_t small_bytes = (*small)->population_bytes();
+  const PopulationBytes small_bytes = (*small)->population_bytes();
   small->reset();
   auto large = Simulator::Create(Population(9000), *data_);
   ASSERT_TRUE(large.ok()) << large.status();
-  const int64_t large_bytes = (*large)->population_bytes();
-  if (large_bytes == 0) GTEST_SKIP() << "the heap cannot be measured here";
-  const int64_t per_device = (large_bytes - small_bytes) / 8000;
+  const PopulationBytes large_bytes = (*large)->population_bytes();
+  if (large_bytes.total() == 0) GTEST_SKIP() << "the heap cannot be measured here";
+  const int64_t per_device = (large_bytes.total() - small_bytes.total()) / 8000;
   EXPECT_GT(per_device, 0);
   EXPECT_LE(per_device, kMaxBytesPerDevice);
-  std::printf("population: %lld B per unsampled device (simulator records + coordinator registry)\n",
-              static_cast<long long>(per_device));
+  std::printf("population: %lld B per unsampled device (simulator %lld B, coordinator registry %lld B)\n",
+              static_cast<long long>(per_device),
+              static_cast<long long>((large_bytes.simulator - small_bytes.simulator) / 8000),
+              static_cast<long long>((large_bytes.registry - small_bytes.registry) / 8000));
 }
 
 TEST_F(PopulationTest, SameSeedGivesIdenticalRounds) {
