@@ -139,7 +139,7 @@ absl::StatusOr<proto::RegisterResponse> Federation::Register(const proto::Regist
   const int64_t now = ToMicros(impl_->clock->Now());
   if (entry.first_seen_unix_micros == 0) entry.first_seen_unix_micros = now;
   entry.last_seen_unix_micros = now;
-  impl_->dirty_devices.insert(id);
+  impl_->MarkDirty(id);
   proto::RegisterResponse response;
   response.set_device_id(id);
   response.set_model_id(impl_->options.model_id);
@@ -445,7 +445,7 @@ proto::UploadResponse Federation::Impl::Acknowledge(RoundState::TaskState& task,
   device.training_version = task.task.model_version();
   device.training_metrics = std::move(trained);
   device.last_seen_unix_micros = ToMicros(clock->Now());
-  dirty_devices.insert(task.device_id);
+  MarkDirty(task.device_id);
   // A checkpointed batch counts its updates before they are acknowledged:
   // the round closes with the batch's last one.
   const proto::UploadResponse response = *task.reply;
@@ -467,7 +467,7 @@ absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceRepo
   it->second.inference_version = report.inference_model_version();
   it->second.last_seen_unix_micros = ToMicros(impl_->clock->Now());
   it->second.last_report_unix_micros = it->second.last_seen_unix_micros;
-  impl_->dirty_devices.insert(report.device_id());
+  impl_->MarkDirty(report.device_id());
   if (report.alarms_size() > 0) {
     proto::DeviceDrift& drift = it->second.drift;
     const proto::DriftAlarm& last = report.alarms(report.alarms_size() - 1);

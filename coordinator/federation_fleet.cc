@@ -101,7 +101,7 @@ void Federation::Impl::NoteRejection(const std::string& device_id, const absl::S
   ++e.updates_rejected;
   e.last_rejection = std::string(why.message().substr(0, kMaxRejectionBytes));
   e.last_rejection_unix_micros = ToMicros(clock->Now());
-  dirty_devices.insert(device_id);
+  MarkDirty(device_id);
 }
 
 absl::Status Federation::NoteDeviceCertificate(std::string_view device_id, std::string sha256_hex) {
@@ -112,7 +112,7 @@ absl::Status Federation::NoteDeviceCertificate(std::string_view device_id, std::
   }
   if (it->second.certificate_sha256 != sha256_hex) {
     it->second.certificate_sha256 = std::move(sha256_hex);
-    impl_->dirty_devices.insert(it->first);
+    impl_->MarkDirty(it->first);
   }
   return absl::OkStatus();
 }

@@ -102,6 +102,11 @@ struct Federation::Impl {
   std::unique_ptr<ModelDeployer> degrading_deployer;
   // Devices whose registry entry changed since it was last stored.
   std::set<std::string> dirty_devices ABSL_GUARDED_BY(mu);
+  // Marks a registry entry for the next SaveDevices. Without a store there
+  // is nothing to save it to: the set would only grow with the fleet.
+  void MarkDirty(const std::string& device_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (options.store != nullptr) dirty_devices.insert(device_id);
+  }
   // Batches the appends of concurrent acknowledgements (null without a
   // store). Declared after mu, which it borrows.
   std::unique_ptr<GroupCommit> journal;

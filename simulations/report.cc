@@ -104,6 +104,10 @@ nlohmann::json Number(double v) { return std::isfinite(v) ? nlohmann::json(v) : 
 
 std::string Megabytes(uint64_t bytes) { return absl::StrFormat("%.2f MB", bytes / 1e6); }
 
+double PerDevice(const Scenario& scenario, int64_t bytes) {
+  return static_cast<double>(bytes) / static_cast<double>(scenario.population.num_devices);
+}
+
 std::string Percent(double v) { return std::isfinite(v) ? absl::StrFormat("%.2f%%", 100 * v) : "n/a"; }
 
 // Flattens nested scenario JSON into "table.key" rows.
@@ -176,6 +180,12 @@ nlohmann::json RunReport::Summary(const RunTimings& timings) const {
                   {"total_wall_s", timings.total_s},
                   {"mean_round_wall_s", rows_.empty() ? 0.0 : t.wall_s / rows_.size()},
                   {"sim_time_s", rows_.empty() ? 0.0 : rows_.back().sim_time_s}};
+  if (const PopulationBytes& p = timings.population; p.total() > 0) {
+    j["population"] = {{"devices", scenario_.population.num_devices},
+                       {"bytes_per_device", PerDevice(scenario_, p.total())},
+                       {"simulator_bytes_per_device", PerDevice(scenario_, p.simulator)},
+                       {"registry_bytes_per_device", PerDevice(scenario_, p.registry)}};
+  }
   if (scenario_.drift.enabled()) j["drift"] = DriftSummary(scenario_, rows_);
   if (scenario_.deploy.enabled()) j["deployments"] = DeploymentsSummary(rows_);
   if (scenario_.rollout.enabled) j["rollout_events"] = RolloutEvents(rows_);
@@ -257,6 +267,13 @@ std::string RunReport::TerminalSummary(const RunTimings& timings, const std::str
   absl::StrAppendFormat(&s, "  traffic              %s up, %s down\n", Megabytes(t.bytes_up), Megabytes(t.bytes_down));
   absl::StrAppendFormat(&s, "  time                 %.1f s wall (setup %.1f s), %.1f s simulated\n", timings.total_s,
                         timings.setup_s, rows_.empty() ? 0.0 : rows_.back().sim_time_s);
+  if (const PopulationBytes& p = timings.population; p.total() > 0) {
+    absl::StrAppendFormat(&s,
+                          "  population           %d devices, %.0f B each when not sampled (simulator %.0f B, "
+                          "coordinator registry %.0f B)\n",
+                          scenario_.population.num_devices, PerDevice(scenario_, p.total()),
+                          PerDevice(scenario_, p.simulator), PerDevice(scenario_, p.registry));
+  }
   s += CompressionPrivacyTerminalLines(rows_);
   s += DriftTerminalLines(scenario_, rows_);
   s += DeploymentsTerminalLines(rows_);

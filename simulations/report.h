@@ -94,9 +94,18 @@ const std::vector<std::string>& RoundColumns();
 std::string_view ReportStyle();
 
 // Real time spent outside the rounds.
+// Heap a simulated population holds for all its devices once set up
+// (Simulator::population_bytes): what devices that are never sampled cost.
+struct PopulationBytes {
+  int64_t simulator = 0;  // profiles, ids, the attack and privacy tables (partition "sample": no shards)
+  int64_t registry = 0;   // the coordinator's registry entries
+  int64_t total() const { return simulator + registry; }
+};
+
 struct RunTimings {
   double setup_s = 0;  // loading data, partitioning, registering devices
   double total_s = 0;  // the whole run
+  PopulationBytes population = {};  // all 0: not measured
 };
 
 class RunReport {

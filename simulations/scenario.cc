@@ -21,6 +21,20 @@ void ReadLogNormal(ConfigSection parent, std::string_view key, LogNormal* out, d
   s.Read("sigma", &out->sigma, 0, 5);
 }
 
+// The `sample` partition's keys (simulations/sample_partition.h).
+void ReadSampleKeys(ConfigSection data, Scenario::Data& d) {
+  ReadLogNormal(data, "sample_size", &d.sample_size, 1e7);
+  data.Read("sample_min", &d.sample_min, 1, 10000000);
+  data.Read("sample_max", &d.sample_max, 1, 10000000);
+  if (d.sample_max < d.sample_min) {
+    data.Error(absl::StrCat("'sample_max' = ", d.sample_max, " is below 'sample_min' = ", d.sample_min));
+  }
+  ConfigSection style = data.Section("style");
+  style.Read("rotation_deg", &d.style.rotation_deg, 0, 180);
+  style.Read("brightness", &d.style.brightness, 0, 1);
+  style.Read("noise", &d.style.noise, 0, 1);
+}
+
 // The simulation's rules on the shared settings.
 void CheckFederationForSimulation(ConfigSection root, Scenario& sc) {
   ConfigSection federation = root.Section("federation");
@@ -51,10 +65,11 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
 
   ConfigSection data = root.Section("data");
   data.Read("dir", &sc.data.dir);
-  data.Read("partition", &sc.data.partition, {"iid", "dirichlet", "classes"});
+  data.Read("partition", &sc.data.partition, {"iid", "dirichlet", "classes", "sample"});
   data.Read("alpha", &sc.data.alpha, 1e-4, 1e6);
   data.Read("classes_per_device", &sc.data.classes_per_device, 1, 10);
   data.Read("max_examples_per_device", &sc.data.max_examples_per_device, 0, kMaxInt);
+  ReadSampleKeys(data, sc.data);
   if (checks.require_data_dir && !std::filesystem::is_directory(sc.data.dir)) {
     data.Error(absl::StrCat("'dir' = \"", sc.data.dir,
                             "\" is not a directory; point it at the Fashion-MNIST IDX files (Debian package "
@@ -80,6 +95,10 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
   CheckFederationForSimulation(root, sc);
   ReadAttackTable(root.Section("attack"), &sc.attack);
   ReadDriftTable(root.Section("drift"), sc.population.num_devices, sc.federation.rounds, &sc.drift);
+  if (sc.drift.enabled() && sc.data.partition == "sample") {
+    data.Error("partition = \"sample\" does not support a [drift] table yet (drifting devices keep their shards "
+               "for the whole run); use iid, dirichlet or classes");
+  }
 }
 
 nlohmann::json ToJson(const LogNormal& d) { return {{"mean", d.mean}, {"sigma", d.sigma}}; }
@@ -109,7 +128,14 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
                {"partition", s.data.partition},
                {"alpha", s.data.alpha},
                {"classes_per_device", s.data.classes_per_device},
-               {"max_examples_per_device", s.data.max_examples_per_device}};
+               {"max_examples_per_device", s.data.max_examples_per_device},
+               {"sample_size", ToJson(s.data.sample_size)},
+               {"sample_min", s.data.sample_min},
+               {"sample_max", s.data.sample_max},
+               {"style",
+                {{"rotation_deg", s.data.style.rotation_deg},
+                 {"brightness", s.data.style.brightness},
+                 {"noise", s.data.style.noise}}}};
   j["devices"] = {{"compute_speed", ToJson(s.devices.compute_speed)},
                   {"bandwidth_up", ToJson(s.devices.bandwidth_up)},
                   {"bandwidth_down", ToJson(s.devices.bandwidth_down)},

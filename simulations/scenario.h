@@ -55,6 +55,14 @@ struct LogNormal {
   double sigma = 0;
 };
 
+// Bounds of the `sample` partition's per-device style (a device draws its
+// own within them; simulations/sample_partition.h). 0 disables a component.
+struct SampleStyle {
+  double rotation_deg = 0;  // rotation uniform in ±rotation_deg degrees
+  double brightness = 0;    // offset uniform in ±brightness ([0, 1] pixel scale)
+  double noise = 0;         // sensor-noise std uniform in [0, noise]
+};
+
 struct Scenario : FederationSettings {
   struct Population {
     // Virtual devices registered with the coordinator.
@@ -65,13 +73,21 @@ struct Scenario : FederationSettings {
     // Folder with the Fashion-MNIST IDX files (core/idx.h).
     std::string dir = kDefaultFashionMnistDir;
     // How the training set is split over devices (simulations/partition.h).
-    std::string partition = "iid";  // "iid", "dirichlet" or "classes"
+    std::string partition = "iid";  // "iid", "dirichlet", "classes" or "sample"
     // Dirichlet concentration: small = skewed, large = close to IID.
     double alpha = 0.5;
     // Classes per device for partition = "classes".
     int classes_per_device = 2;
     // Caps each device's shard; 0 = no cap.
     int64_t max_examples_per_device = 0;
+    // partition = "sample" (simulations/sample_partition.h): a sample with
+    // replacement per device, its size log-normal clamped to
+    // [sample_min, sample_max], its label mix Dir(alpha), its style drawn
+    // within `style`.
+    LogNormal sample_size{.mean = 60, .sigma = 0.5};
+    int64_t sample_min = 1;
+    int64_t sample_max = 1000;
+    SampleStyle style = {};
   } data;
 
   struct Devices {

@@ -10,6 +10,53 @@ using ::testing::HasSubstr;
 
 const ScenarioChecks kNoDataDir{.known_models = {"cnn_small", "cnn_lenet"}, .require_data_dir = false};
 
+TEST(ScenarioTest, SamplePartitionKeys) {
+  auto s = ParseScenario(R"(
+[population]
+num_devices = 100000
+[data]
+partition = "sample"
+alpha = 0.3
+sample_size = { mean = 32, sigma = 0.6 }
+sample_min = 8
+sample_max = 128
+style = { rotation_deg = 10, brightness = 0.1, noise = 0.03 }
+)",
+                         "t.toml", kNoDataDir);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->data.partition, "sample");
+  EXPECT_DOUBLE_EQ(s->data.sample_size.mean, 32);
+  EXPECT_DOUBLE_EQ(s->data.sample_size.sigma, 0.6);
+  EXPECT_EQ(s->data.sample_min, 8);
+  EXPECT_EQ(s->data.sample_max, 128);
+  EXPECT_DOUBLE_EQ(s->data.style.rotation_deg, 10);
+  EXPECT_DOUBLE_EQ(s->data.style.noise, 0.03);
+  EXPECT_EQ(ScenarioToJson(*s)["data"]["style"]["brightness"], 0.1);
+
+  auto inverted = ParseScenario("[data]\npartition = \"sample\"\nsample_min = 50\nsample_max = 10\n", "t.toml",
+                                kNoDataDir);
+  ASSERT_FALSE(inverted.ok());
+  EXPECT_THAT(inverted.status().message(), HasSubstr("'sample_max' = 10 is below 'sample_min' = 50"));
+  auto unknown = ParseScenario("[data]\nstyle = { rotation = 10 }\n", "t.toml", kNoDataDir);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_THAT(unknown.status().message(), HasSubstr("data.style.rotation"));
+  auto drift = ParseScenario(R"(
+[population]
+num_devices = 20
+[federation]
+rounds = 20
+[data]
+partition = "sample"
+[drift]
+kind = "rotation"
+fraction = 0.5
+start_round = 10
+)",
+                             "t.toml", kNoDataDir);
+  ASSERT_FALSE(drift.ok());
+  EXPECT_THAT(drift.status().message(), HasSubstr("does not support a [drift] table"));
+}
+
 TEST(ScenarioTest, DefaultsAndEveryTableParse) {
   auto s = ParseScenario(R"(
 name = "t"

@@ -39,10 +39,12 @@
 #include "simulations/deploy_sim.h"
 #include "simulations/drift_sim.h"
 #include "simulations/grpc_loopback.h"
+#include "simulations/heap_usage.h"
 #include "simulations/partition.h"
 #include "simulations/privacy_runtime.h"
 #include "simulations/progress.h"
 #include "simulations/round_metric.h"
+#include "simulations/sample_partition.h"
 #include "simulations/sim_state.h"
 #include "simulations/virtual_device.h"
 
@@ -108,12 +110,28 @@ absl::StatusOr<DurableState> OpenDurableState(const Scenario& scenario, const Du
   return DurableState{std::move(store), std::move(files), resuming};
 }
 
+// The `sample` partition's options for a scenario.
+SampleOptions SampleOptionsFor(const Scenario& s, uint64_t seed) {
+  int64_t max_examples = s.data.sample_max;
+  if (s.data.max_examples_per_device > 0) max_examples = std::min(max_examples, s.data.max_examples_per_device);
+  return {.alpha = s.data.alpha,
+          .size = s.data.sample_size,
+          .min_examples = std::min(s.data.sample_min, max_examples),
+          .max_examples = max_examples,
+          .style = s.data.style,
+          .seed = seed};
+}
+
 }  // namespace
 
 struct Simulator::Impl {
   Scenario scenario;
   SimulationData data;
+  // Every device's profile; with the `sample` partition without its shard
+  // (examples empty), which Materialise regenerates from the seed.
   std::vector<DeviceProfile> population;
+  std::unique_ptr<SamplePartition> sample;  // partition = "sample"; null otherwise
+  PopulationBytes population_bytes;         // heap held for the population after setup
   absl::flat_hash_map<std::string, size_t> index_of;
   std::vector<bool> malicious;  // by population index ([attack])
   // Once a round has succeeded, devices evidently can train, so a later
@@ -155,7 +173,7 @@ struct Simulator::Impl {
   std::optional<SealingKey> state_key;
   // Drifting device data and the devices' drift response ([drift]); null without.
   std::unique_ptr<DriftSimulation> drift;
-  int64_t round_in_progress = 0;  // the round RunDevice trains for
+  int64_t round_in_progress = 0;  // the round PrepareDevice trains for
   ThreadPool pool;
 
   Impl(const Scenario& s, SimulationData d, VerifyKey key)
@@ -167,6 +185,16 @@ struct Simulator::Impl {
     }
   }
 
+  // Device `index`'s profile with its shard, for one round.
+  DeviceProfile Materialise(size_t index) const;
+  int64_t ShardSize(size_t index) const {
+    return sample ? sample->ShardSize(static_cast<int64_t>(index))
+                  : static_cast<int64_t>(population[index].examples.size());
+  }
+  // The device's trainer over its data this round (poisoned, drifted or
+  // styled as the scenario says).
+  absl::StatusOr<std::unique_ptr<TorchTrainer>> MakeTrainer(const DeviceProfile& profile,
+                                                            const TorchTrainerOptions& options) const;
   // Materialises the device into `run` and runs it up to its upload.
   void PrepareDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened, absl::Time deadline,
                      DeviceRun& run);
@@ -233,18 +261,32 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   // [deploy] holds the tail of the training split out as the coordinator's proxy set.
   FEDGE_ASSIGN_OR_RETURN(const int64_t device_examples,
                          DeviceTrainingExamples(scenario, impl->data.train.num_examples));
-  FEDGE_ASSIGN_OR_RETURN(
-      Partition shards,
-      PartitionData(absl::MakeConstSpan(impl->data.train.labels).first(device_examples), {.method = scenario.data.partition,
-                                              .num_devices = scenario.population.num_devices,
-                                              .alpha = scenario.data.alpha,
-                                              .classes_per_device = scenario.data.classes_per_device,
-                                              .max_examples_per_device = scenario.data.max_examples_per_device,
-                                              .seed = DeriveSeed(scenario.seed, kPartitionStream)}));
+  const absl::Span<const uint8_t> device_labels = absl::MakeConstSpan(impl->data.train.labels).first(device_examples);
+  // What the population keeps for every device, measured in two parts
+  // around the Federation's fixed setup: the simulator's records here, the
+  // coordinator's registry at registration.
+  int64_t heap_mark = HeapBytesInUse();
+  Partition shards;
+  if (scenario.data.partition == "sample") {
+    FEDGE_ASSIGN_OR_RETURN(SamplePartition sample,
+                           SamplePartition::Create(device_labels, SampleOptionsFor(scenario, DeriveSeed(scenario.seed,
+                                                                                               kPartitionStream))));
+    impl->sample = std::make_unique<SamplePartition>(std::move(sample));
+    shards.resize(scenario.population.num_devices);  // regenerated when a device is materialised
+  } else {
+    FEDGE_ASSIGN_OR_RETURN(shards, PartitionData(device_labels, {.method = scenario.data.partition,
+                                                                 .num_devices = scenario.population.num_devices,
+                                                                 .alpha = scenario.data.alpha,
+                                                                 .classes_per_device = scenario.data.classes_per_device,
+                                                                 .max_examples_per_device =
+                                                                     scenario.data.max_examples_per_device,
+                                                                 .seed = DeriveSeed(scenario.seed, kPartitionStream)}));
+  }
   impl->population = MakePopulation(scenario, std::move(shards));
   for (size_t i = 0; i < impl->population.size(); ++i) impl->index_of[impl->population[i].id] = i;
   impl->malicious = SelectMaliciousDevices(static_cast<int64_t>(impl->population.size()), scenario.attack.fraction,
                                            DeriveSeed(scenario.seed, kAttackStream));
+  impl->population_bytes.simulator = HeapBytesInUse() - heap_mark;
 
   if (scenario.federation.evaluate_every > 0) {
     // A fixed thread count keeps the test loss bit-identical across worker counts.
@@ -253,10 +295,12 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   }
   const int64_t num_elements = initial.layout.num_elements();
   impl->num_elements = num_elements;
+  heap_mark = HeapBytesInUse();
   std::vector<std::string> ids;
   for (const DeviceProfile& p : impl->population) ids.push_back(p.id);
   FEDGE_ASSIGN_OR_RETURN(impl->privacy, PrivacyRuntime::Create(scenario, std::move(ids),
                                                                impl->sim_state ? impl->sim_state->LedgerDir() : ""));
+  impl->population_bytes.simulator += HeapBytesInUse() - heap_mark;
   FederationOptions federation_options = ToFederationOptions(scenario, num_elements);
   // The simulator re-runs an interrupted round from its start (its devices
   // were put back by Reconcile), so the Federation must not count the
@@ -292,12 +336,14 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   }
   // A resumed run has its registry back from the store.
   const bool registered = impl->federation->GetStatus().registered_devices() >= impl->population.size();
-  for (const DeviceProfile& p : registered ? std::vector<DeviceProfile>{} : impl->population) {
+  heap_mark = HeapBytesInUse();
+  for (size_t i = 0; !registered && i < impl->population.size(); ++i) {
     proto::RegisterRequest request;
-    request.mutable_device()->set_device_id(p.id);
-    request.mutable_device()->set_num_examples(p.examples.size());
+    request.mutable_device()->set_device_id(impl->population[i].id);
+    request.mutable_device()->set_num_examples(impl->ShardSize(i));
     FEDGE_RETURN_IF_ERROR(impl->coordinator->Register(request).status());
   }
+  impl->population_bytes.registry = HeapBytesInUse() - heap_mark;
   if (scenario.drift.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(impl->drift, DriftSimulation::Create(scenario, impl->data.train, impl->data.test,
                                                                 impl->population, impl->coordinator, &impl->clock));
@@ -308,6 +354,36 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   impl->any_round_succeeded = std::any_of(impl->rows.begin(), impl->rows.end(),
                                           [](const RoundRow& r) { return r.succeeded; });
   return std::unique_ptr<Simulator>(new Simulator(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<TorchTrainer>> Simulator::Impl::MakeTrainer(const DeviceProfile& profile,
+                                                                          const TorchTrainerOptions& options) const {
+  const bool is_malicious = malicious[index_of.at(profile.id)];
+  // Label flipping poisons the data the device is given, not its update.
+  const bool flips_labels = is_malicious && !IsUpdateAttack(scenario.attack);
+  if (sample != nullptr) {
+    // The device's own sample, in its own style (regenerated, not stored).
+    ImageDataset own = StyledShard(data.train, profile.examples, sample->Style(index_of.at(profile.id)));
+    std::vector<int64_t> all(own.num_examples);
+    std::iota(all.begin(), all.end(), 0);
+    if (flips_labels) own = FlippedLabelShard(own, all);
+    return TorchTrainer::Create(options, own, all);
+  }
+  if (flips_labels && drift == nullptr) {
+    const ImageDataset poisoned = FlippedLabelShard(data.train, profile.examples);
+    std::vector<int64_t> all(poisoned.num_examples);
+    std::iota(all.begin(), all.end(), 0);
+    return TorchTrainer::Create(options, poisoned, all);
+  }
+  if (drift != nullptr) {
+    // The device's current data window, drifted as it arrived.
+    ImageDataset current = drift->TrainingSet(index_of.at(profile.id), round_in_progress, profile.seed);
+    std::vector<int64_t> all(current.num_examples);
+    std::iota(all.begin(), all.end(), 0);
+    if (flips_labels) current = FlippedLabelShard(current, all);
+    return TorchTrainer::Create(options, current, all);
+  }
+  return TorchTrainer::Create(options, data.train, profile.examples);
 }
 
 void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened,
@@ -327,24 +403,7 @@ void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFat
   run.privacy = *std::move(privacy_state);
   trainer_options.dp_random = run.privacy->noise.get();
   const bool is_malicious = malicious[index_of.at(profile.id)];
-  // Label flipping poisons the data the device is given, not its update.
-  const bool flips_labels = is_malicious && !IsUpdateAttack(scenario.attack);
-  absl::StatusOr<std::unique_ptr<TorchTrainer>> trainer;
-  if (flips_labels && drift == nullptr) {
-    const ImageDataset poisoned = FlippedLabelShard(data.train, profile.examples);
-    std::vector<int64_t> all(poisoned.num_examples);
-    std::iota(all.begin(), all.end(), 0);
-    trainer = TorchTrainer::Create(trainer_options, poisoned, all);
-  } else if (drift != nullptr) {
-    // The device's current data window, drifted as it arrived.
-    ImageDataset current = drift->TrainingSet(index_of.at(profile.id), round_in_progress, profile.seed);
-    std::vector<int64_t> all(current.num_examples);
-    std::iota(all.begin(), all.end(), 0);
-    if (flips_labels) current = FlippedLabelShard(current, all);
-    trainer = TorchTrainer::Create(trainer_options, current, all);
-  } else {
-    trainer = TorchTrainer::Create(trainer_options, data.train, profile.examples);
-  }
+  absl::StatusOr<std::unique_ptr<TorchTrainer>> trainer = MakeTrainer(profile, trainer_options);
   if (!trainer.ok()) {
     run.status = trainer.status();
     return;
@@ -424,9 +483,11 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   if (s.sim_state) FEDGE_RETURN_IF_ERROR(s.sim_state->BeginRound(static_cast<int64_t>(round), selected));
   s.Fault("round-start");
   // Phase 1, in parallel: every device trains and encodes its update.
+  // `cohort` outlives both phases: the devices' links borrow their profiles.
   std::vector<std::unique_ptr<DeviceRun>> runs;
-  for (const std::string& id : selected) {
-    const DeviceProfile& profile = s.population[s.index_of.at(id)];
+  std::vector<DeviceProfile> cohort(selected.size());
+  for (size_t i = 0; i < selected.size(); ++i) {
+    const DeviceProfile& profile = cohort[i] = s.Materialise(s.index_of.at(selected[i]));
     const RoundFate fate = DrawFate(s.scenario, round, profile.id);
     if (!fate.online || profile.examples.empty()) continue;  // never takes its task
     DeviceRun* run = runs.emplace_back(std::make_unique<DeviceRun>()).get();
@@ -607,9 +668,18 @@ absl::Status Simulator::WriteModel(const std::string& path) const {
   return WriteFileAtomically(path, bytes);
 }
 
+DeviceProfile Simulator::Impl::Materialise(size_t index) const {
+  DeviceProfile profile = population[index];
+  if (sample) profile.examples = sample->Shard(static_cast<int64_t>(index));
+  return profile;
+}
+
 bool Simulator::finished() const { return impl_->federation->finished(); }
 
+PopulationBytes Simulator::population_bytes() const { return impl_->population_bytes; }
+
 int64_t Simulator::empty_devices() const {
+  if (impl_->sample) return 0;  // every sampled shard holds at least sample_min >= 1 examples
   return std::count_if(impl_->population.begin(), impl_->population.end(),
                        [](const DeviceProfile& p) { return p.examples.empty(); });
 }
@@ -625,7 +695,8 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions
                                .fault_point = options.fault_point};
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim,
                          Simulator::Create(scenario, std::move(data), options.transport, durable));
-  RunTimings timings{.setup_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start)};
+  RunTimings timings{.setup_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start),
+                     .population = sim->population_bytes()};
   if (options.out != nullptr && sim->empty_devices() > 0) {
     std::fprintf(options.out, "note: %lld of %lld devices received no examples and never train\n",
                  static_cast<long long>(sim->empty_devices()), static_cast<long long>(scenario.population.num_devices));

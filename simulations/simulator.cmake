@@ -71,3 +71,11 @@ fedge_cc_test(NAME sim_registry_test
   DEPS fedge::sim
   TORCH
   TIMEOUT 120)
+
+# partition = "sample": 5,000 devices over 3,000 images, each sampled device
+# trains, an unsampled device costs <= 2 KB (tests/sim/population_test.cc).
+fedge_cc_test(NAME sim_population_test
+  SRCS ${FEDGE_SIM_TESTS}/population_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 60)

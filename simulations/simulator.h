@@ -116,6 +116,14 @@ class Simulator {
   // Devices with an empty data shard (never able to train).
   int64_t empty_devices() const;
 
+  // Heap bytes the population holds once set up, for all its devices: the
+  // simulator's per-device records (profiles, ids, the attack and privacy
+  // tables; with partition = "sample" no shards) plus the coordinator's
+  // registry entries. Measured (simulations/heap_usage.h) around building
+  // them; 0 where the heap cannot be measured. Devices that are never
+  // sampled cost no more later.
+  PopulationBytes population_bytes() const;
+
   // The rows of the rounds a resumed run had completed before this process
   // (empty for a new run), oldest first.
   const std::vector<RoundRow>& resumed_rows() const;
