@@ -273,7 +273,8 @@ class Device {
   // FinishStep uploads the waiting update (if any), settles the
   // error-feedback residual on the verdict, reports, and counts the task;
   // its result's task_status is the task's outcome. RunOnce() is exactly
-  // PrepareStep() followed by FinishStep().
+  // PrepareStep() followed by FinishStep(). FinishStep never uses the
+  // trainer, so a driver may free it in between (fedge-sim does).
   // REQUIRES: every PrepareStep that returns OK is followed by FinishStep
   // with its result before the next PrepareStep (kFailedPrecondition
   // otherwise).

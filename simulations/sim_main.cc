@@ -21,6 +21,7 @@
 #include "CLI/CLI.hpp"
 #include "core/fault_injection.h"
 #include "core/logging.h"
+#include "core/malloc_tuning.h"
 #include "models/threads.h"
 #include "models/zoo.h"
 #include "simulations/run_variants.h"
@@ -64,6 +65,9 @@ absl::StatusOr<fedge::ScenarioSet> Load(const std::string& path, const Overrides
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any thread allocates: the devices' training steps reuse freed
+  // memory instead of faulting fresh pages in (core/malloc_tuning.h).
+  fedge::KeepFreedMemoryForReuse();
   CLI::App app("fedge-sim: simulated federated learning on one machine. Keys: docs/configuration.md");
   app.require_subcommand(1);
   std::string path;
