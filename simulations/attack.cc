@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/random.h"
+#include "simulations/partition.h"
 
 namespace fedge {
 namespace {
@@ -83,18 +84,8 @@ absl::Status AttackUpdate(const AttackOptions& attack, absl::Span<const float> g
 }
 
 ImageDataset FlippedLabelShard(const ImageDataset& data, absl::Span<const int64_t> indices) {
-  ImageDataset shard;
-  shard.num_examples = static_cast<int64_t>(indices.size());
-  shard.rows = data.rows;
-  shard.cols = data.cols;
-  const size_t pixels = static_cast<size_t>(data.rows * data.cols);
-  shard.images.resize(indices.size() * pixels);
-  shard.labels.resize(indices.size());
-  for (size_t k = 0; k < indices.size(); ++k) {
-    const auto i = static_cast<size_t>(indices[k]);
-    std::copy_n(data.images.begin() + i * pixels, pixels, shard.images.begin() + k * pixels);
-    shard.labels[k] = static_cast<uint8_t>(kMaxLabel - data.labels[i]);
-  }
+  ImageDataset shard = SelectExamples(data, indices);
+  for (uint8_t& label : shard.labels) label = static_cast<uint8_t>(kMaxLabel - label);
   return shard;
 }
 

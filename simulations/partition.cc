@@ -147,4 +147,20 @@ std::vector<std::vector<int64_t>> LabelCounts(const Partition& partition, absl::
   return counts;
 }
 
+ImageDataset SelectExamples(const ImageDataset& data, absl::Span<const int64_t> indices) {
+  ImageDataset shard;
+  shard.num_examples = static_cast<int64_t>(indices.size());
+  shard.rows = data.rows;
+  shard.cols = data.cols;
+  const size_t pixels = static_cast<size_t>(data.rows * data.cols);
+  shard.images.resize(indices.size() * pixels);
+  shard.labels.resize(indices.size());
+  for (size_t k = 0; k < indices.size(); ++k) {
+    const auto i = static_cast<size_t>(indices[k]);
+    std::copy_n(data.images.begin() + i * pixels, pixels, shard.images.begin() + k * pixels);
+    shard.labels[k] = data.labels[i];
+  }
+  return shard;
+}
+
 }  // namespace fedge

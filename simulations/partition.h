@@ -32,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "core/idx.h"
 
 namespace fedge {
 
@@ -56,6 +57,10 @@ struct PartitionOptions {
 // num_devices < 1, alpha <= 0, classes_per_device outside
 // [1, number of classes], a negative cap, or no examples.
 absl::StatusOr<Partition> PartitionData(absl::Span<const uint8_t> labels, const PartitionOptions& options);
+
+// The examples of `data` at `indices` (in that order, repeats allowed) as a
+// dataset of their own. REQUIRES: every index is in [0, data.num_examples).
+ImageDataset SelectExamples(const ImageDataset& data, absl::Span<const int64_t> indices);
 
 // Per-device label histograms: counts[d][c] = examples of class c on device d.
 std::vector<std::vector<int64_t>> LabelCounts(const Partition& partition, absl::Span<const uint8_t> labels,

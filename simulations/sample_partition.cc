@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/random.h"
 #include "simulations/drift_transform.h"
+#include "simulations/partition.h"
 
 namespace fedge {
 namespace {
@@ -111,27 +112,17 @@ size_t SamplePartition::MemoryBytes() const {
 }
 
 ImageDataset StyledShard(const ImageDataset& data, absl::Span<const int64_t> indices, const DeviceStyle& style) {
-  ImageDataset shard;
-  shard.num_examples = static_cast<int64_t>(indices.size());
-  shard.rows = data.rows;
-  shard.cols = data.cols;
+  ImageDataset shard = SelectExamples(data, indices);
   const size_t pixels = static_cast<size_t>(data.rows * data.cols);
-  shard.images.resize(indices.size() * pixels);
-  shard.labels.resize(indices.size());
-  std::vector<uint8_t> rotated(pixels);
+  std::vector<uint8_t> original(pixels);
   for (size_t k = 0; k < indices.size(); ++k) {
-    const auto i = static_cast<size_t>(indices[k]);
-    const absl::Span<const uint8_t> src(data.images.data() + i * pixels, pixels);
-    const absl::Span<uint8_t> dst(shard.images.data() + k * pixels, pixels);
+    const absl::Span<uint8_t> image(shard.images.data() + k * pixels, pixels);
     if (style.rotation_deg != 0) {
-      RotateImage(src, data.rows, data.cols, style.rotation_deg, absl::MakeSpan(rotated));
-      std::copy(rotated.begin(), rotated.end(), dst.begin());
-    } else {
-      std::copy(src.begin(), src.end(), dst.begin());
+      std::copy(image.begin(), image.end(), original.begin());
+      RotateImage(original, data.rows, data.cols, style.rotation_deg, image);
     }
-    if (style.brightness != 0) AdjustBrightness(dst, style.brightness, 1.0);
-    if (style.noise_std > 0) AddSensorNoise(dst, style.noise_std, DeriveSeed(style.noise_seed, k));
-    shard.labels[k] = data.labels[i];
+    if (style.brightness != 0) AdjustBrightness(image, style.brightness, 1.0);
+    if (style.noise_std > 0) AddSensorNoise(image, style.noise_std, DeriveSeed(style.noise_seed, k));
   }
   return shard;
 }
