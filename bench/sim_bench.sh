@@ -5,7 +5,12 @@
 # that trains the same devices one after another. Prints each one's wall
 # time, CPU seconds and CPU / wall, the wall ratio, and each one's final
 # test accuracy. Whole processes are timed (start-up and data loading
-# included in both).
+# included in both). Then, unless FEDGE_BENCH_CEILING=0, it runs two copies of
+# the loop at once: their wall time over one copy's is what the machine gives
+# two independent single-threaded jobs (1.00 when the two cores are real and
+# nothing is shared; more when they share a physical core, caches or memory
+# bandwidth), so half of it is the best fedge-sim / sequential this machine
+# allows.
 #
 #   bench/sim_bench.sh [BUILD_DIR]      (default: build)
 #
@@ -37,3 +42,12 @@ line "sequential LibTorch loop (1 thread)" "$seq_wall" "$seq_user" "$seq_sys" "$
 line "fedge-sim (workers = $workers)" "$sim_wall" "$sim_user" "$sim_sys" "$sim_acc"
 printf "fedge-sim wall / sequential wall: %.2f (issue 17: <= 0.55; CPU/wall >= 1.9)\n" \
   "$(echo "$sim_wall / $seq_wall" | bc -l)"
+
+[[ "${FEDGE_BENCH_CEILING:-1}" == 0 ]] && exit 0
+for copy in 1 2; do
+  /usr/bin/time -f "%e" -o "$work/pair$copy.time" "$build/bench/sequential_fedavg" > /dev/null &
+done
+wait
+pair_wall=$(sort -n "$work/pair1.time" "$work/pair2.time" | tail -n 1)
+printf "two sequential loops at once: wall %.1f s, %.2f x one loop (the best fedge-sim / sequential here: %.2f)\n" \
+  "$pair_wall" "$(echo "$pair_wall / $seq_wall" | bc -l)" "$(echo "$pair_wall / $seq_wall / 2" | bc -l)"
