@@ -33,6 +33,7 @@
 #include "core/strings.h"
 #include "models/torch_evaluator.h"
 #include "models/torch_params.h"
+#include "models/training.h"
 #include "models/zoo.h"
 #include "simulations/attack.h"
 #include "simulations/attacking_trainer.h"
@@ -292,7 +293,8 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   if (scenario.federation.evaluate_every > 0) {
     // A fixed thread count keeps the test loss bit-identical across worker counts.
     FEDGE_ASSIGN_OR_RETURN(impl->evaluator,
-                           TorchEvaluator::Create(scenario.model.name, impl->data.test, 1000, scenario.run.torch_threads));
+                           TorchEvaluator::Create(scenario.model.name, impl->data.test, kDefaultEvalBatchSize,
+                                                  scenario.run.torch_threads));
   }
   const int64_t num_elements = initial.layout.num_elements();
   impl->num_elements = num_elements;
