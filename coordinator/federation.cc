@@ -465,6 +465,9 @@ absl::Status Federation::Impl::Refuse(RoundState::TaskState& task, const absl::S
 proto::UploadResponse Federation::Impl::Acknowledge(RoundState::TaskState& task,
                                                     std::map<std::string, double> trained) {
   RoundState::Acknowledge(task, task.upload.committed());
+  // tests/e2e/async_federation_test.sh counts these: each update once.
+  FEDGE_LOG(DEBUG) << "round " << open->round() << ": accepted update of task " << task.task.task_id() << " from "
+                   << task.device_id;
   DeviceEntry& device = devices[task.device_id];
   device.drift.set_drifting(false);  // its data is in the model now
   ++device.rounds_joined;

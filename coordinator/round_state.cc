@@ -102,19 +102,18 @@ const proto::Task* RoundState::IssueAsyncTask(const std::string& device_id) {
   auto latest = task_of_device_.find(device_id);
   if (latest != task_of_device_.end()) {
     TaskState& task = tasks_.at(latest->second);
-    UploadCheck check = CheckFor(task, UpdateLimits());
-    if (absl::Status fresh = check.CheckStaleness(); !task.committed && !task.storing && !fresh.ok()) {
-      // Its task fell beyond the staleness bound before its update came: it
-      // is final (an upload for it gets this answer) and a fresh one is due.
+    absl::Status fresh = task.storing ? absl::OkStatus() : CheckFor(task, UpdateLimits()).CheckStaleness();
+    // Its task in training is given again (the device may have restarted);
+    // once its update is final here, it waits for the next server step: a
+    // device contributes at most one update to each step (client-level DP
+    // relies on it, privacy/README.md).
+    if (fresh.ok()) return task.committed ? nullptr : &task.task;
+    // Its task fell beyond the staleness bound: it is final (an upload for
+    // it gets this answer), was never folded, and a fresh task is due.
+    if (!task.committed) {
       task.committed = true;
       task.upload.Release();
       task.reply = fresh;
-    } else {
-      // Its task in training is given again (the device may have
-      // restarted); once its update is final here, it waits for the next
-      // server step: a device contributes at most one update to each step
-      // (client-level DP relies on it, privacy/README.md).
-      return task.committed ? nullptr : &task.task;
     }
   }
   if (options_.max_outstanding > 0) {
