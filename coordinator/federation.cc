@@ -176,7 +176,10 @@ absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTa
   if (impl_->open && request.eligible()) task = impl_->open->IssueTask(request.device_id());
   if (task != nullptr) {
     *response.mutable_task() = *task;
-    response.mutable_task()->set_model_size_bytes(impl_->signed_model.size());
+    // Its base version's artifact: in async mode a carried task's base may
+    // be a recent version, not the current one.
+    const std::string* base = impl_->ServedModel(task->model_version());
+    response.mutable_task()->set_model_size_bytes(base ? base->size() : impl_->signed_model.size());
   } else {
     response.set_retry_after_millis(absl::ToInt64Milliseconds(impl_->options.poll_interval));
   }

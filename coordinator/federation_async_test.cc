@@ -21,7 +21,7 @@ using ::testing::FloatEq;
 using ::testing::HasSubstr;
 using fedge::testing::TinyModel;
 
-FederationOptions AsyncOptions(int64_t buffer_size, double exponent = 0, int64_t max_staleness = 10) {
+FederationOptions BufferedOptions(int64_t buffer_size, double exponent = 0, int64_t max_staleness = 10) {
   FederationOptions o;
   o.async.enabled = true;
   o.async.buffer_size = buffer_size;
@@ -82,7 +82,7 @@ class AsyncFederationTest : public ::testing::Test {
 };
 
 TEST_F(AsyncFederationTest, EveryDeviceGetsATaskAndKUpdatesTakeOneStep) {
-  Start(AsyncOptions(2), 3);
+  Start(BufferedOptions(2), 3);
   for (const char* d : {"d0", "d1", "d2"}) {
     const proto::Task task = TaskFor(d);
     EXPECT_EQ(task.model_version(), 1u);
@@ -105,7 +105,7 @@ TEST_F(AsyncFederationTest, EveryDeviceGetsATaskAndKUpdatesTakeOneStep) {
 }
 
 TEST_F(AsyncFederationTest, AStaleUpdateIsWeightedByThePolynomial) {
-  Start(AsyncOptions(1, /*exponent=*/1.0), 2);
+  Start(BufferedOptions(1, /*exponent=*/1.0), 2);
   const proto::Task stale = TaskFor("d0");
   ASSERT_TRUE(Upload("d1", {2, 2, 2, 2}).ok());  // step: version 2, weights 2
   ASSERT_EQ(federation_->model_version(), 2u);
@@ -119,7 +119,7 @@ TEST_F(AsyncFederationTest, AStaleUpdateIsWeightedByThePolynomial) {
 }
 
 TEST_F(AsyncFederationTest, AnUpdateBeyondTheBoundIsRefusedAndNeverFolded) {
-  Start(AsyncOptions(1, 0.5, /*max_staleness=*/1), 2);
+  Start(BufferedOptions(1, 0.5, /*max_staleness=*/1), 2);
   const proto::Task stale = TaskFor("d0");
   ASSERT_TRUE(Upload("d1", {1, 1, 1, 1}).ok());  // version 2
   ASSERT_TRUE(Upload("d1", {1, 1, 1, 1}).ok());  // its next task: version 3
@@ -144,7 +144,7 @@ TEST_F(AsyncFederationTest, AnUpdateBeyondTheBoundIsRefusedAndNeverFolded) {
 }
 
 TEST_F(AsyncFederationTest, AReSentUpdateIsAcknowledgedAgainAndCountedOnce) {
-  Start(AsyncOptions(2), 3);
+  Start(BufferedOptions(2), 3);
   const proto::Task task = TaskFor("d0");
   ASSERT_TRUE(Send("d0", task, {1, 1, 1, 1}).ok());
   absl::StatusOr<proto::UploadResponse> again = Send("d0", task, {1, 1, 1, 1});
@@ -167,7 +167,7 @@ TEST_F(AsyncFederationTest, AReSentUpdateIsAcknowledgedAgainAndCountedOnce) {
 }
 
 TEST_F(AsyncFederationTest, ADeviceContributesOnceToEachStep) {
-  Start(AsyncOptions(2), 2);
+  Start(BufferedOptions(2), 2);
   ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
   absl::StatusOr<proto::PollTaskResponse> poll = Poll("d0");
   ASSERT_TRUE(poll.ok());
@@ -178,7 +178,7 @@ TEST_F(AsyncFederationTest, ADeviceContributesOnceToEachStep) {
 }
 
 TEST_F(AsyncFederationTest, MaxConcurrentBoundsTheTasksInTraining) {
-  FederationOptions o = AsyncOptions(2);
+  FederationOptions o = BufferedOptions(2);
   o.async.max_concurrent = 2;
   Start(o, 3);
   TaskFor("d0");
@@ -190,7 +190,7 @@ TEST_F(AsyncFederationTest, MaxConcurrentBoundsTheTasksInTraining) {
 }
 
 TEST_F(AsyncFederationTest, AStaleTaskCanStillDownloadItsBaseVersion) {
-  Start(AsyncOptions(1), 2);
+  Start(BufferedOptions(1), 2);
   const proto::Task task = TaskFor("d0");
   ASSERT_TRUE(Upload("d1", {1, 1, 1, 1}).ok());
   ASSERT_EQ(federation_->model_version(), 2u);
@@ -200,15 +200,19 @@ TEST_F(AsyncFederationTest, AStaleTaskCanStillDownloadItsBaseVersion) {
   absl::StatusOr<proto::DownloadResponse> chunk = federation_->Download(r);
   ASSERT_TRUE(chunk.ok()) << chunk.status();
   EXPECT_GT(chunk->total_size(), 0u);
+  // Polling again gives the same task, sized as its base version's artifact.
+  const proto::Task again = TaskFor("d0");
+  EXPECT_EQ(again.task_id(), task.task_id());
+  EXPECT_EQ(again.model_size_bytes(), chunk->total_size());
 }
 
 TEST_F(AsyncFederationTest, ValidationNamesTheBadAsyncField) {
-  FederationOptions o = AsyncOptions(4);
+  FederationOptions o = BufferedOptions(4);
   o.async.max_concurrent = 2;
   absl::Status bad = ValidateFederationOptions(o);
   EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.message(), HasSubstr("max_concurrent"));
-  o = AsyncOptions(4, -1);
+  o = BufferedOptions(4, -1);
   EXPECT_THAT(ValidateFederationOptions(o).message(), HasSubstr("staleness_exponent"));
 }
 
@@ -217,7 +221,7 @@ TEST_F(AsyncFederationTest, AcknowledgedUpdatesOfTheBufferSurviveARestart) {
   fs::remove_all(dir);
   auto open_store = [&] { return *SqliteStateStore::Open({.dir = dir}); };
   std::unique_ptr<SqliteStateStore> store = open_store();
-  Start(AsyncOptions(2), 3, store.get());
+  Start(BufferedOptions(2), 3, store.get());
   const proto::Task first = TaskFor("d0");
   ASSERT_TRUE(Send("d0", first, {2, 2, 2, 2}).ok());
   const proto::Task pending = TaskFor("d1");  // in training when the coordinator stops
@@ -225,7 +229,7 @@ TEST_F(AsyncFederationTest, AcknowledgedUpdatesOfTheBufferSurviveARestart) {
   federation_.reset();
   store.reset();
   store = open_store();
-  FederationOptions o = AsyncOptions(2);
+  FederationOptions o = BufferedOptions(2);
   o.min_devices = 3;
   o.store = store.get();
   auto f = Federation::Create(o, std::make_unique<FedAvg>(), TinyModel(), key_, &clock_, nullptr);
