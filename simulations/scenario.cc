@@ -49,6 +49,11 @@ void CheckFederationForSimulation(ConfigSection root, Scenario& sc) {
   if (f.min_devices > n) {
     federation.Error(absl::StrCat("'min_devices' = ", f.min_devices, " exceeds population.num_devices = ", n));
   }
+  if (sc.async_mode() && sc.async.buffer_size > n) {
+    root.Section("async").Error(absl::StrCat("'buffer_size' = ", sc.async.buffer_size,
+                                             " exceeds population.num_devices = ", n,
+                                             ": a device contributes at most one update to each server step"));
+  }
   ConfigSection deploy = root.Section("deploy");
   if (!deploy.Has("proxy_data")) {
     sc.deploy.proxy_data = sc.data.dir;
