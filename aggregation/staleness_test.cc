@@ -21,7 +21,9 @@ TEST(StalenessWeightTest, NeverExceedsOneAndDecreases) {
     const double w = StalenessWeight(s, 0.7);
     EXPECT_LE(w, 1.0);
     EXPECT_GT(w, 0.0);
-    if (s > 0) EXPECT_LT(w, previous);
+    if (s > 0) {
+      EXPECT_LT(w, previous);
+    }
     previous = w;
   }
 }

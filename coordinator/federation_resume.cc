@@ -175,7 +175,8 @@ absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const s
     }
   }
   FEDGE_LOG(INFO) << "round " << r.round << ": resumed with " << updates.size()
-                  << " acknowledged updates; deadline in " << (deadline - now);
+                  << " acknowledged updates"
+                  << (open->async() ? std::string() : absl::StrCat("; deadline in ", absl::FormatDuration(deadline - now)));
   if (open->accepted() >= open->target()) CloseRound("target reached before the restart");
   return absl::OkStatus();
 }
