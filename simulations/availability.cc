@@ -36,14 +36,17 @@ absl::Duration DiurnalWindow::NextOnline(absl::Duration t) const {
 }
 
 absl::Duration DiurnalWindow::Finish(absl::Duration start, absl::Duration busy) const {
-  absl::Duration t = NextOnline(start);
-  if (always_online()) return t + busy;
-  while (true) {
-    const absl::Duration until = OnlineUntil(t);
-    if (t + busy <= until) return t + busy;
-    busy -= until - t;
-    t = NextOnline(until);
-  }
+  const absl::Duration t = NextOnline(start);
+  if (always_online() || busy <= absl::ZeroDuration()) return t + busy;
+  // The rest of the current window, then whole windows, then a part of one
+  // (computed, not walked: a long task spans many periods).
+  const absl::Duration first = OnlineUntil(t) - t;
+  if (busy <= first) return t + busy;
+  busy -= first;
+  const absl::Duration next = t + first + (period_ - on_);  // the next window's start
+  const int64_t full = absl::IDivDuration(busy, on_, &busy);
+  if (busy == absl::ZeroDuration()) return next + (full - 1) * period_ + on_;
+  return next + full * period_ + busy;
 }
 
 absl::Duration DiurnalWindow::OnlineUntil(absl::Duration t) const {

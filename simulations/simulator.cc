@@ -655,11 +655,11 @@ absl::Status Simulator::Impl::LaunchIdleDevices() {
     pool.Schedule([this, f, fate, now] { PrepareDevice(f->profile, fate, now, absl::InfiniteFuture(), *f->run); });
   }
   pool.Wait();
+  for (InFlight* f : started) HoldForAvailability(f->index, now, *f->run);
   // Those without an update on its way (no task, dropout, failure) are idle
   // again until the next server step.
   for (auto it = in_flight.begin(); it != in_flight.end();) {
     InFlight& f = **it;
-    HoldForAvailability(f.index, now, *f.run);
     if (f.run->arrival) {
       ++it;
       continue;

@@ -3,8 +3,8 @@
 # gRPC with mutual TLS on 127.0.0.1: a fedge-coordinator in async mode
 # (a server step every 3 accepted updates, at most 2 steps stale) and six
 # fedge-device processes that join and leave at random (a seeded shuffle:
-# after every server step one running device is SIGKILLed and one stopped
-# device starts), plus fedge-hostile-device holding back an update until it
+# after every 3 accepted updates one running device is SIGKILLed and one
+# stopped device starts), plus fedge-hostile-device holding back an update until it
 # is beyond the staleness bound.
 # Checks:
 #   - the run completes its 10 server steps, each recorded once in
@@ -64,15 +64,15 @@ certs="$W/certs/devices/device-$NUM"
 hostile_pid=$!
 LOOPBACK_PIDS+=("$hostile_pid")
 
-# Join and leave: after each server step (a new row in rounds.csv), kill a
-# random running device and start a random stopped one.
-steps_done() { [[ -f $W/rounds.csv ]] && csv_column "$W/rounds.csv" round | wc -l || echo 0; }
+# Join and leave: after every 3 updates the coordinator accepts (a server
+# step's worth; its log line, as rounds.csv rows come in bursts after
+# evaluation), kill a random running device and start a random stopped one.
+accepted_so_far() { grep -c "accepted update of task" "$W/coordinator.log" || true; }
 churn=0
-seen=0
+next=3
 while kill -0 "$LOOPBACK_COORDINATOR" 2>/dev/null; do
-  now=$(steps_done)
-  if ((now > seen && now < STEPS - 1)); then
-    seen=$now
+  if (($(accepted_so_far) >= next && next <= 3 * (STEPS - 2))); then
+    next=$((next + 3))
     ids=("${!running[@]}")
     victim=${ids[$((RANDOM % ${#ids[@]}))]}
     kill -9 "${running[$victim]}" 2>/dev/null || true
@@ -83,7 +83,7 @@ while kill -0 "$LOOPBACK_COORDINATOR" 2>/dev/null; do
     joiner=${stopped[$((RANDOM % ${#stopped[@]}))]}
     start_device "$joiner"
     churn=$((churn + 1))
-    echo "after step $now: device-$victim left, device-$joiner joined"
+    echo "after $((next - 3)) accepted updates: device-$victim left, device-$joiner joined"
   fi
   sleep 0.05  # a polling period, not a wait for a result
 done
