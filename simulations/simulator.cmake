@@ -32,7 +32,7 @@ if(FEDGE_BUILD_TESTS)
   add_test(NAME sim_async_scenario_test
     COMMAND ${FEDGE_SIM_TESTS}/async_scenario_test.sh $<TARGET_FILE:fedge-sim>
             ${PROJECT_SOURCE_DIR}/simulations/scenarios/async.toml)
-  set_tests_properties(sim_async_scenario_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+  set_tests_properties(sim_async_scenario_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
 endif()
 
 fedge_cc_test(NAME sim_device_test
