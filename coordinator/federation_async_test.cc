@@ -251,3 +251,35 @@ TEST_F(AsyncFederationTest, AcknowledgedUpdatesOfTheBufferSurviveARestart) {
 
 }  // namespace
 }  // namespace fedge
+
+namespace fedge {
+namespace {
+
+// Client-level DP per server step: K clipped updates summed, noised and
+// divided by K; a stale update is scaled by its weight and still clipped to
+// S, so no contribution exceeds the clip bound.
+TEST_F(AsyncFederationTest, ClientLevelDpAppliesToEachServerStep) {
+  DeterministicRandom noise(5);
+  FederationOptions o = BufferedOptions(2, /*exponent=*/1.0);
+  o.max_rounds = 2;
+  o.client_dp = ClientDpOptions{.clip_norm = 1, .noise_multiplier = 0.01, .device_sampling_rate = 2.0 / 3};
+  o.dp_random = &noise;
+  Start(o, 3);
+  const proto::Task stale = TaskFor("d2");
+  ASSERT_TRUE(Upload("d0", {10, 0, 0, 0}).ok());
+  ASSERT_TRUE(Upload("d1", {0, 0, 0, -3}).ok());  // step 1
+  std::vector<float> global = federation_->global_model().values;
+  EXPECT_NEAR(global[0], 0.5, 0.03);
+  EXPECT_NEAR(global[3], -0.5, 0.03);
+  ASSERT_TRUE(Send("d2", stale, {0, 4, 0, 0}).ok());  // staleness 1: 0.5 * 4 = 2, clipped to 1
+  ASSERT_TRUE(Upload("d0", {0, 0, 1, 0}).ok());       // step 2
+  global = federation_->global_model().values;
+  EXPECT_NEAR(global[1], 0.5, 0.03);
+  EXPECT_NEAR(global[2], 0.5, 0.03);
+  const std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_GT(records[1].metrics().at("client_epsilon"), records[0].metrics().at("client_epsilon"));
+}
+
+}  // namespace
+}  // namespace fedge
