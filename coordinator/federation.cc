@@ -53,6 +53,15 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   if (o.device_offline_after <= absl::ZeroDuration()) return bad("device_offline_after must be positive");
   if (o.resume_grace < absl::ZeroDuration()) return bad("resume_grace must be >= 0");
   if (!o.train.codec().empty()) FEDGE_RETURN_IF_ERROR(ValidateCodecSpec(o.train.codec()));
+  if (o.async.enabled) {
+    FEDGE_RETURN_IF_ERROR(o.async.staleness.Validate());
+    if (o.async.buffer_size < 1) return bad("async.buffer_size must be >= 1");
+    if (o.async.max_concurrent < 0) return bad("async.max_concurrent must be >= 0 (0: no limit)");
+    if (o.async.max_concurrent > 0 && o.async.max_concurrent < o.async.buffer_size) {
+      return bad("async.max_concurrent must be 0 or >= async.buffer_size, or the buffer could never fill");
+    }
+    if (o.rollout.enabled) return bad("a staged rollout needs rounds: it is not available in async mode");
+  }
   if (o.client_dp) {
     if (!(o.client_dp->device_sampling_rate > 0 && o.client_dp->device_sampling_rate <= 1)) {
       return bad("client_dp.device_sampling_rate must be in (0, 1]: the expected fraction of devices per round");
@@ -167,7 +176,10 @@ absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTa
   if (impl_->open && request.eligible()) task = impl_->open->IssueTask(request.device_id());
   if (task != nullptr) {
     *response.mutable_task() = *task;
-    response.mutable_task()->set_model_size_bytes(impl_->signed_model.size());
+    // Its base version's artifact: in async mode a carried task's base may
+    // be a recent version, not the current one.
+    const std::string* base = impl_->ServedModel(task->model_version());
+    response.mutable_task()->set_model_size_bytes(base ? base->size() : impl_->signed_model.size());
   } else {
     response.set_retry_after_millis(absl::ToInt64Milliseconds(impl_->options.poll_interval));
   }
@@ -185,7 +197,7 @@ absl::StatusOr<proto::DownloadResponse> Federation::Download(const proto::Downlo
   const uint64_t served = deployed ? impl_->DeployedVersionFor(request.device_id()) : impl_->version;
   // A deployed version the rollout still serves to some devices is served.
   const std::string* artifact = deployed ? impl_->DeployedArtifact(request.model_version())
-                                         : (request.model_version() == served ? &impl_->signed_model : nullptr);
+                                         : impl_->ServedModel(request.model_version());
   if (artifact == nullptr || served == 0) {
     return absl::FailedPreconditionError(absl::StrCat(deployed ? "deployed" : "global", " model version ",
                                                       request.model_version(), " is not served; the current one is ",
@@ -258,13 +270,15 @@ void Federation::UploadAsync(const proto::UploadRequest& request, UploadDone don
 absl::StatusOr<proto::UploadResponse> Federation::Impl::Receive(const proto::UploadRequest& request,
                                                                 std::string whole, Received& received) {
   FEDGE_RETURN_IF_ERROR(CheckAdmitted(request.device_id()));
-  RoundState::TaskState* task = open ? open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
-  if (task == nullptr) {
-    auto replayed = last_round_replies.find(request.task_id());
-    if (replayed != last_round_replies.end() && replayed->second.device_id == request.device_id()) {
-      return replayed->second.reply;
-    }
+  // A task of the last closed round is never part of the open one.
+  auto replayed = last_round_replies.find(request.task_id());
+  if (replayed != last_round_replies.end() && replayed->second.device_id == request.device_id()) {
+    return replayed->second.reply;
   }
+  if (open && open->async() && open->FindTask(request.task_id()) == nullptr) {
+    FEDGE_RETURN_IF_ERROR(CheckNotSuperseded(request));
+  }
+  RoundState::TaskState* task = open ? open->FindOrIssueTask(request.task_id(), request.device_id()) : nullptr;
   if (task == nullptr || task->device_id != request.device_id()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "task '", request.task_id(), "' is not open for device '", request.device_id(),
@@ -274,6 +288,13 @@ absl::StatusOr<proto::UploadResponse> Federation::Impl::Receive(const proto::Upl
   if (task->storing) {
     return absl::UnavailableError(absl::StrCat("the update of task '", request.task_id(),
                                                "' is being stored; send its final chunk again for the answer"));
+  }
+  if (open->async()) {
+    // Refused before anything is buffered; never touches the aggregate.
+    if (absl::Status fresh = open->CheckFor(*task, options.limits).CheckStaleness(); !fresh.ok()) {
+      open->CountRejection("stale");
+      return Reject(*task, fresh);
+    }
   }
   open->record().set_bytes_up(open->record().bytes_up() + request.data().size());
   if (request.has_header()) {
@@ -305,7 +326,9 @@ std::optional<absl::StatusOr<proto::UploadResponse>> Federation::Impl::Decide(
     Received& received, absl::StatusOr<RoundState::CheckedUpload> checked, const char* reason, UploadDone& done) {
   --being_checked;
   const RoundState::UploadCheck& check = received.check;
-  RoundState::TaskState* task = open && open->round() == check.round ? open->FindTask(check.task_id) : nullptr;
+  // An asynchronous task moves to the next buffer when the buffer steps.
+  const bool same_round = open && (open->async() || open->round() == check.round);
+  RoundState::TaskState* task = same_round ? open->FindTask(check.task_id) : nullptr;
   if (task == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat("task '", check.task_id,
                                                       "' is not open any more: its round reached its target while "
@@ -338,7 +361,7 @@ void Federation::Impl::CloseIfComplete() {
   if (!open || being_stored > 0) return;
   if (open->accepted() >= open->target()) {
     CloseRound("target reached");
-  } else if (open->AllSelectedAnswered()) {
+  } else if (!open->async() && open->AllSelectedAnswered()) {
     CloseRound("every selected device answered");
   }
 }
@@ -363,6 +386,13 @@ std::optional<absl::StatusOr<proto::UploadResponse>> Federation::Impl::BeginStor
   };
   const Room room{this, round};
   mu.Await(absl::Condition(&room));
+  if (open && open->async() && open->round() != round) {
+    // The buffer stepped while the update waited: its task moved to the
+    // next buffer, which folds it (at its new staleness).
+    if (RoundState::TaskState* moved = open->FindTask(task_id)) {
+      return BeginStoring(moved, std::move(bytes), std::move(checked), done);
+    }
+  }
   if (!open || open->round() != round) {
     return absl::FailedPreconditionError(
         absl::StrCat("task '", task_id, "' is not open any more: its round closed while the update waited to be stored"));
@@ -438,6 +468,9 @@ absl::Status Federation::Impl::Refuse(RoundState::TaskState& task, const absl::S
 proto::UploadResponse Federation::Impl::Acknowledge(RoundState::TaskState& task,
                                                     std::map<std::string, double> trained) {
   RoundState::Acknowledge(task, task.upload.committed());
+  // tests/e2e/async_federation_test.sh counts these: each update once.
+  FEDGE_LOG(DEBUG) << "round " << open->round() << ": accepted update of task " << task.task.task_id() << " from "
+                   << task.device_id;
   DeviceEntry& device = devices[task.device_id];
   device.drift.set_drifting(false);  // its data is in the model now
   ++device.rounds_joined;
@@ -496,6 +529,7 @@ std::unique_ptr<RoundAggregator> Federation::Impl::BeginAggregation(int64_t targ
 void Federation::Impl::MaybeOpenRound() {
   if (!store_error.ok()) return;
   if (open || Finished() || (RoundLimit() > 0 && static_cast<int64_t>(rounds_started) >= RoundLimit())) return;
+  if (options.async.enabled) return OpenAsyncBuffer({});
   // Only registered, active devices take part (enrolment adds pending and
   // revoked ones to the registry).
   std::vector<std::string> eligible;
@@ -559,11 +593,15 @@ void Federation::Impl::MaybeOpenRound() {
 void Federation::Impl::CloseRound(std::string_view why) {
   RoundState round = std::move(*open);
   open.reset();
+  // Asynchronous mode: the tasks still in training go on into the next buffer.
+  std::map<std::string, RoundState::TaskState> carried;
+  if (round.async()) carried = round.TakeOutstanding();
   FEDGE_LOG(INFO) << "round " << round.round() << ": closing (" << why << ")";
   last_round_replies = round.CommittedReplies();
   proto::RoundRecord record = round.FinalRecord();
   record.set_closed_unix_micros(ToMicros(clock->Now()));
   record.set_late(round.issued() - record.accepted() - record.rejected());
+  if (round.async()) FillAsyncRecord(round, record);
   const int64_t needed = std::max(options.min_quorum, strategy->min_updates());
   absl::Status outcome = absl::OkStatus();
   if (record.accepted() < needed) {
@@ -579,6 +617,7 @@ void Federation::Impl::CloseRound(std::string_view why) {
   }
   PendingRecord closed;
   if (outcome.ok()) {
+    if (round.async()) KeepServedModel();
     ++version;
     absl::Status published = PublishModel();
     if (!published.ok()) FEDGE_LOG(ERROR) << "could not sign the new model: " << published.message();
@@ -615,6 +654,8 @@ void Federation::Impl::CloseRound(std::string_view why) {
   }
   closed.record = std::move(record);
   pending.push_back(std::move(closed));
+  // Devices go on training and uploading: the next buffer opens at once.
+  if (round.async()) OpenAsyncBuffer(std::move(carried));
 }
 
 absl::Status Federation::Impl::CheckAggregate(absl::Span<const float> delta, int64_t accepted) const {

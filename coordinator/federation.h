@@ -40,6 +40,19 @@
 // stage should serve, Tick() applies the rollout's rules, and a deployment
 // made while a rollout runs waits for it to end.
 //
+// Asynchronous mode (options.async.enabled; federation_async.cc, FedBuff):
+// there are no rounds and no sampling. Any eligible device that polls gets a
+// task on the current global version (at most async.max_concurrent in
+// training); its update is folded, weighted by (1 + s)^-a for staleness s
+// (server steps since its task was issued), into a buffer, and every
+// async.buffer_size accepted updates the strategy takes a server step and a
+// new signed version is published, recorded as one RoundRecord. An update
+// more than async.staleness.max_staleness steps stale is refused with
+// kFailedPrecondition naming its staleness and the bound. A device
+// contributes at most one update to each server step. Everything else —
+// validation, idempotent uploads, durability, evaluation, deployment — is
+// the synchronous path's.
+//
 // Thread-safety: all methods are safe to call concurrently; one mutex
 // guards the round state. Evaluation runs outside it.
 #ifndef FEDGE_COORDINATOR_FEDERATION_H_
@@ -58,6 +71,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "aggregation/staleness.h"
 #include "aggregation/strategy.h"
 #include "aggregation/update_checks.h"
 #include "coordinator/rollout.h"
@@ -73,6 +87,17 @@
 #include "proto/fedge.pb.h"
 
 namespace fedge {
+
+// Asynchronous buffered aggregation ([federation] mode = "async", [async]).
+struct AsyncOptions {
+  bool enabled = false;
+  // K: accepted updates per server step.
+  int64_t buffer_size = 10;
+  // The staleness weight's exponent and the largest staleness accepted.
+  StalenessOptions staleness = {};
+  // Tasks in training at once; 0: no limit.
+  int64_t max_concurrent = 100;
+};
 
 struct FederationOptions {
   // --- Behaviour ---------------------------------------------------------
@@ -162,6 +187,10 @@ struct FederationOptions {
   // buffering a non-final upload chunk past offset 0. Null (the default) in
   // service.
   std::function<void(std::string_view event)> fault_point;
+
+  // Asynchronous mode (see the file comment); off: synchronous rounds.
+  // `max_rounds` then counts server steps.
+  AsyncOptions async;
 
   // --- Performance -------------------------------------------------------
   // Largest model chunk returned by one Download call.

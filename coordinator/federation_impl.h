@@ -117,6 +117,10 @@ struct Federation::Impl {
   // Complete uploads being checked without the lock: the round does not
   // close at its deadline until they are decided either.
   int64_t being_checked ABSL_GUARDED_BY(mu) = 0;
+  // Asynchronous mode: the signed models of the previous versions still
+  // within the staleness bound, by version, so a device whose task was
+  // issued just before a server step can still download its base version.
+  std::map<uint64_t, std::string> recent_models ABSL_GUARDED_BY(mu);
   // Set when closing a round could not be stored: the in-memory state is
   // ahead of the store, so nothing more is acknowledged until a restart.
   absl::Status store_error ABSL_GUARDED_BY(mu);
@@ -179,6 +183,26 @@ struct Federation::Impl {
   // round (CloseIfComplete): `task` is dangling after it.
   absl::Status Reject(RoundState::TaskState& task, absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // --- Asynchronous mode (federation_async.cc) ---
+  // The options of buffer `round`, on the current global version.
+  RoundState::Options BufferOptions(uint64_t round, int64_t target, proto::TrainConfig train, absl::Time opened,
+                                    absl::Time deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Opens the next buffer (no sampling, no deadline), taking over the
+  // tasks still in training; stores it first with a store.
+  void OpenAsyncBuffer(std::map<std::string, RoundState::TaskState> carried) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The asynchronous parts of a closed buffer's record: tasks issued, mean
+  // and largest staleness of its updates.
+  static void FillAsyncRecord(const RoundState& buffer, proto::RoundRecord& record);
+  // Keeps the signed model of the version about to be replaced while it is
+  // within the staleness bound.
+  void KeepServedModel() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The signed global model of `version` if it is served: the current one
+  // or, in asynchronous mode, a recent one. Null otherwise.
+  const std::string* ServedModel(uint64_t version) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Asynchronous mode: kFailedPrecondition for an upload of a task older
+  // than the device's last accepted update (it was final long ago; nothing
+  // is counted twice). OK otherwise.
+  absl::Status CheckNotSuperseded(const proto::UploadRequest& request) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // --- Staged rollout (federation_rollout.cc) ---
   // The deployed version `device_id` is told to serve (0: none).
   uint64_t DeployedVersionFor(const std::string& device_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

@@ -156,7 +156,9 @@ absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const s
       return absl::DataLossError(absl::StrCat(resumed.message(), ": restore the state directory from a backup, or "
                                                                  "add --new-run to start over"));
     }
-    for (const AckedUpdate& u : updates) FEDGE_RETURN_IF_ERROR(open->MarkAcknowledged(u.device_id, u.size));
+    for (const AckedUpdate& u : updates) {
+      FEDGE_RETURN_IF_ERROR(open->MarkAcknowledged(u.device_id, u.size, u.task_id));
+    }
     if (open->accepted() != static_cast<int64_t>(updates.size())) {
       return absl::DataLossError(absl::StrCat("the stored progress of round ", r.round, " counts ", open->accepted(),
                                               " updates but ", updates.size(), " were acknowledged: restore the "
@@ -164,7 +166,7 @@ absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const s
     }
   } else {
     for (const AckedUpdate& u : updates) {
-      if (absl::Status replayed = open->Replay(u.device_id, u.bytes, options.limits); !replayed.ok()) {
+      if (absl::Status replayed = open->Replay(u.device_id, u.bytes, options.limits, u.task_id); !replayed.ok()) {
         return absl::FailedPreconditionError(absl::StrCat(
             "the update of device '", u.device_id, "' acknowledged in round ", r.round,
             " cannot be counted again (", replayed.message(),
@@ -173,7 +175,8 @@ absl::Status Federation::Impl::ResumeOpenRound(const StoredOpenRound& r, const s
     }
   }
   FEDGE_LOG(INFO) << "round " << r.round << ": resumed with " << updates.size()
-                  << " acknowledged updates; deadline in " << (deadline - now);
+                  << " acknowledged updates"
+                  << (open->async() ? std::string() : absl::StrCat("; deadline in ", absl::FormatDuration(deadline - now)));
   if (open->accepted() >= open->target()) CloseRound("target reached before the restart");
   return absl::OkStatus();
 }
@@ -183,15 +186,7 @@ absl::Status Federation::Impl::ReopenRound(const StoredOpenRound& r, absl::Time 
     return absl::DataLossError(absl::StrCat("the stored open round ", r.round, " trains model version ",
                                             r.model_version, " but the stored global model is version ", version));
   }
-  open.emplace(RoundState::Options{.round = r.round,
-                                   .model_version = r.model_version,
-                                   .layout_id = global.layout.id(),
-                                   .num_elements = global.layout.num_elements(),
-                                   .target = r.target,
-                                   .architecture = options.architecture,
-                                   .train = r.train,
-                                   .opened = absl::FromUnixMicros(r.opened_unix_micros),
-                                   .deadline = deadline},
+  open.emplace(BufferOptions(r.round, r.target, r.train, absl::FromUnixMicros(r.opened_unix_micros), deadline),
                r.selected, BeginAggregation(r.target));
   return absl::OkStatus();
 }

@@ -47,6 +47,13 @@ FederationOptions MakeFederationOptions(const FederationSettings& s, int64_t pop
   o.extra_round_drift_fraction = f.extra_round_drift_fraction;
   o.max_extra_rounds = f.max_extra_rounds;
   o.train = MakeTrainConfig(s);
+  if (s.async_mode()) {
+    o.async = AsyncOptions{.enabled = true,
+                           .buffer_size = s.async.buffer_size,
+                           .staleness = {.exponent = s.async.staleness_exponent,
+                                         .max_staleness = s.async.max_staleness},
+                           .max_concurrent = s.async.max_concurrent};
+  }
   if (s.client_dp.enabled) {
     const ClientDpSettings& c = s.client_dp;
     o.client_dp = ClientDpOptions{

@@ -1,5 +1,8 @@
 #include "coordinator/round_state.h"
 
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "compression/codec.h"
 #include "core/status.h"
@@ -17,12 +20,35 @@ uint64_t MaxUploadBytes(int64_t num_elements) { return 8 * static_cast<uint64_t>
 
 std::string TaskId(uint64_t round, const std::string& device_id) { return absl::StrCat("r", round, "-", device_id); }
 
+// An asynchronous task names the buffer that issued it and its base
+// version, so a restarted coordinator can take its upload.
+std::string AsyncTaskId(uint64_t round, uint64_t version, const std::string& device_id) {
+  return absl::StrCat("a", round, "-v", version, "-", device_id);
+}
+
+// Parses AsyncTaskId; false when `id` is not of its form for `device_id`.
+bool ParseAsyncTaskId(std::string_view id, const std::string& device_id, uint64_t* round, uint64_t* version) {
+  const std::string suffix = absl::StrCat("-", device_id);
+  if (id.size() <= suffix.size() + 3 || id[0] != 'a' || !id.ends_with(suffix)) return false;
+  const std::string_view head = id.substr(1, id.size() - suffix.size() - 1);  // "<round>-v<version>"
+  const size_t dash = head.find("-v");
+  if (dash == std::string_view::npos) return false;
+  return absl::SimpleAtoi(AsAbsl(head.substr(0, dash)), round) &&
+         absl::SimpleAtoi(AsAbsl(head.substr(dash + 2)), version);
+}
+
 // The same status with `who` (naming the device) in front of its message.
 absl::Status Prefixed(std::string_view who, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(AsAbsl(who), status.message()));
 }
 
 }  // namespace
+
+std::optional<uint64_t> RoundState::AsyncTaskBaseVersion(std::string_view task_id, const std::string& device_id) {
+  uint64_t round = 0, version = 0;
+  if (!ParseAsyncTaskId(task_id, device_id, &round, &version)) return std::nullopt;
+  return version;
+}
 
 RoundState::RoundState(Options options, std::vector<std::string> selected,
                        std::unique_ptr<RoundAggregator> aggregator)
@@ -36,6 +62,7 @@ RoundState::RoundState(Options options, std::vector<std::string> selected,
 }
 
 const proto::Task* RoundState::IssueTask(const std::string& device_id) {
+  if (options_.async) return IssueAsyncTask(device_id);
   if (!is_selected_.contains(device_id)) return nullptr;
   const std::string id = TaskId(options_.round, device_id);
   auto it = tasks_.find(id);
@@ -55,6 +82,79 @@ const proto::Task* RoundState::IssueTask(const std::string& device_id) {
   return it->second.committed ? nullptr : &it->second.task;
 }
 
+RoundState::TaskState& RoundState::AddTask(const std::string& device_id, uint64_t round, uint64_t version,
+                                           const std::string& id) {
+  TaskState state{.device_id = device_id,
+                  .task = proto::Task(),
+                  .upload = UploadBuffer(MaxUploadBytes(options_.num_elements))};
+  proto::Task& task = state.task;
+  task.set_round(round);
+  task.set_task_id(id);
+  task.set_model_version(version);
+  task.set_architecture(options_.architecture);
+  *task.mutable_train() = options_.train;
+  // No deadline: how late an update may come is bounded by its staleness.
+  task_of_device_[device_id] = id;
+  return tasks_.emplace(id, std::move(state)).first->second;
+}
+
+const proto::Task* RoundState::IssueAsyncTask(const std::string& device_id) {
+  auto latest = task_of_device_.find(device_id);
+  if (latest != task_of_device_.end()) {
+    TaskState& task = tasks_.at(latest->second);
+    absl::Status fresh = task.storing ? absl::OkStatus() : CheckFor(task, UpdateLimits()).CheckStaleness();
+    // Its task in training is given again (the device may have restarted);
+    // once its update is final here, it waits for the next server step: a
+    // device contributes at most one update to each step (client-level DP
+    // relies on it, privacy/README.md).
+    if (fresh.ok()) return task.committed ? nullptr : &task.task;
+    // Its task fell beyond the staleness bound: it is final (an upload for
+    // it gets this answer), was never folded, and a fresh task is due.
+    if (!task.committed) {
+      task.committed = true;
+      task.upload.Release();
+      task.reply = fresh;
+    }
+  }
+  if (options_.max_outstanding > 0) {
+    int64_t outstanding = 0;
+    for (const auto& [id, task] : tasks_) outstanding += !task.committed;
+    if (outstanding >= options_.max_outstanding) return nullptr;
+  }
+  ++issued_here_;
+  return &AddTask(device_id, options_.round, options_.model_version,
+                  AsyncTaskId(options_.round, options_.model_version, device_id))
+              .task;
+}
+
+RoundState::TaskState* RoundState::RecreateAsyncTask(const std::string& task_id, const std::string& device_id) {
+  uint64_t round = 0, version = 0;
+  if (!ParseAsyncTaskId(task_id, device_id, &round, &version) || round > options_.round ||
+      version > options_.model_version) {
+    return nullptr;
+  }
+  auto latest = task_of_device_.find(device_id);
+  if (latest != task_of_device_.end() && !tasks_.at(latest->second).committed) return nullptr;  // one at a time
+  return &AddTask(device_id, round, version, task_id);
+}
+
+std::map<std::string, RoundState::TaskState> RoundState::TakeOutstanding() {
+  std::map<std::string, TaskState> outstanding;
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    if (it->second.committed) {
+      ++it;
+    } else {
+      outstanding.insert(tasks_.extract(it++));
+    }
+  }
+  return outstanding;
+}
+
+void RoundState::AdoptTasks(std::map<std::string, TaskState> tasks) {
+  for (auto& [id, task] : tasks) task_of_device_[task.device_id] = id;
+  tasks_.merge(tasks);
+}
+
 RoundState::TaskState* RoundState::FindTask(const std::string& task_id) {
   auto it = tasks_.find(task_id);
   return it == tasks_.end() ? nullptr : &it->second;
@@ -62,8 +162,20 @@ RoundState::TaskState* RoundState::FindTask(const std::string& task_id) {
 
 RoundState::TaskState* RoundState::FindOrIssueTask(const std::string& task_id, const std::string& device_id) {
   if (TaskState* task = FindTask(task_id)) return task;
+  if (options_.async) return RecreateAsyncTask(task_id, device_id);
   if (task_id != TaskId(options_.round, device_id) || IssueTask(device_id) == nullptr) return nullptr;
   return FindTask(task_id);
+}
+
+absl::Status RoundState::UploadCheck::CheckStaleness() const {
+  if (max_staleness < 0 || current_version <= model_version) return absl::OkStatus();
+  const uint64_t staleness = current_version - model_version;
+  if (staleness <= static_cast<uint64_t>(max_staleness)) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "update from '", device_id, "' for task '", task_id, "' is too stale: it was trained on global version ",
+      model_version, ", ", staleness, " server steps behind the current version ", current_version,
+      ", and this coordinator refuses updates more than ", max_staleness,
+      " steps stale ([async] max_staleness); the device should poll for a new task"));
 }
 
 bool RoundState::AllSelectedAnswered() const {
@@ -104,14 +216,22 @@ absl::Status RoundState::UploadCheck::CheckHeader(const proto::UpdateHeader& u) 
 }
 
 RoundState::UploadCheck RoundState::CheckFor(const TaskState& task, const UpdateLimits& limits) const {
-  return UploadCheck{.device_id = task.device_id,
-                     .task_id = task.task.task_id(),
-                     .round = options_.round,
-                     .model_version = options_.model_version,
-                     .layout_id = options_.layout_id,
-                     .num_elements = options_.num_elements,
-                     .codec = options_.train.codec(),
-                     .limits = CapForTask(limits, options_.train.max_examples())};
+  UploadCheck check{.device_id = task.device_id,
+                    .task_id = task.task.task_id(),
+                    .round = options_.round,
+                    .model_version = options_.model_version,
+                    .layout_id = options_.layout_id,
+                    .num_elements = options_.num_elements,
+                    .codec = options_.train.codec(),
+                    .limits = CapForTask(limits, options_.train.max_examples())};
+  if (options_.async) {
+    // The task's own buffer and base version; the staleness is against this one's.
+    check.round = task.task.round();
+    check.model_version = task.task.model_version();
+    check.current_version = options_.model_version;
+    check.max_staleness = options_.staleness.max_staleness;
+  }
+  return check;
 }
 
 absl::StatusOr<RoundState::CheckedUpload> RoundState::UploadCheck::Run(std::string_view bytes,
@@ -121,6 +241,7 @@ absl::StatusOr<RoundState::CheckedUpload> RoundState::UploadCheck::Run(std::stri
     *reason = why;
     return status;
   };
+  if (absl::Status fresh = CheckStaleness(); !fresh.ok()) return rejected("stale", fresh);
   CheckedUpload c;
   c.update = std::make_unique<proto::EncodedUpdate>();
   if (!c.update->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -150,11 +271,29 @@ absl::StatusOr<RoundState::CheckedUpload> RoundState::Check(const TaskState& tas
 }
 
 absl::Status RoundState::Fold(CheckedUpload c) {
-  if (absl::Status added = aggregator_->Add(*c.view, c.weight); !added.ok()) {
+  std::optional<ScaledUpdateView> scaled;
+  int64_t staleness = 0;
+  if (options_.async) {
+    // Server steps may have happened since the update was checked.
+    const uint64_t base = c.update->base_version();
+    staleness = base < options_.model_version ? static_cast<int64_t>(options_.model_version - base) : 0;
+    if (staleness > options_.staleness.max_staleness) {
+      CountRejection("stale");
+      return absl::FailedPreconditionError(absl::StrCat(
+          "update trained on global version ", base, " became ", staleness,
+          " server steps stale while it was checked, more than the ", options_.staleness.max_staleness,
+          " allowed ([async] max_staleness); the device should poll for a new task"));
+    }
+    scaled.emplace(c.view.get(), StalenessWeight(staleness, options_.staleness.exponent));
+  }
+  const UpdateView& view = scaled ? static_cast<const UpdateView&>(*scaled) : *c.view;
+  if (absl::Status added = aggregator_->Add(view, c.weight); !added.ok()) {
     CountRejection("aggregator");
     return added;
   }
   record_.set_accepted(record_.accepted() + 1);
+  staleness_sum_ += static_cast<double>(staleness);
+  staleness_max_ = std::max(staleness_max_, staleness);
   total_weight_ += c.weight;
   for (const auto& [k, v] : c.metrics) metric_sums_[k] += c.weight * v;
   return absl::OkStatus();
@@ -165,7 +304,14 @@ absl::Status RoundState::Accept(TaskState& task, const UpdateLimits& limits) {
   return Fold(std::move(checked));
 }
 
-absl::StatusOr<RoundState::TaskState*> RoundState::IssueAcknowledgedTask(const std::string& device_id) {
+absl::StatusOr<RoundState::TaskState*> RoundState::IssueAcknowledgedTask(const std::string& device_id,
+                                                                         const std::string& task_id) {
+  if (options_.async) {
+    TaskState* task = FindTask(task_id) == nullptr ? RecreateAsyncTask(task_id, device_id) : nullptr;
+    if (task != nullptr) return task;
+    return absl::DataLossError(absl::StrCat("the stored task '", task_id, "' of device '", device_id,
+                                            "' does not belong to buffer ", options_.round, " or was stored twice"));
+  }
   if (IssueTask(device_id) == nullptr) {
     return absl::DataLossError(absl::StrCat("device '", device_id, "' was not selected for round ", options_.round,
                                             " or its update was stored twice"));
@@ -182,16 +328,17 @@ void RoundState::Acknowledge(TaskState& task, uint64_t size) {
   task.reply = reply;
 }
 
-absl::Status RoundState::Replay(const std::string& device_id, const std::string& bytes, const UpdateLimits& limits) {
-  FEDGE_ASSIGN_OR_RETURN(TaskState * task, IssueAcknowledgedTask(device_id));
+absl::Status RoundState::Replay(const std::string& device_id, const std::string& bytes, const UpdateLimits& limits,
+                                const std::string& task_id) {
+  FEDGE_ASSIGN_OR_RETURN(TaskState * task, IssueAcknowledgedTask(device_id, task_id));
   FEDGE_RETURN_IF_ERROR(task->upload.Append(0, bytes, bytes.size()));
   FEDGE_RETURN_IF_ERROR(Accept(*task, limits));
   Acknowledge(*task, bytes.size());
   return absl::OkStatus();
 }
 
-absl::Status RoundState::MarkAcknowledged(const std::string& device_id, uint64_t size) {
-  FEDGE_ASSIGN_OR_RETURN(TaskState * task, IssueAcknowledgedTask(device_id));
+absl::Status RoundState::MarkAcknowledged(const std::string& device_id, uint64_t size, const std::string& task_id) {
+  FEDGE_ASSIGN_OR_RETURN(TaskState * task, IssueAcknowledgedTask(device_id, task_id));
   Acknowledge(*task, size);
   return absl::OkStatus();
 }

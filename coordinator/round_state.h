@@ -6,6 +6,14 @@
 // `Accept` is the trust boundary for updates: it parses and validates the
 // uploaded bytes once and only then lets them touch the aggregate.
 //
+// Asynchronous mode (Options::async; coordinator/README.md, "Asynchronous
+// mode"): the RoundState is one FedBuff buffer, closed every `target`
+// accepted updates. There is no sampled cohort: any device may take a task
+// (at most `max_outstanding` at once, one per device), a task outlives the
+// buffer it was issued in (TakeOutstanding / AdoptTasks carry it to the
+// next), and an update trained on base version b is folded with the weight
+// (1 + s)^-a, s = model_version - b, or refused when s > max_staleness.
+//
 // Thread-safety: not thread-safe; the Federation serialises access.
 #ifndef FEDGE_COORDINATOR_ROUND_STATE_H_
 #define FEDGE_COORDINATOR_ROUND_STATE_H_
@@ -13,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +29,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "aggregation/staleness.h"
 #include "aggregation/strategy.h"
 #include "aggregation/update_checks.h"
 #include "coordinator/upload_buffer.h"
@@ -39,6 +49,11 @@ class RoundState {
     proto::TrainConfig train;
     absl::Time opened;
     absl::Time deadline;
+    // Asynchronous mode (see the file comment); the fields below it are
+    // used only when it is set.
+    bool async = false;
+    StalenessOptions staleness = {};
+    int64_t max_outstanding = 0;  // tasks in training at once; 0: no limit
   };
 
   struct TaskState {
@@ -92,6 +107,13 @@ class RoundState {
     int64_t num_elements = 0;
     std::string codec;
     UpdateLimits limits;  // capped for the task (CapForTask)
+    // Asynchronous mode: the buffer's global version and the staleness
+    // bound (-1: synchronous, no bound).
+    uint64_t current_version = 0;
+    int64_t max_staleness = -1;
+    // kFailedPrecondition naming the staleness and the bound when the
+    // update is too stale to be folded; OK otherwise (and always in sync).
+    absl::Status CheckStaleness() const;
     // Parses and validates `bytes` without touching any round. An error is
     // kInvalidArgument (or kFailedPrecondition for a stale round or base
     // version) naming what was wrong; *reason is then the RoundRecord
@@ -112,8 +134,10 @@ class RoundState {
   absl::Status Accept(TaskState& task, const UpdateLimits& limits);
   // Re-applies an update acknowledged before a restart: issues the task,
   // accepts `bytes` and marks the task committed with an accepted reply.
-  // An error means the stored update no longer validates.
-  absl::Status Replay(const std::string& device_id, const std::string& bytes, const UpdateLimits& limits);
+  // An error means the stored update no longer validates. `task_id` is
+  // used in asynchronous mode only, where it names the base version.
+  absl::Status Replay(const std::string& device_id, const std::string& bytes, const UpdateLimits& limits,
+                      const std::string& task_id = {});
   // Checkpoints (coordinator/store/README.md): true when the aggregator's
   // state can be saved, so a durable coordinator stores the round's
   // progress per batch of acknowledgements instead of every update.
@@ -134,11 +158,27 @@ class RoundState {
   // Marks the task of `device_id` committed with an accepted reply for an
   // update of `size` bytes, without counting it (it is in the restored
   // progress). kDataLoss when the device was not selected or is marked twice.
-  absl::Status MarkAcknowledged(const std::string& device_id, uint64_t size);
+  absl::Status MarkAcknowledged(const std::string& device_id, uint64_t size, const std::string& task_id = {});
   // Final for the task: committed, answered accepted with `size` bytes.
   static void Acknowledge(TaskState& task, uint64_t size);
   // Drops a task's partial upload (the device must send it again).
   void ResetUpload(TaskState& task);
+
+  // --- Asynchronous mode ---
+  // The tasks not final yet (issued, uploading or being checked), moved out
+  // for the next buffer; the buffer must not be used afterwards.
+  std::map<std::string, TaskState> TakeOutstanding();
+  // Takes over a previous buffer's outstanding tasks.
+  void AdoptTasks(std::map<std::string, TaskState> tasks);
+  // The base version named by an asynchronous task id of `device_id`;
+  // nullopt when `task_id` is not one.
+  static std::optional<uint64_t> AsyncTaskBaseVersion(std::string_view task_id, const std::string& device_id);
+  // Tasks issued by this buffer (not adopted ones).
+  int64_t issued_here() const { return issued_here_; }
+  // Staleness of the updates folded so far: sum and maximum.
+  double staleness_sum() const { return staleness_sum_; }
+  int64_t staleness_max() const { return staleness_max_; }
+  bool async() const { return options_.async; }
 
   // The final answers given so far, by task id.
   std::map<std::string, CommittedReply> CommittedReplies() const;
@@ -161,8 +201,15 @@ class RoundState {
 
  private:
   // The task of a device whose update was acknowledged before a restart.
-  absl::StatusOr<TaskState*> IssueAcknowledgedTask(const std::string& device_id);
+  absl::StatusOr<TaskState*> IssueAcknowledgedTask(const std::string& device_id, const std::string& task_id);
   absl::Status RestoreProgress(std::string_view progress, bool with_record);
+  // IssueTask in asynchronous mode.
+  const proto::Task* IssueAsyncTask(const std::string& device_id);
+  // Creates the task `task_id` (an asynchronous one) for `device_id` as the
+  // buffer that issued it did; null when the id is not of this form, names
+  // another device or a later buffer or version than this one.
+  TaskState* RecreateAsyncTask(const std::string& task_id, const std::string& device_id);
+  TaskState& AddTask(const std::string& device_id, uint64_t round, uint64_t version, const std::string& id);
 
   Options options_;
   std::vector<std::string> selected_;
@@ -174,6 +221,11 @@ class RoundState {
   proto::RoundRecord record_;
   std::map<std::string, double> metric_sums_;  // weighted by aggregation weight
   double total_weight_ = 0;
+  // Asynchronous mode.
+  absl::flat_hash_map<std::string, std::string> task_of_device_;  // its latest task here
+  int64_t issued_here_ = 0;
+  double staleness_sum_ = 0;
+  int64_t staleness_max_ = 0;
 };
 
 }  // namespace fedge

@@ -43,6 +43,7 @@ void ReadFederationTable(ConfigSection t, FederationSettings::Federation& f) {
   t.Read("favour_drifting", &f.favour_drifting);
   t.Read("extra_round_drift_fraction", &f.extra_round_drift_fraction, 0, 1);
   t.Read("max_extra_rounds", &f.max_extra_rounds, 0, 1'000'000);
+  t.Read("mode", &f.mode, {"sync", "async"});
   if (t.Has("devices_per_round") && t.Has("fraction")) {
     t.Error("set either 'devices_per_round' or 'fraction', not both");
   }
@@ -241,11 +242,15 @@ void ReadFederationSettings(ConfigSection root, const SettingsChecks& checks, Fe
   ReadModelTable(root.Section("model"), checks, &s->model);
   ReadFederationTable(root.Section("federation"), s->federation);
   ReadTrainingTable(root.Section("training"), s->training);
+  ReadAsyncTable(root.Section("async"), s->async_mode(), &s->async);
   ReadStrategy(root.Section("strategy"), UpdatesPerRound(*s, checks.population), s->strategy);
   ReadDpTable(root, *s);
   ReadClientDpTable(root, s->client_dp);
   ReadDeployTable(root.Section("deploy"), *s, checks, s->deploy);
   ReadRolloutTable(root, s->rollout);
+  if (s->async_mode() && s->rollout.enabled) {
+    root.Section("rollout").Error("a staged rollout needs rounds; it is not available with federation.mode = \"async\"");
+  }
 }
 
 const std::vector<std::string>& SimulationTables() {
@@ -271,6 +276,7 @@ std::vector<std::string> SkipTables(ConfigSection root, const std::vector<std::s
 
 int64_t UpdatesPerRound(const FederationSettings& s, int64_t population) {
   const FederationSettings::Federation& f = s.federation;
+  if (s.async_mode()) return s.async.buffer_size;  // one server step's updates
   if (f.fraction <= 0) return population > 0 ? std::min(f.devices_per_round, population) : f.devices_per_round;
   const int64_t n = population > 0 ? population : f.min_devices;
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(f.fraction * static_cast<double>(n))));
@@ -279,7 +285,11 @@ int64_t UpdatesPerRound(const FederationSettings& s, int64_t population) {
 double DeviceSamplingRate(const FederationSettings& s, int64_t population) {
   if (s.client_dp.sampling_rate > 0) return s.client_dp.sampling_rate;
   const int64_t n = population > 0 ? population : s.federation.min_devices;
-  const double selected = std::ceil(static_cast<double>(UpdatesPerRound(s, population)) * s.federation.over_selection);
+  // Async: a server step takes buffer_size updates, at most one per device
+  // (privacy/README.md, "Asynchronous mode").
+  const double selected =
+      s.async_mode() ? static_cast<double>(s.async.buffer_size)
+                     : std::ceil(static_cast<double>(UpdatesPerRound(s, population)) * s.federation.over_selection);
   return std::clamp(selected / static_cast<double>(n), 1.0 / static_cast<double>(n), 1.0);
 }
 
@@ -339,6 +349,12 @@ nlohmann::json FederationSettingsToJson(const FederationSettings& s) {
                    {"prune_fraction", d.prune_fraction}, {"warm_start", d.warm_start},
                    {"threads", d.threads}};
     if (d.test_degrade_from_version > 0) j["deploy"]["test_degrade_from_version"] = d.test_degrade_from_version;
+  }
+  // Only an async run names its mode, so a sync run's JSON (and its stored
+  // run configuration) is what it was before the mode existed.
+  if (s.async_mode()) {
+    j["federation"]["mode"] = f.mode;
+    j["async"] = AsyncSettingsToJson(s.async);
   }
   if (s.rollout.enabled) {
     const RolloutSettings& r = s.rollout;

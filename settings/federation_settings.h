@@ -14,7 +14,9 @@
 //                 over_selection, min_quorum, round_deadline_s,
 //                 poll_interval_ms, evaluate_every, download_chunk_bytes,
 //                 max_update_norm, max_examples, favour_drifting,
-//                 extra_round_drift_fraction, max_extra_rounds
+//                 extra_round_drift_fraction, max_extra_rounds, mode
+//   [async]       buffer_size, staleness_exponent, max_staleness,
+//                 max_concurrent (settings/async_settings.h)
 //   [training]    local_epochs, batch_size, learning_rate, momentum,
 //                 weight_decay, optimizer, codec, max_examples,
 //                 update_clip_norm
@@ -45,6 +47,7 @@
 #include "core/idx.h"
 #include "core/model_shape.h"
 #include "nlohmann/json.hpp"
+#include "settings/async_settings.h"
 
 namespace fedge {
 
@@ -147,6 +150,9 @@ struct FederationSettings {
     bool favour_drifting = true;
     double extra_round_drift_fraction = 0;
     int64_t max_extra_rounds = 0;
+    // "sync": rounds; "async": buffered asynchronous aggregation ([async]),
+    // where `rounds` counts server steps.
+    std::string mode = "sync";
   } federation;
 
   struct Training {
@@ -166,6 +172,9 @@ struct FederationSettings {
   ClientDpSettings client_dp;
   DeploySettings deploy;
   RolloutSettings rollout;
+  AsyncSettings async;
+
+  bool async_mode() const { return federation.mode == "async"; }
 };
 
 // What reading checks beyond the file itself.
@@ -201,10 +210,12 @@ std::vector<std::string> SkipTables(ConfigSection root, const std::vector<std::s
 
 // Accepted updates that close a round: ceil(fraction * population) when
 // fraction > 0 (population 0: min_devices), else devices_per_round (at most
-// the population when known).
+// the population when known). In async mode: async.buffer_size, the
+// updates of one server step.
 int64_t UpdatesPerRound(const FederationSettings& settings, int64_t population);
 // client_dp.sampling_rate when set, else the expected share of `population`
-// selected per round. With population 0 it is taken against min_devices,
+// selected per round (async mode: buffer_size of them per server step).
+// With population 0 it is taken against min_devices,
 // which can only overstate the rate, so the accounted ε is an upper bound.
 double DeviceSamplingRate(const FederationSettings& settings, int64_t population);
 

@@ -200,3 +200,48 @@ TEST(FederationSettingsTest, DeviceKeysUseTheSameRanges) {
 
 }  // namespace
 }  // namespace fedge
+
+namespace fedge {
+namespace {
+
+TEST(AsyncSettingsTest, ModeAndTableAreReadAndOnlyAsyncRunsNameThem) {
+  absl::StatusOr<FederationSettings> s = Read(R"(
+[federation]
+mode = "async"
+[async]
+buffer_size = 4
+staleness_exponent = 1.5
+max_staleness = 3
+max_concurrent = 12
+)");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->async_mode());
+  EXPECT_EQ(s->async.buffer_size, 4);
+  EXPECT_DOUBLE_EQ(s->async.staleness_exponent, 1.5);
+  EXPECT_EQ(s->async.max_staleness, 3);
+  EXPECT_EQ(s->async.max_concurrent, 12);
+  const nlohmann::json j = FederationSettingsToJson(*s);
+  EXPECT_EQ(j["federation"]["mode"], "async");
+  EXPECT_EQ(j["async"]["buffer_size"], 4);
+  // A server step's updates stand in for a round's.
+  EXPECT_EQ(UpdatesPerRound(*s, 100), 4);
+  EXPECT_DOUBLE_EQ(DeviceSamplingRate(*s, 100), 0.04);
+  // A sync run's JSON does not change.
+  absl::StatusOr<FederationSettings> sync = Read("");
+  ASSERT_TRUE(sync.ok());
+  EXPECT_FALSE(FederationSettingsToJson(*sync)["federation"].contains("mode"));
+  EXPECT_FALSE(FederationSettingsToJson(*sync).contains("async"));
+}
+
+TEST(AsyncSettingsTest, BadValuesAreNamed) {
+  EXPECT_THAT(ErrorOf("[federation]\nmode = \"later\"\n"), HasSubstr("mode"));
+  EXPECT_THAT(ErrorOf("[federation]\nmode = \"async\"\n[async]\nbuffer_size = 0\n"), HasSubstr("buffer_size"));
+  EXPECT_THAT(ErrorOf("[federation]\nmode = \"async\"\n[async]\nbuffer_size = 8\nmax_concurrent = 4\n"),
+              HasSubstr("'max_concurrent' = 4 is below 'buffer_size' = 8"));
+  EXPECT_THAT(ErrorOf("[federation]\nmode = \"async\"\n[rollout]\nfractions = [1.0]\n"),
+              HasSubstr("staged rollout needs rounds"));
+  EXPECT_THAT(ErrorOf("[async]\nmax_staleness = -1\n"), HasSubstr("max_staleness"));
+}
+
+}  // namespace
+}  // namespace fedge

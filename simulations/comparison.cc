@@ -12,6 +12,7 @@
 #include "core/strings.h"
 #include "simulations/drift_report.h"
 #include "simulations/svg_chart.h"
+#include "simulations/time_to_target.h"
 
 namespace fedge {
 namespace {
@@ -105,6 +106,19 @@ nlohmann::json ComparisonReport::Figures(const Run& run) const {
   f["upload_reduction_vs_base"] = Number(up > 0 ? base_up / up : NAN);
   f["accuracy_change_vs_base_points"] =
       Number(100 * (Get(s, "final_test_accuracy") - Get(b, "final_test_accuracy")));
+  // Simulated time and updates to reach the base run's final accuracy
+  // (async.toml: async against sync), and that time as a share of the base
+  // run's whole simulated time.
+  const double target = Get(b, "final_test_accuracy");
+  if (std::isfinite(target) && !base.report.rows().empty()) {
+    const TimeToTarget reached = FirstReaching(rows, target);
+    const double base_time = base.report.rows().back().sim_time_s;
+    f["target_accuracy"] = target;
+    f["time_to_target_s"] = Number(reached.sim_time_s);
+    f["updates_to_target"] = reached.reached ? nlohmann::json(reached.updates) : nlohmann::json(nullptr);
+    f["time_to_target_share_of_base"] = Number(base_time > 0 ? reached.sim_time_s / base_time : NAN);
+    f["sim_time_s"] = rows.empty() ? 0.0 : rows.back().sim_time_s;
+  }
   return f;
 }
 
@@ -207,6 +221,18 @@ std::string ComparisonReport::TerminalSummary(const std::string& dir) const {
                           Cell(Get(f, "bytes_up") / 1e6, "%.3f"), Cell(Get(f, "compression_ratio"), "%.2f"),
                           Cell(Get(f, "upload_reduction_vs_base"), "%.2f"), Cell(Get(f, "epsilon_device_max"), "%.3f"),
                           run.timings.total_s);
+  }
+  if (!runs_.empty() && std::isfinite(Get(Figures(runs_.front()), "target_accuracy"))) {
+    absl::StrAppendFormat(&s, "  to the base run's final accuracy (%s):\n",
+                          Cell(100 * Get(Figures(runs_.front()), "target_accuracy"), "%.2f%%"));
+    for (const Run& run : runs_) {
+      const nlohmann::json f = Figures(run);
+      absl::StrAppendFormat(&s, "  %-20s %10s simulated s (%s of the base run's %s s), %s updates\n", run.label,
+                            Cell(Get(f, "time_to_target_s"), "%.1f"),
+                            Cell(100 * Get(f, "time_to_target_share_of_base"), "%.1f%%"),
+                            Cell(Get(Figures(runs_.front()), "sim_time_s"), "%.1f"),
+                            Cell(Get(f, "updates_to_target"), "%.0f"));
+    }
   }
   for (const Run& run : runs_) {
     const std::string drift = DriftTerminalLines(run.report.scenario(), run.report.rows());

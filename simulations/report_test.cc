@@ -172,3 +172,31 @@ TEST(ProgressTest, PlainOutputPrintsAboutTenLinesForLongRuns) {
 
 }  // namespace
 }  // namespace fedge
+
+#include "simulations/time_to_target.h"
+
+namespace fedge {
+namespace {
+
+TEST(TimeToTargetTest, FirstEvaluatedRowAtOrAboveTheTarget) {
+  std::vector<RoundRow> rows(4);
+  const double accuracy[] = {0.5, NAN, 0.81, 0.9};
+  for (int i = 0; i < 4; ++i) {
+    rows[i].round = i + 1;
+    rows[i].test_accuracy = accuracy[i];
+    rows[i].participants = 10;
+    rows[i].sim_time_s = 100.0 * (i + 1);
+  }
+  TimeToTarget t = FirstReaching(rows, 0.8);
+  EXPECT_TRUE(t.reached);
+  EXPECT_EQ(t.round, 3);
+  EXPECT_EQ(t.updates, 30);
+  EXPECT_DOUBLE_EQ(t.sim_time_s, 300);
+  t = FirstReaching(rows, 0.95);
+  EXPECT_FALSE(t.reached);
+  EXPECT_TRUE(std::isnan(t.sim_time_s));
+  EXPECT_EQ(t.updates, 40);
+}
+
+}  // namespace
+}  // namespace fedge

@@ -49,6 +49,11 @@ void CheckFederationForSimulation(ConfigSection root, Scenario& sc) {
   if (f.min_devices > n) {
     federation.Error(absl::StrCat("'min_devices' = ", f.min_devices, " exceeds population.num_devices = ", n));
   }
+  if (sc.async_mode() && sc.async.buffer_size > n) {
+    root.Section("async").Error(absl::StrCat("'buffer_size' = ", sc.async.buffer_size,
+                                             " exceeds population.num_devices = ", n,
+                                             ": a device contributes at most one update to each server step"));
+  }
   ConfigSection deploy = root.Section("deploy");
   if (!deploy.Has("proxy_data")) {
     sc.deploy.proxy_data = sc.data.dir;
@@ -84,6 +89,8 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
   ReadLogNormal(dev, "latency_ms", &sc.devices.latency_ms, 1e6);
   dev.Read("availability", &sc.devices.availability, 0, 1);
   dev.Read("dropout", &sc.devices.dropout, 0, 1);
+  dev.Read("diurnal_period_s", &sc.devices.diurnal_period_s, 0, 1e9);
+  dev.Read("diurnal_on_fraction", &sc.devices.diurnal_on_fraction, 1e-3, 1);
 
   ConfigSection run = root.Section("run");
   run.Read("workers", &sc.run.workers, 1, 1024);
@@ -95,6 +102,10 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
   CheckFederationForSimulation(root, sc);
   ReadAttackTable(root.Section("attack"), &sc.attack);
   ReadDriftTable(root.Section("drift"), sc.population.num_devices, sc.federation.rounds, &sc.drift);
+  if (sc.drift.enabled() && sc.async_mode()) {
+    root.Section("drift").Error("a [drift] schedule advances per round; the simulator does not run it with "
+                                "federation.mode = \"async\" yet");
+  }
   if (sc.drift.enabled() && sc.data.partition == "sample") {
     data.Error("partition = \"sample\" does not support a [drift] table yet (drifting devices keep their shards "
                "for the whole run); use iid, dirichlet or classes");
@@ -142,6 +153,10 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
                   {"latency_ms", ToJson(s.devices.latency_ms)},
                   {"availability", s.devices.availability},
                   {"dropout", s.devices.dropout}};
+  if (s.devices.diurnal_period_s > 0) {  // only when on: older scenarios' JSON is unchanged
+    j["devices"]["diurnal_period_s"] = s.devices.diurnal_period_s;
+    j["devices"]["diurnal_on_fraction"] = s.devices.diurnal_on_fraction;
+  }
   j["run"] = {{"workers", s.run.workers},
               {"torch_threads", s.run.torch_threads},
               {"out_dir", s.run.out_dir},

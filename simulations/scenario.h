@@ -12,7 +12,8 @@
 //   [data]        dir, partition (iid | dirichlet | classes), alpha,
 //                 classes_per_device, max_examples_per_device
 //   [devices]     compute_speed, bandwidth_up, bandwidth_down, latency_ms
-//                 (each { mean, sigma } of a log-normal), availability, dropout
+//                 (each { mean, sigma } of a log-normal), availability, dropout,
+//                 diurnal_period_s, diurnal_on_fraction
 //   [run]         workers, torch_threads, out_dir, state_dir
 //   [attack]      fraction, kind, scale, noise_std (simulations/attack.h)
 //   [drift]       data drift schedule and the devices' detector and response
@@ -103,6 +104,11 @@ struct Scenario : FederationSettings {
     // Probability that a device that took its task drops out before
     // uploading (after downloading the model).
     double dropout = 0.0;
+    // Diurnal availability (simulations/availability.h): each device is
+    // online for diurnal_on_fraction of every diurnal_period_s seconds, in
+    // one window at its own random phase. 0: always online.
+    double diurnal_period_s = 0;
+    double diurnal_on_fraction = 1.0;
   } devices;
 
   struct Run {

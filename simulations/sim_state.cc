@@ -140,6 +140,9 @@ absl::Status CheckResumable(const Scenario& s) {
         "[run] state_dir: ", table, " is not resumable yet (", why,
         "); remove state_dir (and --resume) or the ", table, " table"));
   };
+  if (s.async_mode()) {
+    return refuse("federation.mode = \"async\"", "the devices in training between server steps are not stored");
+  }
   if (s.drift.enabled()) return refuse("[drift]", "the devices' data streams and drift monitors are not stored");
   if (s.deploy.enabled()) {
     return refuse("[deploy]", "the devices' installed int8 models and the warm-started student are not stored");

@@ -37,6 +37,7 @@
 #include "models/zoo.h"
 #include "simulations/attack.h"
 #include "simulations/attacking_trainer.h"
+#include "simulations/availability.h"
 #include "simulations/deploy_sim.h"
 #include "simulations/drift_sim.h"
 #include "simulations/grpc_loopback.h"
@@ -176,6 +177,22 @@ struct Simulator::Impl {
   // Drifting device data and the devices' drift response ([drift]); null without.
   std::unique_ptr<DriftSimulation> drift;
   int64_t round_in_progress = 0;  // the round PrepareDevice trains for
+  // Diurnal availability by population index ([devices] diurnal_period_s);
+  // empty when every device is always online.
+  std::vector<DiurnalWindow> windows;
+  // Asynchronous mode ([federation] mode = "async"; RunAsyncStep).
+  struct InFlight {
+    size_t index = 0;
+    DeviceProfile profile;  // its link borrows it
+    std::unique_ptr<DeviceRun> run;
+  };
+  std::vector<std::unique_ptr<InFlight>> in_flight;
+  std::vector<bool> training;  // by index: in flight
+  // By index: the global version at which the device last could not take a
+  // task (offline draw, dropout, none offered); it tries again once the
+  // version changes.
+  std::vector<uint64_t> idle_at_version;
+  uint64_t launches = 0;
   ThreadPool pool;
 
   Impl(const Scenario& s, SimulationData d, VerifyKey key)
@@ -204,6 +221,19 @@ struct Simulator::Impl {
   void FinishDevice(DeviceRun& run);
   // The outcome of the device's task, classified once it has finished.
   void Classify(DeviceRun& run) const;
+  // Diurnal availability: whether device `index` is online at `t`, and its
+  // update held until it has been online long enough to finish (training
+  // and upload pause while it is offline), `started` being when it began.
+  bool OnlineAt(size_t index, absl::Time t) const { return windows.empty() || windows[index].OnlineAt(t - start); }
+  void HoldForAvailability(size_t index, absl::Time started, DeviceRun& run) const;
+  // Asynchronous mode: runs devices whenever they are online until the
+  // Federation takes its next server step, and returns that step's row.
+  absl::StatusOr<RoundRow> RunAsyncStep();
+  // Starts every idle online device (up to [async] max_concurrent in
+  // training) at the current time; false when none could start.
+  absl::Status LaunchIdleDevices();
+  // The earliest time after now at which an idle device comes online.
+  std::optional<absl::Time> NextDeviceOnline() const;
   // The report row of a closed round.
   absl::StatusOr<RoundRow> MakeRow(const proto::RoundRecord& record, int64_t malicious_accepted);
   // A resumed run (store and sim_state set): puts the devices back to where
@@ -285,6 +315,14 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
                                                                  .seed = DeriveSeed(scenario.seed, kPartitionStream)}));
   }
   impl->population = MakePopulation(scenario, std::move(shards));
+  if (scenario.devices.diurnal_period_s > 0 && scenario.devices.diurnal_on_fraction < 1) {
+    for (const DeviceProfile& p : impl->population) {
+      impl->windows.push_back(DiurnalWindow::ForDevice(scenario.devices.diurnal_period_s,
+                                                       scenario.devices.diurnal_on_fraction, scenario.seed, p.id));
+    }
+  }
+  impl->training.assign(impl->population.size(), false);
+  impl->idle_at_version.assign(impl->population.size(), 0);
   for (size_t i = 0; i < impl->population.size(); ++i) impl->index_of[impl->population[i].id] = i;
   impl->malicious = SelectMaliciousDevices(static_cast<int64_t>(impl->population.size()), scenario.attack.fraction,
                                            DeriveSeed(scenario.seed, kAttackStream));
@@ -473,6 +511,7 @@ void Simulator::Impl::Classify(DeviceRun& run) const {
 absl::StatusOr<RoundRow> Simulator::RunRound() {
   Impl& s = *impl_;
   if (s.federation->finished()) return absl::FailedPreconditionError("every round of the scenario has run");
+  if (s.scenario.async_mode()) return s.RunAsyncStep();
   const absl::Time wall_start = Clock::Real()->Now();
   const absl::Time opened = s.clock.Now();
   const absl::Time deadline = opened + absl::Seconds(s.scenario.federation.round_deadline_s);
@@ -498,10 +537,14 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
     const DeviceProfile& profile = cohort[i] = s.Materialise(s.index_of.at(selected[i]));
     const RoundFate fate = DrawFate(s.scenario, round, profile.id);
     if (!fate.online || profile.examples.empty()) continue;  // never takes its task
+    if (!s.OnlineAt(s.index_of.at(selected[i]), opened)) continue;  // outside its diurnal window
     DeviceRun* run = runs.emplace_back(std::make_unique<DeviceRun>()).get();
     s.pool.Schedule([&s, &profile, fate, opened, deadline, run] { s.PrepareDevice(profile, fate, opened, deadline, *run); });
   }
   s.pool.Wait();
+  if (!s.windows.empty()) {
+    for (const std::unique_ptr<DeviceRun>& run : runs) s.HoldForAvailability(s.index_of.at(run->id), opened, *run);
+  }
 
   // Phase 2, one at a time in simulated arrival order (so the aggregate is
   // reproducible): each device uploads and learns the coordinator's verdict.
@@ -562,6 +605,114 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
     FEDGE_RETURN_IF_ERROR(s.sim_state->EndRound());
   }
   return row;
+}
+
+void Simulator::Impl::HoldForAvailability(size_t index, absl::Time started, DeviceRun& run) const {
+  if (windows.empty() || !run.arrival) return;
+  const absl::Time held = start + windows[index].Finish(started - start, *run.arrival - started);
+  if (held <= *run.arrival) return;
+  // The device's clock moves on by the time it spent offline, so its link
+  // charges the upload from there and it arrives when held.
+  run.clock->Advance(held - *run.arrival);
+  run.arrival = held;
+}
+
+std::optional<absl::Time> Simulator::Impl::NextDeviceOnline() const {
+  std::optional<absl::Time> next;
+  const absl::Time now = clock.Now();
+  const uint64_t version = federation->model_version();
+  for (size_t i = 0; i < population.size() && !windows.empty(); ++i) {
+    if (training[i] || idle_at_version[i] == version || ShardSize(i) == 0) continue;
+    absl::Time t = start + windows[i].NextOnline(now - start);
+    if (t <= now) t = start + windows[i].NextOnline(windows[i].OnlineUntil(now - start));
+    if (!next || t < *next) next = t;
+  }
+  return next;
+}
+
+absl::Status Simulator::Impl::LaunchIdleDevices() {
+  const absl::Time now = clock.Now();
+  const uint64_t version = federation->model_version();
+  const int64_t limit = scenario.async.max_concurrent > 0 ? scenario.async.max_concurrent
+                                                          : static_cast<int64_t>(population.size());
+  std::vector<InFlight*> started;
+  for (size_t i = 0; i < population.size() && static_cast<int64_t>(in_flight.size()) < limit; ++i) {
+    if (training[i] || idle_at_version[i] == version || ShardSize(i) == 0 || !OnlineAt(i, now)) continue;
+    auto flight = std::make_unique<InFlight>();
+    flight->index = i;
+    flight->profile = Materialise(i);
+    flight->run = std::make_unique<DeviceRun>();
+    training[i] = true;
+    started.push_back(flight.get());
+    in_flight.push_back(std::move(flight));
+  }
+  // Every device starts on the same global version: train them in parallel.
+  for (InFlight* f : started) {
+    const RoundFate fate = DrawFate(scenario, ++launches, f->profile.id);
+    if (!fate.online) {
+      f->run->status = absl::UnavailableError("declined its task (availability draw)");
+      f->run->simulated_failure = true;
+      continue;
+    }
+    pool.Schedule([this, f, fate, now] { PrepareDevice(f->profile, fate, now, absl::InfiniteFuture(), *f->run); });
+  }
+  pool.Wait();
+  for (InFlight* f : started) HoldForAvailability(f->index, now, *f->run);
+  // Those without an update on its way (no task, dropout, failure) are idle
+  // again until the next server step.
+  for (auto it = in_flight.begin(); it != in_flight.end();) {
+    InFlight& f = **it;
+    if (f.run->arrival) {
+      ++it;
+      continue;
+    }
+    if (f.run->prepared || f.run->privacy) FinishDevice(*f.run);
+    const absl::Status status = f.run->status;
+    const bool no_task = f.run->prepared && !f.run->step.had_task;
+    if (!status.ok() && !no_task && !f.run->simulated_failure && !any_round_succeeded) {
+      return absl::InternalError(absl::StrCat(f.profile.id, " could not train: ", status.ToString()));
+    }
+    training[f.index] = false;
+    idle_at_version[f.index] = version;
+    it = in_flight.erase(it);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RoundRow> Simulator::Impl::RunAsyncStep() {
+  const absl::Time wall_start = Clock::Real()->Now();
+  int64_t malicious_accepted = 0;
+  while (true) {
+    FEDGE_RETURN_IF_ERROR(LaunchIdleDevices());
+    // The next event: the earliest arrival (ties by device id), unless an
+    // idle device comes online before it and starts training first.
+    auto first = std::min_element(in_flight.begin(), in_flight.end(), [](const auto& a, const auto& b) {
+      return std::tie(*a->run->arrival, a->profile.id) < std::tie(*b->run->arrival, b->profile.id);
+    });
+    const int64_t limit = scenario.async.max_concurrent;
+    const bool room = limit == 0 || static_cast<int64_t>(in_flight.size()) < limit;
+    const std::optional<absl::Time> online = room ? NextDeviceOnline() : std::nullopt;
+    if (first == in_flight.end() || (online && *online < *(*first)->run->arrival)) {
+      if (!online) {
+        return absl::InternalError(absl::StrCat("async step ", federation->GetStatus().current_round(),
+                                                ": no device is training or can start (every device is idle on "
+                                                "this version or has no data)"));
+      }
+      clock.SetTime(*online);
+      continue;
+    }
+    std::unique_ptr<InFlight> arriving = std::move(*first);
+    in_flight.erase(first);
+    training[arriving->index] = false;
+    FinishDevice(*arriving->run);  // its link moves the coordinator's clock to the arrival
+    clock.SetTime(std::max(clock.Now(), *arriving->run->arrival));
+    if (arriving->run->status.ok() && malicious[arriving->index]) ++malicious_accepted;
+    std::vector<proto::RoundRecord> records = federation->Tick();
+    if (records.empty()) continue;
+    FEDGE_ASSIGN_OR_RETURN(RoundRow row, MakeRow(records.front(), malicious_accepted));
+    row.wall_time_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start);
+    return row;
+  }
 }
 
 absl::StatusOr<RoundRow> Simulator::Impl::MakeRow(const proto::RoundRecord& r, int64_t malicious_accepted) {

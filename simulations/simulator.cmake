@@ -27,6 +27,12 @@ if(FEDGE_BUILD_TESTS)
   add_test(NAME sim_report_render_test
     COMMAND ${FEDGE_SIM_TESTS}/report_render_test.sh $<TARGET_FILE:fedge-sim> ${FEDGE_SIM_TESTS}/tiny.toml)
   set_tests_properties(sim_report_render_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180)
+  # scenarios/async.toml: async reaches the sync run's final accuracy in
+  # <= 60% of its simulated time (issue #18).
+  add_test(NAME sim_async_scenario_test
+    COMMAND ${FEDGE_SIM_TESTS}/async_scenario_test.sh $<TARGET_FILE:fedge-sim>
+            ${PROJECT_SOURCE_DIR}/simulations/scenarios/async.toml)
+  set_tests_properties(sim_async_scenario_test PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 900)
 endif()
 
 fedge_cc_test(NAME sim_device_test

@@ -5,9 +5,13 @@
 // uploads a crafted update:
 //   overflow  0.9 * FLT_MAX in one coordinate, claiming 2 examples: finite,
 //             but the weighted sum overflows a float accumulator;
-//   metrics   a zero delta carrying a NaN metric and a 60 kB metric name.
+//   metrics   a zero delta carrying a NaN metric and a 60 kB metric name;
+//   stale     (a coordinator in async mode) a valid zero delta held back
+//             until the coordinator no longer serves the task's base version,
+//             i.e. until it is beyond the staleness bound, then sent twice.
 // It prints one line per attack and exits 0 only if the coordinator refused
-// every attack with INVALID_ARGUMENT.
+// every attack as it should: INVALID_ARGUMENT for the first two,
+// FAILED_PRECONDITION naming the staleness bound (both times) for stale.
 #include <cstdio>
 #include <limits>
 #include <string>
@@ -66,7 +70,7 @@ proto::EncodedUpdate Craft(const std::string& attack, const proto::Task& task, c
   if (attack == "overflow") {
     delta[0] = 0.9f * std::numeric_limits<float>::max();
     u.set_num_examples(2);
-  } else {
+  } else if (attack == "metrics") {
     (*u.mutable_metrics())["train_loss"] = std::numeric_limits<double>::quiet_NaN();
     (*u.mutable_metrics())[std::string(60000, 'k')] = 1;
   }
@@ -80,9 +84,45 @@ proto::EncodedUpdate Craft(const std::string& attack, const proto::Task& task, c
   return u;
 }
 
+// Waits (bounded) until the coordinator stops serving the task's base
+// version: it keeps the versions within its staleness bound, so the task is
+// then too stale.
+absl::Status WaitUntilBaseNotServed(Transport& transport, const Flags& flags, const proto::Task& task) {
+  proto::DownloadRequest probe;
+  probe.set_device_id(flags.device_id);
+  probe.set_model_version(task.model_version());
+  probe.set_max_bytes(1);
+  for (int attempt = 0; attempt < 6000; ++attempt) {  // at most about 10 minutes
+    absl::StatusOr<proto::DownloadResponse> chunk = transport.Download(probe);
+    if (absl::IsFailedPrecondition(chunk.status())) return absl::OkStatus();
+    FEDGE_RETURN_IF_ERROR(chunk.status());
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError("the coordinator kept serving the task's base version");
+}
+
+// The stale attack's two answers must both name the staleness bound.
+absl::Status StaleAttack(Transport& transport, const Flags& flags, const proto::Task& task,
+                         const proto::UploadRequest& upload) {
+  FEDGE_RETURN_IF_ERROR(WaitUntilBaseNotServed(transport, flags, task));
+  for (int send = 1; send <= 2; ++send) {
+    absl::StatusOr<proto::UploadResponse> answer = transport.Upload(upload);
+    std::printf("attack stale (task %s, base version %llu), send %d: %s\n", task.task_id().c_str(),
+                static_cast<unsigned long long>(task.model_version()), send,
+                answer.ok() ? "ACCEPTED" : answer.status().ToString().c_str());
+    if (!absl::IsFailedPrecondition(answer.status()) ||
+        answer.status().message().find("max_staleness") == std::string_view::npos) {
+      return absl::InternalError("the stale update was not refused for its staleness");
+    }
+  }
+  return absl::OkStatus();
+}
+
 // OK when the coordinator refused the attack as it should.
 absl::Status Attack(Transport& transport, const Flags& flags, const std::string& attack) {
-  if (attack != "overflow" && attack != "metrics") return absl::InvalidArgumentError("unknown attack " + attack);
+  if (attack != "overflow" && attack != "metrics" && attack != "stale") {
+    return absl::InvalidArgumentError("unknown attack " + attack);
+  }
   FEDGE_ASSIGN_OR_RETURN(proto::Task task, WaitForTask(transport, flags.device_id));
   FEDGE_ASSIGN_OR_RETURN(ModelParams model, DownloadModel(transport, flags, task));
   const std::string bytes = Craft(attack, task, model).SerializeAsString();
@@ -92,6 +132,7 @@ absl::Status Attack(Transport& transport, const Flags& flags, const std::string&
   upload.set_data(bytes);
   upload.set_total_size(bytes.size());
   upload.set_final(true);
+  if (attack == "stale") return StaleAttack(transport, flags, task, upload);
   absl::StatusOr<proto::UploadResponse> answer = transport.Upload(upload);
   std::printf("attack %s in round %llu: %s\n", attack.c_str(), static_cast<unsigned long long>(task.round()),
               answer.ok() ? "ACCEPTED" : answer.status().ToString().c_str());
@@ -121,7 +162,7 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", flags.transport.client_key_pem_path, "device key (PEM)");
   app.add_option("--coordinator-key", flags.coordinator_key, "artifact verify key (PEM)")->required();
   app.add_option("--device-id", flags.device_id, "device id (the certificate's CN)")->required();
-  app.add_option("--attacks", flags.attacks, "attacks in order: overflow, metrics")->capture_default_str();
+  app.add_option("--attacks", flags.attacks, "attacks in order: overflow, metrics, stale")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   absl::Status status = fedge::Run(flags);
   if (!status.ok()) {
