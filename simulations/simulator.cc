@@ -459,7 +459,8 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
     training.emplace_back(&profile, fate);
   }
   for (size_t k = 0; k < training.size(); ++k) {
-    const auto& [profile, fate] = training[k];
+    const DeviceProfile* profile = training[k].first;
+    const RoundFate fate = training[k].second;
     DeviceRun* run = runs.emplace_back(std::make_unique<DeviceRun>()).get();
     // With --mpi, another rank may train it; this process still runs the device.
     run->owner = s.remote != nullptr ? s.remote->OwnerOf(k, training.size()) : 0;
