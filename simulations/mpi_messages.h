@@ -43,13 +43,13 @@ enum class MpiMessageKind : uint8_t {
 // The handshake: the worker compares `fingerprint` with its own
 // (ScenarioFingerprint, simulations/remote_training.h).
 struct MpiHello {
-  std::string fingerprint;
+  std::string fingerprint = {};
 };
 
 // The worker's answer to the handshake: OK, or why it cannot serve (its
 // setup failed, or it loaded another scenario).
 struct MpiHelloReply {
-  absl::Status setup;
+  absl::Status setup = {};
 };
 
 // Train population device `device_index` on `global` (values only: both
@@ -59,15 +59,15 @@ struct MpiTrainRequest {
   uint64_t device_index = 0;
   uint64_t seed = 0;
   uint64_t noise_seed = 0;
-  proto::TrainConfig config;
-  std::vector<float> global;
+  proto::TrainConfig config = {};
+  std::vector<float> global = {};
 };
 
 // The trainer's answer: its status, and when OK its TrainResult with
 // `result.local.values` only (the layout is rank 0's).
 struct MpiTrainReply {
-  absl::Status status;
-  TrainResult result;
+  absl::Status status = {};
+  TrainResult result = {};
 };
 
 // The kind of an encoded message, checking magic and version.

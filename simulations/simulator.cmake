@@ -20,6 +20,9 @@ fedge_cc_binary(NAME fedge-sim
   SRCS sim_main.cc mpi_channel.cc mpi_run.cc
   DEPS fedge::sim CLI11::CLI11 MPI::MPI_C
   TORCH)
+# The C API only: without these, mpi.h in C++ pulls in the deprecated C++
+# bindings, which libmpi does not carry.
+target_compile_definitions(fedge-sim PRIVATE OMPI_SKIP_MPICXX MPICH_SKIP_MPICXX)
 
 # End-to-end tests live in tests/sim/.
 set(FEDGE_SIM_TESTS ${PROJECT_SOURCE_DIR}/tests/sim)

@@ -195,7 +195,7 @@ TEST_F(RemoteTrainingTest, AServerAnswersHostileBytesWithAnError) {
   absl::StatusOr<MpiTrainReply> wrong_size =
       DecodeMpiTrainReply(one.Handle(EncodeMpiTrainRequest({.device_index = 0, .global = {1.0f, 2.0f}})));
   ASSERT_TRUE(wrong_size.ok()) << wrong_size.status();
-  EXPECT_EQ(wrong_size->status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(wrong_size->status.ok());
   MpiTrainRequest out_of_range{.device_index = 1000};
   absl::StatusOr<MpiTrainReply> reply = DecodeMpiTrainReply(one.Handle(EncodeMpiTrainRequest(out_of_range)));
   ASSERT_TRUE(reply.ok()) << reply.status();
