@@ -41,5 +41,5 @@ for run in r1 "r$ranks"; do
   cmp "$W/plain/loopback/final_model.pb" "$W/$run/loopback/final_model.pb"
   cmp <(strip_wall "$W/plain/loopback/rounds.csv") <(strip_wall "$W/$run/loopback/rounds.csv")
 done
-grep "^MPI:" "$W/r$ranks.log" || true
+grep "^MPI:" "$W/mpirun -n $ranks --mpi.log" || true
 echo "identical rounds.csv (without wall_time_s) and final_model.pb"
