@@ -57,11 +57,15 @@ void PrivacyRuntime::Configure(FederationOptions& o) {
   if (o.client_dp) o.dp_random = &client_noise_;
 }
 
+uint64_t DeviceNoiseSeed(uint64_t device_seed, uint64_t round) {
+  return DeriveSeed(DeriveSeed(device_seed, kDeviceNoiseStream), round);
+}
+
 absl::StatusOr<DevicePrivacy> PrivacyRuntime::Materialise(const std::string& device_id, uint64_t device_seed,
                                                          uint64_t round) {
   DevicePrivacy device;
   device.device_id = device_id;
-  device.noise = std::make_unique<DeterministicRandom>(DeriveSeed(DeriveSeed(device_seed, kDeviceNoiseStream), round));
+  device.noise = std::make_unique<DeterministicRandom>(DeviceNoiseSeed(device_seed, round));
   if (!ledger_dir_.empty()) {
     // The ledger only measures: the budget travels in every task
     // (dp_epsilon_budget), and the Device enforces it as on a real device.

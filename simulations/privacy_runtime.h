@@ -52,6 +52,11 @@ struct DevicePrivacy {
   std::unique_ptr<DeterministicRandom> noise;
 };
 
+// The seed of device's DP-SGD noise stream in the round opened at `round`
+// (what Materialise seeds DevicePrivacy::noise with): a worker rank of
+// fedge-sim --mpi rebuilds the same stream from it.
+uint64_t DeviceNoiseSeed(uint64_t device_seed, uint64_t round);
+
 class PrivacyRuntime {
  public:
   // `device_ids` is the population. With [dp] the ledgers are kept in

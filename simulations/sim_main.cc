@@ -1,7 +1,7 @@
 // fedge-sim: simulated federations on one machine.
 //
 //   fedge-sim run SCENARIO.toml [--workers N] [--rounds N] [--seed S] [--out-dir DIR] [--name NAME]
-//                 [--transport inprocess|grpc] [--state-dir DIR] [--resume | --new-run] [-v]
+//                 [--transport inprocess|grpc] [--state-dir DIR] [--resume | --new-run] [--mpi] [-v]
 //   fedge-sim validate SCENARIO.toml
 //
 // `run` writes rounds.csv, summary.json and report.html to
@@ -10,7 +10,8 @@
 // <out_dir>/<name>/<variant>/ and compares them in <out_dir>/<name>/
 // (`--variant LABEL` runs only that one). With a state directory
 // ([run] state_dir or --state-dir) an interrupted run continues with
-// --resume. See simulations/README.md.
+// --resume. Under mpirun, --mpi splits each round's training over the
+// ranks (simulations/mpi_run.h). See simulations/README.md.
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "core/malloc_tuning.h"
 #include "models/threads.h"
 #include "models/zoo.h"
+#include "simulations/mpi_run.h"
 #include "simulations/run_variants.h"
 #include "simulations/scenario.h"
 #include "simulations/simulator.h"
@@ -95,6 +97,10 @@ int main(int argc, char** argv) {
       run->add_flag("--resume", resume, "continue the run stored in the state directory where it stopped");
   run->add_flag("--new-run", new_run, "discard the run stored in the state directory and start again")
       ->excludes(resume_flag);
+  bool mpi = false;
+  run->add_flag("--mpi", mpi,
+                "under mpirun: rank 0 runs the federation, every rank trains part of each cohort "
+                "(same results as without; simulations/README.md, \"Over MPI\")");
   run->add_flag("-v,--verbose", verbose, "log coordinator and device events");
 
   CLI::App* validate = app.add_subcommand("validate", "check a scenario file and print it as JSON");
@@ -128,14 +134,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fedge-sim: %s\n", fault_point.status().ToString().c_str());
     return 2;
   }
-  absl::StatusOr<fedge::ComparisonReport> report = fedge::RunScenarioSet(
-      *set,
-      {.out = stderr,
-       .tty = isatty(fileno(stderr)) == 1,
-       .transport = *fedge::ParseTransportKind(transport),
-       .resume = resume,
-       .new_run = new_run,
-       .fault_point = *fault_point});
+  const fedge::RunOptions options{.out = stderr,
+                                  .tty = isatty(fileno(stderr)) == 1,
+                                  .transport = *fedge::ParseTransportKind(transport),
+                                  .resume = resume,
+                                  .new_run = new_run,
+                                  .fault_point = *fault_point};
+  if (mpi) return fedge::RunScenarioSetOverMpi(*set, options);
+  absl::StatusOr<fedge::ComparisonReport> report = fedge::RunScenarioSet(*set, options);
   if (!report.ok()) {
     std::fprintf(stderr, "fedge-sim: %s\n", report.status().ToString().c_str());
     return 1;

@@ -39,11 +39,13 @@
 #include "simulations/attacking_trainer.h"
 #include "simulations/availability.h"
 #include "simulations/deploy_sim.h"
+#include "simulations/device_trainers.h"
 #include "simulations/drift_sim.h"
 #include "simulations/grpc_loopback.h"
 #include "simulations/heap_usage.h"
 #include "simulations/partition.h"
 #include "simulations/privacy_runtime.h"
+#include "simulations/remote_training.h"
 #include "simulations/progress.h"
 #include "simulations/round_metric.h"
 #include "simulations/sample_partition.h"
@@ -52,9 +54,6 @@
 
 namespace fedge {
 namespace {
-
-constexpr uint64_t kPartitionStream = 0x7061727469ULL;
-constexpr uint64_t kAttackStream = 0x61747461636bULL;
 
 // The shared settings' options, with what only a simulation knows: every
 // device is registered before the first round, and the update size.
@@ -74,6 +73,10 @@ struct DeviceRun {
   std::string id;
   std::optional<DevicePrivacy> privacy;
   std::unique_ptr<TorchTrainer> trainer;
+  // The rank that trains it (fedge-sim --mpi; 0: this process) and, on
+  // another rank, the decorator that sends its training there.
+  int owner = 0;
+  std::unique_ptr<Trainer> remote;
   std::optional<AttackingTrainer> attacking;
   std::unique_ptr<FakeClock> clock;  // the device's own
   std::unique_ptr<SimLink> link;
@@ -113,30 +116,16 @@ absl::StatusOr<DurableState> OpenDurableState(const Scenario& scenario, const Du
   return DurableState{std::move(store), std::move(files), resuming};
 }
 
-// The `sample` partition's options for a scenario.
-SampleOptions SampleOptionsFor(const Scenario& s, uint64_t seed) {
-  int64_t max_examples = s.data.sample_max;
-  if (s.data.max_examples_per_device > 0) max_examples = std::min(max_examples, s.data.max_examples_per_device);
-  return {.alpha = s.data.alpha,
-          .size = s.data.sample_size,
-          .min_examples = std::min(s.data.sample_min, max_examples),
-          .max_examples = max_examples,
-          .style = s.data.style,
-          .seed = seed};
-}
-
 }  // namespace
 
 struct Simulator::Impl {
   Scenario scenario;
   SimulationData data;
-  // Every device's profile; with the `sample` partition without its shard
-  // (examples empty), which Materialise regenerates from the seed.
-  std::vector<DeviceProfile> population;
-  std::unique_ptr<SamplePartition> sample;  // partition = "sample"; null otherwise
-  PopulationBytes population_bytes;         // heap held for the population after setup
+  // Every device's profile (with the `sample` partition without its shard,
+  // which Materialise regenerates from the seed) and the malicious ones.
+  PopulationSetup setup;
+  PopulationBytes population_bytes;  // heap held for the population after setup
   absl::flat_hash_map<std::string, size_t> index_of;
-  std::vector<bool> malicious;  // by population index ([attack])
   // Once a round has succeeded, devices evidently can train, so a later
   // round where every device fails (e.g. the model diverged under attack)
   // is an outcome to record, not a setup error to stop at.
@@ -194,6 +183,10 @@ struct Simulator::Impl {
   std::vector<uint64_t> idle_at_version;
   uint64_t launches = 0;
   ThreadPool pool;
+  // fedge-sim --mpi: the other ranks that train part of each cohort, and
+  // the threads that wait on them (null without).
+  RemoteTraining* remote = nullptr;
+  std::unique_ptr<ThreadPool> remote_pool;
 
   Impl(const Scenario& s, SimulationData d, VerifyKey key)
       : scenario(s), data(std::move(d)), verify_key(std::move(key)), pool(s.run.workers) {}
@@ -207,8 +200,8 @@ struct Simulator::Impl {
   // Device `index`'s profile with its shard, for one round.
   DeviceProfile Materialise(size_t index) const;
   int64_t ShardSize(size_t index) const {
-    return sample ? sample->ShardSize(static_cast<int64_t>(index))
-                  : static_cast<int64_t>(population[index].examples.size());
+    return setup.sample ? setup.sample->ShardSize(static_cast<int64_t>(index))
+                        : static_cast<int64_t>(setup.population[index].examples.size());
   }
   // The device's trainer over its data this round (poisoned, drifted or
   // styled as the scenario says).
@@ -290,42 +283,21 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     }
   }
 
-  // [deploy] holds the tail of the training split out as the coordinator's proxy set.
-  FEDGE_ASSIGN_OR_RETURN(const int64_t device_examples,
-                         DeviceTrainingExamples(scenario, impl->data.train.num_examples));
-  const absl::Span<const uint8_t> device_labels = absl::MakeConstSpan(impl->data.train.labels).first(device_examples);
   // What the population keeps for every device, measured in two parts
   // around the Federation's fixed setup: the simulator's records here, the
   // coordinator's registry at registration.
   int64_t heap_mark = HeapBytesInUse();
-  Partition shards;
-  if (scenario.data.partition == "sample") {
-    FEDGE_ASSIGN_OR_RETURN(SamplePartition sample,
-                           SamplePartition::Create(device_labels, SampleOptionsFor(scenario, DeriveSeed(scenario.seed,
-                                                                                               kPartitionStream))));
-    impl->sample = std::make_unique<SamplePartition>(std::move(sample));
-    shards.resize(scenario.population.num_devices);  // regenerated when a device is materialised
-  } else {
-    FEDGE_ASSIGN_OR_RETURN(shards, PartitionData(device_labels, {.method = scenario.data.partition,
-                                                                 .num_devices = scenario.population.num_devices,
-                                                                 .alpha = scenario.data.alpha,
-                                                                 .classes_per_device = scenario.data.classes_per_device,
-                                                                 .max_examples_per_device =
-                                                                     scenario.data.max_examples_per_device,
-                                                                 .seed = DeriveSeed(scenario.seed, kPartitionStream)}));
-  }
-  impl->population = MakePopulation(scenario, std::move(shards));
+  FEDGE_ASSIGN_OR_RETURN(impl->setup, BuildPopulation(scenario, impl->data.train));
+  const std::vector<DeviceProfile>& population = impl->setup.population;
+  for (size_t i = 0; i < population.size(); ++i) impl->index_of[population[i].id] = i;
   if (scenario.devices.diurnal_period_s > 0 && scenario.devices.diurnal_on_fraction < 1) {
-    for (const DeviceProfile& p : impl->population) {
+    for (const DeviceProfile& p : population) {
       impl->windows.push_back(DiurnalWindow::ForDevice(scenario.devices.diurnal_period_s,
                                                        scenario.devices.diurnal_on_fraction, scenario.seed, p.id));
     }
   }
-  impl->training.assign(impl->population.size(), false);
-  impl->idle_at_version.assign(impl->population.size(), 0);
-  for (size_t i = 0; i < impl->population.size(); ++i) impl->index_of[impl->population[i].id] = i;
-  impl->malicious = SelectMaliciousDevices(static_cast<int64_t>(impl->population.size()), scenario.attack.fraction,
-                                           DeriveSeed(scenario.seed, kAttackStream));
+  impl->training.assign(population.size(), false);
+  impl->idle_at_version.assign(population.size(), 0);
   impl->population_bytes.simulator = HeapBytesInUse() - heap_mark;
 
   if (scenario.federation.evaluate_every > 0) {
@@ -338,7 +310,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   impl->num_elements = num_elements;
   heap_mark = HeapBytesInUse();
   std::vector<std::string> ids;
-  for (const DeviceProfile& p : impl->population) ids.push_back(p.id);
+  for (const DeviceProfile& p : population) ids.push_back(p.id);
   FEDGE_ASSIGN_OR_RETURN(impl->privacy, PrivacyRuntime::Create(scenario, std::move(ids),
                                                                impl->sim_state ? impl->sim_state->LedgerDir() : ""));
   impl->population_bytes.simulator += HeapBytesInUse() - heap_mark;
@@ -376,18 +348,18 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     impl->coordinator = impl->loopback->transport();
   }
   // A resumed run has its registry back from the store.
-  const bool registered = impl->federation->GetStatus().registered_devices() >= impl->population.size();
+  const bool registered = impl->federation->GetStatus().registered_devices() >= population.size();
   heap_mark = HeapBytesInUse();
-  for (size_t i = 0; !registered && i < impl->population.size(); ++i) {
+  for (size_t i = 0; !registered && i < population.size(); ++i) {
     proto::RegisterRequest request;
-    request.mutable_device()->set_device_id(impl->population[i].id);
+    request.mutable_device()->set_device_id(population[i].id);
     request.mutable_device()->set_num_examples(impl->ShardSize(i));
     FEDGE_RETURN_IF_ERROR(impl->coordinator->Register(request).status());
   }
   impl->population_bytes.registry = HeapBytesInUse() - heap_mark;
   if (scenario.drift.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(impl->drift, DriftSimulation::Create(scenario, impl->data.train, impl->data.test,
-                                                                impl->population, impl->coordinator, &impl->clock));
+                                                                population, impl->coordinator, &impl->clock));
   }
   impl->federation->Tick();  // opens round 1 (resumed: completes a pending round, opens the next)
   if (recovered_round > 0) FEDGE_RETURN_IF_ERROR(impl->RecoverRow(recovered_round, impl->recovered_accepted));
@@ -399,51 +371,32 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
 
 absl::StatusOr<std::unique_ptr<TorchTrainer>> Simulator::Impl::MakeTrainer(const DeviceProfile& profile,
                                                                           const TorchTrainerOptions& options) const {
-  const bool is_malicious = malicious[index_of.at(profile.id)];
-  // Label flipping poisons the data the device is given, not its update.
-  const bool flips_labels = is_malicious && !IsUpdateAttack(scenario.attack);
-  if (sample != nullptr) {
-    // The device's own sample, in its own style (regenerated, not stored).
-    ImageDataset own = StyledShard(data.train, profile.examples, sample->Style(index_of.at(profile.id)));
-    std::vector<int64_t> all(own.num_examples);
-    std::iota(all.begin(), all.end(), 0);
-    if (flips_labels) own = FlippedLabelShard(own, all);
-    return TorchTrainer::Create(options, own, all);
-  }
-  if (flips_labels && drift == nullptr) {
-    const ImageDataset poisoned = FlippedLabelShard(data.train, profile.examples);
-    std::vector<int64_t> all(poisoned.num_examples);
-    std::iota(all.begin(), all.end(), 0);
-    return TorchTrainer::Create(options, poisoned, all);
-  }
-  if (drift != nullptr) {
+  const size_t index = index_of.at(profile.id);
+  if (drift != nullptr && setup.sample == nullptr) {
     // The device's current data window, drifted as it arrived.
-    ImageDataset current = drift->TrainingSet(index_of.at(profile.id), round_in_progress, profile.seed);
+    ImageDataset current = drift->TrainingSet(index, round_in_progress, profile.seed);
     std::vector<int64_t> all(current.num_examples);
     std::iota(all.begin(), all.end(), 0);
-    if (flips_labels) current = FlippedLabelShard(current, all);
+    // Label flipping poisons the data the device is given, not its update.
+    if (setup.malicious[index] && !IsUpdateAttack(scenario.attack)) current = FlippedLabelShard(current, all);
     return TorchTrainer::Create(options, current, all);
   }
-  return TorchTrainer::Create(options, data.train, profile.examples);
+  return MakeDeviceTrainer(scenario, data.train, setup, index, profile, options);
 }
 
 void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened,
                                     absl::Time deadline, DeviceRun& run) {
   run.id = profile.id;
-  TorchTrainerOptions trainer_options;
-  trainer_options.architecture = scenario.model.name;
-  trainer_options.torch_threads = scenario.run.torch_threads;
-  trainer_options.evaluate_local = false;
   // A fresh noise stream per device and round (keyed by the round's opening).
-  absl::StatusOr<DevicePrivacy> privacy_state =
-      privacy->Materialise(profile.id, profile.seed, static_cast<uint64_t>(absl::ToUnixMicros(opened)));
+  const uint64_t noise_round = static_cast<uint64_t>(absl::ToUnixMicros(opened));
+  absl::StatusOr<DevicePrivacy> privacy_state = privacy->Materialise(profile.id, profile.seed, noise_round);
   if (!privacy_state.ok()) {
     run.status = privacy_state.status();
     return;
   }
   run.privacy = *std::move(privacy_state);
-  trainer_options.dp_random = run.privacy->noise.get();
-  const bool is_malicious = malicious[index_of.at(profile.id)];
+  const TorchTrainerOptions trainer_options = DeviceTrainerOptions(scenario, run.privacy->noise.get());
+  const bool is_malicious = setup.malicious[index_of.at(profile.id)];
   absl::StatusOr<std::unique_ptr<TorchTrainer>> trainer = MakeTrainer(profile, trainer_options);
   if (!trainer.ok()) {
     run.status = trainer.status();
@@ -451,6 +404,11 @@ void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFat
   }
   run.trainer = *std::move(trainer);
   Trainer* honest_or_not = run.trainer.get();
+  if (run.owner != 0) {  // trained by another rank, bit for bit as here
+    run.remote = remote->Wrap(run.trainer.get(), run.owner, index_of.at(profile.id),
+                              DeviceNoiseSeed(profile.seed, noise_round));
+    honest_or_not = run.remote.get();
+  }
   if (is_malicious && IsUpdateAttack(scenario.attack)) {
     honest_or_not = &run.attacking.emplace(run.trainer.get(), scenario.attack);
   }
@@ -489,6 +447,7 @@ void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFat
   // on the thread that used it, not held until the last upload (keeping it
   // cost the loopback workload 6 s of 42, bench/sim_bench.sh).
   run.attacking.reset();
+  run.remote.reset();
   run.trainer.reset();
 }
 
@@ -533,15 +492,26 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   // `cohort` outlives both phases: the devices' links borrow their profiles.
   std::vector<std::unique_ptr<DeviceRun>> runs;
   std::vector<DeviceProfile> cohort(selected.size());
+  std::vector<std::pair<const DeviceProfile*, RoundFate>> training;
   for (size_t i = 0; i < selected.size(); ++i) {
     const DeviceProfile& profile = cohort[i] = s.Materialise(s.index_of.at(selected[i]));
     const RoundFate fate = DrawFate(s.scenario, round, profile.id);
     if (!fate.online || profile.examples.empty()) continue;  // never takes its task
     if (!s.OnlineAt(s.index_of.at(selected[i]), opened)) continue;  // outside its diurnal window
+    training.emplace_back(&profile, fate);
+  }
+  for (size_t k = 0; k < training.size(); ++k) {
+    const DeviceProfile* profile = training[k].first;
+    const RoundFate fate = training[k].second;
     DeviceRun* run = runs.emplace_back(std::make_unique<DeviceRun>()).get();
-    s.pool.Schedule([&s, &profile, fate, opened, deadline, run] { s.PrepareDevice(profile, fate, opened, deadline, *run); });
+    // With --mpi, another rank may train it; this process still runs the device.
+    run->owner = s.remote != nullptr ? s.remote->OwnerOf(k, training.size()) : 0;
+    ThreadPool& pool = run->owner == 0 ? s.pool : *s.remote_pool;
+    pool.Schedule([&s, profile, fate, opened, deadline, run] { s.PrepareDevice(*profile, fate, opened, deadline, *run); });
   }
   s.pool.Wait();
+  if (s.remote_pool != nullptr) s.remote_pool->Wait();
+  if (s.remote != nullptr) FEDGE_RETURN_IF_ERROR(s.remote->status());
   if (!s.windows.empty()) {
     for (const std::unique_ptr<DeviceRun>& run : runs) s.HoldForAvailability(s.index_of.at(run->id), opened, *run);
   }
@@ -580,7 +550,7 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
     // given the update's mass back to its residual.
     if (!run->status.ok()) continue;
     s.Fault("delivered");
-    if (s.malicious[s.index_of.at(run->id)]) ++malicious_accepted;
+    if (s.setup.malicious[s.index_of.at(run->id)]) ++malicious_accepted;
   }
   // The rest upload nothing (late ones are refused by their link) but
   // settle and report like any device.
@@ -621,7 +591,7 @@ std::optional<absl::Time> Simulator::Impl::NextDeviceOnline() const {
   std::optional<absl::Time> next;
   const absl::Time now = clock.Now();
   const uint64_t version = federation->model_version();
-  for (size_t i = 0; i < population.size() && !windows.empty(); ++i) {
+  for (size_t i = 0; i < setup.population.size() && !windows.empty(); ++i) {
     if (training[i] || idle_at_version[i] == version || ShardSize(i) == 0) continue;
     absl::Time t = start + windows[i].NextOnline(now - start);
     if (t <= now) t = start + windows[i].NextOnline(windows[i].OnlineUntil(now - start));
@@ -634,9 +604,9 @@ absl::Status Simulator::Impl::LaunchIdleDevices() {
   const absl::Time now = clock.Now();
   const uint64_t version = federation->model_version();
   const int64_t limit = scenario.async.max_concurrent > 0 ? scenario.async.max_concurrent
-                                                          : static_cast<int64_t>(population.size());
+                                                          : static_cast<int64_t>(setup.population.size());
   std::vector<InFlight*> started;
-  for (size_t i = 0; i < population.size() && static_cast<int64_t>(in_flight.size()) < limit; ++i) {
+  for (size_t i = 0; i < setup.population.size() && static_cast<int64_t>(in_flight.size()) < limit; ++i) {
     if (training[i] || idle_at_version[i] == version || ShardSize(i) == 0 || !OnlineAt(i, now)) continue;
     auto flight = std::make_unique<InFlight>();
     flight->index = i;
@@ -706,7 +676,7 @@ absl::StatusOr<RoundRow> Simulator::Impl::RunAsyncStep() {
     training[arriving->index] = false;
     FinishDevice(*arriving->run);  // its link moves the coordinator's clock to the arrival
     clock.SetTime(std::max(clock.Now(), *arriving->run->arrival));
-    if (arriving->run->status.ok() && malicious[arriving->index]) ++malicious_accepted;
+    if (arriving->run->status.ok() && setup.malicious[arriving->index]) ++malicious_accepted;
     std::vector<proto::RoundRecord> records = federation->Tick();
     if (records.empty()) continue;
     FEDGE_ASSIGN_OR_RETURN(RoundRow row, MakeRow(records.front(), malicious_accepted));
@@ -800,7 +770,7 @@ absl::Status Simulator::Impl::RecoverRow(uint64_t round, const std::vector<std::
                          [&](const proto::RoundRecord& r) { return r.round() == round; });
   if (it == records.end()) return absl::DataLossError(absl::StrCat("round ", round, " has no stored record"));
   int64_t malicious_accepted = 0;
-  for (const std::string& id : accepted) malicious_accepted += malicious[index_of.at(id)];
+  for (const std::string& id : accepted) malicious_accepted += setup.malicious[index_of.at(id)];
   FEDGE_ASSIGN_OR_RETURN(RoundRow row, MakeRow(*it, malicious_accepted));
   row.wall_time_s = 0;  // spent by the interrupted process: not known
   rows.push_back(row);
@@ -827,19 +797,28 @@ absl::Status Simulator::WriteModel(const std::string& path) const {
   return WriteFileAtomically(path, bytes);
 }
 
-DeviceProfile Simulator::Impl::Materialise(size_t index) const {
-  DeviceProfile profile = population[index];
-  if (sample) profile.examples = sample->Shard(static_cast<int64_t>(index));
-  return profile;
-}
+DeviceProfile Simulator::Impl::Materialise(size_t index) const { return setup.Materialise(index); }
 
 bool Simulator::finished() const { return impl_->federation->finished(); }
 
 PopulationBytes Simulator::population_bytes() const { return impl_->population_bytes; }
 
+absl::Status Simulator::TrainOn(RemoteTraining* remote) {
+  impl_->remote = nullptr;
+  impl_->remote_pool.reset();
+  if (remote == nullptr) return absl::OkStatus();
+  FEDGE_RETURN_IF_ERROR(remote->Start(impl_->scenario, ScenarioFingerprint(impl_->scenario, impl_->data.train)));
+  impl_->remote = remote;
+  if (remote->ranks() <= 1) return absl::OkStatus();
+  // Enough waiting threads to keep every other rank's workers busy, twice
+  // over so the next request is there when one finishes.
+  impl_->remote_pool = std::make_unique<ThreadPool>(2 * impl_->scenario.run.workers * (remote->ranks() - 1));
+  return absl::OkStatus();
+}
+
 int64_t Simulator::empty_devices() const {
-  if (impl_->sample) return 0;  // every sampled shard holds at least sample_min >= 1 examples
-  return std::count_if(impl_->population.begin(), impl_->population.end(),
+  if (impl_->setup.sample) return 0;  // every sampled shard holds at least sample_min >= 1 examples
+  return std::count_if(impl_->setup.population.begin(), impl_->setup.population.end(),
                        [](const DeviceProfile& p) { return p.examples.empty(); });
 }
 
@@ -854,6 +833,7 @@ absl::StatusOr<RunReport> RunScenario(const Scenario& scenario, const RunOptions
                                .fault_point = options.fault_point};
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<Simulator> sim,
                          Simulator::Create(scenario, std::move(data), options.transport, durable));
+  FEDGE_RETURN_IF_ERROR(sim->TrainOn(options.remote));
   RunTimings timings{.setup_s = absl::ToDoubleSeconds(Clock::Real()->Now() - wall_start),
                      .population = sim->population_bytes()};
   if (options.out != nullptr && sim->empty_devices() > 0) {

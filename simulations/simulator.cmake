@@ -3,18 +3,26 @@ fedge_cc_library(
   NAME sim
   SRCS simulator.cc virtual_device.cc grpc_loopback.cc attacking_trainer.cc
        privacy_runtime.cc run_variants.cc drift_sim.cc deploy_sim.cc
+       device_trainers.cc remote_training.cc mpi_messages.cc
   HDRS simulator.h virtual_device.h grpc_loopback.h attacking_trainer.h
        privacy_runtime.h run_variants.h drift_sim.h deploy_sim.h
+       device_trainers.h remote_training.h mpi_messages.h
   DEPS fedge::sim_base fedge::client fedge::client_grpc fedge::coordinator fedge::coordinator_grpc fedge::models
        fedge::aggregation fedge::drift_response fedge::device_data fedge::model_compression fedge::deploy_setup
        fedge::inference
   TORCH
 )
 
+# Open MPI (fedge-sim run --mpi) is linked into the binary only: the
+# libraries, and so find_package(fedge), stay free of it.
+find_package(MPI REQUIRED COMPONENTS C)
 fedge_cc_binary(NAME fedge-sim
-  SRCS sim_main.cc
-  DEPS fedge::sim CLI11::CLI11
+  SRCS sim_main.cc mpi_channel.cc mpi_run.cc
+  DEPS fedge::sim CLI11::CLI11 MPI::MPI_C
   TORCH)
+# The C API only: without these, mpi.h in C++ pulls in the deprecated C++
+# bindings, which libmpi does not carry.
+target_compile_definitions(fedge-sim PRIVATE OMPI_SKIP_MPICXX MPICH_SKIP_MPICXX)
 
 # End-to-end tests live in tests/sim/.
 set(FEDGE_SIM_TESTS ${PROJECT_SOURCE_DIR}/tests/sim)
@@ -85,3 +93,17 @@ fedge_cc_test(NAME sim_population_test
   DEPS fedge::sim
   TORCH
   TIMEOUT 60)
+
+# fedge-sim --mpi: the rank-to-rank messages (round trip, hostile bytes
+# refused), and remote training through an in-process channel giving the
+# rounds and model of a single process (tests/sim/remote_training_test.cc).
+fedge_cc_test(NAME sim_mpi_messages_test
+  SRCS mpi_messages_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 60)
+fedge_cc_test(NAME sim_remote_training_test
+  SRCS ${FEDGE_SIM_TESTS}/remote_training_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 120)

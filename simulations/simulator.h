@@ -46,6 +46,8 @@
 
 namespace fedge {
 
+class RemoteTraining;  // simulations/remote_training.h
+
 // How virtual devices reach the coordinator.
 enum class TransportKind {
   kInProcess,  // direct calls into the Federation
@@ -124,6 +126,15 @@ class Simulator {
   // sampled cost no more later.
   PopulationBytes population_bytes() const;
 
+  // Splits each round's training with the other ranks of `remote`
+  // (fedge-sim --mpi, simulations/remote_training.h; borrowed, must outlive
+  // the simulator): starts it (the scenario check and the handshake with
+  // every rank; its error is returned), then device k of the n that train
+  // in a round goes to rank remote->OwnerOf(k, n). Every device's state
+  // stays here, so the run is bit-identical to one without. Null trains
+  // everything here. A transport failure stops RunRound with its status.
+  absl::Status TrainOn(RemoteTraining* remote);
+
   // The rows of the rounds a resumed run had completed before this process
   // (empty for a new run), oldest first.
   const std::vector<RoundRow>& resumed_rows() const;
@@ -152,6 +163,8 @@ struct RunOptions {
   bool resume = false;   // --resume
   bool new_run = false;  // --new-run
   FaultPoint fault_point = nullptr;  // DurableOptions::fault_point
+  // Other ranks to train on (Simulator::TrainOn); borrowed; null: none.
+  RemoteTraining* remote = nullptr;
 };
 
 // Loads the data, runs every round and writes rounds.csv (after each round),
