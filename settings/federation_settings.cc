@@ -246,6 +246,7 @@ void ReadFederationSettings(ConfigSection root, const SettingsChecks& checks, Fe
   ReadClientDpTable(root, s->client_dp);
   ReadDeployTable(root.Section("deploy"), *s, checks, s->deploy);
   ReadRolloutTable(root, s->rollout);
+  ReadSecAggTable(root, *s, s->secagg);
 }
 
 const std::vector<std::string>& SimulationTables() {
@@ -339,6 +340,11 @@ nlohmann::json FederationSettingsToJson(const FederationSettings& s) {
                    {"prune_fraction", d.prune_fraction}, {"warm_start", d.warm_start},
                    {"threads", d.threads}};
     if (d.test_degrade_from_version > 0) j["deploy"]["test_degrade_from_version"] = d.test_degrade_from_version;
+  }
+  if (s.secagg.enabled) {
+    const SecAggSettings& a = s.secagg;
+    j["secagg"] = {{"neighbours", a.neighbours}, {"threshold", a.threshold}, {"stage_timeout_s", a.stage_timeout_s},
+                   {"coordinate_range", a.coordinate_range}};
   }
   if (s.rollout.enabled) {
     const RolloutSettings& r = s.rollout;

@@ -26,6 +26,8 @@
 //   [deploy]      every_rounds, student, temperature, epochs, batch_size,
 //                 learning_rate, proxy_data, proxy_examples, prune_fraction,
 //                 warm_start, threads, test_degrade_from_version (tests only)
+//   [secagg]      enabled, neighbours, threshold, stage_timeout_s,
+//                 coordinate_range (settings/secagg_settings.h)
 //   [rollout]     enabled, fractions, min_devices, soak_s, max_failure_share,
 //                 min_accuracy, max_inference_error_share, max_drift_increase
 //
@@ -45,6 +47,7 @@
 #include "core/idx.h"
 #include "core/model_shape.h"
 #include "nlohmann/json.hpp"
+#include "settings/secagg_settings.h"
 
 namespace fedge {
 
@@ -166,6 +169,7 @@ struct FederationSettings {
   ClientDpSettings client_dp;
   DeploySettings deploy;
   RolloutSettings rollout;
+  SecAggSettings secagg;  // settings/secagg_settings.h
 };
 
 // What reading checks beyond the file itself.

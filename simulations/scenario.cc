@@ -84,6 +84,7 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
   ReadLogNormal(dev, "latency_ms", &sc.devices.latency_ms, 1e6);
   dev.Read("availability", &sc.devices.availability, 0, 1);
   dev.Read("dropout", &sc.devices.dropout, 0, 1);
+  dev.Read("secagg_dropout", &sc.devices.secagg_dropout, 0, 1);
 
   ConfigSection run = root.Section("run");
   run.Read("workers", &sc.run.workers, 1, 1024);
@@ -142,6 +143,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
                   {"latency_ms", ToJson(s.devices.latency_ms)},
                   {"availability", s.devices.availability},
                   {"dropout", s.devices.dropout}};
+  if (s.devices.secagg_dropout > 0) j["devices"]["secagg_dropout"] = s.devices.secagg_dropout;
   j["run"] = {{"workers", s.run.workers},
               {"torch_threads", s.run.torch_threads},
               {"out_dir", s.run.out_dir},

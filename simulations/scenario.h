@@ -103,6 +103,9 @@ struct Scenario : FederationSettings {
     // Probability that a device that took its task drops out before
     // uploading (after downloading the model).
     double dropout = 0.0;
+    // With [secagg]: probability that a device still in the protocol loses
+    // its link at each of its four stages (simulations/README.md).
+    double secagg_dropout = 0.0;
   } devices;
 
   struct Run {

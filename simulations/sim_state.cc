@@ -63,6 +63,9 @@ const std::vector<std::pair<const char*, Field>>& Fields() {
       {"serving_rollout_version", &RoundRow::serving_rollout_version},
       {"serving_previous_version", &RoundRow::serving_previous_version},
       {"serving_other_version", &RoundRow::serving_other_version},
+      {"secagg_bytes_up_per_device", &RoundRow::secagg_bytes_up_per_device},
+      {"secagg_bytes_down_per_device", &RoundRow::secagg_bytes_down_per_device},
+      {"secagg_stage_seconds", &RoundRow::secagg_stage_seconds},
       {"sim_time_s", &RoundRow::sim_time_s},
       {"wall_time_s", &RoundRow::wall_time_s},
   };
