@@ -151,6 +151,10 @@ absl::Status CheckResumable(const Scenario& s) {
     return refuse("[client_dp]", "the position of the simulated coordinator's noise generator is not stored, so a "
                                  "resumed run would not draw the noise an uninterrupted one draws");
   }
+  if (s.secagg.enabled) {
+    return refuse("[secagg]", "a round's secure-aggregation sessions live in memory and the graph seeds' generator "
+                              "is not stored");
+  }
   return absl::OkStatus();
 }
 

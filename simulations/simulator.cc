@@ -591,6 +591,10 @@ std::vector<proto::RoundRecord> Simulator::Impl::RunSecAggStages(const std::vect
     if (run->prepared && run->step.secure_aggregation) active.push_back(run.get());
   }
   std::sort(active.begin(), active.end(), [](const DeviceRun* a, const DeviceRun* b) { return a->id < b->id; });
+  // The exchange starts once the cohort has trained: the coordinator's clock
+  // moves to the last device's end of training (the first stage opened with
+  // the round, so a stage timeout shorter than training closes it early).
+  for (const DeviceRun* run : active) clock.SetTime(std::max(clock.Now(), run->clock->Now()));
   const absl::Duration stage_timeout = absl::Seconds(scenario.secagg.stage_timeout_s);
   std::vector<proto::RoundRecord> closed;
   while (!active.empty()) {

@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "aggregation/coordinate_median.h"
 #include "aggregation/fedavg.h"
 #include "client/device.h"
@@ -220,6 +221,33 @@ TEST_F(SecAggFederationTest, AStrangerIsRefused) {
   EXPECT_TRUE(absl::IsFailedPrecondition(federation_->SecAgg(request).status()));
   request.set_device_id("nobody");
   EXPECT_TRUE(absl::IsNotFound(federation_->SecAgg(request).status()));
+}
+
+TEST_F(SecAggFederationTest, ClientDpNoiseIsAddedByTheDevicesAndAccounted) {
+  FederationOptions options = SecAggOptionsFor(6);
+  options.min_quorum = 4;
+  options.client_dp = ClientDpOptions{.clip_norm = kClipNorm, .noise_multiplier = 0.5, .device_sampling_rate = 1};
+  Start(6, options);
+  proto::PollTaskRequest poll;
+  poll.set_device_id("device-0");
+  poll.set_eligible(true);
+  absl::StatusOr<proto::PollTaskResponse> polled = federation_->PollTask(poll);
+  ASSERT_TRUE(polled.ok() && polled->has_task()) << polled.status();
+  // Each device's share: z * S / sqrt(min_quorum).
+  EXPECT_DOUBLE_EQ(polled->task().secagg().noise_stddev(), 0.5 * kClipNorm / 2);
+  EXPECT_EQ(polled->task().train().update_clip_norm(), kClipNorm);
+  const ModelParams before = federation_->global_model();
+  const proto::RoundRecord record = RunRound({});
+  ASSERT_TRUE(record.succeeded()) << record.failure();
+  EXPECT_GT(record.metrics().at("client_epsilon"), 0);
+  // The noise moved the weights away from the noiseless mean (0.07 per
+  // weight): its standard deviation on the mean is 0.5 * 10 * sqrt(6/4) / 6.
+  const ModelParams after = federation_->global_model();
+  double spread = 0;
+  for (size_t j = 0; j < after.values.size(); ++j) {
+    spread += std::abs(after.values[j] - before.values[j] - 0.07 * 6 / 6);
+  }
+  EXPECT_GT(spread / after.values.size(), 0.2);
 }
 
 TEST(SecAggFederationOptionsTest, RefusesWhatCannotWork) {
