@@ -52,6 +52,7 @@ SecAggRound::SecAggRound(const SecAggOptions& options, uint64_t round, std::vect
                          double clip_norm, double noise_stddev, uint64_t graph_seed, absl::Time now)
     : options_(options), clip_norm_(clip_norm), noise_stddev_(noise_stddev), cohort_(std::move(cohort)), stage_opened_(now) {
   const uint32_t n = static_cast<uint32_t>(cohort_.size());
+  params_.round_id = round;  // for the log, should the round fail here
   clients_.resize(n);
   for (uint32_t i = 0; i < n; ++i) index_[cohort_[i]] = i;
   if (n < 2) {
