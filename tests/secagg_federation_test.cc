@@ -50,8 +50,9 @@ class SecAggFederationTest : public ::testing::Test {
     auto key = SigningKey::Generate();
     ASSERT_TRUE(key.ok());
     const VerifyKey verify_key = key->verify_key();
-    auto federation = Federation::Create(options, strategy ? std::move(strategy) : std::make_unique<FedAvg>(),
-                                         TestModel(), *std::move(key), &clock_, /*evaluator=*/nullptr);
+    if (strategy == nullptr) strategy = std::make_unique<FedAvg>();
+    auto federation = Federation::Create(options, std::move(strategy), TestModel(), *std::move(key), &clock_,
+                                         /*evaluator=*/nullptr);
     ASSERT_TRUE(federation.ok()) << federation.status();
     federation_ = *std::move(federation);
     for (int i = 0; i < devices; ++i) {
