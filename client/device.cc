@@ -381,7 +381,8 @@ absl::StatusOr<std::optional<Device::PendingUpload>> Device::PrepareTask(const p
     ReportMetrics(std::move(failure));
     return absl::DeadlineExceededError("the task's deadline passed during training; the update was not sent");
   }
-  return PendingUpload{.task = task, .bytes = update.SerializeAsString(), .model_bytes = model->size()};
+  return PendingUpload{
+      .task = task, .bytes = update.SerializeAsString(), .model_bytes = model->size(), .secagg = nullptr};
 }
 
 absl::Status Device::DeliverUpdate(const PendingUpload& pending) {
