@@ -35,4 +35,4 @@ done
 # mlp: 101,770 parameters; a plain int8 upload is d + 4 * ceil(d / 256) bytes of payload.
 echo "plain int8 payload for the mlp: $((101770 + 4 * ((101770 + 255) / 256))) bytes"
 grep -o "secure aggregation of [0-9.]* devices used [0-9.]* ms of coordinator CPU" "$work/sim.log" |
-  awk '{ s += $(NF - 3); n++ } END { if (n) printf "coordinator CPU per round: %.1f ms (mean of %d rounds)\n", s / n, n }'
+  awk '{ s += $(NF - 4); n++ } END { if (n) printf "coordinator CPU per round: %.1f ms (mean of %d rounds)\n", s / n, n }'

@@ -58,7 +58,7 @@ accuracy=$(csv_column "$csv" test_accuracy | tail -n 1)
 echo "rounds: $rows, succeeded: $succeeded, contributors per round: $contributors, accuracy: $accuracy"
 [[ $rows -eq 2 && $succeeded -eq 2 ]] || { cat "$csv"; fail "expected 2 successful rounds"; }
 [[ $contributors == "3 " ]] || { cat "$csv"; fail "expected the 3 survivors' sum in each round"; }
-awk -v a="$accuracy" 'BEGIN { exit !(a > 0.5) }' || fail "accuracy $accuracy is not above 0.5"
+awk -v a="$accuracy" 'BEGIN { exit !(a > 0.4) }' || fail "accuracy $accuracy is not above 0.4"
 grep -q "secure aggregation stage 'advertise keys' closed with 3 of 4 devices\|secure aggregation stage '[a-z ]*' closed with 3 of 4" \
   "$W/coordinator.log" || fail "no stage closed without the killed device"
 for i in 0 1 2; do
