@@ -21,12 +21,12 @@ include(${CMAKE_CURRENT_LIST_DIR}/outbox.cmake)
 fedge_cc_library(
   NAME client
   SRCS device.cc device_conditions.cc device_config.cc device_data_setup.cc device_pipeline.cc inference_health.cc
-       inference_server.cc
+       inference_server.cc secagg_exchange.cc device_secagg.cc
        torch_scorer.cc trainer.cc
   HDRS device.h device_conditions.h device_config.h device_data_setup.h device_pipeline.h example_scorer.h
        inference_health.h
-       inference_server.h torch_scorer.h trainer.h
-  DEPS fedge::core fedge::settings fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::device_data fedge::outbox fedge::inference absl::function_ref absl::synchronization absl::time
+       inference_server.h secagg_exchange.h torch_scorer.h trainer.h
+  DEPS fedge::secagg fedge::core fedge::settings fedge::compression fedge::models fedge::dpsgd fedge::privacy fedge::proto fedge::drift_response fedge::device_data fedge::outbox fedge::inference absl::function_ref absl::synchronization absl::time
   TORCH
 )
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "client/drift_response.h"
 #include "client/outbox.h"
+#include "client/secagg_exchange.h"
 #include "compression/codec.h"
 #include "compression/encoder.h"
 #include "core/artifact.h"
@@ -159,7 +160,13 @@ Eligibility Device::CurrentEligibility() const {
 
 absl::StatusOr<StepResult> Device::RunOnce() {
   FEDGE_ASSIGN_OR_RETURN(StepResult step, PrepareStep());
-  return FinishStep(std::move(step));
+  step = FinishStep(std::move(step));
+  // A secure-aggregation task waits for the cohort at every stage.
+  while (step.waiting) {
+    clock_->SleepFor(step.retry_after);
+    step = FinishStep(std::move(step));
+  }
+  return step;
 }
 
 absl::StatusOr<StepResult> Device::PrepareStep() {
@@ -215,12 +222,18 @@ absl::StatusOr<StepResult> Device::PrepareStep() {
   } else if (prepared->has_value()) {
     pending_ = **std::move(prepared);
     step.pending_upload_bytes = pending_->bytes.size();
+    step.secure_aggregation = pending_->secagg != nullptr;
   }
   return step;
 }
 
 StepResult Device::FinishStep(StepResult step) {
-  if (pending_) {
+  step.waiting = false;
+  if (pending_ && pending_->secagg) {
+    step.task_status = AdvanceSecAgg(step);
+    if (step.waiting) return step;
+    pending_.reset();
+  } else if (pending_) {
     step.task_status = DeliverUpdate(*pending_);
     pending_.reset();
     step.pending_upload_bytes = 0;
@@ -326,6 +339,15 @@ absl::StatusOr<std::optional<Device::PendingUpload>> Device::PrepareTask(const p
   std::vector<float> delta(trained->local.values.size());
   for (size_t i = 0; i < delta.size(); ++i) delta[i] = trained->local.values[i] - global->values[i];
   const double norm = ClipToNorm(delta, task.train().update_clip_norm());
+  if (task.has_secagg()) {
+    absl::StatusOr<PendingUpload> secure =
+        PrepareSecAgg(task, std::move(delta), model->size(), DeriveSeed(task_seed, /*stream=*/2));
+    if (!secure.ok()) {
+      ReportMetrics(std::move(failure));
+      return secure.status();
+    }
+    return std::optional<PendingUpload>(*std::move(secure));
+  }
 
   proto::EncodedUpdate update;
   update.set_round(task.round());
@@ -359,7 +381,8 @@ absl::StatusOr<std::optional<Device::PendingUpload>> Device::PrepareTask(const p
     ReportMetrics(std::move(failure));
     return absl::DeadlineExceededError("the task's deadline passed during training; the update was not sent");
   }
-  return PendingUpload{.task = task, .bytes = update.SerializeAsString(), .model_bytes = model->size()};
+  return PendingUpload{
+      .task = task, .bytes = update.SerializeAsString(), .model_bytes = model->size(), .secagg = nullptr};
 }
 
 absl::Status Device::DeliverUpdate(const PendingUpload& pending) {

@@ -75,6 +75,7 @@ class ModelHandle;    // inference/model_slot.h
 class Outbox;         // client/outbox.h
 struct StoredOutboxRecord;
 class PrivacyLedger;  // privacy/privacy_ledger.h
+class SecAggExchange;  // client/secagg_exchange.h
 
 // How one RPC is retried on transient errors.
 struct RetryPolicy {
@@ -168,9 +169,14 @@ struct DeviceOptions {
   // its mass returns to the error-feedback residual. At most this many
   // records and outbox_max_bytes bytes; the oldest are evicted first (their
   // mass returns too). 0 disables the outbox: such an update is dropped and
-  // the residual restored. Needs state_dir.
+  // the residual restored. Needs state_dir. (Secure-aggregation tasks are
+  // never kept: their masked input is only valid in its round.)
   int outbox_max_records = 0;
   uint64_t outbox_max_bytes = uint64_t{64} << 20;
+  // The source of the distributed client-DP noise a secure-aggregation task
+  // asks for (SecAggTask.noise_stddev), borrowed; null uses the system
+  // CSPRNG. fedge-sim passes a seeded one for reproducible runs.
+  SecureRandom* secagg_noise = nullptr;
 
   // --- Performance and limits -------------------------------------------
   // Largest model chunk requested per Download call.
@@ -217,6 +223,16 @@ struct StepResult {
   // FinishStep to upload it; 0 when none waits (no task, the task failed,
   // or a kept update for it was delivered from the outbox).
   uint64_t pending_upload_bytes = 0;
+  // The task runs secure aggregation (its Task carries SecAggTask): instead
+  // of one upload, FinishStep drives the device's part of the protocol one
+  // exchange at a time (client/secagg_exchange.h).
+  bool secure_aggregation = false;
+  // After FinishStep: the secure-aggregation exchange waits for the
+  // coordinator to close a stage; call FinishStep again with this result
+  // after `retry_after`. RunOnce does so, sleeping on the clock.
+  bool waiting = false;
+  // The protocol stage the exchange is in (4 once done); -1 without one.
+  int secagg_stage = -1;
 };
 
 // When Run() stops.
@@ -307,6 +323,9 @@ class Device {
     proto::Task task;
     std::string bytes;
     uint64_t model_bytes = 0;  // the global model's download size, reported
+    // Set for a secure-aggregation task: `bytes` is empty and the masked
+    // input goes through this exchange instead of an upload.
+    std::shared_ptr<SecAggExchange> secagg;
   };
   // Runs a task up to its upload. nullopt when it ended without one (a kept
   // update for the task was delivered from the outbox); an error when the
@@ -315,6 +334,14 @@ class Device {
   // Uploads, keeps in the outbox on a transient failure, settles the
   // encoder and reports: the returned status is the task's outcome.
   absl::Status DeliverUpdate(const PendingUpload& pending);
+  // A secure-aggregation task's delta: clipped (already), noised when the
+  // task asks for distributed DP, quantized on the round's shared scale and
+  // handed to a new SecAggExchange.
+  absl::StatusOr<PendingUpload> PrepareSecAgg(const proto::Task& task, std::vector<float> delta,
+                                              uint64_t model_bytes, uint64_t seed);
+  // One exchange of pending_'s secure aggregation (transient errors retried):
+  // sets step.waiting while the coordinator has not closed the stage.
+  absl::Status AdvanceSecAgg(StepResult& step);
   // kResourceExhausted when the task's DP-SGD run would exceed the budget
   // (and remembers the refusal); kFailedPrecondition for a task with a
   // budget on a device without a ledger; other codes for an invalid config.

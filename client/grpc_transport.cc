@@ -140,6 +140,10 @@ absl::StatusOr<proto::ReportResponse> GrpcTransport::Report(const proto::DeviceR
   return impl_->Call(&proto::Coordinator::Stub::Report, report);
 }
 
+absl::StatusOr<proto::SecAggResponse> GrpcTransport::SecAgg(const proto::SecAggRequest& request) {
+  return impl_->Call(&proto::Coordinator::Stub::SecAgg, request);
+}
+
 TransportStats GrpcTransport::stats() const {
   TransportStats s;
   s.calls = impl_->calls.load(std::memory_order_relaxed);

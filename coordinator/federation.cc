@@ -42,6 +42,9 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   if (o.round_deadline <= absl::ZeroDuration()) return bad("round_deadline must be positive");
   if (o.poll_interval <= absl::ZeroDuration()) return bad("poll_interval must be positive");
   if (o.evaluate_every < 0) return bad("evaluate_every must be >= 0");
+  if (o.async.enabled && o.secagg.enabled) {
+    return bad("secure aggregation needs synchronous rounds; disable async or secagg");
+  }
   if (!(o.extra_round_drift_fraction >= 0 && o.extra_round_drift_fraction <= 1)) {
     return bad("extra_round_drift_fraction must be in [0, 1] (0 disables extra rounds)");
   }
@@ -68,6 +71,17 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
     }
     if (!(o.client_dp_delta > 0 && o.client_dp_delta < 1)) return bad("client_dp_delta must be in (0, 1)");
   }
+  FEDGE_RETURN_IF_ERROR(ValidateSecAggOptions(o.secagg));
+  if (o.secagg.enabled) {
+    if (!(o.train.update_clip_norm() > 0) && !o.client_dp) {
+      return bad("secure aggregation needs train.update_clip_norm > 0 ([training] update_clip_norm): the round's "
+                 "shared quantization scale is derived from it");
+    }
+    if (o.client_dp && o.client_dp->adaptive) {
+      return bad("secure aggregation does not support adaptive client-DP clipping (it needs each device's clipped "
+                 "bit in the clear); set client_dp.adaptive = false");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -93,6 +107,7 @@ absl::StatusOr<std::unique_ptr<Federation>> Federation::Create(FederationOptions
   if (strategy == nullptr || clock == nullptr) {
     return absl::InvalidArgumentError("federation: a strategy and a clock are required");
   }
+  if (options.secagg.enabled) FEDGE_RETURN_IF_ERROR(CheckSecAggStrategy(strategy->name()));
   auto impl = std::make_unique<Impl>(std::move(options), std::move(strategy), std::move(signing_key), clock,
                                      evaluator);
   if (impl->options.rollout.enabled) impl->rollout.emplace(impl->options.rollout);
@@ -180,6 +195,7 @@ absl::StatusOr<proto::PollTaskResponse> Federation::PollTask(const proto::PollTa
     // be a recent version, not the current one.
     const std::string* base = impl_->ServedModel(task->model_version());
     response.mutable_task()->set_model_size_bytes(base ? base->size() : impl_->signed_model.size());
+    if (impl_->secagg) impl_->secagg->FillTask(request.device_id(), *response.mutable_task());
   } else {
     response.set_retry_after_millis(absl::ToInt64Milliseconds(impl_->options.poll_interval));
   }
@@ -270,6 +286,10 @@ void Federation::UploadAsync(const proto::UploadRequest& request, UploadDone don
 absl::StatusOr<proto::UploadResponse> Federation::Impl::Receive(const proto::UploadRequest& request,
                                                                 std::string whole, Received& received) {
   FEDGE_RETURN_IF_ERROR(CheckAdmitted(request.device_id()));
+  if (options.secagg.enabled) {
+    return absl::FailedPreconditionError(
+        "this federation uses secure aggregation: updates are sent masked through the SecAgg RPC, not uploaded");
+  }
   // A task of the last closed round is never part of the open one.
   auto replayed = last_round_replies.find(request.task_id());
   if (replayed != last_round_replies.end() && replayed->second.device_id == request.device_id()) {
@@ -586,6 +606,7 @@ void Federation::Impl::MaybeOpenRound() {
       return;
     }
   }
+  if (options.secagg.enabled) OpenSecAgg();
   FEDGE_LOG(INFO) << "round " << round << ": opened with " << selected << " devices selected for a target of "
                   << target << " updates (" << n << " eligible)";
 }
@@ -600,13 +621,20 @@ void Federation::Impl::CloseRound(std::string_view why) {
   last_round_replies = round.CommittedReplies();
   proto::RoundRecord record = round.FinalRecord();
   record.set_closed_unix_micros(ToMicros(clock->Now()));
+  // Secure aggregation replaces the uploads: its survivors are the accepted.
+  std::optional<absl::StatusOr<SecAggAggregate>> secure;
+  if (options.secagg.enabled) secure = FinishSecAgg(record, round.target());
   record.set_late(round.issued() - record.accepted() - record.rejected());
   if (round.async()) FillAsyncRecord(round, record);
   const int64_t needed = std::max(options.min_quorum, strategy->min_updates());
   absl::Status outcome = absl::OkStatus();
-  if (record.accepted() < needed) {
+  if (secure && !secure->ok()) {
+    outcome = secure->status();
+  } else if (record.accepted() < needed) {
     outcome = absl::FailedPreconditionError(
         absl::StrCat("quorum not reached: ", record.accepted(), " of the ", needed, " updates needed"));
+  } else if (secure) {
+    outcome = ApplyAggregate(std::move((*secure)->mean), record.accepted());
   } else {
     outcome = StepGlobalModel(round, record.accepted());
   }
@@ -678,7 +706,11 @@ absl::Status Federation::Impl::CheckAggregate(absl::Span<const float> delta, int
 }
 
 absl::Status Federation::Impl::StepGlobalModel(RoundState& round, int64_t accepted) {
-  FEDGE_ASSIGN_OR_RETURN(const std::vector<float> delta, round.Finish());
+  FEDGE_ASSIGN_OR_RETURN(std::vector<float> delta, round.Finish());
+  return ApplyAggregate(std::move(delta), accepted);
+}
+
+absl::Status Federation::Impl::ApplyAggregate(std::vector<float> delta, int64_t accepted) {
   FEDGE_RETURN_IF_ERROR(CheckAggregate(delta, accepted));
   std::vector<std::vector<float>> saved = strategy->ExportState();
   std::vector<float> next = global.values;
@@ -765,6 +797,10 @@ std::vector<proto::RoundRecord> Federation::Tick() {
   std::vector<PendingRecord> closed;
   {
     absl::MutexLock lock(&s.mu);
+    if (s.open && s.secagg) {
+      s.secagg->Advance(s.clock->Now());
+      s.CloseIfSecAggEnded();
+    }
     if (s.open && s.clock->Now() >= s.open->deadline()) {
       // Updates being checked or stored arrived before the deadline: settle
       // them first.

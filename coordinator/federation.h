@@ -75,6 +75,7 @@
 #include "aggregation/strategy.h"
 #include "aggregation/update_checks.h"
 #include "coordinator/rollout.h"
+#include "coordinator/secagg_round.h"
 #include "coordinator/store/state_store.h"
 #include "core/deployer.h"
 #include "core/env.h"
@@ -145,8 +146,17 @@ struct FederationOptions {
   // `client_dp_delta`. `device_sampling_rate` must be set for accounting.
   std::optional<ClientDpOptions> client_dp;
   double client_dp_delta = 1e-5;
-  // Noise source for client DP; null uses SecureRandom::Default(). Borrowed.
+  // Noise source for client DP, also drawing secure aggregation's graph
+  // seeds; null uses SecureRandom::Default(). Borrowed.
   SecureRandom* dp_random = nullptr;
+  // Secure aggregation ([secagg], coordinator/secagg_round.h): when enabled,
+  // a round's devices send masked int8 codes on a shared scale through the
+  // SecAgg RPC instead of uploading their updates, and the round's aggregate
+  // is the unweighted mean of the survivors' clipped deltas. Needs a
+  // positive train.update_clip_norm (or client DP's clip norm) and a
+  // mean-based strategy. With client DP the noise is distributed: each
+  // device adds its share, calibrated for min_quorum survivors.
+  SecAggOptions secagg;
   // Deployed model: after every round whose number is a multiple of
   // `deploy_every` and that produced a new global model, `deployer` builds
   // the INT8 model devices serve; 0 never deploys. Borrowed; must outlive
@@ -247,6 +257,10 @@ class Federation final : public Transport {
   void UploadAsync(const proto::UploadRequest& request, UploadDone done);
   // Records device metrics, drift alarms and spent privacy.
   absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
+  // Secure aggregation's stage messages (federation_secagg.cc): kNotFound
+  // for an unregistered device, kFailedPrecondition when no secure round is
+  // open (or the device is out of it), otherwise SecAggRound::Handle.
+  absl::StatusOr<proto::SecAggResponse> SecAgg(const proto::SecAggRequest& request) override;
 
   // Publishes a signed INT8 artifact for devices to serve (the deployer's
   // output, or one an operator built with fedge-distill). It must verify

@@ -21,6 +21,7 @@
 #include "coordinator/deployed_model.h"
 #include "coordinator/federation.h"
 #include "coordinator/round_state.h"
+#include "coordinator/secagg_round.h"
 #include "coordinator/store/group_commit.h"
 #include "coordinator/store/state_store.h"
 #include "privacy/client_dp.h"
@@ -84,6 +85,12 @@ struct Federation::Impl {
   uint64_t rounds_started ABSL_GUARDED_BY(mu) = 0;
   int64_t extra_rounds ABSL_GUARDED_BY(mu) = 0;  // granted for drift
   std::optional<RoundState> open ABSL_GUARDED_BY(mu);
+  // The open round's secure aggregation (options.secagg.enabled); null
+  // otherwise, and after a restart lost it (the round then fails).
+  std::unique_ptr<SecAggRound> secagg ABSL_GUARDED_BY(mu);
+  // Task ids whose secure aggregation finished in the last closed round: a
+  // device asking about its last stage after the close is told it is done.
+  std::set<std::string> secagg_done_tasks ABSL_GUARDED_BY(mu);
   // Final answers of the last closed round, by task id: a device whose reply
   // was lost retries its final chunk after its own update closed the round.
   std::map<std::string, RoundState::CommittedReply> last_round_replies ABSL_GUARDED_BY(mu);
@@ -246,6 +253,19 @@ struct Federation::Impl {
   // strategy's state is restored and the served model stays as it was. This
   // holds for every strategy, whatever the update limits are.
   absl::Status StepGlobalModel(RoundState& round, int64_t accepted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::Status ApplyAggregate(std::vector<float> delta, int64_t accepted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // --- Secure aggregation (federation_secagg.cc) ---
+  // Starts the open round's SecAggRound: cohort, graph seed, shared scale.
+  void OpenSecAgg() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The clip norm the shared scale and the devices' clipping use.
+  double SecAggClipNorm() const;
+  // At close: the round's aggregate from secure aggregation (its record
+  // gets the costs and `accepted` = contributors), or why it failed. With
+  // client DP the noised sum is divided by `expected` (the round's target).
+  absl::StatusOr<SecAggAggregate> FinishSecAgg(proto::RoundRecord& record, int64_t expected)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Closes the round once its secure aggregation has ended.
+  void CloseIfSecAggEnded() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::Status CheckAggregate(absl::Span<const float> delta, int64_t accepted) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Runs the deployer on a closed round's model (without the lock) and

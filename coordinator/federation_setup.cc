@@ -67,6 +67,11 @@ FederationOptions MakeFederationOptions(const FederationSettings& s, int64_t pop
     };
     o.client_dp_delta = c.delta;
   }
+  o.secagg = SecAggOptions{.enabled = s.secagg.enabled,
+                            .neighbours = static_cast<uint32_t>(s.secagg.neighbours),
+                            .threshold = static_cast<uint32_t>(s.secagg.threshold),
+                            .stage_timeout = absl::Seconds(s.secagg.stage_timeout_s),
+                            .coordinate_range = s.secagg.coordinate_range};
   o.deploy_every = s.deploy.every_rounds;
   o.test_degrade_from_version = static_cast<uint64_t>(s.deploy.test_degrade_from_version);
   o.rollout.enabled = s.rollout.enabled;

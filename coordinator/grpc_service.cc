@@ -98,6 +98,10 @@ class CoordinatorService final : public proto::Coordinator::WithCallbackMethod_U
                       proto::ReportResponse* response) override {
     return Serve("Report", context, request->device_id(), [&] { return federation_->Report(*request); }, response);
   }
+  grpc::Status SecAgg(grpc::ServerContext* context, const proto::SecAggRequest* request,
+                      proto::SecAggResponse* response) override {
+    return Serve("SecAgg", context, request->device_id(), [&] { return federation_->SecAgg(*request); }, response);
+  }
 
  private:
   // Checks the caller's identity before the Federation sees the request.

@@ -1,6 +1,6 @@
 // File: core/transport.h
 //
-// `Transport` is how a device reaches its coordinator: the five RPCs of the
+// `Transport` is how a device reaches its coordinator: the six RPCs of the
 // `Coordinator` service in proto/fedge.proto as a C++ interface. The device
 // agent (client/device.h) is written against it and never knows which
 // implementation it talks to:
@@ -33,6 +33,13 @@ class Transport {
   virtual absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) = 0;
   virtual absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) = 0;
   virtual absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) = 0;
+  // Secure aggregation's stage messages (coordinator/secagg_round.h). Not
+  // pure: a transport that cannot carry them answers kUnimplemented, and a
+  // device then fails only the secure-aggregation tasks it is given.
+  virtual absl::StatusOr<proto::SecAggResponse> SecAgg(const proto::SecAggRequest& request) {
+    (void)request;
+    return absl::UnimplementedError("this transport does not carry secure aggregation (SecAgg) messages");
+  }
 };
 
 // The header an update's first upload chunk carries (UploadRequest.header).

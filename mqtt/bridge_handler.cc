@@ -73,6 +73,9 @@ absl::Status BridgeHandler::Handle(std::string_view topic, std::string_view payl
     case Rpc::kReport:
       Dispatch<proto::DeviceReport>(envelope->payload, *from, Sync(&Transport::Report, transport_), answer);
       break;
+    case Rpc::kSecAgg:
+      Dispatch<proto::SecAggRequest>(envelope->payload, *from, Sync(&Transport::SecAgg, transport_), answer);
+      break;
     case Rpc::kUpload:
       if (!upload_async_) {
         Dispatch<proto::UploadRequest>(envelope->payload, *from, Sync(&Transport::Upload, transport_), answer);

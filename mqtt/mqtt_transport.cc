@@ -239,6 +239,10 @@ absl::StatusOr<proto::ReportResponse> MqttTransport::Report(const proto::DeviceR
   return impl_->Call<proto::ReportResponse>(Rpc::kReport, report);
 }
 
+absl::StatusOr<proto::SecAggResponse> MqttTransport::SecAgg(const proto::SecAggRequest& request) {
+  return impl_->Call<proto::SecAggResponse>(Rpc::kSecAgg, request);
+}
+
 MqttTransportStats MqttTransport::stats() const {
   return {.calls = impl_->calls.load(), .failed_calls = impl_->failed_calls.load(),
           .bytes_sent = impl_->bytes_sent.load(), .bytes_received = impl_->bytes_received.load()};

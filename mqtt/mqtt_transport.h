@@ -69,6 +69,7 @@ class MqttTransport final : public Transport {
   absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) override;
   absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
   absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
+  absl::StatusOr<proto::SecAggResponse> SecAgg(const proto::SecAggRequest& request) override;
 
   MqttTransportStats stats() const;
 

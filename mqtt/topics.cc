@@ -14,12 +14,13 @@ namespace fedge::mqtt {
 namespace {
 
 constexpr size_t kMaxDeviceIdBytes = 128;
-constexpr std::array<std::pair<Rpc, std::string_view>, 5> kRpcNames = {{
+constexpr std::array<std::pair<Rpc, std::string_view>, 6> kRpcNames = {{
     {Rpc::kRegister, "register"},
     {Rpc::kPollTask, "poll"},
     {Rpc::kDownload, "download"},
     {Rpc::kUpload, "upload"},
     {Rpc::kReport, "report"},
+    {Rpc::kSecAgg, "secagg"},
 }};
 
 bool HasTopicSpecial(std::string_view s) {

@@ -27,7 +27,7 @@
 
 namespace fedge::mqtt {
 
-enum class Rpc { kRegister, kPollTask, kDownload, kUpload, kReport };
+enum class Rpc { kRegister, kPollTask, kDownload, kUpload, kReport, kSecAgg };
 
 // The topic level naming `rpc` ("register", "poll", ...).
 std::string_view RpcName(Rpc rpc);

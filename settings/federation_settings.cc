@@ -251,6 +251,11 @@ void ReadFederationSettings(ConfigSection root, const SettingsChecks& checks, Fe
   if (s->async_mode() && s->rollout.enabled) {
     root.Section("rollout").Error("a staged rollout needs rounds; it is not available with federation.mode = \"async\"");
   }
+  ReadSecAggTable(root, *s, s->secagg);
+  if (s->async_mode() && s->secagg.enabled) {
+    root.Section("secagg").Error(
+        "secure aggregation masks a fixed cohort within a round; it is not available with federation.mode = \"async\"");
+  }
 }
 
 const std::vector<std::string>& SimulationTables() {
@@ -355,6 +360,11 @@ nlohmann::json FederationSettingsToJson(const FederationSettings& s) {
   if (s.async_mode()) {
     j["federation"]["mode"] = f.mode;
     j["async"] = AsyncSettingsToJson(s.async);
+  }
+  if (s.secagg.enabled) {
+    const SecAggSettings& a = s.secagg;
+    j["secagg"] = {{"neighbours", a.neighbours}, {"threshold", a.threshold}, {"stage_timeout_s", a.stage_timeout_s},
+                   {"coordinate_range", a.coordinate_range}};
   }
   if (s.rollout.enabled) {
     const RolloutSettings& r = s.rollout;

@@ -28,6 +28,8 @@
 //   [deploy]      every_rounds, student, temperature, epochs, batch_size,
 //                 learning_rate, proxy_data, proxy_examples, prune_fraction,
 //                 warm_start, threads, test_degrade_from_version (tests only)
+//   [secagg]      enabled, neighbours, threshold, stage_timeout_s,
+//                 coordinate_range (settings/secagg_settings.h)
 //   [rollout]     enabled, fractions, min_devices, soak_s, max_failure_share,
 //                 min_accuracy, max_inference_error_share, max_drift_increase
 //
@@ -48,6 +50,7 @@
 #include "core/model_shape.h"
 #include "nlohmann/json.hpp"
 #include "settings/async_settings.h"
+#include "settings/secagg_settings.h"
 
 namespace fedge {
 
@@ -173,6 +176,7 @@ struct FederationSettings {
   DeploySettings deploy;
   RolloutSettings rollout;
   AsyncSettings async;
+  SecAggSettings secagg;  // settings/secagg_settings.h
 
   bool async_mode() const { return federation.mode == "async"; }
 };

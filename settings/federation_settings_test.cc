@@ -168,6 +168,28 @@ TEST(FederationSettingsTest, RolloutTable) {
   EXPECT_THAT(ErrorOf("[rollout]\nmax_failure_share = 1\n"), HasSubstr("max_failure_share"));
 }
 
+TEST(FederationSettingsTest, SecAggTable) {
+  absl::StatusOr<FederationSettings> s = Read(
+      "[training]\nupdate_clip_norm = 2\n[secagg]\nneighbours = 8\nthreshold = 5\nstage_timeout_s = 30\n"
+      "coordinate_range = 3\n");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->secagg.enabled);
+  EXPECT_EQ(s->secagg.neighbours, 8);
+  EXPECT_EQ(s->secagg.threshold, 5);
+  EXPECT_EQ(s->secagg.stage_timeout_s, 30);
+  EXPECT_EQ(s->secagg.coordinate_range, 3);
+  EXPECT_EQ(FederationSettingsToJson(*s)["secagg"]["neighbours"], 8);
+  EXPECT_FALSE(Read("")->secagg.enabled);
+  EXPECT_FALSE(Read("[secagg]\nenabled = false\n")->secagg.enabled);
+  const std::string clip = "[training]\nupdate_clip_norm = 2\n";
+  EXPECT_THAT(ErrorOf(clip + "[secagg]\nneighbours = 7\n"), HasSubstr("even"));
+  EXPECT_THAT(ErrorOf(clip + "[secagg]\nneighbours = 8\nthreshold = 4\n"), HasSubstr("(4, 8]"));
+  EXPECT_THAT(ErrorOf("[secagg]\n"), HasSubstr("update_clip_norm"));
+  EXPECT_THAT(ErrorOf(clip + "[strategy]\nname = \"median\"\n[secagg]\n"), HasSubstr("needs each update"));
+  EXPECT_THAT(ErrorOf(clip + "codec = \"topk:0.01>int8\"\n[secagg]\n"), HasSubstr("fp32"));
+  EXPECT_THAT(ErrorOf("[client_dp]\nadaptive = true\ncount_noise = 5\n[secagg]\n"), HasSubstr("adaptive"));
+}
+
 TEST(FederationSettingsTest, SelectionArithmetic) {
   FederationSettings s;
   s.federation.devices_per_round = 5;

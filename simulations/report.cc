@@ -66,6 +66,9 @@ const std::vector<Column>& Columns() {
       {"serving_rollout_version", [](const RoundRow& r) { return absl::StrCat(r.serving_rollout_version); }},
       {"serving_previous_version", [](const RoundRow& r) { return absl::StrCat(r.serving_previous_version); }},
       {"serving_other_version", [](const RoundRow& r) { return absl::StrCat(r.serving_other_version); }},
+      {"secagg_bytes_up_per_device", [](const RoundRow& r) { return Real(r.secagg_bytes_up_per_device, 1); }},
+      {"secagg_bytes_down_per_device", [](const RoundRow& r) { return Real(r.secagg_bytes_down_per_device, 1); }},
+      {"secagg_stage_seconds", [](const RoundRow& r) { return Real(r.secagg_stage_seconds, 3); }},
       {"sim_time_s", [](const RoundRow& r) { return Real(r.sim_time_s, 3); }},
       {"wall_time_s", [](const RoundRow& r) { return Real(r.wall_time_s, 3); }},
   };

@@ -81,6 +81,12 @@ struct RoundRow {
   int64_t serving_rollout_version = 0;   // devices that last reported serving rollout_version
   int64_t serving_previous_version = 0;  // ... the version before it
   int64_t serving_other_version = 0;     // ... any other deployed version
+  // Secure aggregation ([secagg]); NaN without: what one device of the
+  // cohort sent and received on average over the four stages, and the
+  // simulated time the stages took (their deadlines, when devices dropped).
+  double secagg_bytes_up_per_device = NAN;
+  double secagg_bytes_down_per_device = NAN;
+  double secagg_stage_seconds = NAN;
   double sim_time_s = 0;   // simulated time since the start of the run, at the round's close
   double wall_time_s = 0;  // real seconds spent in the round
 };

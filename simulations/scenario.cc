@@ -91,6 +91,7 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
   dev.Read("dropout", &sc.devices.dropout, 0, 1);
   dev.Read("diurnal_period_s", &sc.devices.diurnal_period_s, 0, 1e9);
   dev.Read("diurnal_on_fraction", &sc.devices.diurnal_on_fraction, 1e-3, 1);
+  dev.Read("secagg_dropout", &sc.devices.secagg_dropout, 0, 1);
 
   ConfigSection run = root.Section("run");
   run.Read("workers", &sc.run.workers, 1, 1024);
@@ -157,6 +158,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
     j["devices"]["diurnal_period_s"] = s.devices.diurnal_period_s;
     j["devices"]["diurnal_on_fraction"] = s.devices.diurnal_on_fraction;
   }
+  if (s.devices.secagg_dropout > 0) j["devices"]["secagg_dropout"] = s.devices.secagg_dropout;
   j["run"] = {{"workers", s.run.workers},
               {"torch_threads", s.run.torch_threads},
               {"out_dir", s.run.out_dir},

@@ -109,6 +109,9 @@ struct Scenario : FederationSettings {
     // one window at its own random phase. 0: always online.
     double diurnal_period_s = 0;
     double diurnal_on_fraction = 1.0;
+    // With [secagg]: probability that a device still in the protocol loses
+    // its link at each of its four stages (simulations/README.md).
+    double secagg_dropout = 0.0;
   } devices;
 
   struct Run {

@@ -63,6 +63,9 @@ const std::vector<std::pair<const char*, Field>>& Fields() {
       {"serving_rollout_version", &RoundRow::serving_rollout_version},
       {"serving_previous_version", &RoundRow::serving_previous_version},
       {"serving_other_version", &RoundRow::serving_other_version},
+      {"secagg_bytes_up_per_device", &RoundRow::secagg_bytes_up_per_device},
+      {"secagg_bytes_down_per_device", &RoundRow::secagg_bytes_down_per_device},
+      {"secagg_stage_seconds", &RoundRow::secagg_stage_seconds},
       {"sim_time_s", &RoundRow::sim_time_s},
       {"wall_time_s", &RoundRow::wall_time_s},
   };
@@ -150,6 +153,10 @@ absl::Status CheckResumable(const Scenario& s) {
   if (s.client_dp.enabled) {
     return refuse("[client_dp]", "the position of the simulated coordinator's noise generator is not stored, so a "
                                  "resumed run would not draw the noise an uninterrupted one draws");
+  }
+  if (s.secagg.enabled) {
+    return refuse("[secagg]", "a round's secure-aggregation sessions live in memory and the graph seeds' generator "
+                              "is not stored");
   }
   return absl::OkStatus();
 }

@@ -88,6 +88,10 @@ struct DeviceRun {
   bool simulated_failure = false;  // dropout or deadline, not a real error
   // When its waiting update would reach the coordinator (none: never).
   std::optional<absl::Time> arrival;
+  // Secure aggregation: the last stage its link's dropout was drawn for, and
+  // whether the device has settled already (RunSecAggStages).
+  int dropout_drawn_for = -1;
+  bool finished = false;
 };
 
 // A durable run's directory, opened: the coordinator's store prepared for
@@ -120,6 +124,7 @@ absl::StatusOr<DurableState> OpenDurableState(const Scenario& scenario, const Du
 
 struct Simulator::Impl {
   Scenario scenario;
+  DeterministicRandom secagg_graph_random{DeriveSeed(scenario.seed, 0x67726170ULL)};
   SimulationData data;
   // Every device's profile (with the `sample` partition without its shard,
   // which Materialise regenerates from the seed) and the malicious ones.
@@ -212,6 +217,14 @@ struct Simulator::Impl {
                      DeviceRun& run);
   // Uploads the device's waiting update, if any, and lets it settle.
   void FinishDevice(DeviceRun& run);
+  // Secure aggregation (simulations/README.md): drives the cohort's
+  // exchanges stage by stage, in device id order, each device's link lost
+  // at each stage with probability devices.secagg_dropout; when no device
+  // can move, the coordinator's clock jumps a stage timeout so the stage
+  // closes without the missing ones. Returns the round's record if the
+  // coordinator closed it meanwhile.
+  std::vector<proto::RoundRecord> RunSecAggStages(const std::vector<std::unique_ptr<DeviceRun>>& runs,
+                                                  uint64_t round);
   // The outcome of the device's task, classified once it has finished.
   void Classify(DeviceRun& run) const;
   // Diurnal availability: whether device `index` is online at `t`, and its
@@ -322,6 +335,9 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   federation_options.restart_open_round = true;
   federation_options.fault_point = durable.fault_point;
   impl->privacy->Configure(federation_options);
+  // Secure aggregation's neighbour graphs come from the coordinator's
+  // randomness: seeded here, so which rounds survive dropouts is reproducible.
+  if (federation_options.dp_random == nullptr) federation_options.dp_random = &impl->secagg_graph_random;
   if (scenario.deploy.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(impl->deploy, DeploySimulation::Create(scenario, impl->data.train, impl->data.test, key));
     impl->deploy->Configure(federation_options);
@@ -425,6 +441,7 @@ void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFat
     options.state_key = state_key;
   }
   options.privacy_ledger = run.privacy->ledger.get();
+  options.secagg_noise = run.privacy->noise.get();
   if (deploy != nullptr) {
     options.inference_slot = deploy->SlotFor(profile.id);
     deploy->ConfigureDevice(options);
@@ -452,6 +469,7 @@ void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFat
 }
 
 void Simulator::Impl::FinishDevice(DeviceRun& run) {
+  if (run.finished) return;
   if (run.prepared) {
     run.step = run.device->FinishStep(std::move(run.step));
     Classify(run);
@@ -464,7 +482,9 @@ void Simulator::Impl::Classify(DeviceRun& run) const {
                                   : run.step.task_status;
   // A device whose privacy budget is spent refuses its task: expected, like a dropout.
   run.simulated_failure = run.sim_trainer->simulated_failure() || run.link->refused_late() ||
-                          (privacy->device_dp() && absl::IsResourceExhausted(run.status));
+                          (privacy->device_dp() && absl::IsResourceExhausted(run.status)) ||
+                          // secure aggregation: its link was cut, or the round went on (or failed) without it
+                          run.link->cut() || (run.step.secure_aggregation && absl::IsFailedPrecondition(run.status));
 }
 
 absl::StatusOr<RoundRow> Simulator::RunRound() {
@@ -515,6 +535,8 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   if (!s.windows.empty()) {
     for (const std::unique_ptr<DeviceRun>& run : runs) s.HoldForAvailability(s.index_of.at(run->id), opened, *run);
   }
+  std::vector<proto::RoundRecord> closed_early;
+  if (s.scenario.secagg.enabled) closed_early = s.RunSecAggStages(runs, round);
 
   // Phase 2, one at a time in simulated arrival order (so the aggregate is
   // reproducible): each device uploads and learns the coordinator's verdict.
@@ -557,7 +579,7 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   for (const std::unique_ptr<DeviceRun>& run : runs) {
     if (!run->arrival || *run->arrival > deadline) s.FinishDevice(*run);
   }
-  std::vector<proto::RoundRecord> records = s.federation->Tick();
+  std::vector<proto::RoundRecord> records = closed_early.empty() ? s.federation->Tick() : closed_early;
   if (records.empty()) {  // the target was not reached: the round runs to its deadline
     s.clock.SetTime(std::max(s.clock.Now(), deadline));
     records = s.federation->Tick();
@@ -685,6 +707,51 @@ absl::StatusOr<RoundRow> Simulator::Impl::RunAsyncStep() {
   }
 }
 
+std::vector<proto::RoundRecord> Simulator::Impl::RunSecAggStages(const std::vector<std::unique_ptr<DeviceRun>>& runs,
+                                                                 uint64_t round) {
+  std::vector<DeviceRun*> active;
+  for (const std::unique_ptr<DeviceRun>& run : runs) {
+    if (run->prepared && run->step.secure_aggregation) active.push_back(run.get());
+  }
+  std::sort(active.begin(), active.end(), [](const DeviceRun* a, const DeviceRun* b) { return a->id < b->id; });
+  // The exchange starts once the cohort has trained: the coordinator's clock
+  // moves to the last device's end of training (the first stage opened with
+  // the round, so a stage timeout shorter than training closes it early).
+  for (const DeviceRun* run : active) clock.SetTime(std::max(clock.Now(), run->clock->Now()));
+  const absl::Duration stage_timeout = absl::Seconds(scenario.secagg.stage_timeout_s);
+  std::vector<proto::RoundRecord> closed;
+  while (!active.empty()) {
+    bool moved = false;
+    std::vector<DeviceRun*> waiting;
+    for (DeviceRun* run : active) {
+      const int stage = std::max(run->step.secagg_stage, 0);
+      if (stage > run->dropout_drawn_for) {
+        run->dropout_drawn_for = stage;
+        if (DrawSecAggDropout(scenario, round, run->id, stage)) run->link->Cut();
+      }
+      run->step = run->device->FinishStep(std::move(run->step));
+      if (run->step.waiting) {
+        moved = moved || run->step.secagg_stage != stage;
+        waiting.push_back(run);
+        continue;
+      }
+      moved = true;
+      run->prepared = false;
+      run->finished = true;
+      Classify(*run);
+      if (run->privacy) privacy->Release(*run->privacy);
+    }
+    active.swap(waiting);
+    if (!moved && !active.empty()) {
+      // Everyone left waits for devices that are gone: the stage closes at
+      // its deadline.
+      clock.SetTime(clock.Now() + stage_timeout);
+      for (proto::RoundRecord& r : federation->Tick()) closed.push_back(std::move(r));
+    }
+  }
+  return closed;
+}
+
 absl::StatusOr<RoundRow> Simulator::Impl::MakeRow(const proto::RoundRecord& r, int64_t malicious_accepted) {
   RoundRow row;
   row.round = static_cast<int64_t>(r.round());
@@ -706,6 +773,13 @@ absl::StatusOr<RoundRow> Simulator::Impl::MakeRow(const proto::RoundRecord& r, i
   privacy->FillRow(r, row);
   if (drift != nullptr) FEDGE_RETURN_IF_ERROR(drift->FillRow(r, federation->global_model(), row));
   if (deploy != nullptr) DeploySimulation::FillRow(r, row);
+  row.secagg_bytes_up_per_device = RoundMetric(r, "secagg_bytes_in_per_client", NAN);
+  row.secagg_bytes_down_per_device = RoundMetric(r, "secagg_bytes_out_per_client", NAN);
+  row.secagg_stage_seconds = NAN;
+  for (int stage = 0; stage < 4; ++stage) {
+    const double t = RoundMetric(r, absl::StrCat("secagg_stage", stage, "_seconds"), NAN);
+    if (std::isfinite(t)) row.secagg_stage_seconds = (std::isfinite(row.secagg_stage_seconds) ? row.secagg_stage_seconds : 0) + t;
+  }
   row.sim_time_s = absl::ToDoubleSeconds(absl::FromUnixMicros(r.closed_unix_micros()) - start);
   return row;
 }

@@ -86,6 +86,14 @@ fedge_cc_test(NAME sim_registry_test
   TORCH
   TIMEOUT 120)
 
+# Secure aggregation ([secagg]) in the simulator: same accuracy as the plain
+# run with dropouts at each stage; too many dropouts fail a round cleanly.
+fedge_cc_test(NAME sim_secagg_test
+  SRCS ${FEDGE_SIM_TESTS}/secagg_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 300)
+
 # partition = "sample": 5,000 devices over 3,000 images, each sampled device
 # trains, an unsampled device costs <= 2 KB (tests/sim/population_test.cc).
 fedge_cc_test(NAME sim_population_test

@@ -16,6 +16,7 @@ namespace {
 // selection; see simulator.cc).
 constexpr uint64_t kProfileStream = 0x70726f66696c65ULL;
 constexpr uint64_t kFateStream = 0x66617465ULL;
+constexpr uint64_t kSecAggDropoutStream = 0x736563616767ULL;
 constexpr uint64_t kAgentStream = 0x6167656e74ULL;
 
 constexpr double kBytesPerMbit = 1e6 / 8;
@@ -52,6 +53,14 @@ RoundFate DrawFate(const Scenario& scenario, uint64_t round, const std::string& 
   fate.online = u(rng) < scenario.devices.availability;
   fate.drops_out = u(rng) < scenario.devices.dropout;
   return fate;
+}
+
+bool DrawSecAggDropout(const Scenario& scenario, uint64_t round, const std::string& device_id, int stage) {
+  if (scenario.devices.secagg_dropout <= 0) return false;
+  SeededRandom rng(DeriveSeed(DeriveSeed(DeriveSeed(scenario.seed, kSecAggDropoutStream + round),
+                                         std::hash<std::string>()(device_id)),
+                              static_cast<uint64_t>(stage)));
+  return std::uniform_real_distribution<double>(0, 1)(rng) < scenario.devices.secagg_dropout;
 }
 
 SimLink::SimLink(Transport* coordinator, FakeClock* coordinator_clock, FakeClock* clock, const DeviceProfile& profile,
@@ -100,7 +109,13 @@ absl::StatusOr<proto::UploadResponse> SimLink::Upload(const proto::UploadRequest
 }
 
 absl::StatusOr<proto::ReportResponse> SimLink::Report(const proto::DeviceReport& report) {
+  if (cut_) return absl::UnavailableError("simulated: the device lost its link");
   return coordinator_->Report(report);
+}
+
+absl::StatusOr<proto::SecAggResponse> SimLink::SecAgg(const proto::SecAggRequest& request) {
+  if (cut_) return absl::UnavailableError("simulated: the device lost its link during secure aggregation");
+  return coordinator_->SecAgg(request);
 }
 
 SimTrainer::SimTrainer(Trainer* inner, FakeClock* clock, double compute_speed, bool drops_out, absl::Time deadline)

@@ -64,6 +64,10 @@ struct RoundFate {
   bool drops_out = false;  // fails after downloading, before uploading
 };
 RoundFate DrawFate(const Scenario& scenario, uint64_t round, const std::string& device_id);
+// Whether the device loses its link at secure-aggregation `stage` of
+// `round` (probability devices.secagg_dropout), drawn from (seed, round,
+// device, stage) alone.
+bool DrawSecAggDropout(const Scenario& scenario, uint64_t round, const std::string& device_id, int stage);
 
 class SimLink final : public Transport {
  public:
@@ -81,6 +85,13 @@ class SimLink final : public Transport {
   // uploads of a round's devices are made one at a time, in arrival order.
   absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
   absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
+  // Secure aggregation's messages go straight to the coordinator, on its
+  // clock (simulations/README.md: the simulator moves time between stages);
+  // kUnavailable once the link is cut.
+  absl::StatusOr<proto::SecAggResponse> SecAgg(const proto::SecAggRequest& request) override;
+  // Loses the link for good (a device dropping out of secure aggregation).
+  void Cut() { cut_ = true; }
+  bool cut() const { return cut_; }
 
   // When an update of `bytes` sent now in chunks of at most `chunk_bytes`
   // would arrive: what Upload will charge for it.
@@ -95,6 +106,7 @@ class SimLink final : public Transport {
   const DeviceProfile& profile_;
   const absl::Time deadline_;
   bool refused_late_ = false;
+  bool cut_ = false;
 };
 
 // Everything but Train is the inner trainer's (so the device's privacy
