@@ -1,7 +1,7 @@
 # The LibTorch part of simulations/: included from CMakeLists.txt.
 fedge_cc_library(
   NAME sim
-  SRCS simulator.cc virtual_device.cc grpc_loopback.cc attacking_trainer.cc
+  SRCS simulator.cc simulator_async.cc simulator_secagg.cc virtual_device.cc grpc_loopback.cc attacking_trainer.cc
        privacy_runtime.cc run_variants.cc drift_sim.cc deploy_sim.cc
        device_trainers.cc remote_training.cc mpi_messages.cc
   HDRS simulator.h virtual_device.h grpc_loopback.h attacking_trainer.h
