@@ -147,11 +147,12 @@ void InferenceServer::ServeConnection(int fd) {
       probabilities.assign(static_cast<size_t>(model.num_classes()), 0.0f);
       status = model.Classify(input, absl::MakeSpan(probabilities), &label);
     }
-    const bool written = WriteAll(fd, Answer(status, label, status.ok() ? probabilities : std::vector<float>()));
+    // Counted before the answer leaves, so a client that has its answer
+    // reads stats that include it.
     ++requests_;
     if (!status.ok()) ++errors_;
     total_latency_us_ += absl::ToInt64Microseconds(absl::Now() - start);
-    if (!written) return;
+    if (!WriteAll(fd, Answer(status, label, status.ok() ? probabilities : std::vector<float>()))) return;
   }
 }
 

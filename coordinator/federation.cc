@@ -30,61 +30,24 @@ using federation_internal::DeviceEntry;
 using federation_internal::PendingRecord;
 using federation_internal::ToMicros;
 
-absl::Status ValidateFederationOptions(const FederationOptions& o) {
-  auto bad = [](const char* what) { return absl::InvalidArgumentError(absl::StrCat("federation options: ", what)); };
-  if (o.model_id.empty()) return bad("model_id must not be empty");
-  if (o.max_rounds < 0) return bad("max_rounds must be >= 0 (0 runs without end)");
-  if (o.min_devices < 1) return bad("min_devices must be >= 1");
-  if (o.fraction < 0 || o.fraction > 1) return bad("fraction must be in [0, 1] (0 uses devices_per_round)");
-  if (o.fraction == 0 && o.devices_per_round < 1) return bad("devices_per_round must be >= 1");
-  if (!(o.over_selection >= 1 && o.over_selection <= 10)) return bad("over_selection must be in [1, 10]");
-  if (o.min_quorum < 1) return bad("min_quorum must be >= 1");
-  if (o.round_deadline <= absl::ZeroDuration()) return bad("round_deadline must be positive");
-  if (o.poll_interval <= absl::ZeroDuration()) return bad("poll_interval must be positive");
-  if (o.evaluate_every < 0) return bad("evaluate_every must be >= 0");
-  if (o.async.enabled && o.secagg.enabled) {
-    return bad("secure aggregation needs synchronous rounds; disable async or secagg");
+RoundState::Options Federation::Impl::RoundOptions(uint64_t round, int64_t target, proto::TrainConfig train,
+                                                   absl::Time opened, absl::Time deadline) const {
+  RoundState::Options o{.round = round,
+                        .model_version = version,
+                        .layout_id = global.layout.id(),
+                        .num_elements = global.layout.num_elements(),
+                        .target = target,
+                        .architecture = options.architecture,
+                        .train = std::move(train),
+                        .opened = opened,
+                        .deadline = deadline};
+  if (options.async.enabled) {
+    o.async = true;
+    o.staleness = options.async.staleness;
+    o.max_outstanding = options.async.max_concurrent;
   }
-  if (!(o.extra_round_drift_fraction >= 0 && o.extra_round_drift_fraction <= 1)) {
-    return bad("extra_round_drift_fraction must be in [0, 1] (0 disables extra rounds)");
-  }
-  if (o.max_extra_rounds < 0) return bad("max_extra_rounds must be >= 0");
-  if (o.deploy_every < 0) return bad("deploy_every must be >= 0 (0 never deploys)");
-  if (o.deploy_every > 0 && o.deployer == nullptr) return bad("deploy_every > 0 needs a deployer");
-  if (o.rollout.enabled) FEDGE_RETURN_IF_ERROR(ValidateRolloutOptions(o.rollout));
-  if (o.download_chunk_bytes < 1024) return bad("download_chunk_bytes must be >= 1024");
-  if (o.device_offline_after <= absl::ZeroDuration()) return bad("device_offline_after must be positive");
-  if (o.resume_grace < absl::ZeroDuration()) return bad("resume_grace must be >= 0");
-  if (!o.train.codec().empty()) FEDGE_RETURN_IF_ERROR(ValidateCodecSpec(o.train.codec()));
-  if (o.async.enabled) {
-    FEDGE_RETURN_IF_ERROR(o.async.staleness.Validate());
-    if (o.async.buffer_size < 1) return bad("async.buffer_size must be >= 1");
-    if (o.async.max_concurrent < 0) return bad("async.max_concurrent must be >= 0 (0: no limit)");
-    if (o.async.max_concurrent > 0 && o.async.max_concurrent < o.async.buffer_size) {
-      return bad("async.max_concurrent must be 0 or >= async.buffer_size, or the buffer could never fill");
-    }
-    if (o.rollout.enabled) return bad("a staged rollout needs rounds: it is not available in async mode");
-  }
-  if (o.client_dp) {
-    if (!(o.client_dp->device_sampling_rate > 0 && o.client_dp->device_sampling_rate <= 1)) {
-      return bad("client_dp.device_sampling_rate must be in (0, 1]: the expected fraction of devices per round");
-    }
-    if (!(o.client_dp_delta > 0 && o.client_dp_delta < 1)) return bad("client_dp_delta must be in (0, 1)");
-  }
-  FEDGE_RETURN_IF_ERROR(ValidateSecAggOptions(o.secagg));
-  if (o.secagg.enabled) {
-    if (!(o.train.update_clip_norm() > 0) && !o.client_dp) {
-      return bad("secure aggregation needs train.update_clip_norm > 0 ([training] update_clip_norm): the round's "
-                 "shared quantization scale is derived from it");
-    }
-    if (o.client_dp && o.client_dp->adaptive) {
-      return bad("secure aggregation does not support adaptive client-DP clipping (it needs each device's clipped "
-                 "bit in the clear); set client_dp.adaptive = false");
-    }
-  }
-  return absl::OkStatus();
+  return o;
 }
-
 
 absl::Status Federation::Impl::PublishModel() {
   proto::ArtifactHeader header;
@@ -580,16 +543,8 @@ void Federation::Impl::MaybeOpenRound() {
   strategy->ConfigureTrain(round, train);
   const proto::TrainConfig train_for_store = train;
   const absl::Time now = clock->Now();
-  open.emplace(RoundState::Options{.round = round,
-                                   .model_version = version,
-                                   .layout_id = global.layout.id(),
-                                   .num_elements = global.layout.num_elements(),
-                                   .target = target,
-                                   .architecture = options.architecture,
-                                   .train = std::move(train),
-                                   .opened = now,
-                                   .deadline = now + options.round_deadline},
-               std::move(eligible), BeginAggregation(target));
+  open.emplace(RoundOptions(round, target, std::move(train), now, now + options.round_deadline), std::move(eligible),
+               BeginAggregation(target));
   if (options.store != nullptr) {
     StoredOpenRound stored{.round = round,
                            .model_version = version,

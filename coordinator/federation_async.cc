@@ -14,25 +14,6 @@ namespace fedge {
 
 using federation_internal::ToMicros;
 
-RoundState::Options Federation::Impl::BufferOptions(uint64_t round, int64_t target, proto::TrainConfig train,
-                                                    absl::Time opened, absl::Time deadline) const {
-  RoundState::Options o{.round = round,
-                        .model_version = version,
-                        .layout_id = global.layout.id(),
-                        .num_elements = global.layout.num_elements(),
-                        .target = target,
-                        .architecture = options.architecture,
-                        .train = std::move(train),
-                        .opened = opened,
-                        .deadline = deadline};
-  if (options.async.enabled) {
-    o.async = true;
-    o.staleness = options.async.staleness;
-    o.max_outstanding = options.async.max_concurrent;
-  }
-  return o;
-}
-
 void Federation::Impl::OpenAsyncBuffer(std::map<std::string, RoundState::TaskState> carried) {
   if (!store_error.ok() || open || Finished() ||
       (RoundLimit() > 0 && static_cast<int64_t>(rounds_started) >= RoundLimit())) {
@@ -64,7 +45,7 @@ void Federation::Impl::OpenAsyncBuffer(std::map<std::string, RoundState::TaskSta
       return;
     }
   }
-  open.emplace(BufferOptions(round, target, std::move(train), now, absl::InfiniteFuture()),
+  open.emplace(RoundOptions(round, target, std::move(train), now, absl::InfiniteFuture()),
                std::vector<std::string>{}, BeginAggregation(target));
   const size_t adopted = carried.size();
   open->AdoptTasks(std::move(carried));

@@ -191,9 +191,10 @@ struct Federation::Impl {
   absl::Status Reject(RoundState::TaskState& task, absl::Status why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void GrantExtraRoundOnDrift(proto::RoundRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // --- Asynchronous mode (federation_async.cc) ---
-  // The options of buffer `round`, on the current global version.
-  RoundState::Options BufferOptions(uint64_t round, int64_t target, proto::TrainConfig train, absl::Time opened,
-                                    absl::Time deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The options of round or buffer `round` on the current global version
+  // (a buffer's when options.async is enabled).
+  RoundState::Options RoundOptions(uint64_t round, int64_t target, proto::TrainConfig train, absl::Time opened,
+                                   absl::Time deadline) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Opens the next buffer (no sampling, no deadline), taking over the
   // tasks still in training; stores it first with a store.
   void OpenAsyncBuffer(std::map<std::string, RoundState::TaskState> carried) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

@@ -186,7 +186,7 @@ absl::Status Federation::Impl::ReopenRound(const StoredOpenRound& r, absl::Time 
     return absl::DataLossError(absl::StrCat("the stored open round ", r.round, " trains model version ",
                                             r.model_version, " but the stored global model is version ", version));
   }
-  open.emplace(BufferOptions(r.round, r.target, r.train, absl::FromUnixMicros(r.opened_unix_micros), deadline),
+  open.emplace(RoundOptions(r.round, r.target, r.train, absl::FromUnixMicros(r.opened_unix_micros), deadline),
                r.selected, BeginAggregation(r.target));
   return absl::OkStatus();
 }
