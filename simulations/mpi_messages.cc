@@ -59,26 +59,17 @@ class Reader {
     rest_.remove_prefix(sizeof(kMagic) + 2);
     return absl::OkStatus();
   }
-  absl::StatusOr<uint8_t> U8(const char* field) {
-    uint8_t v = 0;
+  // One fixed-size field, as the writer's memcpy laid it out.
+  template <typename T>
+  absl::StatusOr<T> Scalar(const char* field) {
+    T v{};
     FEDGE_RETURN_IF_ERROR(Raw(&v, sizeof(v), field));
     return v;
   }
-  absl::StatusOr<uint32_t> U32(const char* field) {
-    uint32_t v = 0;
-    FEDGE_RETURN_IF_ERROR(Raw(&v, sizeof(v), field));
-    return v;
-  }
-  absl::StatusOr<uint64_t> U64(const char* field) {
-    uint64_t v = 0;
-    FEDGE_RETURN_IF_ERROR(Raw(&v, sizeof(v), field));
-    return v;
-  }
-  absl::StatusOr<double> F64(const char* field) {
-    double v = 0;
-    FEDGE_RETURN_IF_ERROR(Raw(&v, sizeof(v), field));
-    return v;
-  }
+  absl::StatusOr<uint8_t> U8(const char* field) { return Scalar<uint8_t>(field); }
+  absl::StatusOr<uint32_t> U32(const char* field) { return Scalar<uint32_t>(field); }
+  absl::StatusOr<uint64_t> U64(const char* field) { return Scalar<uint64_t>(field); }
+  absl::StatusOr<double> F64(const char* field) { return Scalar<double>(field); }
   absl::StatusOr<std::string> Str(const char* field) {
     FEDGE_ASSIGN_OR_RETURN(uint32_t size, U32(field));
     if (size > kMaxStringBytes || size > rest_.size()) return Truncated(field);
