@@ -7,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
@@ -30,6 +31,20 @@ using federation_internal::DeviceEntry;
 using federation_internal::PendingRecord;
 using federation_internal::ToMicros;
 
+namespace {
+
+// A gateway declares at registration how many devices its updates combine
+// (kGatewayDevicesAttribute); 1 for a device. Bounded: the global example
+// cap ([limits] max_examples) still applies to whatever it claims.
+int64_t DevicesRepresented(const proto::DeviceInfo& info) {
+  auto it = info.attributes().find(kGatewayDevicesAttribute);
+  int64_t n = 1;
+  if (it == info.attributes().end() || !absl::SimpleAtoi(it->second, &n)) return 1;
+  return std::clamp<int64_t>(n, 1, 1'000'000);
+}
+
+}  // namespace
+
 RoundState::Options Federation::Impl::RoundOptions(uint64_t round, int64_t target, proto::TrainConfig train,
                                                    absl::Time opened, absl::Time deadline) const {
   RoundState::Options o{.round = round,
@@ -41,6 +56,9 @@ RoundState::Options Federation::Impl::RoundOptions(uint64_t round, int64_t targe
                         .train = std::move(train),
                         .opened = opened,
                         .deadline = deadline};
+  for (const auto& [id, entry] : devices) {
+    if (int64_t n = DevicesRepresented(entry.info); n > 1) o.devices_represented[id] = n;
+  }
   if (options.async.enabled) {
     o.async = true;
     o.staleness = options.async.staleness;

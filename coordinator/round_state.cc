@@ -215,6 +215,11 @@ absl::Status RoundState::UploadCheck::CheckHeader(const proto::UpdateHeader& u) 
   return absl::OkStatus();
 }
 
+int64_t RoundState::DevicesRepresented(const std::string& device_id) const {
+  auto it = options_.devices_represented.find(device_id);
+  return it == options_.devices_represented.end() ? 1 : it->second;
+}
+
 RoundState::UploadCheck RoundState::CheckFor(const TaskState& task, const UpdateLimits& limits) const {
   UploadCheck check{.device_id = task.device_id,
                     .task_id = task.task.task_id(),
@@ -223,7 +228,7 @@ RoundState::UploadCheck RoundState::CheckFor(const TaskState& task, const Update
                     .layout_id = options_.layout_id,
                     .num_elements = options_.num_elements,
                     .codec = options_.train.codec(),
-                    .limits = CapForTask(limits, options_.train.max_examples())};
+                    .limits = CapForTask(limits, options_.train.max_examples() * DevicesRepresented(task.device_id))};
   if (options_.async) {
     // The task's own buffer and base version; the staleness is against this one's.
     check.round = task.task.round();

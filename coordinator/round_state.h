@@ -54,6 +54,10 @@ class RoundState {
     bool async = false;
     StalenessOptions staleness = {};
     int64_t max_outstanding = 0;  // tasks in training at once; 0: no limit
+    // Gateways (gateway/gateway.h) by device id, with the number of devices
+    // whose updates theirs combines: such an update may claim that many
+    // times the task's per-device example cap (train.max_examples).
+    absl::flat_hash_map<std::string, int64_t> devices_represented = {};
   };
 
   struct TaskState {
@@ -193,6 +197,9 @@ class RoundState {
   absl::Time deadline() const { return options_.deadline; }
   int64_t target() const { return options_.target; }
   int64_t accepted() const { return record_.accepted(); }
+  // The sum of the accepted updates' aggregation weights (capped example
+  // counts, before any staleness weight).
+  double total_weight() const { return total_weight_; }
   int64_t issued() const { return static_cast<int64_t>(tasks_.size()); }
   // Every selected device's update is final (accepted or rejected): nothing
   // more can arrive, so waiting for the deadline would gain nothing.
@@ -200,6 +207,8 @@ class RoundState {
   const std::vector<std::string>& selected() const { return selected_; }
 
  private:
+  // 1, or the devices a gateway's updates combine (Options).
+  int64_t DevicesRepresented(const std::string& device_id) const;
   // The task of a device whose update was acknowledged before a restart.
   absl::StatusOr<TaskState*> IssueAcknowledgedTask(const std::string& device_id, const std::string& task_id);
   absl::Status RestoreProgress(std::string_view progress, bool with_record);

@@ -42,6 +42,12 @@ class Transport {
   }
 };
 
+// The DeviceInfo attribute with which a gateway (gateway/gateway.h)
+// declares, at Register, how many devices its updates combine (a decimal
+// integer). The coordinator lets such an update claim that many times a
+// task's per-device example cap.
+inline constexpr char kGatewayDevicesAttribute[] = "gateway_devices";
+
 // The header an update's first upload chunk carries (UploadRequest.header).
 inline proto::UpdateHeader UpdateHeaderOf(const proto::EncodedUpdate& update) {
   proto::UpdateHeader h;
