@@ -47,13 +47,6 @@ std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop.store(true); }
 
-LogLevel ParseLogLevel(const std::string& level) {
-  if (level == "debug") return LogLevel::kDebug;
-  if (level == "warning") return LogLevel::kWarning;
-  if (level == "error") return LogLevel::kError;
-  return LogLevel::kInfo;
-}
-
 // The persisted slot the device serves deployed models from, or null
 // without an inference_dir. Models stored by an earlier run are re-verified
 // against the pinned key and served again.

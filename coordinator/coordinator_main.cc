@@ -12,9 +12,6 @@
 // Settings come from the TOML file (coordinator/coordinator_config.h), and
 // every flag given on the command line overrides the file. See
 // coordinator/README.md.
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -50,6 +47,7 @@
 #include "core/idx.h"
 #include "core/fault_injection.h"
 #include "core/logging.h"
+#include "core/shutdown_signal.h"
 #include "core/signing.h"
 #include "core/status.h"
 #include "core/strings.h"
@@ -213,47 +211,6 @@ void AddStrategyFlags(CLI::App& app, const StrategySpec& current, StrategyFlags&
       ->default_str(current.name);
   app.add_option("--strategy-option", strategy.options,
                  "KEY=VALUE of the strategy's [strategy.<name>] table (repeatable), e.g. server_learning_rate=0.03");
-}
-
-// Shutdown signals travel through a self-pipe: the handler only write()s
-// (async-signal-safe), whichever thread the kernel picks to run it, and a
-// normal thread turns the byte into RequestStop(). Threads started before
-// main() (by gRPC or LibTorch static initialisers) make a blocked-signal +
-// sigwait() scheme unreliable, hence a handler.
-int g_signal_pipe[2] = {-1, -1};
-
-extern "C" void OnShutdownSignal(int sig) {
-  const char byte = static_cast<char>(sig);
-  [[maybe_unused]] const ssize_t n = write(g_signal_pipe[1], &byte, 1);
-}
-
-absl::Status InstallSignalHandlers() {
-  if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) return absl::InternalError("cannot create the signal pipe");
-  struct sigaction action = {};
-  action.sa_handler = OnShutdownSignal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  // Installed explicitly so SIGINT works even when the shell started us in
-  // the background with SIGINT ignored.
-  if (sigaction(SIGINT, &action, nullptr) != 0 || sigaction(SIGTERM, &action, nullptr) != 0) {
-    return absl::InternalError("cannot install the SIGINT/SIGTERM handlers");
-  }
-  return absl::OkStatus();
-}
-
-// Returns the signal number read from the pipe, or 0 for the wake-up byte.
-int WaitForSignalByte() {
-  char byte = 0;
-  while (read(g_signal_pipe[0], &byte, 1) < 0 && errno == EINTR) {
-  }
-  return byte;
-}
-
-LogLevel ParseLogLevel(const std::string& name) {
-  if (name == "debug") return LogLevel::kDebug;
-  if (name == "warning") return LogLevel::kWarning;
-  if (name == "error") return LogLevel::kError;
-  return LogLevel::kInfo;
 }
 
 absl::StatusOr<TlsKeyCertPair> PrepareTls(const CoordinatorConfig& c) {
@@ -488,16 +445,15 @@ absl::Status Run(const CoordinatorConfig& c, bool generate_only) {
                   << server->port() << "), " << settings.strategy.name << ", "
                   << (rounds > 0 ? absl::StrCat(rounds, " rounds") : "no round limit");
 
-  FEDGE_RETURN_IF_ERROR(InstallSignalHandlers());
+  FEDGE_RETURN_IF_ERROR(InstallShutdownSignals());
   std::thread signal_thread([&server] {
-    const int sig = WaitForSignalByte();
+    const int sig = WaitForShutdownSignal();
     if (sig != 0) FEDGE_LOG(INFO) << "received " << strsignal(sig) << "; shutting down";
     server->RequestStop();
   });
   server->Wait();
   bridge.reset();  // before the federation it calls
-  const char wake = 0;
-  [[maybe_unused]] const ssize_t n = write(g_signal_pipe[1], &wake, 1);
+  WakeShutdownWaiter();
   signal_thread.join();
   FEDGE_LOG(INFO) << "stopped after " << federation->rounds().size() << " completed rounds; model v"
                   << federation->model_version() << ", deployed INT8 model v" << federation->deployed_model_version();

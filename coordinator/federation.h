@@ -246,15 +246,13 @@ class Federation final : public Transport {
   // kResourceExhausted (disk full) or kUnavailable when it could not be
   // stored: nothing was counted and the device sends the update again.
   absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) override;
-  // Upload's answer, once final: called exactly once, with none of the
-  // Federation's locks held, on the calling thread or (a final chunk with a
-  // store) the store's writer thread once the update is durable. It must
-  // not block, and must not call back into the Federation on that thread.
-  using UploadDone = absl::AnyInvocable<void(absl::StatusOr<proto::UploadResponse>) &&>;
-  // Upload without waiting for the store: an RPC server's thread returns at
-  // once and serves other calls while the update's batch is written (the
-  // gRPC adapter answers uploads this way). Upload is this plus a wait.
-  void UploadAsync(const proto::UploadRequest& request, UploadDone done);
+  // Upload without waiting for the store (Transport::UploadAsync): `done`
+  // runs on the calling thread or, for a final chunk with a store, on the
+  // store's writer thread once the update is durable, with none of the
+  // Federation's locks held. An RPC server's thread returns at once and
+  // serves other calls while the update's batch is written (the gRPC
+  // adapter answers uploads this way). Upload is this plus a wait.
+  void UploadAsync(const proto::UploadRequest& request, UploadDone done) override;
   // Records device metrics, drift alarms and spent privacy.
   absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) override;
   // Secure aggregation's stage messages (federation_secagg.cc): kNotFound

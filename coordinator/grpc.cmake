@@ -4,10 +4,10 @@
 # binary links the model zoo and the evaluator.
 fedge_cc_library(
   NAME coordinator_grpc
-  SRCS admin_backup.cc admin_service.cc coordinator_config.cc enrolment.cc enrollment_service.cc grpc_service.cc
-       peer_identity.cc round_report.cc rounds_csv_file.cc state_setup.cc
-  HDRS admin_backup.h admin_service.h coordinator_config.h enrolment.h enrollment_service.h grpc_service.h
-       peer_identity.h round_report.h rounds_csv_file.h state_setup.h
+  SRCS admin_backup.cc admin_service.cc coordinator_config.cc device_service.cc enrolment.cc enrollment_service.cc
+       grpc_service.cc peer_identity.cc round_report.cc rounds_csv_file.cc server_credentials.cc state_setup.cc
+  HDRS admin_backup.h admin_service.h coordinator_config.h device_service.h enrolment.h enrollment_service.h
+       grpc_service.h peer_identity.h round_report.h rounds_csv_file.h server_credentials.h state_setup.h
   DEPS fedge::coordinator fedge::settings fedge::tls fedge::aggregation fedge::core gRPC::grpc++
 )
 

@@ -16,108 +16,15 @@
 #include "core/status.h"
 #include "core/strings.h"
 #include "coordinator/admin_service.h"
+#include "coordinator/device_service.h"
 #include "coordinator/enrollment_service.h"
 #include "coordinator/peer_identity.h"
 #include "coordinator/round_report.h"
+#include "coordinator/server_credentials.h"
 #include "proto/fedge.grpc.pb.h"
 
 namespace fedge {
 namespace {
-
-// absl and gRPC share the canonical code numbering, so the mapping is a cast.
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
-
-// Copies the Federation's answer into the gRPC response slot. Internal
-// errors are logged because they mean a coordinator bug, not a device's.
-template <typename Response>
-grpc::Status Answer(std::string_view method, grpc::ServerContextBase* context, absl::StatusOr<Response> result,
-                    Response* response) {
-  if (result.ok()) {
-    *response = *std::move(result);
-    return grpc::Status::OK;
-  }
-  if (absl::IsInternal(result.status()) || absl::IsUnknown(result.status())) {
-    FEDGE_LOG(ERROR) << method << " from " << context->peer() << ": " << result.status();
-  } else {
-    FEDGE_LOG(DEBUG) << method << " from " << context->peer() << ": " << result.status();
-  }
-  return ToGrpcStatus(result.status());
-}
-
-// Upload uses gRPC's callback API: the handler hands the request to the
-// Federation and returns; the answer is sent when the update is durable
-// (Federation::UploadAsync), so a durable coordinator keeps no thread asleep
-// per upload in flight, and uploads that arrive together share a write.
-class CoordinatorService final : public proto::Coordinator::WithCallbackMethod_Upload<proto::Coordinator::Service> {
- public:
-  // `bind_identity`: every call must name the client certificate's CN as
-  // its device_id (mutual TLS).
-  CoordinatorService(Federation* federation, bool bind_identity)
-      : federation_(federation), bind_identity_(bind_identity) {}
-
-  grpc::Status Register(grpc::ServerContext* context, const proto::RegisterRequest* request,
-                        proto::RegisterResponse* response) override {
-    grpc::Status registered = Serve("Register", context, request->device().device_id(),
-                                    [&] { return federation_->Register(*request); }, response);
-    if (registered.ok() && bind_identity_) {
-      // The fleet registry keeps the certificate each device acts with.
-      federation_->NoteDeviceCertificate(request->device().device_id(), PeerCertificateSha256(*context))
-          .IgnoreError();
-    }
-    return registered;
-  }
-  grpc::Status PollTask(grpc::ServerContext* context, const proto::PollTaskRequest* request,
-                        proto::PollTaskResponse* response) override {
-    return Serve("PollTask", context, request->device_id(), [&] { return federation_->PollTask(*request); },
-                 response);
-  }
-  grpc::Status Download(grpc::ServerContext* context, const proto::DownloadRequest* request,
-                        proto::DownloadResponse* response) override {
-    return Serve("Download", context, request->device_id(), [&] { return federation_->Download(*request); },
-                 response);
-  }
-  grpc::ServerUnaryReactor* Upload(grpc::CallbackServerContext* context, const proto::UploadRequest* request,
-                                   proto::UploadResponse* response) override {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    if (bind_identity_) {
-      if (grpc::Status allowed = CheckPeerIs(*context, "Upload", request->device_id(), "device_id"); !allowed.ok()) {
-        reactor->Finish(allowed);
-        return reactor;
-      }
-    }
-    // gRPC keeps the context, request and response alive until Finish.
-    federation_->UploadAsync(*request, [reactor, context, response](absl::StatusOr<proto::UploadResponse> answer) {
-      reactor->Finish(Answer("Upload", context, std::move(answer), response));
-    });
-    return reactor;
-  }
-  grpc::Status Report(grpc::ServerContext* context, const proto::DeviceReport* request,
-                      proto::ReportResponse* response) override {
-    return Serve("Report", context, request->device_id(), [&] { return federation_->Report(*request); }, response);
-  }
-  grpc::Status SecAgg(grpc::ServerContext* context, const proto::SecAggRequest* request,
-                      proto::SecAggResponse* response) override {
-    return Serve("SecAgg", context, request->device_id(), [&] { return federation_->SecAgg(*request); }, response);
-  }
-
- private:
-  // Checks the caller's identity before the Federation sees the request.
-  template <typename Response, typename Call>
-  grpc::Status Serve(std::string_view method, grpc::ServerContext* context, std::string_view device_id, Call call,
-                     Response* response) {
-    if (bind_identity_) {
-      grpc::Status allowed = CheckPeerIs(*context, method, device_id, "device_id");
-      if (!allowed.ok()) return allowed;
-    }
-    return Answer(method, context, call(), response);
-  }
-
-  Federation* const federation_;
-  const bool bind_identity_;
-};
 
 // Devices keep polling after the last round while a rollout runs, so that
 // it completes or rolls back before the coordinator exits.
@@ -165,7 +72,11 @@ struct CoordinatorServer::Impl {
   Impl(CoordinatorServerOptions opts, Federation* fed)
       : options(std::move(opts)),
         federation(fed),
-        coordinator_service(fed, !options.client_ca_pem.empty()),
+        // The fleet registry keeps the certificate each device acts with.
+        coordinator_service(fed, !options.client_ca_pem.empty(),
+                            [fed](const std::string& device_id, const std::string& sha256) {
+                              fed->NoteDeviceCertificate(device_id, sha256).IgnoreError();
+                            }),
         admin_service(fed, !options.client_ca_pem.empty(), options.admin_common_name, options.state_dir,
                       options.enrolment),
         enrollment_service(options.enrolment) {}
@@ -179,7 +90,7 @@ struct CoordinatorServer::Impl {
   const CoordinatorServerOptions options;
   Federation* const federation;
   // The services must outlive `server`, so they are declared before it.
-  CoordinatorService coordinator_service;
+  DeviceService coordinator_service;
   AdminService admin_service;
   EnrollmentService enrollment_service;
   std::unique_ptr<grpc::Server> server;
@@ -219,20 +130,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(Coor
   auto impl = std::make_unique<Impl>(std::move(options), federation);
   const CoordinatorServerOptions& opts = impl->options;
 
-  // With a client CA the handshake itself rejects clients without a
-  // certificate from it, so every call that reaches a service is verified.
-  // With enrolment a client may come without one (to enrol); a certificate
-  // that is presented is still verified, and every RPC but Enroll checks
-  // that the caller has one (CheckPeerIs).
-  const grpc_ssl_client_certificate_request_type request_type =
-      opts.client_ca_pem.empty()      ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-      : opts.enrolment != nullptr ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
-                                      : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  grpc::SslServerCredentialsOptions ssl(request_type);
-  ssl.pem_root_certs = opts.client_ca_pem;
-  ssl.pem_key_cert_pairs.push_back({opts.tls.private_key_pem, opts.tls.cert_chain_pem});
+  // With enrolment a client may come without a certificate (to enrol); every
+  // RPC but Enroll then checks that the caller has one (CheckPeerIs).
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(opts.listen_address, grpc::SslServerCredentials(ssl), &impl->port);
+  builder.AddListeningPort(opts.listen_address,
+                           ServerTlsCredentials(opts.tls, opts.client_ca_pem, opts.enrolment != nullptr), &impl->port);
   builder.RegisterService(&impl->coordinator_service);
   builder.RegisterService(&impl->admin_service);
   builder.RegisterService(&impl->enrollment_service);

@@ -29,6 +29,13 @@ const char* LevelName(LogLevel level) {
 void SetMinLogLevel(LogLevel level) { g_min_level.store(level); }
 LogLevel MinLogLevel() { return g_min_level.load(); }
 
+LogLevel ParseLogLevel(std::string_view name) {
+  if (name == "debug") return LogLevel::kDebug;
+  if (name == "warning") return LogLevel::kWarning;
+  if (name == "error") return LogLevel::kError;
+  return LogLevel::kInfo;
+}
+
 namespace internal {
 
 LogMessage::LogMessage(LogLevel level, const char* file, int line) : level_(level) {

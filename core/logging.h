@@ -8,6 +8,7 @@
 #define FEDGE_CORE_LOGGING_H_
 
 #include <sstream>
+#include <string_view>
 
 namespace fedge {
 
@@ -15,6 +16,9 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3, kFatal = 
 
 void SetMinLogLevel(LogLevel level);
 LogLevel MinLogLevel();
+// "debug", "warning" or "error"; anything else is kInfo (the binaries'
+// --log-level flags check the name).
+LogLevel ParseLogLevel(std::string_view name);
 
 namespace internal {
 

@@ -19,6 +19,9 @@
 #ifndef FEDGE_CORE_TRANSPORT_H_
 #define FEDGE_CORE_TRANSPORT_H_
 
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "proto/fedge.pb.h"
 
@@ -32,6 +35,16 @@ class Transport {
   virtual absl::StatusOr<proto::PollTaskResponse> PollTask(const proto::PollTaskRequest& request) = 0;
   virtual absl::StatusOr<proto::DownloadResponse> Download(const proto::DownloadRequest& request) = 0;
   virtual absl::StatusOr<proto::UploadResponse> Upload(const proto::UploadRequest& request) = 0;
+  // Upload's answer, once final: called exactly once, with no lock of the
+  // implementation held. It must not block, and must not call back into the
+  // transport on that thread.
+  using UploadDone = absl::AnyInvocable<void(absl::StatusOr<proto::UploadResponse>) &&>;
+  // Upload without waiting: an RPC server's thread may return at once and
+  // answer later (the coordinator answers once the update is durable). The
+  // default answers on the calling thread.
+  virtual void UploadAsync(const proto::UploadRequest& request, UploadDone done) {
+    std::move(done)(Upload(request));
+  }
   virtual absl::StatusOr<proto::ReportResponse> Report(const proto::DeviceReport& report) = 0;
   // Secure aggregation's stage messages (coordinator/secagg_round.h). Not
   // pure: a transport that cannot carry them answers kUnimplemented, and a

@@ -28,6 +28,16 @@ absl::Status ValidateGatewayOptions(const GatewayOptions& options) {
   return ValidateUpdateLimits(options.limits);
 }
 
+GatewayOptions GatewayOptionsFrom(const GatewaySettings& settings, std::string gateway_id) {
+  GatewayOptions options;
+  options.gateway_id = std::move(gateway_id);
+  options.min_devices = settings.min_devices;
+  options.site_quorum = settings.site_quorum;
+  options.site_deadline = absl::Seconds(settings.site_deadline_s);
+  options.forward_margin = absl::Seconds(settings.forward_margin_s);
+  return options;
+}
+
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(GatewayOptions options, Transport* upstream,
                                                          VerifyKey coordinator_key, Clock* clock) {
   FEDGE_RETURN_IF_ERROR(ValidateGatewayOptions(options));

@@ -8,8 +8,8 @@
 // upstream bandwidth and coordinator load scale with sites, not devices.
 //
 // One site round, driven by `Tick()`:
-//   1. The gateway polls the coordinator (as itself) while at least
-//      `min_devices` site devices are registered. A task opens a site round:
+//   1. Once `min_devices` site devices are registered, the gateway
+//      registers with the coordinator (as itself) and polls it. A task opens a site round:
 //      the gateway fetches and verifies the signed global model once, and
 //      selects every site device registered at that moment.
 //   2. Site devices poll the gateway and get a task of the same round,
@@ -62,6 +62,7 @@
 #include "core/signing.h"
 #include "core/transport.h"
 #include "proto/fedge.pb.h"
+#include "settings/gateway_settings.h"
 
 namespace fedge {
 
@@ -94,6 +95,9 @@ struct GatewayOptions {
 
 // kInvalidArgument naming the first bad field.
 absl::Status ValidateGatewayOptions(const GatewayOptions& options);
+
+// The options the [gateway] table describes, for gateway `gateway_id`.
+GatewayOptions GatewayOptionsFrom(const GatewaySettings& settings, std::string gateway_id);
 
 // What the gateway has done, for logs, metrics and tests.
 struct GatewayCounters {

@@ -49,9 +49,11 @@ class GatewayTest : public ::testing::Test {
 
   void TearDown() override { std::filesystem::remove_all(state_dir_); }
 
-  std::unique_ptr<Gateway> MakeGateway(const std::string& id, const std::string& state_dir = "") {
+  std::unique_ptr<Gateway> MakeGateway(const std::string& id, const std::string& state_dir = "",
+                                       int64_t min_devices = 1) {
     GatewayOptions options;
     options.gateway_id = id;
+    options.min_devices = min_devices;
     options.site_quorum = 1;
     options.site_deadline = absl::Minutes(1);
     options.forward_margin = absl::Seconds(1);
@@ -205,6 +207,16 @@ TEST_F(GatewayTest, ASiteBelowQuorumAtItsDeadlineSendsNothing) {
   EXPECT_FALSE(g0->site_round_open());
   EXPECT_EQ(g0->counters().site_rounds_dropped, 1);
   EXPECT_EQ(g0->counters().bytes_upstream, 0);
+}
+
+TEST_F(GatewayTest, JoinsTheCoordinatorOnlyOnceItsSiteIsReady) {
+  auto g0 = MakeGateway("g0", "", /*min_devices=*/2);
+  Register(*g0, "a0");
+  ASSERT_TRUE(g0->Tick().ok());
+  EXPECT_EQ(federation_->GetStatus().registered_devices(), 0);
+  Register(*g0, "a1");
+  ASSERT_TRUE(g0->Tick().ok());
+  EXPECT_EQ(federation_->GetStatus().registered_devices(), 1);
 }
 
 TEST_F(GatewayTest, ServesTheCoordinatorsSignedModel) {

@@ -37,8 +37,9 @@ absl::Status Gateway::Tick() {
     open = s.site.has_value();
     done = open && s.SiteRoundDone();
   }
-  if (done) return s.ForwardSiteRound();
-  if (open || s.clock->Now() < s.next_poll) return absl::OkStatus();
+  if (done) return s.ForwardSiteRound();  // also a resumed round before its devices are back
+  // Not registered: too few site devices yet.
+  if (open || s.registered_upstream_with < 0 || s.clock->Now() < s.next_poll) return absl::OkStatus();
   return s.PollUpstream();
 }
 
@@ -48,13 +49,15 @@ absl::Status Gateway::Impl::RegisterUpstream() {
   {
     absl::MutexLock lock(&mu);
     count = static_cast<int64_t>(devices.size());
-    if (count == registered_upstream_with) return absl::OkStatus();
+    // A site without its devices is no device yet: the coordinator's
+    // min_devices then counts only gateways that can train.
+    if (count == registered_upstream_with || count < options.min_devices) return absl::OkStatus();
     uint64_t examples = 0;
     for (const auto& [id, n] : devices) examples += n;
     request.mutable_device()->set_num_examples(examples);
   }
   request.mutable_device()->set_device_id(options.gateway_id);
-  (*request.mutable_device()->mutable_attributes())[kGatewayDevicesAttribute] = absl::StrCat(std::max<int64_t>(count, 1));
+  (*request.mutable_device()->mutable_attributes())[kGatewayDevicesAttribute] = absl::StrCat(count);
   FEDGE_ASSIGN_OR_RETURN(proto::RegisterResponse response, upstream->Register(request));
   registered_upstream_with = count;
   absl::MutexLock lock(&mu);
