@@ -230,6 +230,12 @@ bool Gateway::site_round_open() const {
   return impl_->site.has_value();
 }
 
+std::optional<absl::Time> Gateway::site_deadline() const {
+  absl::MutexLock lock(&impl_->mu);
+  if (!impl_->site) return std::nullopt;
+  return impl_->site->state->deadline();
+}
+
 GatewayCounters Gateway::counters() const {
   absl::MutexLock lock(&impl_->mu);
   return impl_->counters;

@@ -53,6 +53,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -138,8 +139,15 @@ class Gateway final : public Transport {
   // returned (and retried by the next Tick); the gateway stays consistent.
   absl::Status Tick();
 
+  // Registers with the coordinator once `min_devices` site devices are
+  // registered (Tick() does this first): a driver that opens the
+  // coordinator's round itself (the simulator) calls it before.
+  absl::Status Join();
+
   // True while a site round is open (between a task and its forwarding).
   bool site_round_open() const;
+  // The open site round's deadline; nullopt without one.
+  std::optional<absl::Time> site_deadline() const;
   GatewayCounters counters() const;
 
  private:

@@ -43,6 +43,8 @@ absl::Status Gateway::Tick() {
   return s.PollUpstream();
 }
 
+absl::Status Gateway::Join() { return impl_->RegisterUpstream(); }
+
 absl::Status Gateway::Impl::RegisterUpstream() {
   proto::RegisterRequest request;
   int64_t count = 0;

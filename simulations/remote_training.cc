@@ -36,6 +36,10 @@ absl::Status CheckRemoteTrainable(const Scenario& scenario) {
         "--mpi does not support [federation] mode = \"async\": asynchronous steps train a few devices at a "
         "time as they come online, on rank 0; run this scenario without --mpi");
   }
+  if (scenario.two_tier()) {
+    return absl::FailedPreconditionError(
+        "--mpi does not support [gateway] sites > 0 yet: run the two-tier topology without --mpi");
+  }
   return absl::OkStatus();
 }
 

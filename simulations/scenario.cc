@@ -36,18 +36,40 @@ void ReadSampleKeys(ConfigSection data, Scenario::Data& d) {
 }
 
 // The simulation's rules on the shared settings.
+// What the two-tier topology does not run with (yet), and its shape.
+void CheckTwoTier(ConfigSection root, const Scenario& sc) {
+  if (!sc.two_tier()) return;
+  ConfigSection gateway = root.Section("gateway");
+  if (sc.gateway.sites > sc.population.num_devices) {
+    gateway.Error(absl::StrCat("'sites' = ", sc.gateway.sites, " exceeds population.num_devices = ",
+                               sc.population.num_devices, ": every gateway needs a device"));
+  }
+  const char* refused = sc.async_mode()         ? "federation.mode = \"async\""
+                        : sc.secagg.enabled     ? "[secagg] (a gateway sees its devices' updates)"
+                        : sc.drift.enabled()    ? "[drift]"
+                        : sc.deploy.enabled()   ? "[deploy]"
+                        : !sc.run.state_dir.empty() ? "run.state_dir"
+                                                    : nullptr;
+  if (refused != nullptr) {
+    gateway.Error(absl::StrCat("'sites' > 0 (gateways) does not run with ", refused, " in the simulator yet"));
+  }
+}
+
 void CheckFederationForSimulation(ConfigSection root, Scenario& sc) {
   ConfigSection federation = root.Section("federation");
   FederationSettings::Federation& f = sc.federation;
   if (f.rounds < 1) federation.Error("'rounds' must be >= 1 in a simulation (0 runs until stopped)");
-  const int64_t n = sc.population.num_devices;
+  // With gateways the coordinator's devices are the sites.
+  const int64_t n = sc.two_tier() ? sc.gateway.sites : sc.population.num_devices;
   if (!federation.Has("devices_per_round")) {
     f.devices_per_round = std::min(f.devices_per_round, n);
   } else if (f.devices_per_round > n) {
-    federation.Error(absl::StrCat("'devices_per_round' = ", f.devices_per_round, " exceeds population.num_devices = ", n));
+    federation.Error(absl::StrCat("'devices_per_round' = ", f.devices_per_round, " exceeds ",
+                                  sc.two_tier() ? "gateway.sites" : "population.num_devices", " = ", n));
   }
   if (f.min_devices > n) {
-    federation.Error(absl::StrCat("'min_devices' = ", f.min_devices, " exceeds population.num_devices = ", n));
+    federation.Error(absl::StrCat("'min_devices' = ", f.min_devices, " exceeds ",
+                                  sc.two_tier() ? "gateway.sites" : "population.num_devices", " = ", n));
   }
   if (sc.async_mode() && sc.async.buffer_size > n) {
     root.Section("async").Error(absl::StrCat("'buffer_size' = ", sc.async.buffer_size,
@@ -100,9 +122,11 @@ void ReadTables(ConfigSection root, Scenario& sc, const ScenarioChecks& checks) 
   if (sc.run.out_dir.empty()) run.Error("'out_dir' must not be empty");
   run.Read("state_dir", &sc.run.state_dir);
 
+  ReadGatewayTable(root.Section("gateway"), &sc.gateway);
   CheckFederationForSimulation(root, sc);
   ReadAttackTable(root.Section("attack"), &sc.attack);
   ReadDriftTable(root.Section("drift"), sc.population.num_devices, sc.federation.rounds, &sc.drift);
+  CheckTwoTier(root, sc);
   if (sc.drift.enabled() && sc.async_mode()) {
     root.Section("drift").Error("a [drift] schedule advances per round; the simulator does not run it with "
                                 "federation.mode = \"async\" yet");
@@ -159,6 +183,7 @@ nlohmann::json ScenarioToJson(const Scenario& s) {
     j["devices"]["diurnal_on_fraction"] = s.devices.diurnal_on_fraction;
   }
   if (s.devices.secagg_dropout > 0) j["devices"]["secagg_dropout"] = s.devices.secagg_dropout;
+  if (s.two_tier()) j["gateway"] = GatewaySettingsToJson(s.gateway);
   j["run"] = {{"workers", s.run.workers},
               {"torch_threads", s.run.torch_threads},
               {"out_dir", s.run.out_dir},

@@ -42,6 +42,7 @@
 #include "core/idx.h"
 #include "nlohmann/json.hpp"
 #include "settings/federation_settings.h"
+#include "settings/gateway_settings.h"
 #include "simulations/attack.h"
 #include "simulations/drift_schedule.h"
 
@@ -133,6 +134,11 @@ struct Scenario : FederationSettings {
   // Drifting device data, the devices' monitors and their response ([drift];
   // default off). The coordinator's response is in [federation].
   DriftSettings drift;
+  // The two-tier topology ([gateway] sites > 0): the devices are split among
+  // that many gateways (gateway/gateway.h), which the coordinator sees as
+  // its devices; [federation] devices_per_round then counts sites.
+  GatewaySettings gateway;
+  bool two_tier() const { return gateway.sites > 0; }
 };
 
 // What ParseScenario checks beyond the file itself.

@@ -59,8 +59,10 @@ namespace {
 // The shared settings' options, with what only a simulation knows: every
 // device is registered before the first round, and the update size.
 FederationOptions ToFederationOptions(const Scenario& s, int64_t num_elements) {
-  FederationOptions o = MakeFederationOptions(s, s.population.num_devices);
-  o.min_devices = s.population.num_devices;
+  // With gateways, the coordinator's devices are the sites.
+  const int64_t devices = s.two_tier() ? s.gateway.sites : s.population.num_devices;
+  FederationOptions o = MakeFederationOptions(s, devices);
+  o.min_devices = devices;
   o.limits.expected_elements = num_elements;
   return o;
 }
@@ -207,7 +209,8 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   // A resumed run has its registry back from the store.
   const bool registered = impl->federation->GetStatus().registered_devices() >= population.size();
   heap_mark = HeapBytesInUse();
-  for (size_t i = 0; !registered && i < population.size(); ++i) {
+  if (scenario.two_tier()) FEDGE_RETURN_IF_ERROR(impl->SetUpGateways());
+  for (size_t i = 0; !registered && !scenario.two_tier() && i < population.size(); ++i) {
     proto::RegisterRequest request;
     request.mutable_device()->set_device_id(population[i].id);
     request.mutable_device()->set_num_examples(impl->ShardSize(i));
@@ -242,7 +245,7 @@ absl::StatusOr<std::unique_ptr<TorchTrainer>> Simulator::Impl::MakeTrainer(const
 }
 
 void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened,
-                                    absl::Time deadline, DeviceRun& run) {
+                                    absl::Time deadline, DeviceRun& run, Transport* server) {
   run.id = profile.id;
   // A fresh noise stream per device and round (keyed by the round's opening).
   const uint64_t noise_round = static_cast<uint64_t>(absl::ToUnixMicros(opened));
@@ -270,7 +273,8 @@ void Simulator::Impl::PrepareDevice(const DeviceProfile& profile, const RoundFat
     honest_or_not = &run.attacking.emplace(run.trainer.get(), scenario.attack);
   }
   run.clock = std::make_unique<FakeClock>(opened);
-  run.link = std::make_unique<SimLink>(coordinator, &clock, run.clock.get(), profile, deadline);
+  run.link = std::make_unique<SimLink>(server != nullptr ? server : coordinator, &clock, run.clock.get(), profile,
+                                       deadline);
   run.sim_trainer = std::make_unique<SimTrainer>(honest_or_not, run.clock.get(), profile.compute_speed,
                                                  fate.drops_out, deadline);
   DeviceOptions options;
@@ -332,6 +336,7 @@ absl::StatusOr<RoundRow> Simulator::RunRound() {
   Impl& s = *impl_;
   if (s.federation->finished()) return absl::FailedPreconditionError("every round of the scenario has run");
   if (s.scenario.async_mode()) return s.RunAsyncStep();
+  if (s.scenario.two_tier()) return s.RunTwoTierRound();
   const absl::Time wall_start = Clock::Real()->Now();
   const absl::Time opened = s.clock.Now();
   const absl::Time deadline = opened + absl::Seconds(s.scenario.federation.round_deadline_s);

@@ -1,14 +1,14 @@
 # The LibTorch part of simulations/: included from CMakeLists.txt.
 fedge_cc_library(
   NAME sim
-  SRCS simulator.cc simulator_async.cc simulator_secagg.cc virtual_device.cc grpc_loopback.cc attacking_trainer.cc
-       privacy_runtime.cc run_variants.cc drift_sim.cc deploy_sim.cc
+  SRCS simulator.cc simulator_async.cc simulator_gateway.cc simulator_secagg.cc virtual_device.cc grpc_loopback.cc
+       attacking_trainer.cc privacy_runtime.cc run_variants.cc drift_sim.cc deploy_sim.cc
        device_trainers.cc remote_training.cc mpi_messages.cc
   HDRS simulator.h virtual_device.h grpc_loopback.h attacking_trainer.h
        privacy_runtime.h run_variants.h drift_sim.h deploy_sim.h
        device_trainers.h remote_training.h mpi_messages.h
-  DEPS fedge::sim_base fedge::client fedge::client_grpc fedge::coordinator fedge::coordinator_grpc fedge::models
-       fedge::aggregation fedge::drift_response fedge::device_data fedge::model_compression fedge::deploy_setup
+  DEPS fedge::sim_base fedge::client fedge::client_grpc fedge::coordinator fedge::coordinator_grpc fedge::gateway
+       fedge::models fedge::aggregation fedge::drift_response fedge::device_data fedge::model_compression fedge::deploy_setup
        fedge::inference
   TORCH
 )
@@ -90,6 +90,14 @@ fedge_cc_test(NAME sim_registry_test
 # run with dropouts at each stage; too many dropouts fail a round cleanly.
 fedge_cc_test(NAME sim_secagg_test
   SRCS ${FEDGE_SIM_TESTS}/secagg_test.cc
+  DEPS fedge::sim
+  TORCH
+  TIMEOUT 300)
+
+# [gateway] sites > 0: the two-tier topology gives the direct run's model
+# with one update per site (tests/sim/gateway_test.cc).
+fedge_cc_test(NAME sim_gateway_test
+  SRCS ${FEDGE_SIM_TESTS}/gateway_test.cc
   DEPS fedge::sim
   TORCH
   TIMEOUT 300)

@@ -21,6 +21,7 @@
 #include "client/trainer.h"
 #include "coordinator/federation.h"
 #include "coordinator/store/sqlite_state_store.h"
+#include "gateway/gateway.h"
 #include "core/env.h"
 #include "core/random.h"
 #include "core/sealing.h"
@@ -136,6 +137,18 @@ struct Simulator::Impl {
   std::vector<uint64_t> idle_at_version;
   uint64_t launches = 0;
   ThreadPool pool;
+  // The two-tier topology ([gateway] sites > 0; simulator_gateway.cc): the
+  // gateways the Federation sees as its devices, and each device's site by
+  // population index.
+  std::vector<std::unique_ptr<Gateway>> gateways;
+  std::vector<size_t> site_of;
+  absl::flat_hash_map<std::string, size_t> gateway_index;
+  // Creates the gateways, registers each device with its own and has the
+  // gateways join the Federation.
+  absl::Status SetUpGateways();
+  // One coordinator round: the selected sites' devices train and upload to
+  // their gateway, each gateway forwards one combined update.
+  absl::StatusOr<RoundRow> RunTwoTierRound();
   // fedge-sim --mpi: the other ranks that train part of each cohort, and
   // the threads that wait on them (null without).
   RemoteTraining* remote = nullptr;
@@ -160,9 +173,10 @@ struct Simulator::Impl {
   // styled as the scenario says).
   absl::StatusOr<std::unique_ptr<TorchTrainer>> MakeTrainer(const DeviceProfile& profile,
                                                             const TorchTrainerOptions& options) const;
-  // Materialises the device into `run` and runs it up to its upload.
+  // Materialises the device into `run` and runs it up to its upload, over a
+  // link to `server` (null: the coordinator).
   void PrepareDevice(const DeviceProfile& profile, const RoundFate& fate, absl::Time opened, absl::Time deadline,
-                     DeviceRun& run);
+                     DeviceRun& run, Transport* server = nullptr);
   // Uploads the device's waiting update, if any, and lets it settle.
   void FinishDevice(DeviceRun& run);
   // Secure aggregation (simulations/README.md): drives the cohort's
