@@ -153,19 +153,24 @@ function(fedge_cc_library)
   fedge_install_headers(${public_hdrs})
 endfunction()
 
-# fedge_cc_test(NAME foo_test SRCS foo_test.cc DEPS fedge::core [TORCH] [LABELS ...])
+# fedge_cc_test(NAME foo_test SRCS foo_test.cc DEPS fedge::core [TORCH] [MIMALLOC] [LABELS ...])
 # A GoogleTest binary registered with CTest (one CTest entry per binary keeps
 # process start-up, which is costly with LibTorch, to one per file).
+# MIMALLOC: the test runs on mimalloc, like the binary whose code it tests
+# (cmake/FedgeMimalloc.cmake).
 function(fedge_cc_test)
   if(NOT FEDGE_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "TORCH" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "TORCH;MIMALLOC" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   fedge_target_defaults(${ARG_NAME})
   if(ARG_TORCH)
     fedge_use_torch(${ARG_NAME})
+  endif()
+  if(ARG_MIMALLOC)
+    fedge_use_mimalloc(${ARG_NAME})
   endif()
   add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME} --gtest_brief=1
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
@@ -176,15 +181,19 @@ function(fedge_cc_test)
                        LABELS "${ARG_LABELS}")
 endfunction()
 
-# fedge_cc_binary(NAME fedge-sim SRCS main.cc DEPS ... [TORCH] [TESTONLY])
-# Installed into bin/ unless TESTONLY (helpers of the tests).
+# fedge_cc_binary(NAME fedge-sim SRCS main.cc DEPS ... [TORCH] [MIMALLOC] [TESTONLY])
+# Installed into bin/ unless TESTONLY (helpers of the tests). MIMALLOC: the
+# process allocates with mimalloc (cmake/FedgeMimalloc.cmake).
 function(fedge_cc_binary)
-  cmake_parse_arguments(ARG "TORCH;TESTONLY" "NAME" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "TORCH;MIMALLOC;TESTONLY" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
   fedge_target_defaults(${ARG_NAME})
   if(ARG_TORCH)
     fedge_use_torch(${ARG_NAME})
+  endif()
+  if(ARG_MIMALLOC)
+    fedge_use_mimalloc(${ARG_NAME})
   endif()
   set_target_properties(${ARG_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
   if(NOT ARG_TESTONLY)

@@ -1,7 +1,9 @@
 // File: core/malloc_tuning.h
 //
-// glibc malloc settings for a process that trains step after step
-// (fedge-device, fedge-sim).
+// glibc malloc settings for a process that trains step after step on
+// glibc's allocator: fedge-device, and fedge-sim when built with
+// -DFEDGE_USE_MIMALLOC=OFF. fedge-sim normally allocates with mimalloc
+// (cmake/FedgeMimalloc.cmake), where these mallopt calls change nothing.
 //
 // Why: every training step allocates and frees a few MB of activations and
 // gradients. With glibc's defaults the freed memory at the top of the heap
@@ -18,8 +20,10 @@
 // what is kept is the steps' small blocks, not the big ones.
 //
 // In fedge-sim (bench/sim_bench.sh's workload, 2 rounds, `--workers 1`)
-// the page faults fell from 1.92 M to 0.37 M; with two workers they stay
-// near 1.5 M (issue 17: not found yet).
+// the page faults fell from 1.92 M to 0.37 M; with two workers they stayed
+// near 1.5 M, the worker threads' arenas still trimming: mimalloc ended that
+// (bench/README.md, "Simulator at scale"). A device process has one training
+// thread, and there mimalloc did not help (bench/README.md, "Allocator").
 //
 // Not for the coordinator: it allocates little per request, and keeping
 // memory there raised its peak by 14 MiB for no CPU gain.

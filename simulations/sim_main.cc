@@ -67,7 +67,9 @@ absl::StatusOr<fedge::ScenarioSet> Load(const std::string& path, const Overrides
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Before any thread allocates: the devices' training steps reuse freed
+  // Before any thread allocates. fedge-sim allocates with mimalloc
+  // (cmake/FedgeMimalloc.cmake), which this leaves alone; built on glibc's
+  // malloc (-DFEDGE_USE_MIMALLOC=OFF), the training steps then reuse freed
   // memory instead of faulting fresh pages in (core/malloc_tuning.h).
   fedge::KeepFreedMemoryForReuse();
   CLI::App app("fedge-sim: simulated federated learning on one machine. Keys: docs/configuration.md");

@@ -217,6 +217,11 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
     FEDGE_RETURN_IF_ERROR(impl->coordinator->Register(request).status());
   }
   impl->population_bytes.registry = HeapBytesInUse() - heap_mark;
+  if (transport == TransportKind::kGrpc && HeapUsageScope() == HeapScope::kThread) {
+    // gRPC's threads registered the devices, and only this thread's heap is
+    // seen (heap_usage.h): report nothing rather than a registry of 0 B.
+    impl->population_bytes = {};
+  }
   if (scenario.drift.enabled()) {
     FEDGE_ASSIGN_OR_RETURN(impl->drift, DriftSimulation::Create(scenario, impl->data.train, impl->data.test,
                                                                 population, impl->coordinator, &impl->clock));

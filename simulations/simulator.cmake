@@ -1,4 +1,6 @@
 # The LibTorch part of simulations/: included from CMakeLists.txt.
+# fedge-sim allocates with mimalloc (MIMALLOC: cmake/FedgeMimalloc.cmake), and
+# so do the tests of the simulator, so they run the code as fedge-sim does.
 fedge_cc_library(
   NAME sim
   SRCS simulator.cc simulator_async.cc simulator_gateway.cc simulator_secagg.cc virtual_device.cc grpc_loopback.cc
@@ -19,7 +21,7 @@ find_package(MPI REQUIRED COMPONENTS C)
 fedge_cc_binary(NAME fedge-sim
   SRCS sim_main.cc mpi_channel.cc mpi_run.cc
   DEPS fedge::sim CLI11::CLI11 MPI::MPI_C
-  TORCH)
+  TORCH MIMALLOC)
 # The C API only: without these, mpi.h in C++ pulls in the deprecated C++
 # bindings, which libmpi does not carry.
 target_compile_definitions(fedge-sim PRIVATE OMPI_SKIP_MPICXX MPICH_SKIP_MPICXX)
@@ -29,7 +31,7 @@ set(FEDGE_SIM_TESTS ${PROJECT_SOURCE_DIR}/tests/sim)
 fedge_cc_test(NAME sim_e2e_test
   SRCS ${FEDGE_SIM_TESTS}/simulator_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 120)
 if(FEDGE_BUILD_TESTS)
   add_test(NAME sim_report_render_test
@@ -46,35 +48,35 @@ endif()
 fedge_cc_test(NAME sim_device_test
   SRCS virtual_device_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 60)
 
 # Variants and differential privacy, end to end (tests/sim/variants_dp_test.cc).
 fedge_cc_test(NAME sim_variants_dp_test
   SRCS ${FEDGE_SIM_TESTS}/variants_dp_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 120)
 
 # A tiny drifting federation on real data: drifted devices alarm, others do not.
 fedge_cc_test(NAME sim_drift_e2e_test
   SRCS drift_sim_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 120)
 
 # The deployed int8 model end to end: distillation every K rounds, devices install it.
 fedge_cc_test(NAME sim_deploy_test
   SRCS ${FEDGE_SIM_TESTS}/deploy_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 120)
 
 # Byzantine devices end to end: the attack decorator, median vs FedAvg under attack.
 fedge_cc_test(NAME sim_byzantine_test
   SRCS ${FEDGE_SIM_TESTS}/byzantine_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 120)
 
 # The registries end to end: a strategy, a codec value stage and a drift
@@ -83,7 +85,7 @@ fedge_cc_test(NAME sim_byzantine_test
 fedge_cc_test(NAME sim_registry_test
   SRCS ${FEDGE_SIM_TESTS}/registry_test.cc ${FEDGE_SIM_TESTS}/test_registrations.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 120)
 
 # Secure aggregation ([secagg]) in the simulator: same accuracy as the plain
@@ -91,7 +93,7 @@ fedge_cc_test(NAME sim_registry_test
 fedge_cc_test(NAME sim_secagg_test
   SRCS ${FEDGE_SIM_TESTS}/secagg_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 300)
 
 # [gateway] sites > 0: the two-tier topology gives the direct run's model
@@ -107,7 +109,7 @@ fedge_cc_test(NAME sim_gateway_test
 fedge_cc_test(NAME sim_population_test
   SRCS ${FEDGE_SIM_TESTS}/population_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 60)
 
 # fedge-sim --mpi: the rank-to-rank messages (round trip, hostile bytes
@@ -116,10 +118,10 @@ fedge_cc_test(NAME sim_population_test
 fedge_cc_test(NAME sim_mpi_messages_test
   SRCS mpi_messages_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 60)
 fedge_cc_test(NAME sim_remote_training_test
   SRCS ${FEDGE_SIM_TESTS}/remote_training_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 120)

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "core/logging.h"
 #include "gtest/gtest.h"
+#include "simulations/heap_usage.h"
 #include "simulations/sample_partition.h"
 #include "simulations/simulator.h"
 #include "simulations/testing/small_data.h"
@@ -95,6 +96,24 @@ TEST_F(PopulationTest, CostPerDeviceDoesNotDependOnSetupCosts) {
               static_cast<long long>(per_device),
               static_cast<long long>((large_bytes.simulator - small_bytes.simulator) / 8000),
               static_cast<long long>((large_bytes.registry - small_bytes.registry) / 8000));
+}
+
+TEST_F(PopulationTest, OverGrpcTheFigureIsReportedOnlyWhenTheWholeHeapIsSeen) {
+  // gRPC's threads register the devices: a reading of this thread's heap
+  // alone (mimalloc) would show a registry of nothing.
+  auto sim = Simulator::Create(Population(500), *data_, TransportKind::kGrpc);
+  ASSERT_TRUE(sim.ok()) << sim.status();
+  const PopulationBytes bytes = (*sim)->population_bytes();
+  switch (HeapUsageScope()) {
+    case HeapScope::kThread:
+      EXPECT_EQ(bytes.total(), 0) << MallocName();
+      break;
+    case HeapScope::kProcess:
+      EXPECT_GT(bytes.registry, 0) << MallocName();
+      break;
+    case HeapScope::kNone:
+      GTEST_SKIP() << "the heap cannot be measured here";
+  }
 }
 
 TEST_F(PopulationTest, SameSeedGivesIdenticalRounds) {
