@@ -101,7 +101,7 @@ fedge_cc_test(NAME sim_secagg_test
 fedge_cc_test(NAME sim_gateway_test
   SRCS ${FEDGE_SIM_TESTS}/gateway_test.cc
   DEPS fedge::sim
-  TORCH
+  TORCH MIMALLOC
   TIMEOUT 300)
 
 # partition = "sample": 5,000 devices over 3,000 images, each sampled device
