@@ -29,6 +29,11 @@
 //   Finally the clock moves past the deadline and the Federation ticks.
 //   FEDGE_FUZZ_VERBOSE=1 in the environment keeps the Federation's logs.
 //
+// gateway_submit_fuzzer is this harness built with FEDGE_FUZZ_THROUGH_GATEWAY:
+// the devices talk to a `Gateway` (gateway/gateway.h) in front of the same
+// Federation, which sees only the gateway's combined updates; every tick
+// ticks the gateway around the Federation.
+//
 // Invariants beyond "no crash, no sanitizer report":
 //   - after every tick the global model is finite and the signed model
 //     devices download verifies, parses and holds exactly that model (a
@@ -48,6 +53,9 @@
 #include "absl/strings/str_cat.h"
 #include "aggregation/strategy_registry.h"
 #include "coordinator/federation.h"
+#ifdef FEDGE_FUZZ_THROUGH_GATEWAY
+#include "gateway/gateway.h"
+#endif
 #include "core/artifact.h"
 #include "core/env.h"
 #include "core/logging.h"
@@ -68,14 +76,27 @@ constexpr size_t kMaxHeaderMetrics = 64;
 class Harness {
  public:
   Harness(std::unique_ptr<Federation> federation, FakeClock* clock, int devices)
-      : federation_(std::move(federation)), clock_(clock), devices_(devices) {}
+      : federation_(std::move(federation)), front_(federation_.get()), clock_(clock), devices_(devices) {}
+
+  Federation* federation() const { return federation_.get(); }
+
+#ifdef FEDGE_FUZZ_THROUGH_GATEWAY
+  // The devices talk to `gateway`, in front of the Federation.
+  void PutGatewayInFront(std::unique_ptr<Gateway> gateway) {
+    gateway_ = std::move(gateway);
+    front_ = gateway_.get();
+  }
+#endif
 
   void Run(FuzzInput& in) {
     for (int i = 0; i < devices_; ++i) {
       proto::RegisterRequest r;
       r.mutable_device()->set_device_id(DeviceId(i));
-      FEDGE_FUZZ_CHECK(federation_->Register(r).ok(), "Register failed");
+      FEDGE_FUZZ_CHECK(front_->Register(r).ok(), "Register failed");
     }
+#ifdef FEDGE_FUZZ_THROUGH_GATEWAY
+    FEDGE_FUZZ_CHECK(gateway_->Join().ok(), "the gateway could not join");
+#endif
     Tick();  // opens round 1
     for (int i = 0; i < devices_; ++i) Poll(i, true);
     for (int op = 0; op < kMaxOps && !in.empty(); ++op) {
@@ -99,7 +120,7 @@ class Harness {
     proto::PollTaskRequest r;
     r.set_device_id(DeviceId(device));
     r.set_eligible(eligible);
-    absl::StatusOr<proto::PollTaskResponse> response = federation_->PollTask(r);
+    absl::StatusOr<proto::PollTaskResponse> response = front_->PollTask(r);
     if (response.ok() && response->has_task()) tasks_[device] = response->task();
   }
 
@@ -127,7 +148,7 @@ class Harness {
       r.set_data(bytes.substr(from, len));
       r.set_total_size((flags & kLieAboutSize) ? offset : bytes.size());
       r.set_final(final);
-      absl::StatusOr<proto::UploadResponse> response = federation_->Upload(r);
+      absl::StatusOr<proto::UploadResponse> response = front_->Upload(r);
       if (!response.ok()) return;
       committed = response->committed_offset();
       if (response->accepted()) return;
@@ -144,7 +165,7 @@ class Harness {
     (*r.mutable_metrics())[name] = value;
     const int alarms = in.U8() % 3;
     for (int i = 0; i < alarms; ++i) r.add_alarms()->set_detector("page_hinkley");
-    (void)federation_->Report(r);
+    (void)front_->Report(r);
   }
 
   void Download(FuzzInput& in) {
@@ -153,12 +174,18 @@ class Harness {
     r.set_model_version(federation_->model_version());
     r.set_offset(in.U32());
     r.set_max_bytes(in.U16());
-    absl::StatusOr<proto::DownloadResponse> response = federation_->Download(r);
+    absl::StatusOr<proto::DownloadResponse> response = front_->Download(r);
     if (response.ok()) FEDGE_FUZZ_CHECK(response->data().size() <= r.max_bytes() || r.max_bytes() == 0, "chunk too big");
   }
 
   void Tick() {
+#ifdef FEDGE_FUZZ_THROUGH_GATEWAY
+    (void)gateway_->Tick();  // forwards a complete site round
+#endif
     (void)federation_->Tick();
+#ifdef FEDGE_FUZZ_THROUGH_GATEWAY
+    (void)gateway_->Tick();  // takes the next round's task
+#endif
     CheckServedModel();
   }
 
@@ -186,6 +213,10 @@ class Harness {
   }
 
   std::unique_ptr<Federation> federation_;
+#ifdef FEDGE_FUZZ_THROUGH_GATEWAY
+  std::unique_ptr<Gateway> gateway_;  // declared after the Federation it calls
+#endif
+  Transport* front_;  // what the devices talk to
   FakeClock* clock_;
   const int devices_;
   std::map<int, proto::Task> tasks_;
@@ -206,7 +237,17 @@ void FuzzOne(FuzzInput& in) {
   absl::StatusOr<std::unique_ptr<Federation>> federation = Federation::Create(
       options, *std::move(strategy), TinyModel(), FuzzSigningKey(), &clock, /*evaluator=*/nullptr);
   FEDGE_FUZZ_CHECK(federation.ok(), federation.status().ToString());
-  Harness(*std::move(federation), &clock, devices).Run(in);
+  Harness harness(*std::move(federation), &clock, devices);
+#ifdef FEDGE_FUZZ_THROUGH_GATEWAY
+  GatewayOptions gateway_options;
+  gateway_options.gateway_id = "gateway";
+  gateway_options.min_devices = devices;
+  absl::StatusOr<std::unique_ptr<Gateway>> gateway =
+      Gateway::Create(gateway_options, harness.federation(), FuzzVerifyKey(), &clock);
+  FEDGE_FUZZ_CHECK(gateway.ok(), gateway.status().ToString());
+  harness.PutGatewayInFront(*std::move(gateway));
+#endif
+  harness.Run(in);
 }
 
 }  // namespace

@@ -356,6 +356,11 @@ std::string EncodedUpdateBytes(std::string_view codec, uint64_t seed, uint64_t e
   return u.SerializeAsString();
 }
 
+// The gateway harness reads the federation harness's input format.
+void WriteFederationSeed(SeedWriter& w, const std::string& name, const std::string& bytes) {
+  for (const char* harness : {"federation_submit_fuzzer", "gateway_submit_fuzzer"}) w.Write(harness, name, bytes);
+}
+
 void FederationSeeds(SeedWriter& w) {
   for (size_t c = 0; c <= kNumUpdateCodecs; ++c) {
     const std::string_view codec = c == 0 ? std::string_view() : kUpdateCodecs[c - 1];
@@ -364,7 +369,7 @@ void FederationSeeds(SeedWriter& w) {
     AppendUpload(out, 0, EncodedUpdateBytes(codec, c, 20), 1);
     AppendUpload(out, 1, EncodedUpdateBytes(codec, c + 100, 5), 3);
     out.U8(kTick).U8(0);
-    w.Write("federation_submit_fuzzer", absl::StrCat("codec", c), out.str());
+    WriteFederationSeed(w, absl::StrCat("codec", c), out.str());
   }
   for (size_t s = 0; s < kNumStrategies; ++s) {
     FuzzOutput out;
@@ -377,7 +382,7 @@ void FederationSeeds(SeedWriter& w) {
     out.U8(kDownload).U8(0).U32(0).U16(512);
     AppendUpload(out, 0, EncodedUpdateBytes("", s * 10 + 7, 4), 2);
     out.U8(kTick).U8(255);
-    w.Write("federation_submit_fuzzer", absl::StrCat("strategy_", AsAbsl(kStrategies[s])), out.str());
+    WriteFederationSeed(w, absl::StrCat("strategy_", AsAbsl(kStrategies[s])), out.str());
   }
 }
 

@@ -33,27 +33,34 @@ namespace fedge {
 
 struct TensorDataset;  // models/dataset.h
 
-// Owns one zoo model instance and a copy of the test data.
-// Thread-safety: Evaluate is serialised internally (one model instance), so
-// concurrent calls are safe but do not run in parallel.
+// Owns `replicas` zoo model instances and a reference to the test data.
+// With several replicas, Evaluate scores contiguous ranges of batches on
+// them in parallel threads and sums the per-batch scores in batch order, so
+// its result is bit-identical to one replica's (models/training.h,
+// ScoreBatches) while it keeps that many cores busy.
+// Thread-safety: Evaluate is serialised internally, so concurrent calls are
+// safe but do not run in parallel.
 class TorchEvaluator final : public ModelEvaluator {
  public:
   // `architecture` is a zoo name (models/zoo.h); `test_data` is shared (a
   // tensor copy is a reference), not copied. `batch_size` bounds the
   // examples per forward pass; `torch_threads` > 0 sets LibTorch's
-  // process-wide intra-op thread count before each evaluation, 0 leaves it.
+  // process-wide intra-op thread count before each evaluation, 0 leaves it;
+  // `replicas` model instances score batches in parallel (see above).
   // kInvalidArgument for an unknown architecture, empty data, or
-  // batch_size < 1 / torch_threads < 0.
+  // batch_size < 1 / torch_threads < 0 / replicas < 1.
   static absl::StatusOr<std::unique_ptr<TorchEvaluator>> Create(std::string_view architecture,
                                                                 const TensorDataset& test_data,
-                                                                int64_t batch_size = 64, int torch_threads = 0);
+                                                                int64_t batch_size = 64, int torch_threads = 0,
+                                                                int replicas = 1);
   // Same for an image set (e.g. LoadFashionMnist(dir, "test")), held as
   // uint8 pixels and normalised per batch: 7.8 MB for the 10k test images
   // instead of 31 MB as floats. The default batch is models/training.h's
   // kDefaultEvalBatchSize, which bounds the activations of a pass.
   static absl::StatusOr<std::unique_ptr<TorchEvaluator>> Create(std::string_view architecture,
                                                                 const ImageDataset& test_data,
-                                                                int64_t batch_size = 64, int torch_threads = 0);
+                                                                int64_t batch_size = 64, int torch_threads = 0,
+                                                                int replicas = 1);
   ~TorchEvaluator() override;
   TorchEvaluator(const TorchEvaluator&) = delete;
   TorchEvaluator& operator=(const TorchEvaluator&) = delete;

@@ -30,6 +30,26 @@ TEST(TorchEvaluatorTest, MatchesDirectEvaluationOfTheSameParameters) {
   EXPECT_EQ((*evaluator)->num_examples(), 40);
 }
 
+// Replicas score batch ranges in parallel and add them up in batch order:
+// the same bits as one model, for any replica count (more than the batches too).
+TEST(TorchEvaluatorTest, ReplicasGiveOneModelsResultBitForBit) {
+  const TensorDataset data = ToTensors(testing::BrightnessDataset(70));
+  auto model = CreateModel("cnn_student", 9);
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(Train(*model, data, TrainOptions{.epochs = 1, .batch_size = 8}).ok());
+  const ModelParams params = ToParams(**model);
+  std::map<std::string, double> one;
+  for (int replicas : {1, 2, 3, 7}) {
+    auto evaluator = TorchEvaluator::Create("cnn_student", data, /*batch_size=*/16, /*torch_threads=*/1, replicas);
+    ASSERT_TRUE(evaluator.ok()) << evaluator.status();
+    auto metrics = (*evaluator)->Evaluate(params);
+    ASSERT_TRUE(metrics.ok()) << metrics.status();
+    if (replicas == 1) one = *metrics;
+    EXPECT_EQ(*metrics, one) << replicas << " replicas";
+  }
+  EXPECT_FALSE(TorchEvaluator::Create("cnn_student", data, 16, 1, /*replicas=*/0).ok());
+}
+
 TEST(TorchEvaluatorTest, AcceptsAnImageDatasetAndScoresBetterModelsHigher) {
   const ImageDataset images = testing::BrightnessDataset(32);
   auto evaluator = TorchEvaluator::Create("cnn_student", images);

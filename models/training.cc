@@ -89,29 +89,47 @@ absl::StatusOr<TrainStats> Train(torch::nn::Sequential& model, const TensorDatas
   }
 }
 
-absl::StatusOr<EvalStats> Evaluate(torch::nn::Sequential& model, const TensorDataset& data, int64_t batch_size) {
-  if (data.size() == 0) return absl::FailedPreconditionError("no evaluation examples");
+absl::StatusOr<std::vector<BatchScore>> ScoreBatches(torch::nn::Sequential& model, const TensorDataset& data,
+                                                     int64_t batch_size, int64_t first_batch, int64_t last_batch) {
+  std::vector<BatchScore> scores;
   try {
     // No autograd records and no version counters: cheaper than NoGradGuard.
     c10::InferenceMode inference;
     model->eval();
-    int64_t correct = 0;
-    double loss_sum = 0;
     const int64_t n = data.size();
-    for (int64_t start = 0; start < n; start += batch_size) {
+    for (int64_t b = first_batch; b < last_batch; ++b) {
+      const int64_t start = b * batch_size;
       const int64_t end = std::min(n, start + batch_size);
       torch::Tensor logits = model->forward(ModelInput(data.images.slice(0, start, end)));
       torch::Tensor y = data.labels.slice(0, start, end);
-      loss_sum += torch::nn::functional::cross_entropy(
-                      logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                      .item<double>();
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      scores.push_back(
+          {.loss_sum = torch::nn::functional::cross_entropy(
+                           logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                           .item<double>(),
+           .correct = logits.argmax(1).eq(y).sum().item<int64_t>()});
     }
     model->train();
-    return EvalStats{static_cast<double>(correct) / n, loss_sum / n, n};
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("LibTorch error during evaluation: ", e.what()));
   }
+  return scores;
+}
+
+EvalStats SumScores(const std::vector<BatchScore>& scores, int64_t examples) {
+  int64_t correct = 0;
+  double loss_sum = 0;
+  for (const BatchScore& s : scores) {
+    loss_sum += s.loss_sum;
+    correct += s.correct;
+  }
+  return EvalStats{static_cast<double>(correct) / examples, loss_sum / examples, examples};
+}
+
+absl::StatusOr<EvalStats> Evaluate(torch::nn::Sequential& model, const TensorDataset& data, int64_t batch_size) {
+  if (data.size() == 0) return absl::FailedPreconditionError("no evaluation examples");
+  const int64_t batches = (data.size() + batch_size - 1) / batch_size;
+  FEDGE_ASSIGN_OR_RETURN(std::vector<BatchScore> scores, ScoreBatches(model, data, batch_size, 0, batches));
+  return SumScores(scores, data.size());
 }
 
 }  // namespace fedge

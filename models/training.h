@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/optim/optimizer.h>
@@ -77,6 +78,22 @@ inline constexpr int64_t kDefaultEvalBatchSize = 64;
 // InferenceMode, `batch_size` examples per forward pass.
 absl::StatusOr<EvalStats> Evaluate(torch::nn::Sequential& model, const TensorDataset& data,
                                    int64_t batch_size = kDefaultEvalBatchSize);
+
+// One evaluation batch: its summed cross-entropy and correct predictions.
+struct BatchScore {
+  double loss_sum = 0;
+  int64_t correct = 0;
+};
+
+// The scores of batches [first_batch, last_batch) of `data`, batch b being
+// examples [b * batch_size, (b + 1) * batch_size), under InferenceMode.
+// Evaluate is ScoreBatches over every batch then SumScores, so batch ranges
+// scored on model replicas in parallel and summed in batch order give
+// Evaluate's result bit for bit (models/torch_evaluator.h).
+absl::StatusOr<std::vector<BatchScore>> ScoreBatches(torch::nn::Sequential& model, const TensorDataset& data,
+                                                     int64_t batch_size, int64_t first_batch, int64_t last_batch);
+// Sums the scores in order into the stats of `examples` examples.
+EvalStats SumScores(const std::vector<BatchScore>& scores, int64_t examples);
 
 }  // namespace fedge
 

@@ -157,10 +157,12 @@ absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const Scenario& sce
   impl->population_bytes.simulator = HeapBytesInUse() - heap_mark;
 
   if (scenario.federation.evaluate_every > 0) {
-    // A fixed thread count keeps the test loss bit-identical across worker counts.
+    // A fixed thread count keeps the test loss bit-identical across worker
+    // counts; one replica per worker keeps them all busy while it evaluates
+    // (the replicas' result is one model's, bit for bit).
     FEDGE_ASSIGN_OR_RETURN(impl->evaluator,
                            TorchEvaluator::Create(scenario.model.name, impl->data.test, kDefaultEvalBatchSize,
-                                                  scenario.run.torch_threads));
+                                                  scenario.run.torch_threads, scenario.run.workers));
   }
   const int64_t num_elements = initial.layout.num_elements();
   impl->num_elements = num_elements;

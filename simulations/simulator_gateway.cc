@@ -8,6 +8,7 @@
 // not a device's, and carries one update per round.
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
@@ -16,15 +17,15 @@
 namespace fedge {
 
 absl::Status Simulator::Impl::SetUpGateways() {
-  const int64_t sites = scenario.gateway.sites;
+  const size_t sites = static_cast<size_t>(scenario.gateway.sites);
   const size_t n = setup.population.size();
-  site_of.resize(n);
-  for (size_t i = 0; i < n; ++i) site_of[i] = i * static_cast<size_t>(sites) / n;
-  for (int64_t g = 0; g < sites; ++g) {
+  site_members.assign(sites, {});
+  for (size_t i = 0; i < n; ++i) site_members[i * sites / n].push_back(i);
+  for (size_t g = 0; g < sites; ++g) {
     const std::string id = absl::StrCat("gateway-", g);
     GatewayOptions options = GatewayOptionsFrom(scenario.gateway, id);
     // Every device of the site is registered before the first round.
-    options.min_devices = std::count(site_of.begin(), site_of.end(), static_cast<size_t>(g));
+    options.min_devices = static_cast<int64_t>(site_members[g].size());
     options.site_quorum = std::min(options.site_quorum, options.min_devices);
     options.poll_interval = absl::Milliseconds(scenario.federation.poll_interval_ms);
     options.seed = DeriveSeed(scenario.seed, 0x67617465ULL + static_cast<uint64_t>(g));
@@ -33,11 +34,13 @@ absl::Status Simulator::Impl::SetUpGateways() {
     gateway_index[id] = gateways.size();
     gateways.push_back(std::move(gateway));
   }
-  for (size_t i = 0; i < n; ++i) {
-    proto::RegisterRequest request;
-    request.mutable_device()->set_device_id(setup.population[i].id);
-    request.mutable_device()->set_num_examples(ShardSize(i));
-    FEDGE_RETURN_IF_ERROR(gateways[site_of[i]]->Register(request).status());
+  for (size_t g = 0; g < sites; ++g) {
+    for (size_t i : site_members[g]) {
+      proto::RegisterRequest request;
+      request.mutable_device()->set_device_id(setup.population[i].id);
+      request.mutable_device()->set_num_examples(ShardSize(i));
+      FEDGE_RETURN_IF_ERROR(gateways[g]->Register(request).status());
+    }
   }
   for (const std::unique_ptr<Gateway>& gateway : gateways) FEDGE_RETURN_IF_ERROR(gateway->Join());
   return absl::OkStatus();
@@ -55,21 +58,19 @@ absl::StatusOr<RoundRow> Simulator::Impl::RunTwoTierRound() {
     if (gateways[g]->site_round_open()) sites.push_back(g);
   }
   std::sort(sites.begin(), sites.end());
-  std::vector<size_t> members;  // population indices, by site
+  std::vector<std::pair<size_t, size_t>> members;  // (population index, site)
   for (size_t g : sites) {
-    for (size_t i = 0; i < site_of.size(); ++i) {
-      if (site_of[i] == g) members.push_back(i);
-    }
+    for (size_t i : site_members[g]) members.emplace_back(i, g);
   }
   // Their devices train, as in a direct round, against their gateway.
   std::vector<DeviceProfile> cohort(members.size());  // the links borrow them
   std::vector<std::unique_ptr<DeviceRun>> runs;
   for (size_t k = 0; k < members.size(); ++k) {
-    const size_t i = members[k];
+    const auto [i, g] = members[k];
     const DeviceProfile& profile = cohort[k] = Materialise(i);
     const RoundFate fate = DrawFate(scenario, round, profile.id);
     if (!fate.online || profile.examples.empty() || !OnlineAt(i, opened)) continue;
-    Gateway* gateway = gateways[site_of[i]].get();
+    Gateway* gateway = gateways[g].get();
     const absl::Time deadline = gateway->site_deadline().value_or(opened);
     DeviceRun* run = runs.emplace_back(std::make_unique<DeviceRun>()).get();
     pool.Schedule([this, &profile, fate, opened, deadline, run, gateway] {

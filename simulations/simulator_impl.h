@@ -138,10 +138,10 @@ struct Simulator::Impl {
   uint64_t launches = 0;
   ThreadPool pool;
   // The two-tier topology ([gateway] sites > 0; simulator_gateway.cc): the
-  // gateways the Federation sees as its devices, and each device's site by
+  // gateways the Federation sees as its devices, and each one's devices by
   // population index.
   std::vector<std::unique_ptr<Gateway>> gateways;
-  std::vector<size_t> site_of;
+  std::vector<std::vector<size_t>> site_members;
   absl::flat_hash_map<std::string, size_t> gateway_index;
   // Creates the gateways, registers each device with its own and has the
   // gateways join the Federation.

@@ -3,7 +3,7 @@
 #   (a) no file in a module below client/ and simulations/ includes from
 #       them, and no CMake file there names a client/ or simulations/ target;
 #   (b) the LibTorch-free modules (inference/, aggregation/, core/,
-#       settings/, secagg/, mqtt/, compression/ except compression/model/, and the device's
+#       settings/, secagg/, mqtt/, gateway/, compression/ except compression/model/, and the device's
 #       client/data/ and client/drift/) include no LibTorch header;
 #   (c) the fedge-coordinator link step (build.ninja, or link.txt with the
 #       Makefile generators) takes no library or object from client/ or
@@ -21,7 +21,7 @@
 set -euo pipefail
 
 readonly LOWER_MODULES=(compression coordinator ctl aggregation privacy secagg core models inference settings mqtt)
-readonly TORCH_FREE=(inference aggregation compression core settings ctl secagg mqtt client/data client/drift)
+readonly TORCH_FREE=(inference aggregation compression core settings ctl secagg mqtt gateway client/data client/drift)
 readonly UPPER='(client|simulations)'
 
 # (a) Prints every offending line; returns 1 if there is one.
