@@ -48,4 +48,4 @@ for bits in 8 4; do
   echo "a completing device uploads with int$bits codes: $((16 + (d * (bits + 7) + 7) / 8 + 120 + 133 * 14)) bytes"
 done
 grep -o "secure aggregation of [0-9.]* devices used [0-9.]* ms of coordinator CPU" "$work/sim.log" |
-  awk '{ s += $(NF - 4); n++ } END { if (n) printf "coordinator CPU per round: %.1f ms (mean of %d rounds)\n", s / n, n }'
+  awk '{ s += $(NF - 4); n++ } END { if (n) printf "coordinator CPU per round: %.1f ms (mean of the %d rounds of the secure runs)\n", s / n, n }'
