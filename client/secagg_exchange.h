@@ -41,7 +41,8 @@ absl::StatusOr<int> SecAggTaskCodeBits(const proto::SecAggTask& task);
 // The `code_bits`-bit codes (8 or 4) of `delta` on the shared step `scale`
 // (> 0): each coordinate is clamped to +-max_code * scale, max_code =
 // 2^(code_bits-1) - 1 (127 or 7), and stochastically rounded (unbiased
-// inside the range), with `rng` (the task's seeded stream).
+// inside the range), with `rng` (the task's seeded stream). REQUIRES:
+// code_bits is 8 or 4 (as SecAggTaskCodeBits returns).
 std::vector<int8_t> QuantizeOnSharedScale(absl::Span<const float> delta, double scale, int code_bits,
                                           SeededRandom& rng);
 
