@@ -32,6 +32,13 @@ fedge_cc_library(
 
 include(${CMAKE_CURRENT_SOURCE_DIR}/grpc.cmake)
 
+# The device's side of secure aggregation: the task's code width (int8/int4),
+# quantization on the shared scale, the tasks it refuses.
+fedge_cc_test(NAME secagg_exchange_test
+  SRCS secagg_exchange_test.cc
+  DEPS fedge::client
+  TORCH)
+
 fedge_cc_test(NAME client_test
   SRCS csv_training_test.cc device_conditions_test.cc device_config_test.cc device_outbox_test.cc device_pipeline_test.cc device_test.cc
       

@@ -15,6 +15,7 @@ absl::StatusOr<Device::PendingUpload> Device::PrepareSecAgg(const proto::Task& t
     return absl::InvalidArgumentError(absl::StrCat("the task's secure-aggregation scale (", s.scale(),
                                                    ") or noise (", s.noise_stddev(), ") is invalid"));
   }
+  FEDGE_ASSIGN_OR_RETURN(const int code_bits, SecAggTaskCodeBits(s));
   if (s.noise_stddev() > 0) {
     // Distributed DP: this device's share of the round's Gaussian noise,
     // added to the clipped delta before anything leaves the device.
@@ -22,14 +23,15 @@ absl::StatusOr<Device::PendingUpload> Device::PrepareSecAgg(const proto::Task& t
     noise->AddGaussianNoise(absl::MakeSpan(delta), s.noise_stddev());
   }
   SeededRandom rng(seed);
-  const std::vector<int8_t> codes = QuantizeOnSharedScale(delta, s.scale(), rng);
+  const std::vector<int8_t> codes = QuantizeOnSharedScale(delta, s.scale(), code_bits, rng);
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<SecAggExchange> exchange,
                          SecAggExchange::Start(task, options_.device_id, codes));
   if (task.deadline_unix_micros() > 0 && absl::ToUnixMicros(clock_->Now()) > task.deadline_unix_micros()) {
     return absl::DeadlineExceededError("the task's deadline passed during training; nothing was sent");
   }
   FEDGE_LOG(INFO) << options_.device_id << ": task " << task.task_id() << " (round " << task.round()
-                  << "): joining secure aggregation as client " << s.client_index() << " of " << s.num_clients();
+                  << "): joining secure aggregation as client " << s.client_index() << " of " << s.num_clients()
+                  << " with " << code_bits << "-bit codes";
   return PendingUpload{.task = task, .bytes = {}, .model_bytes = model_bytes, .secagg = std::move(exchange)};
 }
 

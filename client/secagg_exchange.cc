@@ -11,20 +11,25 @@
 #include "secagg/ring_codes.h"
 
 namespace fedge {
-namespace {
 
-constexpr int kCodeBits = 8;
+absl::StatusOr<int> SecAggTaskCodeBits(const proto::SecAggTask& task) {
+  if (task.code_bits() == 0) return 8;
+  if (task.code_bits() == 8 || task.code_bits() == 4) return static_cast<int>(task.code_bits());
+  return absl::InvalidArgumentError(absl::StrCat("the task asks for ", task.code_bits(),
+                                                 "-bit secure-aggregation codes; this device sends 8-bit (int8) "
+                                                 "or 4-bit (int4) codes only"));
+}
 
-}  // namespace
-
-std::vector<int8_t> QuantizeOnSharedScale(absl::Span<const float> delta, double scale, SeededRandom& rng) {
+std::vector<int8_t> QuantizeOnSharedScale(absl::Span<const float> delta, double scale, int code_bits,
+                                          SeededRandom& rng) {
+  const double max_code = static_cast<double>((1 << (code_bits - 1)) - 1);  // 127 or 7
   std::uniform_real_distribution<double> u(0, 1);
   std::vector<int8_t> codes(delta.size());
   for (size_t i = 0; i < delta.size(); ++i) {
-    const double x = std::clamp(static_cast<double>(delta[i]) / scale, -127.0, 127.0);
+    const double x = std::clamp(static_cast<double>(delta[i]) / scale, -max_code, max_code);
     const double low = std::floor(x);
     const double code = low + (u(rng) < x - low ? 1 : 0);  // E[code] = x
-    codes[i] = static_cast<int8_t>(std::clamp(code, -127.0, 127.0));
+    codes[i] = static_cast<int8_t>(std::clamp(code, -max_code, max_code));
   }
   return codes;
 }
@@ -42,12 +47,14 @@ absl::StatusOr<std::unique_ptr<SecAggExchange>> SecAggExchange::Start(const prot
   if (absl::Status valid = params.Validate(); !valid.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("the task's secure-aggregation parameters: ", valid.message()));
   }
-  FEDGE_ASSIGN_OR_RETURN(const int needed, secagg::RingBitsFor(kCodeBits, s.num_clients()));
+  FEDGE_ASSIGN_OR_RETURN(const int code_bits, SecAggTaskCodeBits(s));
+  FEDGE_ASSIGN_OR_RETURN(const int needed, secagg::RingBitsFor(code_bits, s.num_clients()));
   if (params.ring_bits < needed) {
     return absl::InvalidArgumentError(absl::StrCat("the task's ring of ", params.ring_bits, " bits cannot hold the sum of ",
-                                                   s.num_clients(), " int8 codes (", needed, " bits needed)"));
+                                                   s.num_clients(), " ", code_bits, "-bit codes (", needed,
+                                                   " bits needed)"));
   }
-  FEDGE_ASSIGN_OR_RETURN(std::vector<uint64_t> input, secagg::CodesToRing(codes, kCodeBits));
+  FEDGE_ASSIGN_OR_RETURN(std::vector<uint64_t> input, secagg::CodesToRing(codes, code_bits));
   FEDGE_ASSIGN_OR_RETURN(std::unique_ptr<secagg::ClientSession> session,
                          secagg::ClientSession::Create(params, s.client_index(), *secagg::SystemRandom()));
   auto exchange = std::unique_ptr<SecAggExchange>(

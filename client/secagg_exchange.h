@@ -8,7 +8,8 @@
 // calls of a whole cohort on virtual time).
 //
 // The device's input is its clipped delta quantized on the round's shared
-// scale (QuantizeOnSharedScale); only the masked vector leaves the device.
+// scale to the task's code width, int8 or int4 (QuantizeOnSharedScale); only
+// the masked vector leaves the device.
 //
 // Thread-safety: thread-compatible (the Device drives it from one thread).
 // LibTorch-free.
@@ -31,16 +32,26 @@
 
 namespace fedge {
 
-// int8 codes of `delta` on the shared step `scale` (> 0): each coordinate
-// is clamped to +-127 * scale and stochastically rounded (unbiased inside
-// the range), with `rng` (the task's seeded stream).
-std::vector<int8_t> QuantizeOnSharedScale(absl::Span<const float> delta, double scale, SeededRandom& rng);
+// The code width a secure-aggregation task asks for: its code_bits, 8 when
+// 0 (a coordinator that predates the field). kInvalidArgument for any width
+// but 8 and 4: the device refuses the task rather than send codes the
+// coordinator would decode with another width.
+absl::StatusOr<int> SecAggTaskCodeBits(const proto::SecAggTask& task);
+
+// The `code_bits`-bit codes (8 or 4) of `delta` on the shared step `scale`
+// (> 0): each coordinate is clamped to +-max_code * scale, max_code =
+// 2^(code_bits-1) - 1 (127 or 7), and stochastically rounded (unbiased
+// inside the range), with `rng` (the task's seeded stream). REQUIRES:
+// code_bits is 8 or 4 (as SecAggTaskCodeBits returns).
+std::vector<int8_t> QuantizeOnSharedScale(absl::Span<const float> delta, double scale, int code_bits,
+                                          SeededRandom& rng);
 
 class SecAggExchange {
  public:
   // kInvalidArgument when the task's SecAggTask is not a valid round for a
-  // vector of `codes.size()` elements. The session's secrets come from the
-  // system CSPRNG.
+  // vector of `codes.size()` elements (an unsupported code width, a ring too
+  // small for the sum of the cohort's codes) or a code is outside the
+  // task's width. The session's secrets come from the system CSPRNG.
   static absl::StatusOr<std::unique_ptr<SecAggExchange>> Start(const proto::Task& task, std::string device_id,
                                                                absl::Span<const int8_t> codes);
 

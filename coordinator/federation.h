@@ -150,11 +150,12 @@ struct FederationOptions {
   // seeds; null uses SecureRandom::Default(). Borrowed.
   SecureRandom* dp_random = nullptr;
   // Secure aggregation ([secagg], coordinator/secagg_round.h): when enabled,
-  // a round's devices send masked int8 codes on a shared scale through the
-  // SecAgg RPC instead of uploading their updates, and the round's aggregate
-  // is the unweighted mean of the survivors' clipped deltas. Needs a
-  // positive train.update_clip_norm (or client DP's clip norm) and a
-  // mean-based strategy. With client DP the noise is distributed: each
+  // a round's devices send masked int8 codes (int4 when train.codec is
+  // "int4": SecAggCodeBits, settings/secagg_settings.h) on a shared scale
+  // through the SecAgg RPC instead of uploading their updates, and the
+  // round's aggregate is the unweighted mean of the survivors' clipped
+  // deltas. Needs a positive train.update_clip_norm (or client DP's clip
+  // norm), a codec SecAggCodeBits accepts and a mean-based strategy. With client DP the noise is distributed: each
   // device adds its share, calibrated for min_quorum survivors.
   SecAggOptions secagg;
   // Deployed model: after every round whose number is a multiple of

@@ -4,6 +4,7 @@
 #include "compression/codec.h"
 #include "coordinator/federation.h"
 #include "core/status.h"
+#include "settings/secagg_settings.h"
 
 namespace fedge {
 
@@ -50,6 +51,9 @@ absl::Status ValidateFederationOptions(const FederationOptions& o) {
   }
   FEDGE_RETURN_IF_ERROR(ValidateSecAggOptions(o.secagg));
   if (o.secagg.enabled) {
+    if (absl::StatusOr<int> bits = SecAggCodeBits(o.train.codec()); !bits.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("federation options: train.codec: ", bits.status().message()));
+    }
     if (!(o.train.update_clip_norm() > 0) && !o.client_dp) {
       return bad("secure aggregation needs train.update_clip_norm > 0 ([training] update_clip_norm): the round's "
                  "shared quantization scale is derived from it");

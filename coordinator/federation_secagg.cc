@@ -9,6 +9,7 @@
 #include "coordinator/federation_impl.h"
 #include "core/logging.h"
 #include "core/status.h"
+#include "settings/secagg_settings.h"
 
 namespace fedge {
 
@@ -31,9 +32,12 @@ void Federation::Impl::OpenSecAgg() {
     noise_stddev = client_dp->sum_noise_multiplier() * client_dp->clip_norm() /
                    std::sqrt(static_cast<double>(std::max<int64_t>(options.min_quorum, 1)));
   }
+  // The codec says how wide the codes are (checked by ValidateFederationOptions;
+  // an unsupported width fails the round inside SecAggRound, saying why).
+  const int code_bits = SecAggCodeBits(options.train.codec()).value_or(0);
   secagg = std::make_unique<SecAggRound>(options.secagg, open->round(), open->selected(),
-                                         static_cast<uint64_t>(global.layout.num_elements()), SecAggClipNorm(),
-                                         noise_stddev, graph_seed, clock->Now());
+                                         static_cast<uint64_t>(global.layout.num_elements()), code_bits,
+                                         SecAggClipNorm(), noise_stddev, graph_seed, clock->Now());
 }
 
 absl::StatusOr<SecAggAggregate> Federation::Impl::FinishSecAgg(proto::RoundRecord& record, int64_t expected) {

@@ -13,7 +13,6 @@
 namespace fedge {
 namespace {
 
-constexpr int kCodeBits = 8;  // int8 codes in [-127, 127]
 constexpr const char* kStageNames[4] = {"advertise keys", "share keys", "masked input", "unmasking"};
 
 uint32_t AutoNeighbours(uint32_t n) {
@@ -49,12 +48,22 @@ absl::Status CheckSecAggStrategy(std::string_view name) {
 }
 
 SecAggRound::SecAggRound(const SecAggOptions& options, uint64_t round, std::vector<std::string> cohort, uint64_t d,
-                         double clip_norm, double noise_stddev, uint64_t graph_seed, absl::Time now)
-    : options_(options), clip_norm_(clip_norm), noise_stddev_(noise_stddev), cohort_(std::move(cohort)), stage_opened_(now) {
+                         int code_bits, double clip_norm, double noise_stddev, uint64_t graph_seed, absl::Time now)
+    : options_(options),
+      code_bits_(code_bits),
+      clip_norm_(clip_norm),
+      noise_stddev_(noise_stddev),
+      cohort_(std::move(cohort)),
+      stage_opened_(now) {
   const uint32_t n = static_cast<uint32_t>(cohort_.size());
   params_.round_id = round;  // for the log, should the round fail here
   clients_.resize(n);
   for (uint32_t i = 0; i < n; ++i) index_[cohort_[i]] = i;
+  if (code_bits != 8 && code_bits != 4) {
+    Fail(absl::InvalidArgumentError(absl::StrCat("the devices' codes must be 8 or 4 bits wide (int8 or int4), got ",
+                                                 code_bits)));
+    return;
+  }
   if (n < 2) {
     Fail(absl::FailedPreconditionError(absl::StrCat(
         "secure aggregation needs at least 2 devices in the cohort, the round selected ", n)));
@@ -63,7 +72,7 @@ SecAggRound::SecAggRound(const SecAggOptions& options, uint64_t round, std::vect
   const uint32_t k = options.neighbours > 0 ? options.neighbours : AutoNeighbours(n);
   const uint32_t effective = std::min(k, n - 1);
   const uint32_t t = std::min(options.threshold > 0 ? options.threshold : effective / 2 + 1, effective);
-  absl::StatusOr<int> ring_bits = secagg::RingBitsFor(kCodeBits, n);
+  absl::StatusOr<int> ring_bits = secagg::RingBitsFor(code_bits_, n);
   if (!ring_bits.ok()) {
     Fail(ring_bits.status());
     return;
@@ -75,7 +84,8 @@ SecAggRound::SecAggRound(const SecAggOptions& options, uint64_t round, std::vect
              .vector_length = d,
              .ring_bits = *ring_bits,
              .graph_seed = graph_seed};
-  scale_ = options.coordinate_range * clip_norm / std::sqrt(static_cast<double>(d)) / 127.0;
+  const double max_code = static_cast<double>((1 << (code_bits_ - 1)) - 1);  // 127 or 7
+  scale_ = options.coordinate_range * clip_norm / std::sqrt(static_cast<double>(d)) / max_code;
   absl::StatusOr<std::unique_ptr<secagg::ServerSession>> server = secagg::ServerSession::Create(params_);
   if (!server.ok()) {
     Fail(server.status());
@@ -97,6 +107,7 @@ bool SecAggRound::FillTask(const std::string& device_id, proto::Task& task) {
   s->set_graph_seed(params_.graph_seed);
   s->set_scale(scale_);
   s->set_noise_stddev(noise_stddev_);
+  s->set_code_bits(static_cast<uint32_t>(code_bits_));
   // Devices clip to the norm the scale was derived from.
   task.mutable_train()->set_update_clip_norm(clip_norm_);
   return true;
@@ -222,7 +233,7 @@ absl::StatusOr<SecAggAggregate> SecAggRound::TakeAggregate() {
   }
   const uint32_t contributors = static_cast<uint32_t>(result_->contributors.size());
   FEDGE_ASSIGN_OR_RETURN(std::vector<int64_t> codes,
-                         secagg::RingSumToCodeSum(result_->sum, kCodeBits, contributors));
+                         secagg::RingSumToCodeSum(result_->sum, code_bits_, contributors));
   SecAggAggregate aggregate;
   aggregate.contributors = contributors;
   for (uint32_t c : result_->contributors) {
@@ -241,6 +252,8 @@ void SecAggRound::AddToRecord(proto::RoundRecord& record) const {
   m["secagg_clients"] = params_.num_clients;
   m["secagg_neighbours"] = std::min<uint32_t>(params_.neighbours, params_.num_clients > 0 ? params_.num_clients - 1 : 0);
   m["secagg_threshold"] = params_.threshold;
+  m["secagg_code_bits"] = code_bits_;
+  m["secagg_ring_bits"] = params_.ring_bits;
   m["secagg_stages_closed"] = stage_;
   m["secagg_contributors"] = static_cast<double>(contributors_);
   if (server_ == nullptr) return;

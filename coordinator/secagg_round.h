@@ -13,14 +13,17 @@
 // none of its messages was refused) has sent its message, or at the stage's
 // deadline (`stage_timeout` after it opened): whoever has not sent by then
 // has dropped out. Closing the last stage unmasks the sum of the surviving
-// devices' int8 codes, which becomes the round's aggregate: the unweighted
+// devices' codes (int8 or int4, the round's `code_bits`), which becomes the
+// round's aggregate: the unweighted
 // mean of their clipped deltas, sum * scale / contributors. Fewer than t
 // clients at any stage (or a secret that cannot be rebuilt) fails the
 // round: nothing is revealed and the global model stays as it was.
 //
 // The shared scale: every device quantizes its clipped delta with the same
-// step, scale = coordinate_range * clip_norm / sqrt(d) / 127, so codes from
-// different devices add up (coordinator/README.md, "Secure aggregation").
+// step, scale = coordinate_range * clip_norm / sqrt(d) / max_code, so codes
+// from different devices add up; max_code = 2^(code_bits-1) - 1 is 127 for
+// int8 and 7 for int4 codes, and the ring has RingBitsFor(code_bits, n)
+// bits so the sum never wraps (coordinator/README.md, "Secure aggregation").
 //
 // Thread-safety: not thread-safe; the Federation calls it under its lock.
 // LibTorch-free.
@@ -78,11 +81,13 @@ class SecAggRound {
  public:
   // `cohort`: the selected device ids in selection order (client i is
   // cohort[i]); `clip_norm` (> 0) the task's update clip norm; `d` the
-  // model's element count; `noise_stddev` the per-device distributed DP
-  // noise (0: none). A cohort of fewer than 2 devices, or parameters the
+  // model's element count; `code_bits` the width of the devices' codes, 8
+  // or 4 (SecAggCodeBits of the run's codec, settings/secagg_settings.h);
+  // `noise_stddev` the per-device distributed DP noise (0: none). A cohort
+  // of fewer than 2 devices, an unsupported code width, or parameters the
   // protocol refuses, give a round that has already failed, saying why.
   SecAggRound(const SecAggOptions& options, uint64_t round, std::vector<std::string> cohort, uint64_t d,
-              double clip_norm, double noise_stddev, uint64_t graph_seed, absl::Time now);
+              int code_bits, double clip_norm, double noise_stddev, uint64_t graph_seed, absl::Time now);
 
   // Adds the device's SecAggTask to `task` (and remembers its task id).
   // False when the device is not in the cohort.
@@ -109,6 +114,7 @@ class SecAggRound {
 
   int stage() const { return stage_; }
   uint32_t num_clients() const { return static_cast<uint32_t>(cohort_.size()); }
+  int code_bits() const { return code_bits_; }
 
  private:
   struct Client {
@@ -126,6 +132,7 @@ class SecAggRound {
 
   secagg::SecAggParams params_;
   SecAggOptions options_;
+  int code_bits_ = 8;
   double scale_ = 0;
   double clip_norm_ = 0;
   int64_t contributors_ = 0;

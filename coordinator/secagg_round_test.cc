@@ -34,10 +34,13 @@ struct Client {
 
 class SecAggRoundTest : public ::testing::Test {
  protected:
-  void Open(int n, SecAggOptions options = {.enabled = true, .neighbours = 4, .threshold = 3}) {
+  // A round of `n` devices sending `code_bits`-bit codes (int8 or int4).
+  void Open(int n, SecAggOptions options = {.enabled = true, .neighbours = 4, .threshold = 3}, int code_bits = 8) {
     std::vector<std::string> cohort;
     for (int i = 0; i < n; ++i) cohort.push_back(absl::StrCat("dev-", i));
-    round_ = std::make_unique<SecAggRound>(options, /*round=*/7, cohort, kLength, kClip, 0, /*graph_seed=*/99, kOpened);
+    code_bits_ = code_bits;
+    round_ = std::make_unique<SecAggRound>(options, /*round=*/7, cohort, kLength, code_bits, kClip, 0,
+                                           /*graph_seed=*/99, kOpened);
     clients_.clear();
     for (int i = 0; i < n; ++i) {
       Client c;
@@ -54,7 +57,12 @@ class SecAggRoundTest : public ::testing::Test {
       auto session = secagg::ClientSession::Create(params, s.client_index(), drbg_);
       ASSERT_TRUE(session.ok()) << session.status();
       c.session = *std::move(session);
-      for (uint64_t j = 0; j < kLength; ++j) c.codes.push_back(static_cast<int8_t>((i * 7 + j * 3) % 50 - 25));
+      for (uint64_t j = 0; j < kLength; ++j) {
+        // Codes spread over the codec's range: [-25, 24] for int8, [-7, 7] for int4.
+        const int code = code_bits == 8 ? static_cast<int>((i * 7 + j * 3) % 50) - 25
+                                        : static_cast<int>((i * 5 + j * 3) % 15) - 7;
+        c.codes.push_back(static_cast<int8_t>(code));
+      }
       c.outgoing = *c.session->Advertise();
       clients_.push_back(std::move(c));
     }
@@ -92,7 +100,7 @@ class SecAggRoundTest : public ::testing::Test {
       }
       absl::StatusOr<std::string> next;
       if (c.stage == 0) next = c.session->OnKeyDirectory(r->message());
-      if (c.stage == 1) next = c.session->OnShareBundle(r->message(), *secagg::CodesToRing(c.codes, 8));
+      if (c.stage == 1) next = c.session->OnShareBundle(r->message(), *secagg::CodesToRing(c.codes, code_bits_));
       if (c.stage == 2) next = c.session->OnUnmaskRequest(r->message());
       if (c.stage == 3) next = std::string();
       ASSERT_TRUE(next.ok()) << next.status();
@@ -111,6 +119,16 @@ class SecAggRoundTest : public ::testing::Test {
     return mean;
   }
 
+  // The plain sum of `who`'s codes.
+  std::vector<int64_t> CodeSumOf(const std::vector<int>& who) const {
+    std::vector<int64_t> sum(kLength, 0);
+    for (int i : who) {
+      for (uint64_t j = 0; j < kLength; ++j) sum[j] += clients_[i].codes[j];
+    }
+    return sum;
+  }
+
+  int code_bits_ = 8;
   secagg::SeededDrbg drbg_{5};
   std::unique_ptr<SecAggRound> round_;
   std::vector<Client> clients_;
@@ -198,10 +216,112 @@ TEST_F(SecAggRoundTest, RefusesStrangersAndMalformedMessages) {
 }
 
 TEST_F(SecAggRoundTest, ACohortOfOneCannotRunIt) {
-  SecAggRound round({.enabled = true}, 1, {"only"}, kLength, kClip, 0, 1, kOpened);
+  SecAggRound round({.enabled = true}, 1, {"only"}, kLength, 8, kClip, 0, 1, kOpened);
   EXPECT_TRUE(round.ended());
   EXPECT_TRUE(absl::IsFailedPrecondition(round.TakeAggregate().status()));
 }
+
+TEST_F(SecAggRoundTest, Int4TasksCarryTheWidthTheirRingAndA4BitScale) {
+  Open(6, {.enabled = true, .neighbours = 4, .threshold = 3, .coordinate_range = 2}, /*code_bits=*/4);
+  const proto::SecAggTask& s = clients_[0].task.secagg();
+  EXPECT_EQ(s.code_bits(), 4u);
+  EXPECT_EQ(s.ring_bits(), 4u + 3u) << "4 bits + ceil(log2 6)";
+  EXPECT_DOUBLE_EQ(s.scale(), 2 * kClip / std::sqrt(static_cast<double>(kLength)) / 7);
+  Open(6);
+  EXPECT_EQ(clients_[0].task.secagg().code_bits(), 8u);
+  EXPECT_EQ(clients_[0].task.secagg().ring_bits(), 8u + 3u);
+  EXPECT_DOUBLE_EQ(clients_[0].task.secagg().scale(), 4 * kClip / std::sqrt(static_cast<double>(kLength)) / 127);
+}
+
+TEST_F(SecAggRoundTest, AnUnsupportedCodeWidthFailsTheRoundSayingWhy) {
+  for (int bits : {0, 2, 5, 16}) {
+    SecAggRound round({.enabled = true}, 1, {"a", "b", "c"}, kLength, bits, kClip, 0, 1, kOpened);
+    EXPECT_TRUE(round.ended()) << bits;
+    const absl::Status failed = round.TakeAggregate().status();
+    EXPECT_TRUE(absl::IsFailedPrecondition(failed)) << failed;
+    EXPECT_NE(failed.message().find("must be 8 or 4 bits wide"), absl::string_view::npos) << failed;
+  }
+}
+
+TEST_F(SecAggRoundTest, Int4FewerThanTSurvivorsOfTheMaskedInputFailTheRound) {
+  Open(5, {.enabled = true, .neighbours = 4, .threshold = 3}, /*code_bits=*/4);
+  for (int stage = 0; stage < 2; ++stage) {
+    SendAll({}, kOpened);
+    Collect(kOpened);
+  }
+  SendAll({0, 2, 4}, kOpened);  // 2 of 5 masked inputs: fewer than t = 3
+  round_->Advance(kOpened + absl::Minutes(5));
+  ASSERT_TRUE(round_->ended());
+  const absl::Status failed = round_->TakeAggregate().status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(failed)) << failed;
+  EXPECT_NE(failed.message().find("masked input"), absl::string_view::npos) << failed;
+}
+
+// 20 devices on the complete graph (k = 19 effective, t = 11 > k/2), a
+// share of them going silent at one stage: the unmasked sum is exactly the
+// plain sum of the survivors' codes (int8 and int4 alike). Silent at stage
+// 3 (unmasking) still counts: their masked input had arrived.
+struct DropoutCase {
+  int code_bits;
+  double rate;
+  int stage;
+};
+
+class SecAggRoundDropoutTest : public SecAggRoundTest, public ::testing::WithParamInterface<DropoutCase> {};
+
+TEST_P(SecAggRoundDropoutTest, TheUnmaskedSumIsThePlainSumOfTheSurvivorsCodes) {
+  const DropoutCase p = GetParam();
+  constexpr int kClients = 20;
+  Open(kClients, {.enabled = true, .neighbours = 20, .threshold = 11}, p.code_bits);
+  const int silent_count = static_cast<int>(std::lround(p.rate * kClients));
+  std::set<int> silent;
+  for (int i = 0; i < silent_count; ++i) silent.insert((3 * i + 1) % kClients);  // spread over the cohort
+  absl::Time now = kOpened;
+  for (int stage = 0; stage < 4; ++stage) {
+    SendAll(stage == p.stage ? silent : std::set<int>(), now);
+    if (round_->stage() == stage) {  // waiting for the silent devices
+      now += absl::Seconds(60);
+      round_->Advance(now);
+    }
+    ASSERT_EQ(round_->stage(), stage + 1) << "stage " << stage;
+    Collect(now);
+  }
+  ASSERT_TRUE(round_->ended());
+  auto aggregate = round_->TakeAggregate();
+  ASSERT_TRUE(aggregate.ok()) << aggregate.status();
+  std::vector<int> survivors;
+  for (int i = 0; i < kClients; ++i) {
+    if (p.stage == 3 || !silent.contains(i)) survivors.push_back(i);
+  }
+  ASSERT_EQ(aggregate->contributors, static_cast<int64_t>(survivors.size()));
+  std::vector<std::string> expected_ids;
+  for (int i : survivors) expected_ids.push_back(clients_[i].id);
+  EXPECT_EQ(aggregate->contributor_ids, expected_ids);
+  // The aggregate is sum * scale / contributors: recover the integer sum.
+  const double scale = clients_[0].task.secagg().scale();
+  const std::vector<int64_t> expected = CodeSumOf(survivors);
+  for (uint64_t j = 0; j < kLength; ++j) {
+    const double sum = static_cast<double>(aggregate->mean[j]) * static_cast<double>(survivors.size()) / scale;
+    EXPECT_EQ(std::llround(sum), expected[j]) << "element " << j;
+    EXPECT_NEAR(sum, static_cast<double>(expected[j]), 1e-3) << "element " << j;
+  }
+}
+
+std::vector<DropoutCase> DropoutCases() {
+  std::vector<DropoutCase> cases;
+  for (int bits : {4, 8}) {
+    for (double rate : {0.0, 0.1, 0.3}) {
+      for (int stage = 0; stage < 4; ++stage) cases.push_back({bits, rate, stage});
+    }
+  }
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(RatesAndStages, SecAggRoundDropoutTest, ::testing::ValuesIn(DropoutCases()),
+                         [](const ::testing::TestParamInfo<DropoutCase>& info) {
+                           return absl::StrCat("int", info.param.code_bits, "_", std::lround(info.param.rate * 100),
+                                               "pct_stage", info.param.stage);
+                         });
 
 TEST(SecAggOptionsTest, Validation) {
   EXPECT_TRUE(ValidateSecAggOptions({.enabled = true}).ok());

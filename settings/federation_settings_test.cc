@@ -188,6 +188,23 @@ TEST(FederationSettingsTest, SecAggTable) {
   EXPECT_THAT(ErrorOf(clip + "[strategy]\nname = \"median\"\n[secagg]\n"), HasSubstr("needs each update"));
   EXPECT_THAT(ErrorOf(clip + "codec = \"topk:0.01>int8\"\n[secagg]\n"), HasSubstr("fp32"));
   EXPECT_THAT(ErrorOf("[client_dp]\nadaptive = true\ncount_noise = 5\n[secagg]\n"), HasSubstr("adaptive"));
+  // The code width follows training.codec: int4 pipelines give 4-bit codes.
+  EXPECT_TRUE(Read(clip + "codec = \"int4\"\n[secagg]\n").ok());
+  EXPECT_TRUE(Read(clip + "codec = \"int4:64\"\n[secagg]\n").ok());
+  EXPECT_THAT(ErrorOf(clip + "codec = \"sign\"\n[secagg]\n"), HasSubstr("\"int4\""));
+  EXPECT_THAT(ErrorOf(clip + "codec = \"int4>zstd\"\n[secagg]\n"), HasSubstr("without top-k or zstd"));
+}
+
+TEST(FederationSettingsTest, SecAggCodeBitsFollowTheCodec) {
+  EXPECT_EQ(*SecAggCodeBits(""), 8);
+  EXPECT_EQ(*SecAggCodeBits("fp32"), 8);
+  EXPECT_EQ(*SecAggCodeBits("int8"), 8);
+  EXPECT_EQ(*SecAggCodeBits("int8:128"), 8);
+  EXPECT_EQ(*SecAggCodeBits("int4"), 4);
+  EXPECT_EQ(*SecAggCodeBits("int4:32"), 4);
+  for (const char* refused : {"fp16", "sign", "topk:0.1>int4", "int8>zstd", "nonsense"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(SecAggCodeBits(refused).status())) << refused;
+  }
 }
 
 TEST(FederationSettingsTest, SelectionArithmetic) {

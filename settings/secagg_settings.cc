@@ -3,9 +3,24 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "compression/codec_spec.h"
 #include "settings/federation_settings.h"
 
 namespace fedge {
+
+absl::StatusOr<int> SecAggCodeBits(std::string_view codec) {
+  if (codec.empty()) return 8;
+  absl::StatusOr<CodecSpec> spec = ParseCodecSpec(codec);
+  if (!spec.ok()) return spec.status();
+  const std::string& value = spec->value.name;
+  if (!spec->topk_fraction && !spec->zstd_level) {
+    if (value == "int4") return 4;
+    if (value == "int8" || value == "fp32") return 8;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "with secure aggregation devices send int8 or int4 codes on the round's shared scale, so the codec must be "
+      "\"int8\" (or \"fp32\") or \"int4\", without top-k or zstd (got \"", std::string(codec), "\")"));
+}
 
 void ReadSecAggTable(ConfigSection root, const FederationSettings& s, SecAggSettings& a) {
   if (!root.Has("secagg")) return;
@@ -39,9 +54,8 @@ void ReadSecAggTable(ConfigSection root, const FederationSettings& s, SecAggSett
   if (s.client_dp.enabled && s.client_dp.adaptive) {
     t.Error("secure aggregation does not support client_dp.adaptive (it needs each device's clipped bit in the clear)");
   }
-  if (s.training.codec != "fp32" && s.training.codec != "int8") {
-    t.Error(absl::StrCat("with secure aggregation devices send int8 codes on the round's shared scale; "
-                         "training.codec must be \"fp32\" or \"int8\" (got \"", s.training.codec, "\")"));
+  if (absl::StatusOr<int> bits = SecAggCodeBits(s.training.codec); !bits.ok()) {
+    t.Error(absl::StrCat("training.codec: ", bits.status().message()));
   }
 }
 

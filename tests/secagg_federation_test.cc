@@ -37,9 +37,11 @@ FederationOptions SecAggOptionsFor(int devices) {
   return options;
 }
 
-// The scale a round's devices quantize with (coordinator/secagg_round.h).
+// The scale a round's devices quantize with (coordinate_range * clip /
+// sqrt(d) / max_code, coordinator/secagg_round.h): max_code 7 for int4 codes.
 double SharedScale(const FederationOptions& o) {
-  return o.secagg.coordinate_range * kClipNorm / std::sqrt(static_cast<double>(TestModel().values.size())) / 127.0;
+  const double max_code = o.train.codec() == "int4" ? 7.0 : 127.0;
+  return o.secagg.coordinate_range * kClipNorm / std::sqrt(static_cast<double>(TestModel().values.size())) / max_code;
 }
 
 class SecAggFederationTest : public ::testing::Test {
@@ -249,6 +251,52 @@ TEST_F(SecAggFederationTest, ClientDpNoiseIsAddedByTheDevicesAndAccounted) {
     spread += std::abs(after.values[j] - before.values[j] - 0.07 * 6 / 6);
   }
   EXPECT_GT(spread / after.values.size(), 0.2);
+}
+
+TEST_F(SecAggFederationTest, Int4CodecRunsTheRoundOnFourBitCodes) {
+  FederationOptions options = SecAggOptionsFor(8);
+  options.train.set_codec("int4");
+  Start(8, options);
+  const ModelParams before = federation_->global_model();
+  const proto::RoundRecord record = RunRound({});
+  ASSERT_TRUE(record.succeeded()) << record.failure();
+  EXPECT_EQ(record.accepted(), 8u);
+  EXPECT_EQ(record.metrics().at("secagg_code_bits"), 4);
+  EXPECT_EQ(record.metrics().at("secagg_ring_bits"), 4 + 3);  // 4 + ceil(log2 8)
+  ExpectMovedByMeanOf(before, {0, 1, 2, 3, 4, 5, 6, 7});
+  // Four-bit codes in a 7-bit ring: each masked vector is 36 elements of 7 bits.
+  EXPECT_GT(record.metrics().at("secagg_stage2_bytes_in"), 8 * (16 + 36 * 7 / 8));
+  EXPECT_LT(record.metrics().at("secagg_stage2_bytes_in"), 8 * (16 + 36 * 11 / 8));
+}
+
+TEST_F(SecAggFederationTest, Int4DevicesDroppingAtEachStageLeaveTheMeanOfTheSurvivors) {
+  FederationOptions options = SecAggOptionsFor(10);
+  options.train.set_codec("int4:64");  // the block size plays no part on the shared scale
+  options.secagg.neighbours = 8;
+  options.secagg.threshold = 5;
+  Start(10, options);
+  const ModelParams before = federation_->global_model();
+  const proto::RoundRecord record = RunRound({9}, {{8, 1}, {6, 2}});
+  ASSERT_TRUE(record.succeeded()) << record.failure();
+  EXPECT_EQ(record.accepted(), 8u);
+  EXPECT_EQ(record.metrics().at("secagg_code_bits"), 4);
+  options_.train.set_codec("int4");  // for SharedScale
+  ExpectMovedByMeanOf(before, {0, 1, 2, 3, 4, 5, 6, 7});
+}
+
+TEST(SecAggFederationOptionsTest, TheCodecChoosesTheCodeWidth) {
+  for (const char* codec : {"", "fp32", "int8", "int8:128", "int4", "int4:64"}) {
+    FederationOptions options = SecAggOptionsFor(4);
+    options.train.set_codec(codec);
+    EXPECT_TRUE(ValidateFederationOptions(options).ok()) << codec;
+  }
+  for (const char* codec : {"fp16", "sign", "topk:0.1>int4", "int8>zstd", "int4>zstd:3"}) {
+    FederationOptions options = SecAggOptionsFor(4);
+    options.train.set_codec(codec);
+    const absl::Status refused = ValidateFederationOptions(options);
+    EXPECT_TRUE(absl::IsInvalidArgument(refused)) << codec << ": " << refused;
+    EXPECT_NE(refused.message().find("\"int4\""), absl::string_view::npos) << refused;
+  }
 }
 
 TEST(SecAggFederationOptionsTest, RefusesWhatCannotWork) {
