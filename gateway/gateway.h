@@ -46,7 +46,7 @@
 // own id: drift alarms as they come, and the largest privacy spend of the site.
 //
 // Thread-safety: the Transport methods are safe to call concurrently; Tick()
-// must be called from one thread at a time. Upstream calls are made from
+// and Join() must be called from one thread at a time. Upstream calls are made from
 // Tick() and Report(), never under the gateway's lock.
 #ifndef FEDGE_GATEWAY_GATEWAY_H_
 #define FEDGE_GATEWAY_GATEWAY_H_
