@@ -70,15 +70,7 @@ absl::Status Gateway::Impl::RegisterUpstream() {
 absl::Status Gateway::Impl::PollUpstream() {
   proto::PollTaskRequest request;
   request.set_device_id(options.gateway_id);
-  {
-    absl::MutexLock lock(&mu);
-    const int64_t count = static_cast<int64_t>(devices.size());
-    request.set_eligible(count >= options.min_devices);
-    if (!request.eligible()) {
-      request.set_ineligible_reason(
-          absl::StrCat("gateway site has ", count, " of its ", options.min_devices, " devices registered"));
-    }
-  }
+  request.set_eligible(true);  // Tick polls only once the site has joined (min_devices registered)
   FEDGE_ASSIGN_OR_RETURN(proto::PollTaskResponse response, upstream->PollTask(request));
   next_poll = clock->Now() + std::max(options.poll_interval, absl::Milliseconds(response.retry_after_millis()));
   if (const uint64_t version = response.deployed_model_version(); version > 0) {
@@ -194,8 +186,7 @@ void Gateway::Impl::OpenSiteRoundFrom(proto::GatewaySiteRound record, SiteModel 
 
 bool Gateway::Impl::SiteRoundDone() const {
   const RoundState& round = *site->state;
-  return !site->encoded.empty() || round.accepted() >= round.target() || round.AllSelectedAnswered() ||
-         clock->Now() >= round.deadline();
+  return !site->encoded.empty() || round.AllSelectedAnswered() || clock->Now() >= round.deadline();
 }
 
 absl::StatusOr<std::optional<std::string>> Gateway::Impl::CombinedUpdate() {
