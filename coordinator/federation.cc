@@ -785,6 +785,8 @@ std::vector<proto::RoundRecord> Federation::Tick() {
       if (s.open && s.clock->Now() >= s.open->deadline()) s.CloseRound("deadline");
     }
     closed.swap(s.pending);
+    // Devices train the next round while this one is evaluated and deployed.
+    s.MaybeOpenRound();
   }
   // Evaluation takes seconds on a real test set: run it without the lock so
   // devices keep polling and uploading meanwhile.

@@ -123,11 +123,18 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
     reply.set_accepted(true);
     last_round_replies.emplace(u.task_id, RoundState::CommittedReply{u.device_id, reply});
   }
-  if (state.pending) {
+  for (PendingRound& stored : state.pending) {
     PendingRecord p;
-    p.record = std::move(state.pending->record);
-    if (state.pending->evaluate && evaluator != nullptr) p.model_to_evaluate = global;
-    if (state.pending->deploy && options.deployer != nullptr && deployed_parent < p.record.model_version()) {
+    p.record = std::move(stored.record);
+    // Only the newest model is stored whole: an older pending round (it
+    // closed while the one before was still evaluated) completes without.
+    const bool newest = p.record.model_version() == version;
+    if (!newest && (stored.evaluate || stored.deploy)) {
+      FEDGE_LOG(WARNING) << "round " << p.record.round() << " is completed without its evaluation or deployment: "
+                         << "a newer round closed before the restart";
+    }
+    if (newest && stored.evaluate && evaluator != nullptr) p.model_to_evaluate = global;
+    if (newest && stored.deploy && options.deployer != nullptr && deployed_parent < p.record.model_version()) {
       p.model_to_deploy = global;
     }
     pending.push_back(std::move(p));

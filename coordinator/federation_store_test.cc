@@ -35,6 +35,7 @@ class FaultyStore final : public StateStore {
   explicit FaultyStore(StateStore* base) : base_(base) {}
   absl::Status fail_append = absl::OkStatus();
   absl::Status fail_close = absl::OkStatus();
+  absl::Status fail_complete = absl::OkStatus();
 
   absl::StatusOr<std::optional<RunConfig>> ReadRunConfig() override { return base_->ReadRunConfig(); }
   absl::Status StartRun(const RunConfig& c) override { return base_->StartRun(c); }
@@ -49,7 +50,7 @@ class FaultyStore final : public StateStore {
     return fail_close.ok() ? base_->CloseRound(c) : fail_close;
   }
   absl::Status CompleteRound(const proto::RoundRecord& r, const RunCounters& c) override {
-    return base_->CompleteRound(r, c);
+    return fail_complete.ok() ? base_->CompleteRound(r, c) : fail_complete;
   }
   absl::Status SaveDeployment(const StoredDeployment& d) override { return base_->SaveDeployment(d); }
   absl::StatusOr<std::optional<StoredDeployment>> LoadDeployment(uint64_t v) override {
@@ -491,6 +492,40 @@ TEST_F(FederationStoreTest, CrashBeforeEvaluationCompletesTheRecordOnce) {
   ASSERT_EQ(federation_->rounds().size(), 1u);
   EXPECT_EQ(federation_->rounds()[0].metrics().at("test_sum"), 1.0);
   EXPECT_EQ(federation_->GetStatus().current_round(), 2u);
+}
+
+// Round 2 runs and closes while round 1 is evaluated, and the process dies
+// before either is completed: both records come back, in order; only the
+// newest model is stored, so round 2 is evaluated and round 1 is completed
+// without its evaluation.
+TEST_F(FederationStoreTest, RoundsClosedDuringAnEvaluationAllCompleteAfterACrash) {
+  SumEvaluator evaluator;
+  ASSERT_TRUE(Start(&evaluator).ok());
+  RegisterAll();
+  federation_->Tick();
+  auto run_round = [&](float value) {
+    for (int i = 0; i < 3; ++i) {
+      const std::string d = absl::StrCat("d", i);
+      const proto::Task t = TaskFor(d);
+      EXPECT_TRUE(Send(d, t, Encode(t, {value, 0, 0, 0}))->accepted());
+    }
+  };
+  run_round(1);
+  faulty_->fail_complete = absl::UnavailableError("the disk went away");
+  evaluator.during_next = [&] { run_round(2); };
+  federation_->Tick();  // evaluates round 1 while round 2 runs and closes
+  Crash();
+  ASSERT_TRUE(Start(&evaluator).ok());
+  std::vector<proto::RoundRecord> records = federation_->Tick();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].round(), 1u);
+  EXPECT_FALSE(records[0].metrics().contains("test_sum"));
+  EXPECT_EQ(records[1].round(), 2u);
+  EXPECT_EQ(records[1].metrics().at("test_sum"), 3.0);
+  Crash();
+  ASSERT_TRUE(Start(&evaluator).ok());
+  ASSERT_EQ(federation_->rounds().size(), 2u);
+  EXPECT_EQ(federation_->GetStatus().current_round(), 3u);
 }
 
 TEST_F(FederationStoreTest, DeploymentCounterContinuesAndAnInterruptedDeploymentRunsAgain) {

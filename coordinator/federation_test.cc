@@ -351,6 +351,33 @@ TEST_F(FederationTest, EvaluatesEachRoundAndStopsAfterMaxRounds) {
   EXPECT_EQ(federation_->rounds().size(), 2u);
 }
 
+// Devices need not wait for the evaluation: the next round opens as soon as
+// the last one closes, and a round may even close while the one before is
+// still evaluated; each record carries its own model's evaluation.
+TEST_F(FederationTest, TheNextRoundRunsWhileTheClosedOneIsEvaluated) {
+  SumEvaluator evaluator;
+  FederationOptions o = Target(1);
+  o.max_rounds = 3;
+  Start(o, 1, &evaluator);
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
+  std::optional<uint64_t> round_during_evaluation;
+  evaluator.during_next = [&] {
+    const proto::Task task = TaskFor("d0");
+    round_during_evaluation = task.round();
+    EXPECT_TRUE(Send("d0", task, Encode(task, {2, 2, 2, 2})).ok());
+  };
+  std::vector<proto::RoundRecord> first = federation_->Tick();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(round_during_evaluation, 2u);
+  EXPECT_DOUBLE_EQ(first[0].metrics().at("test_sum"), 4);  // round 1's model, not round 2's
+  std::vector<proto::RoundRecord> second = federation_->Tick();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].round(), 2u);
+  EXPECT_DOUBLE_EQ(second[0].metrics().at("test_sum"), 12);
+  EXPECT_EQ(federation_->GetStatus().current_round(), 3u);
+  EXPECT_EQ(evaluator.calls, 2);
+}
+
 TEST_F(FederationTest, ClientLevelDpClipsUnweightedAndAccountsEachRound) {
   DeterministicRandom noise(5);
   FederationOptions o = Target(2);

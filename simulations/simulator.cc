@@ -495,7 +495,7 @@ absl::StatusOr<uint64_t> Simulator::Impl::Reconcile(const std::string& dir) {
   rows = std::move(progress.rows);
   FEDGE_ASSIGN_OR_RETURN(StoredState state, store->Load());
   const uint64_t done = rows.size();
-  const uint64_t closed = state.completed.size() + (state.pending ? 1 : 0);
+  const uint64_t closed = state.completed.size() + state.pending.size();
   FEDGE_ASSIGN_OR_RETURN(const int64_t undo_round, sim_state->UndoRound());
   if (closed != done && closed != done + 1) {
     return absl::DataLossError(absl::StrCat("the state directory ", dir, " is inconsistent: its coordinator closed ",
@@ -525,7 +525,7 @@ absl::StatusOr<uint64_t> Simulator::Impl::Reconcile(const std::string& dir) {
       return absl::DataLossError(absl::StrCat("the state directory ", dir, " does not say where round ", closed,
                                               " ended; start over with --new-run"));
     }
-    const proto::RoundRecord& last = state.pending ? state.pending->record : state.completed.back();
+    const proto::RoundRecord& last = state.pending.empty() ? state.completed.back() : state.pending.back().record;
     clock.SetTime(static_cast<int64_t>(last.accepted()) >= end->target ? end->last_arrival : end->deadline);
   } else if (done > 0) {
     clock.SetTime(progress.clock);

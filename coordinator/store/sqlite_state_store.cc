@@ -448,7 +448,7 @@ absl::StatusOr<StoredState> SqliteStateStore::LoadLocked() {
       if (q.Int(0) != 0) {
         s.completed.push_back(std::move(record));
       } else {
-        s.pending = PendingRound{std::move(record), q.Int(1) != 0, q.Int(2) != 0};
+        s.pending.push_back(PendingRound{std::move(record), q.Int(1) != 0, q.Int(2) != 0});
       }
     }
   }

@@ -116,7 +116,7 @@ TEST(SqliteStateStoreTest, EverythingSurvivesReopening) {
   EXPECT_EQ(s->counters.latest_metrics.at("test_accuracy"), 0.75);
   ASSERT_EQ(s->completed.size(), 1u);
   EXPECT_EQ(s->completed[0].metrics().at("test_accuracy"), 0.75);
-  EXPECT_FALSE(s->pending.has_value());
+  EXPECT_TRUE(s->pending.empty());
   ASSERT_EQ(s->devices.size(), 2u);
   EXPECT_EQ(s->devices[1].device_id, "b");
   EXPECT_EQ(s->devices[1].rounds_joined, 3);
@@ -160,10 +160,36 @@ TEST(SqliteStateStoreTest, PendingRoundIsLoaded) {
   ASSERT_TRUE(store->CloseRound(Closure(1, Model(2), record, true, true)).ok());
   absl::StatusOr<StoredState> s = store->Load();
   ASSERT_TRUE(s.ok()) << s.status();
-  ASSERT_TRUE(s->pending.has_value());
-  EXPECT_TRUE(s->pending->evaluate);
-  EXPECT_TRUE(s->pending->deploy);
+  ASSERT_EQ(s->pending.size(), 1u);
+  EXPECT_TRUE(s->pending[0].evaluate);
+  EXPECT_TRUE(s->pending[0].deploy);
   EXPECT_TRUE(s->completed.empty());
+}
+
+// A round can close while the one before it is still being evaluated: both
+// stay pending, in order, and completing the older keeps the newer.
+TEST(SqliteStateStoreTest, EveryPendingRoundIsLoadedOldestFirst) {
+  std::unique_ptr<SqliteStateStore> store = OpenOrDie(FreshDir("two_pending"));
+  ASSERT_TRUE(store->StartRun({{"k", "v"}}).ok());
+  proto::RoundRecord first, second;
+  first.set_round(1);
+  second.set_round(2);
+  ASSERT_TRUE(store->CloseRound(Closure(1, Model(2), first, true, false)).ok());
+  ASSERT_TRUE(store->CloseRound(Closure(2, Model(3), second, false, true)).ok());
+  absl::StatusOr<StoredState> s = store->Load();
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->pending.size(), 2u);
+  EXPECT_EQ(s->pending[0].record.round(), 1u);
+  EXPECT_TRUE(s->pending[0].evaluate);
+  EXPECT_EQ(s->pending[1].record.round(), 2u);
+  EXPECT_TRUE(s->pending[1].deploy);
+
+  ASSERT_TRUE(store->CompleteRound(first, {}).ok());
+  s = store->Load();
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->completed.size(), 1u);
+  ASSERT_EQ(s->pending.size(), 1u);
+  EXPECT_EQ(s->pending[0].record.round(), 2u);
 }
 
 TEST(SqliteStateStoreTest, AcknowledgingTheSameTaskTwiceIsRefused) {

@@ -135,7 +135,10 @@ struct StoredState {
   std::optional<StoredModel> model;  // the newest version; nullopt: nothing stored yet
   RunCounters counters;
   std::vector<proto::RoundRecord> completed;  // oldest first
-  std::optional<PendingRound> pending;
+  // Rounds closed but not yet completed (evaluation or deployment was
+  // running), oldest first. Several when rounds closed while an older one was
+  // still being evaluated (the next round opens before the evaluation).
+  std::vector<PendingRound> pending;
   std::vector<StoredDevice> devices;  // by device id
   std::optional<StoredOpenRound> open;
   // Updates acknowledged in the open round, in acknowledgement order.

@@ -1,5 +1,7 @@
 #include "coordinator/testing/federation_fixtures.h"
 
+#include <utility>
+
 namespace fedge::testing {
 
 ModelParams TinyModel() {
@@ -11,6 +13,7 @@ ModelParams TinyModel() {
 
 absl::StatusOr<std::map<std::string, double>> SumEvaluator::Evaluate(const ModelParams& params) {
   ++calls;
+  if (during_next) std::exchange(during_next, nullptr)();
   double sum = 0;
   for (float v : params.values) sum += v;
   return std::map<std::string, double>{{"test_sum", sum}};

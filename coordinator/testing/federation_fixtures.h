@@ -8,6 +8,7 @@
 #define FEDGE_COORDINATOR_TESTING_FEDERATION_FIXTURES_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ class SumEvaluator final : public ModelEvaluator {
  public:
   absl::StatusOr<std::map<std::string, double>> Evaluate(const ModelParams& params) override;
   int calls = 0;
+  // Run once, inside the next evaluation (which the Federation runs without
+  // its lock): what devices do while a closed round is being evaluated.
+  std::function<void()> during_next;
 };
 
 // The fp32 EncodedUpdate of `delta` for `task`, claiming `examples`.
