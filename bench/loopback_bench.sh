@@ -44,9 +44,9 @@ W=$LOOPBACK_WORK
 time_format="%e %U %S %M %R"
 loopback_keys
 start=$(date +%s.%N)
-loopback_start_coordinator /usr/bin/time -f "$time_format" -o "$W/coordinator.time" -- \
+loopback_start_coordinator env OPENBLAS_NUM_THREADS=1 /usr/bin/time -f "$time_format" -o "$W/coordinator.time" -- \
   --rounds "$rounds" --min-devices $devices --devices-per-round $devices --over-selection 1 \
-  --model cnn_small --local-epochs 1 --lr 0.05 --batch-size 32 --eval-threads 1 \
+  --model cnn_small --local-epochs 1 --lr 0.05 --batch-size 32 --eval-threads 1 --eval-batch-size 32 \
   --tick-interval-ms 20 --poll-interval-ms 50
 for ((i = 0; i < devices; i++)); do
   loopback_start_device "$i" $devices /usr/bin/time -f "$time_format" -o "$W/device-$i.time" -- \

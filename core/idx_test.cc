@@ -306,11 +306,18 @@ TEST(LoadFashionMnistTest, RejectsTruncatedTrailingAndConcatenatedImageFiles) {
   struct Case {
     std::string name, file_suffix, contents, expected;
   };
+  auto flip = [](std::string bytes, size_t at) {
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x5a);
+    return bytes;
+  };
   const std::vector<Case> cases = {
       {"plain truncated", "", good.substr(0, good.size() - 1), "ends before"},
       {"plain trailing", "", good + "x", "bytes after"},
       {"gzip truncated", ".gz", gz_good.substr(0, gz_good.size() - 12), "truncated"},
       {"gzip concatenated", ".gz", gz_good + gz_good, "after the gzip member"},
+      {"gzip trailer cut", ".gz", gz_good.substr(0, gz_good.size() - 3), "truncated"},
+      {"gzip wrong checksum", ".gz", flip(gz_good, gz_good.size() - 8), "corrupt"},
+      {"gzip wrong length", ".gz", flip(gz_good, gz_good.size() - 1), "corrupt"},
   };
   for (const Case& c : cases) {
     TempDir dir;

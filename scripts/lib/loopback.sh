@@ -89,7 +89,9 @@ loopback_start_device() {
   shift
   local mtls=() certs="$LOOPBACK_WORK/certs/devices/device-$index"
   [[ -n $LOOPBACK_MTLS ]] && mtls=(--tls-cert "$certs/cert.pem" --tls-key "$certs/key.pem")
-  "${wrapper[@]}" "$LOOPBACK_BIN/fedge-device" --coordinator "127.0.0.1:$LOOPBACK_PORT" \
+  # The devices train on one thread (--threads 1): OpenBLAS need not start
+  # (and spin) a thread per core when LibTorch loads (client/README.md).
+  OPENBLAS_NUM_THREADS=1 "${wrapper[@]}" "$LOOPBACK_BIN/fedge-device" --coordinator "127.0.0.1:$LOOPBACK_PORT" \
     --root-cert "$LOOPBACK_WORK/certs/cert.pem" --coordinator-key "$LOOPBACK_WORK/signing.pem.pub" "${mtls[@]}" \
     --device-id "device-$index" --seed $((index + 1)) --shard "$index" --num-shards "$shards" \
     --threads 1 "$@" 2> "$LOOPBACK_WORK/device-$index.log" &
