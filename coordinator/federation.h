@@ -24,9 +24,11 @@
 //      deadline. With at least `min_quorum` updates the strategy takes a
 //      server step and a new signed global version is published; otherwise
 //      the round fails cleanly and the global model is unchanged.
-//   5. The next `Tick()` evaluates the new model (if an evaluator is set)
-//      outside the lock, completes the round's `RoundRecord`, and opens the
-//      next round.
+//   5. The next `Tick()` opens the next round first, so devices train while
+//      it evaluates the new model (if an evaluator is set) outside the lock
+//      and then completes the closed round's `RoundRecord`. A round that
+//      closes meanwhile waits for the following `Tick()`; records complete
+//      in round order.
 //
 // Deployment: every `deploy_every` rounds, that same `Tick()` also hands the
 // new global model to the `ModelDeployer` (outside the lock), which distils

@@ -93,11 +93,17 @@ absl::StatusOr<std::unique_ptr<IdxStream>> IdxStream::Open(const std::string& pa
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
     return absl::FailedPreconditionError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
   }
-  const int first = std::fgetc(file);
-  const int second = std::fgetc(file);
-  const bool gzip = first == 0x1f && second == 0x8b;
+  uint8_t lead[4] = {};
+  const size_t got = std::fread(lead, 1, sizeof(lead), file);
+  const bool gzip = got >= 2 && lead[0] == 0x1f && lead[1] == 0x8b;
   std::rewind(file);
   auto stream = std::unique_ptr<IdxStream>(new IdxStream(path, file, gzip));
+  // RFC 1952 makes a decoder refuse reserved flag bits; zlib does, isa-l
+  // does not, so the check is here for both.
+  if (gzip && got == sizeof(lead) && (lead[2] != 8 || (lead[3] & 0xe0) != 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": gzip header with an unknown method or reserved flags (corrupt file)"));
+  }
   FEDGE_RETURN_IF_ERROR(stream->ReadHeader(limits));
   return stream;
 }

@@ -13,6 +13,12 @@
 // and Finish() insists the payload ends exactly where the header says and
 // nothing follows the gzip member. Errors name the file.
 //
+// A gzip member is inflated with isa-l when the build found it (Debian's
+// libisal-dev: about three times zlib's speed on the 26 MB training images
+// every device and fedge-sim read at start-up), with zlib otherwise. Both
+// accept exactly the same files: fuzz/idx_fuzzer.cc holds IdxStream to
+// DecodeIdx, which always uses zlib.
+//
 // Ownership: owns the open file. Thread-safety: thread-compatible.
 #ifndef FEDGE_CORE_IDX_STREAM_H_
 #define FEDGE_CORE_IDX_STREAM_H_

@@ -318,6 +318,7 @@ TEST(LoadFashionMnistTest, RejectsTruncatedTrailingAndConcatenatedImageFiles) {
       {"gzip trailer cut", ".gz", gz_good.substr(0, gz_good.size() - 3), "truncated"},
       {"gzip wrong checksum", ".gz", flip(gz_good, gz_good.size() - 8), "corrupt"},
       {"gzip wrong length", ".gz", flip(gz_good, gz_good.size() - 1), "corrupt"},
+      {"gzip reserved flag", ".gz", std::string(gz_good).replace(3, 1, 1, '\x80'), "reserved flags"},
   };
   for (const Case& c : cases) {
     TempDir dir;
