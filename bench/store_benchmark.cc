@@ -282,7 +282,7 @@ const StoredRun& PrepareRun() {
       RoundClosure closure;
       closure.round = round;
       if (round == kRounds) closure.model = StoredModel{static_cast<uint64_t>(round + 1), artifact, {}};
-      closure.pending = PendingRound{record, false, false};
+      closure.pending = PendingRound{record, false, false, {}};
       closure.counters.rounds_started = round;
       (void)store->CloseRound(closure);
       (void)store->CompleteRound(record, closure.counters);

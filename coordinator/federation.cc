@@ -641,7 +641,7 @@ void Federation::Impl::CloseRound(std::string_view why) {
     RoundClosure closure{.round = record.round(),
                          .model = std::nullopt,
                          .pending = PendingRound{record, closed.model_to_evaluate.has_value(),
-                                                 closed.model_to_deploy.has_value()},
+                                                 closed.model_to_deploy.has_value(), {}},
                          .counters = Counters(),
                          .devices = TakeDirtyDevices()};
     if (outcome.ok()) closure.model = StoredModel{version, signed_model, strategy->ExportState()};
@@ -717,6 +717,24 @@ void Federation::Impl::GrantExtraRoundOnDrift(proto::RoundRecord& record) {
                   << options.max_extra_rounds;
 }
 
+void Federation::Impl::Evaluate(PendingRecord& p) {
+  if (!p.model_to_evaluate) return;
+  FEDGE_LOG(INFO) << "round " << p.record.round() << ": evaluating global model v" << p.record.model_version();
+  const absl::Time started = absl::Now();  // logged only; the clock may be simulated
+  const double cpu_started = ThreadCpuSeconds();
+  absl::StatusOr<std::map<std::string, double>> metrics = evaluator->Evaluate(*p.model_to_evaluate);
+  if (!metrics.ok()) {
+    FEDGE_LOG(ERROR) << "round " << p.record.round() << ": evaluation failed: " << metrics.status().message();
+    return;
+  }
+  // bench/loopback_bench.sh reads this line (the CPU of this thread only:
+  // exact when the evaluator runs single-threaded, --eval-threads 1).
+  FEDGE_LOG(INFO) << "round " << p.record.round() << ": evaluated in "
+                  << absl::StrFormat("%.3f", absl::ToDoubleSeconds(absl::Now() - started)) << " s, "
+                  << absl::StrFormat("%.3f", ThreadCpuSeconds() - cpu_started) << " s CPU";
+  for (const auto& [k, v] : *metrics) (*p.record.mutable_metrics())[k] = v;
+}
+
 void Federation::Impl::Deploy(PendingRecord& p) {
   if (!p.model_to_deploy) return;
   uint64_t parent = 0, next = 0;
@@ -785,34 +803,25 @@ std::vector<proto::RoundRecord> Federation::Tick() {
       if (s.open && s.clock->Now() >= s.open->deadline()) s.CloseRound("deadline");
     }
     closed.swap(s.pending);
-    // Devices train the next round while this one is evaluated and deployed.
-    s.MaybeOpenRound();
+    // Devices train the next round while the closed one is evaluated. After
+    // a deployment instead: the next round's tasks then come with the new
+    // INT8 model advertised, so devices install it before training again.
+    const bool deploying = std::any_of(closed.begin(), closed.end(),
+                                       [](const PendingRecord& p) { return p.model_to_deploy.has_value(); });
+    if (!deploying) s.MaybeOpenRound();
   }
-  // Evaluation takes seconds on a real test set: run it without the lock so
-  // devices keep polling and uploading meanwhile.
+  // Evaluation and deployment take seconds: they run without the lock so
+  // devices keep polling, training and uploading meanwhile.
   for (PendingRecord& p : closed) {
-    if (!p.model_to_evaluate) continue;
-    FEDGE_LOG(INFO) << "round " << p.record.round() << ": evaluating global model v" << p.record.model_version();
-    const absl::Time started = absl::Now();  // logged only; s.clock may be simulated
-    const double cpu_started = ThreadCpuSeconds();
-    absl::StatusOr<std::map<std::string, double>> metrics = s.evaluator->Evaluate(*p.model_to_evaluate);
-    if (!metrics.ok()) {
-      FEDGE_LOG(ERROR) << "round " << p.record.round() << ": evaluation failed: " << metrics.status().message();
-      continue;
-    }
-    // bench/loopback_bench.sh reads this line (the CPU of this thread only:
-    // exact when the evaluator runs single-threaded, --eval-threads 1).
-    FEDGE_LOG(INFO) << "round " << p.record.round() << ": evaluated in "
-                    << absl::StrFormat("%.3f", absl::ToDoubleSeconds(absl::Now() - started)) << " s, "
-                    << absl::StrFormat("%.3f", ThreadCpuSeconds() - cpu_started) << " s CPU";
-    for (const auto& [k, v] : *metrics) (*p.record.mutable_metrics())[k] = v;
+    s.Evaluate(p);
+    s.Deploy(p);
+    absl::MutexLock lock(&s.mu);
+    p.record.set_deployed_model_version(s.deployed.version());
   }
-  for (PendingRecord& p : closed) s.Deploy(p);
   std::vector<proto::RoundRecord> done;
   absl::MutexLock lock(&s.mu);
   s.DriveRollout();
   for (PendingRecord& p : closed) {
-    p.record.set_deployed_model_version(s.deployed.version());
     // The global model's header carries its own metrics, not the deployed
     // model's (those travel in the INT8 artifact's header).
     for (const auto& [k, v] : p.record.metrics()) {

@@ -28,7 +28,9 @@
 //      it evaluates the new model (if an evaluator is set) outside the lock
 //      and then completes the closed round's `RoundRecord`. A round that
 //      closes meanwhile waits for the following `Tick()`; records complete
-//      in round order.
+//      in round order. When the closed round's model is also deployed
+//      (below), the next round opens after the deployment, so its tasks
+//      come with the new INT8 model advertised.
 //
 // Deployment: every `deploy_every` rounds, that same `Tick()` also hands the
 // new global model to the `ModelDeployer` (outside the lock), which distils

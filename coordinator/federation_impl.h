@@ -269,6 +269,8 @@ struct Federation::Impl {
   void CloseIfSecAggEnded() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::Status CheckAggregate(absl::Span<const float> delta, int64_t accepted) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The closed round's evaluation on the test set, into its record.
+  void Evaluate(PendingRecord& pending) ABSL_LOCKS_EXCLUDED(mu);
   // Runs the deployer on a closed round's model (without the lock) and
   // publishes the result, recording the outcome in the round's metrics.
   void Deploy(PendingRecord& pending) ABSL_LOCKS_EXCLUDED(mu);
@@ -293,6 +295,7 @@ struct Federation::Impl {
   absl::Status LoadOrInitialize(const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::Status Resume(StoredState state, const ModelParams& initial) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // `progress`: the round's stored progress (empty: replay the updates).
+  absl::Status ResumePending(PendingRound stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::Status ResumeOpenRound(const StoredOpenRound& r, const std::vector<AckedUpdate>& updates,
                                std::string progress) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // options.restart_open_round: `r` opened again, empty.

@@ -123,22 +123,7 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
     reply.set_accepted(true);
     last_round_replies.emplace(u.task_id, RoundState::CommittedReply{u.device_id, reply});
   }
-  for (PendingRound& stored : state.pending) {
-    PendingRecord p;
-    p.record = std::move(stored.record);
-    // Only the newest model is stored whole: an older pending round (it
-    // closed while the one before was still evaluated) completes without.
-    const bool newest = p.record.model_version() == version;
-    if (!newest && (stored.evaluate || stored.deploy)) {
-      FEDGE_LOG(WARNING) << "round " << p.record.round() << " is completed without its evaluation or deployment: "
-                         << "a newer round closed before the restart";
-    }
-    if (newest && stored.evaluate && evaluator != nullptr) p.model_to_evaluate = global;
-    if (newest && stored.deploy && options.deployer != nullptr && deployed_parent < p.record.model_version()) {
-      p.model_to_deploy = global;
-    }
-    pending.push_back(std::move(p));
-  }
+  for (PendingRound& stored : state.pending) FEDGE_RETURN_IF_ERROR(ResumePending(std::move(stored)));
   if (state.open) {
     FEDGE_RETURN_IF_ERROR(options.restart_open_round ? RestartOpenRound(*state.open)
                                                      : ResumeOpenRound(*state.open, state.open_updates,
@@ -149,6 +134,31 @@ absl::Status Federation::Impl::Resume(StoredState state, const ModelParams& init
                   << (open ? absl::StrCat(", round ", open->round(), " open with ", open->accepted(),
                                           " acknowledged updates")
                            : std::string());
+  return absl::OkStatus();
+}
+
+absl::Status Federation::Impl::ResumePending(PendingRound stored) {
+  PendingRecord p;
+  p.record = std::move(stored.record);
+  const uint64_t model_version = p.record.model_version();
+  // An older pending round (it closed before a newer one, then the process
+  // died) is evaluated and deployed with its own model, when still kept.
+  std::optional<ModelParams> model;
+  if (model_version == version) {
+    model = global;
+  } else if (!stored.model_artifact.empty()) {
+    absl::StatusOr<proto::ArtifactBody> body = OpenArtifact(stored.model_artifact, signing_key.verify_key());
+    if (!body.ok()) return absl::DataLossError(absl::StrCat("stored model v", model_version, ": ", body.status().message()));
+    FEDGE_ASSIGN_OR_RETURN(model, ParamsFromBody(*body));
+  } else if (stored.evaluate || stored.deploy) {
+    FEDGE_LOG(WARNING) << "round " << p.record.round() << " is completed without its evaluation or deployment: "
+                       << "its model v" << model_version << " is no longer kept ([state] keep_models)";
+  }
+  if (model && stored.evaluate && evaluator != nullptr) p.model_to_evaluate = model;
+  if (model && stored.deploy && options.deployer != nullptr && deployed_parent < model_version) {
+    p.model_to_deploy = model;
+  }
+  pending.push_back(std::move(p));
   return absl::OkStatus();
 }
 

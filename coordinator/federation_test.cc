@@ -476,6 +476,7 @@ std::string Int8Artifact(const SigningKey& key, uint64_t version, uint64_t paren
 struct FakeDeployer final : public ModelDeployer {
   absl::StatusOr<Deployment> Deploy(const ModelParams& global, uint64_t parent_version, uint64_t version) override {
     calls.push_back({parent_version, version});
+    if (federation != nullptr) round_open_while_deploying = federation->round_target() > 0;
     if (fail) return absl::InternalError("distillation diverged");
     return Deployment{.artifact = Int8Artifact(*key, version, parent_version),
                       .metrics = {{"int8_accuracy", global.values[0]}}};
@@ -483,6 +484,8 @@ struct FakeDeployer final : public ModelDeployer {
   std::optional<SigningKey> key;                      // signs the artifacts; set before the first round closes
   std::vector<std::pair<uint64_t, uint64_t>> calls;  // (parent_version, version)
   bool fail = false;
+  const Federation* federation = nullptr;  // when set, Deploy notes whether a round is open
+  bool round_open_while_deploying = false;
 };
 
 absl::StatusOr<std::string> DownloadDeployed(Federation& federation, uint64_t version) {
@@ -502,6 +505,7 @@ TEST_F(FederationTest, DeploysEveryKRoundsAndServesTheInt8Model) {
   o.deployer = &deployer;
   Start(o, 1);
   deployer.key = signing_key_;
+  deployer.federation = federation_.get();
   EXPECT_EQ(Poll("d0")->deployed_model_version(), 0u);
   EXPECT_EQ(DownloadDeployed(*federation_, 0).status().code(), absl::StatusCode::kFailedPrecondition);
 
@@ -517,6 +521,7 @@ TEST_F(FederationTest, DeploysEveryKRoundsAndServesTheInt8Model) {
   EXPECT_EQ(deployer.calls[0], std::make_pair(uint64_t{3}, uint64_t{1}));  // global v3 -> deployed v1
   EXPECT_EQ(r2[0].deployed_model_version(), 1u);
   EXPECT_EQ(r2[0].metrics().at("deploy_int8_accuracy"), 2);  // the deployer saw round 2's model
+  EXPECT_FALSE(deployer.round_open_while_deploying);  // round 3's tasks come with deployment 1
   EXPECT_GT(r2[0].metrics().at("deploy_artifact_bytes"), 0);
 
   auto poll = Poll("d0");

@@ -407,6 +407,14 @@ absl::StatusOr<StoredState> SqliteStateStore::Load() {
   return state;
 }
 
+absl::StatusOr<std::string> SqliteStateStore::KeptModelArtifact(uint64_t version) {
+  FEDGE_ASSIGN_OR_RETURN(SqliteStatement q, db_->Prepare("SELECT sha256 FROM models WHERE version = ?"));
+  q.Bind(1, static_cast<int64_t>(version));
+  FEDGE_ASSIGN_OR_RETURN(bool row, q.Step());
+  if (!row) return std::string();  // pruned ([state] keep_models)
+  return ReadModelFile(models_dir_, q.Text(0), version);
+}
+
 absl::StatusOr<StoredState> SqliteStateStore::LoadLocked() {
   StoredState s;
   // The newest model version, verified against its hash.
@@ -448,8 +456,13 @@ absl::StatusOr<StoredState> SqliteStateStore::LoadLocked() {
       if (q.Int(0) != 0) {
         s.completed.push_back(std::move(record));
       } else {
-        s.pending.push_back(PendingRound{std::move(record), q.Int(1) != 0, q.Int(2) != 0});
+        s.pending.push_back(PendingRound{std::move(record), q.Int(1) != 0, q.Int(2) != 0, {}});
       }
+    }
+  }
+  for (PendingRound& p : s.pending) {
+    if (s.model && p.record.model_version() < s.model->version) {
+      FEDGE_ASSIGN_OR_RETURN(p.model_artifact, KeptModelArtifact(p.record.model_version()));
     }
   }
   {

@@ -96,6 +96,8 @@ class SqliteStateStore final : public StateStore, public EnrolmentStore {
   absl::StatusOr<std::vector<std::string>> PruneModels() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveModelFiles(const std::vector<std::string>& hashes);
   absl::StatusOr<StoredState> LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stored artifact of model `version`; empty when it was pruned.
+  absl::StatusOr<std::string> KeptModelArtifact(uint64_t version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SqliteStateStoreOptions options_;
   const std::string db_path_;

@@ -68,7 +68,7 @@ RoundClosure Closure(uint64_t round, std::optional<StoredModel> model, proto::Ro
   RoundClosure c;
   c.round = round;
   c.model = std::move(model);
-  c.pending = PendingRound{std::move(record), evaluate, deploy};
+  c.pending = PendingRound{std::move(record), evaluate, deploy, {}};
   c.counters = std::move(counters);
   return c;
 }
@@ -167,13 +167,16 @@ TEST(SqliteStateStoreTest, PendingRoundIsLoaded) {
 }
 
 // A round can close while the one before it is still being evaluated: both
-// stay pending, in order, and completing the older keeps the newer.
+// stay pending, in order, the older with its own model, and completing the
+// older keeps the newer.
 TEST(SqliteStateStoreTest, EveryPendingRoundIsLoadedOldestFirst) {
   std::unique_ptr<SqliteStateStore> store = OpenOrDie(FreshDir("two_pending"));
   ASSERT_TRUE(store->StartRun({{"k", "v"}}).ok());
   proto::RoundRecord first, second;
   first.set_round(1);
+  first.set_model_version(2);
   second.set_round(2);
+  second.set_model_version(3);
   ASSERT_TRUE(store->CloseRound(Closure(1, Model(2), first, true, false)).ok());
   ASSERT_TRUE(store->CloseRound(Closure(2, Model(3), second, false, true)).ok());
   absl::StatusOr<StoredState> s = store->Load();
@@ -181,8 +184,10 @@ TEST(SqliteStateStoreTest, EveryPendingRoundIsLoadedOldestFirst) {
   ASSERT_EQ(s->pending.size(), 2u);
   EXPECT_EQ(s->pending[0].record.round(), 1u);
   EXPECT_TRUE(s->pending[0].evaluate);
+  EXPECT_EQ(s->pending[0].model_artifact, Model(2).artifact);  // its own model, not the newest
   EXPECT_EQ(s->pending[1].record.round(), 2u);
   EXPECT_TRUE(s->pending[1].deploy);
+  EXPECT_TRUE(s->pending[1].model_artifact.empty());  // the newest: StoredState::model
 
   ASSERT_TRUE(store->CompleteRound(first, {}).ok());
   s = store->Load();

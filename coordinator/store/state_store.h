@@ -110,6 +110,10 @@ struct PendingRound {
   proto::RoundRecord record;
   bool evaluate = false;
   bool deploy = false;
+  // Filled by Load() only: the signed model of record.model_version() when
+  // it is older than StoredState::model (a newer round closed before this
+  // one was completed) and still kept; empty otherwise.
+  std::string model_artifact;
 };
 
 struct StoredDeployment {
@@ -137,7 +141,8 @@ struct StoredState {
   std::vector<proto::RoundRecord> completed;  // oldest first
   // Rounds closed but not yet completed (evaluation or deployment was
   // running), oldest first. Several when rounds closed while an older one was
-  // still being evaluated (the next round opens before the evaluation).
+  // still being evaluated (the next round opens before the evaluation); each
+  // older one carries its own model (PendingRound::model_artifact).
   std::vector<PendingRound> pending;
   std::vector<StoredDevice> devices;  // by device id
   std::optional<StoredOpenRound> open;
