@@ -75,7 +75,9 @@ kill -KILL "$MOSQUITTO_PID"
 acks_before=$(count "update for task r2-.* acknowledged" "$W"/device-*.log)
 rows_before=$(csv_rows)
 say "broker killed with $acks_before of round 2's updates acknowledged ($rows_before rounds done)"
-[[ $rows_before -eq 1 ]] || fail "round 2 ended before the broker was killed: not a mid-round outage"
+# Round 1's row is written once its evaluation ends, which may be after
+# round 2's first acknowledgement (round 2 opens before that evaluation).
+[[ $rows_before -le 1 ]] || fail "round 2 ended before the broker was killed: not a mid-round outage"
 gone() { ! kill -0 "$MOSQUITTO_PID" 2> /dev/null; }
 wait_for 10 "broker exit" gone
 restart_mark=$(wc -l < "$W/broker.log")
