@@ -3,8 +3,10 @@
 # fedge-device processes on 127.0.0.1 over TLS. Each device holds 6,000 IID
 # Fashion-MNIST training examples (normalised with mean 0.2860, std 0.3530)
 # and trains the small CNN with SGD (lr 0.05, batch 32, 1 local epoch, one
-# LibTorch thread per process); FedAvg; the coordinator evaluates on the 10k
-# test set after each of 5 rounds, on one thread.
+# LibTorch thread per process, OPENBLAS_NUM_THREADS=1); FedAvg; the
+# coordinator evaluates on the 10k test set after each of 5 rounds, on one
+# thread in batches of 32 (its peak RSS grows with the batch), beside the
+# next round's training.
 #
 #   bench/loopback_bench.sh [BIN_DIR]      (default: build/bin)
 #
