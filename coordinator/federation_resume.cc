@@ -148,7 +148,11 @@ absl::Status Federation::Impl::ResumePending(PendingRound stored) {
     model = global;
   } else if (!stored.model_artifact.empty()) {
     absl::StatusOr<proto::ArtifactBody> body = OpenArtifact(stored.model_artifact, signing_key.verify_key());
-    if (!body.ok()) return absl::DataLossError(absl::StrCat("stored model v", model_version, ": ", body.status().message()));
+    if (!body.ok()) {
+      return absl::DataLossError(absl::StrCat("the stored global model version ", model_version,
+                                              " of pending round ", p.record.round(),
+                                              " does not open: ", body.status().message()));
+    }
     FEDGE_ASSIGN_OR_RETURN(model, ParamsFromBody(*body));
   } else if (stored.evaluate || stored.deploy) {
     FEDGE_LOG(WARNING) << "round " << p.record.round() << " is completed without its evaluation or deployment: "

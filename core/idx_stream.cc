@@ -42,7 +42,7 @@ struct IdxStream::Inflater {
     isal_inflate_init(&state);
     state.crc_flag = ISAL_GZIP;  // parse the header, verify the CRC and length
   }
-  uint32_t& avail_in() { return state.avail_in; }
+  uint32_t avail_in() const { return state.avail_in; }
   void SetInput(uint8_t* data, uint32_t size) {
     state.next_in = data;
     state.avail_in = size;
@@ -61,7 +61,7 @@ struct IdxStream::Inflater {
   z_stream zs{};
   Inflater() { inflateInit2(&zs, 15 + 16); }  // 15 + 16: zlib window with gzip header decoding
   ~Inflater() { inflateEnd(&zs); }
-  uInt& avail_in() { return zs.avail_in; }
+  uint32_t avail_in() const { return zs.avail_in; }
   void SetInput(uint8_t* data, uint32_t size) {
     zs.next_in = data;
     zs.avail_in = size;
