@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -516,6 +517,8 @@ absl::StatusOr<proto::ReportResponse> Federation::Report(const proto::DeviceRepo
   }
   if (impl_->open) {
     impl_->open->record().set_drift_alarms(impl_->open->record().drift_alarms() + report.alarms_size());
+  } else {
+    impl_->drift_alarms_between_rounds += report.alarms_size();
   }
   impl_->ObserveForRollout(report);
   return proto::ReportResponse();
@@ -579,6 +582,7 @@ void Federation::Impl::MaybeOpenRound() {
       return;
     }
   }
+  open->record().set_drift_alarms(std::exchange(drift_alarms_between_rounds, 0));
   if (options.secagg.enabled) OpenSecAgg();
   FEDGE_LOG(INFO) << "round " << round << ": opened with " << selected << " devices selected for a target of "
                   << target << " updates (" << n << " eligible)";

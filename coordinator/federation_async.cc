@@ -4,6 +4,7 @@
 // the synchronous one (federation.cc); RoundState does the per-update
 // staleness work.
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/federation.h"
@@ -47,6 +48,7 @@ void Federation::Impl::OpenAsyncBuffer(std::map<std::string, RoundState::TaskSta
   }
   open.emplace(RoundOptions(round, target, std::move(train), now, absl::InfiniteFuture()),
                std::vector<std::string>{}, BeginAggregation(target));
+  open->record().set_drift_alarms(std::exchange(drift_alarms_between_rounds, 0));
   const size_t adopted = carried.size();
   open->AdoptTasks(std::move(carried));
   FEDGE_LOG(INFO) << "buffer " << round << ": open on global version " << version << " for " << target

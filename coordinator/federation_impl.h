@@ -94,6 +94,9 @@ struct Federation::Impl {
   // Final answers of the last closed round, by task id: a device whose reply
   // was lost retries its final chunk after its own update closed the round.
   std::map<std::string, RoundState::CommittedReply> last_round_replies ABSL_GUARDED_BY(mu);
+  // Drift alarms reported while no round was open (e.g. during an
+  // evaluation): counted in the next round's record.
+  int64_t drift_alarms_between_rounds ABSL_GUARDED_BY(mu) = 0;
   std::vector<PendingRecord> pending ABSL_GUARDED_BY(mu);
   std::vector<proto::RoundRecord> completed ABSL_GUARDED_BY(mu);
   // The global version the deployed model was distilled from.

@@ -415,6 +415,23 @@ void ReportAlarm(Federation& federation, const std::string& device, double stati
   ASSERT_TRUE(federation.Report(report).ok());
 }
 
+// An alarm that arrives while no round is open (the last one closed, the
+// next not yet opened) is counted in the next round's record, not dropped.
+TEST_F(FederationTest, AnAlarmBetweenRoundsCountsInTheNextRound) {
+  FederationOptions o = Target(1);
+  o.max_rounds = 2;
+  Start(o, 1);
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());  // round 1 closes; round 2 opens at the next Tick
+  ReportAlarm(*federation_, "d0", 55.0);
+  std::vector<proto::RoundRecord> first = federation_->Tick();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].drift_alarms(), 0u);
+  ASSERT_TRUE(Upload("d0", {1, 1, 1, 1}).ok());
+  std::vector<proto::RoundRecord> second = federation_->Tick();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].drift_alarms(), 1u);
+}
+
 TEST_F(FederationTest, DriftMapFavoursDriftingDevicesAndGrantsAnExtraRound) {
   FederationOptions o = Target(2);
   o.max_rounds = 1;
